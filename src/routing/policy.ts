@@ -1,0 +1,56 @@
+// The one routing-policy interface. Every backend-selection strategy implements it; the router's hot path and
+// the offline replay lab both call it, so the lab measures the code that serves traffic.
+// Policies are synchronous and do no I/O: everything they need arrives in the arguments.
+
+/** Load of one backend as the router sees it. Fields other than `inflight` are optional engine reports. */
+export interface BackendLoad {
+  /** Requests this router instance currently has open to the backend (per isolate / per replica). */
+  inflight: number;
+  /** Engine-reported running sequences (e.g. vllm:num_requests_running), if known. */
+  running?: number;
+  /** Engine-reported queued sequences (e.g. vllm:num_requests_waiting), if known. */
+  waiting?: number;
+  /** Engine-reported KV-cache usage in [0, 1], if known. */
+  kvUsage?: number;
+  /** Router-clock time (ms) at which running/waiting/kvUsage were observed; lets a policy discount stale load. */
+  observedAt?: number;
+}
+
+/** One backend the policy may choose. The candidate list is already filtered to healthy, allowed backends. */
+export interface Candidate {
+  /** Stable identity (the backend id from config). Hash-based policies rank on this, never on list position. */
+  id: string;
+  weight: number;
+  /** Max concurrent requests the config allows on this backend (0 = unlimited). */
+  maxConcurrency: number;
+  load: BackendLoad;
+}
+
+/** What a policy knows about the request. */
+export interface RoutingInput {
+  /** Chained prefix-block hashes of the request's canonical text (empty when affinity is off). */
+  prefixHashes: ArrayLike<number>;
+  /** Characters covered by the request's canonical text (not capped). */
+  promptChars: number;
+  /** Model name as seen by the backend pool (hash seeds include it). */
+  model: string;
+  /** Router clock in ms. */
+  now: number;
+}
+
+export interface Selection {
+  /** Index into the candidates array. */
+  index: number;
+  /** Short machine-readable reason, e.g. "least-loaded", "affinity", "spill:2". Goes into the decision header. */
+  reason: string;
+  /** Prefix blocks the policy believes are cached on the chosen backend, if it tracks that. */
+  matchedBlocks?: number;
+}
+
+export interface RoutingPolicy {
+  readonly name: string;
+  /** Chooses one of `candidates` (non-empty). Must not mutate the candidates. */
+  select(input: RoutingInput, candidates: readonly Candidate[]): Selection;
+  /** Optional: told where a request was actually sent (after retries), so stateful policies can learn. */
+  onRouted?(input: RoutingInput, backendId: string): void;
+}
