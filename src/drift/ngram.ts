@@ -1,0 +1,69 @@
+// Hashed character 3-gram histogram of the prompt: a cheap, model-free text-drift signal ("hashing trick").
+// The first `maxChars` characters are lower-cased and every 3-gram is hashed into one of `buckets` bins. It catches
+// a new language or script, code vs prose, and template changes; it does not capture meaning.
+import { hashString } from '../util/hash.ts';
+import { ByteReader, ByteWriter } from './varint.ts';
+
+export const DEFAULT_NGRAM_BUCKETS = 256;
+export const DEFAULT_NGRAM_MAX_CHARS = 1024;
+const GRAM = 3;
+const FORMAT_VERSION = 1;
+
+export class NgramHist {
+  /** Float64 so that merged day-long windows never overflow (exact integers up to 2^53). */
+  readonly counts: Float64Array;
+  /** Number of prompts added: the sample size used for the small-sample guard (grams of one prompt are not independent). */
+  prompts = 0;
+  private readonly mask: number;
+
+  constructor(readonly buckets = DEFAULT_NGRAM_BUCKETS) {
+    if (!(buckets >= 2 && (buckets & (buckets - 1)) === 0)) throw new RangeError(`buckets must be a power of two >= 2, got ${buckets}`);
+    this.counts = new Float64Array(buckets);
+    this.mask = buckets - 1;
+  }
+
+  /** Adds one prompt's 3-grams. Prompts shorter than 3 characters add no grams but still count as a prompt. */
+  addText(text: string, maxChars = DEFAULT_NGRAM_MAX_CHARS): void {
+    this.prompts += 1;
+    const s = (text.length > maxChars ? text.slice(0, maxChars) : text).toLowerCase();
+    for (let i = 0; i + GRAM <= s.length; i++) this.counts[hashString(s, 0, i, i + GRAM) & this.mask] += 1;
+  }
+
+  /** Total grams. */
+  get total(): number {
+    let t = 0;
+    for (let i = 0; i < this.counts.length; i++) t += this.counts[i];
+    return t;
+  }
+
+  merge(other: NgramHist): this {
+    if (other.buckets !== this.buckets) throw new Error(`cannot merge NgramHist of ${other.buckets} buckets into ${this.buckets}`);
+    for (let i = 0; i < this.counts.length; i++) this.counts[i] += other.counts[i];
+    this.prompts += other.prompts;
+    return this;
+  }
+
+  clone(): NgramHist {
+    return new NgramHist(this.buckets).merge(this);
+  }
+
+  /** Bytes: version, log2(buckets), prompts, then one varint count per bucket (dense; most buckets are non-empty). */
+  serialize(): Uint8Array {
+    const w = new ByteWriter();
+    w.uvarint(FORMAT_VERSION);
+    w.uvarint(Math.log2(this.buckets));
+    w.uvarint(this.prompts);
+    for (let i = 0; i < this.counts.length; i++) w.uvarint(this.counts[i]);
+    return w.bytes();
+  }
+
+  static deserialize(bytes: Uint8Array): NgramHist {
+    const r = new ByteReader(bytes);
+    const version = r.uvarint();
+    if (version !== FORMAT_VERSION) throw new Error(`unknown NgramHist format version ${version}`);
+    const h = new NgramHist(2 ** r.uvarint());
+    h.prompts = r.uvarint();
+    for (let i = 0; i < h.buckets; i++) h.counts[i] = r.uvarint();
+    return h;
+  }
+}
