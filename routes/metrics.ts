@@ -1,0 +1,24 @@
+import { Hono } from 'hono';
+import type { Platform } from '../src/platform.ts';
+import { requireAdmin } from './admin-auth.ts';
+
+/** Prometheus text of this process's / isolate's view of its backends. */
+export function metricsRoutes(p: Platform): Hono {
+  const app = new Hono();
+  // Backend URLs of every tenant are visible here, so scraping needs the admin token.
+  app.use('*', requireAdmin(p));
+  app.get('/', (c) => {
+    const lines = [
+      '# HELP kvroute_backend_inflight Requests this router instance has open to the backend.',
+      '# TYPE kvroute_backend_inflight gauge',
+    ];
+    const breaker: string[] = ['# HELP kvroute_backend_circuit_open 1 when the circuit breaker is open or half-open.', '# TYPE kvroute_backend_circuit_open gauge'];
+    for (const [url, s] of p.states.entries()) {
+      const l = `{backend="${url.replace(/"/g, '\\"')}"}`;
+      lines.push(`kvroute_backend_inflight${l} ${s.inflight}`);
+      breaker.push(`kvroute_backend_circuit_open${l} ${s.breaker.state === 'closed' ? 0 : 1}`);
+    }
+    return c.text([...lines, ...breaker, ''].join('\n'), 200, { 'content-type': 'text/plain; version=0.0.4' });
+  });
+  return app;
+}

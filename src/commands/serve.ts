@@ -1,0 +1,34 @@
+// `kvroute serve --config FILE [--port 8787] [--state FILE]`: the router on Node, tenants from a config file.
+import { readFileSync } from 'node:fs';
+import { parseFlags, num } from '../util/args.ts';
+import { startNodeRouter } from '../node.ts';
+import { parsePlainSnapshotInto } from '../tenants/load-config.ts';
+import { FileTenantStore } from '../tenants/file-store.ts';
+import { MemoryTenantStore } from '../tenants/store.ts';
+
+export async function main(argv: string[]): Promise<number> {
+  const f = parseFlags(argv, {
+    config: { type: 'string' },
+    state: { type: 'string' },
+    port: { type: 'string' },
+    host: { type: 'string' },
+    help: { type: 'boolean' },
+  });
+  if (f.help) {
+    console.log('usage: kvroute serve [--config FILE] [--state FILE] [--port 8787] [--host 127.0.0.1]\n  admin token: KVROUTE_ADMIN_TOKEN or "adminToken" in the config file');
+    return 0;
+  }
+  const store = f.state ? new FileTenantStore(f.state) : new MemoryTenantStore();
+  let adminToken = process.env.KVROUTE_ADMIN_TOKEN;
+  if (f.config) adminToken ??= await parsePlainSnapshotInto(store, JSON.parse(readFileSync(f.config, 'utf8')), f.config);
+  const router = await startNodeRouter({ store, port: num('port', f.port, 8787), host: f.host ?? '127.0.0.1', adminToken });
+  console.log(`kvroute (node) listening on ${router.url}`);
+  const stop = async () => {
+    await router.close();
+    process.exit(0);
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  await new Promise(() => {});
+  return 0;
+}

@@ -1,0 +1,68 @@
+// Turns a validated TenantConfig into the structures the hot path uses: resolved model routes, pools with their
+// policy instances, backend origins. Compiled once per (tenant, version) per isolate; never on each request.
+import type { BackendConfig, TenantConfig } from './schema.ts';
+import type { TenantRecord } from '../tenants/store.ts';
+import type { RoutingPolicy } from '../routing/policy.ts';
+
+export interface RuntimeBackend {
+  id: string;
+  url: string;
+  engine: BackendConfig['engine'];
+  weight: number;
+  maxConcurrency: number;
+  /** Authorization header value for the backend, if the config has an apiKey. */
+  authorization: string | null;
+}
+
+export interface RuntimePool {
+  name: string;
+  backends: RuntimeBackend[];
+  policy: RoutingPolicy;
+}
+
+export interface ModelRoute {
+  publicName: string;
+  pool: RuntimePool;
+  /** Name sent upstream; when it differs from the public name the body is rewritten. */
+  upstreamModel: string;
+}
+
+export interface RuntimeTenant {
+  tenantId: string;
+  version: number;
+  config: TenantConfig;
+  models: Map<string, ModelRoute>;
+  /** `GET /v1/models` body, pre-serialised. */
+  modelsJson: string;
+}
+
+export type PolicyFactory = (name: string, pool: { name: string; config: TenantConfig }) => RoutingPolicy;
+
+export function compileTenant(rec: TenantRecord, createPolicy: PolicyFactory): RuntimeTenant {
+  const { config } = rec;
+  const pools = new Map<string, RuntimePool>();
+  for (const [name, p] of Object.entries(config.pools)) {
+    pools.set(name, {
+      name,
+      policy: createPolicy(p.policy, { name, config }),
+      backends: p.backends.map((b) => ({
+        id: b.id,
+        url: b.url.replace(/\/$/, ''),
+        engine: b.engine,
+        weight: b.weight,
+        maxConcurrency: b.maxConcurrency,
+        authorization: b.apiKey ? `Bearer ${b.apiKey}` : null,
+      })),
+    });
+  }
+  const models = new Map<string, ModelRoute>();
+  for (const [publicName, route] of Object.entries(config.models)) {
+    models.set(publicName, { publicName, pool: pools.get(route.pool)!, upstreamModel: route.model ?? publicName });
+  }
+  const created = Math.floor(Date.parse(rec.updatedAt) / 1000) || 0;
+  const modelsJson = JSON.stringify({
+    object: 'list',
+    data: [...models.keys()].sort().map((id) => ({ id, object: 'model', created, owned_by: rec.tenantId })),
+  });
+  return { tenantId: rec.tenantId, version: rec.version, config, models, modelsJson };
+}

@@ -1,0 +1,173 @@
+// Node runtime binding: the Hono app behind @hono/node-server, plus a fast path for the two inference routes
+// that writes straight to the socket (no web streams on Node: see toolchain notes), undici pools upstream, and
+// a file-backed tenant store. Same core code as the Worker.
+import http from 'node:http';
+import { once } from 'node:events';
+import type { AddressInfo } from 'node:net';
+import { getRequestListener } from '@hono/node-server';
+import { createApp } from './app.ts';
+import { handleInference, type InferenceDeps, type InferenceResult } from './core/inference.ts';
+import type { InferenceKind } from './config/openai-api.ts';
+import type { PolicyFactory } from './config/compile.ts';
+import { errors, toErrorResponse } from './errors.ts';
+import type { Platform } from './platform.ts';
+import { TenantDirectory } from './tenants/directory.ts';
+import { sha256Hex } from './tenants/keys.ts';
+import type { TenantStore } from './tenants/store.ts';
+import { BackendStates } from './upstream/backend-state.ts';
+import { NodeUpstreamClient } from './upstream/node-client.ts';
+import { defaultPolicyFactory } from './routing/policy-factory.ts';
+import { HealthProber } from './upstream/probe.ts';
+
+export interface NodeRouterOptions {
+  store: TenantStore;
+  port?: number;
+  host?: string;
+  adminToken?: string;
+  /** Directory cache TTL (ms). */
+  cacheTtlMs?: number;
+  policyFactory?: PolicyFactory;
+  hooks?: Platform['hooks'];
+  mountAdmin?: Platform['mountAdmin'];
+  /** Active health/load probes of every configured backend (default on). */
+  probes?: boolean;
+}
+
+export interface NodeRouter {
+  url: string;
+  port: number;
+  platform: Platform;
+  close(): Promise<void>;
+}
+
+const INFERENCE_PATHS: Record<string, InferenceKind> = { '/v1/chat/completions': 'chat', '/v1/completions': 'completions' };
+
+function readNodeBody(req: http.IncomingMessage, limit: number): Promise<string> {
+  const declared = Number(req.headers['content-length'] ?? NaN);
+  if (declared > limit) return Promise.reject(errors.tooLarge(limit));
+  return new Promise((resolve, reject) => {
+    const parts: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        req.removeAllListeners('data');
+        req.resume();
+        reject(errors.tooLarge(limit));
+        return;
+      }
+      parts.push(chunk);
+    });
+    req.on('end', () => resolve(parts.length === 1 ? parts[0]!.toString('utf8') : Buffer.concat(parts).toString('utf8')));
+    req.on('error', reject);
+  });
+}
+
+async function writeResult(res: http.ServerResponse, result: InferenceResult): Promise<void> {
+  if ('body' in result) {
+    result.headers['content-length'] = String(Buffer.byteLength(result.body));
+    res.writeHead(result.status, result.headers);
+    res.end(result.body);
+    return;
+  }
+  const src = result.stream;
+  let closed = false;
+  res.on('close', () => {
+    if (!res.writableFinished) {
+      closed = true;
+      src.cancel();
+    }
+  });
+  res.writeHead(result.status, result.headers);
+  res.flushHeaders();
+  for (;;) {
+    const chunk = await src.next();
+    if (closed) return;
+    if (!chunk) break;
+    if (!res.write(chunk)) {
+      await Promise.race([once(res, 'drain'), once(res, 'close')]);
+      if (closed) return;
+    }
+  }
+  res.end();
+}
+
+function writeError(res: http.ServerResponse, err: unknown): void {
+  const { status, body, headers } = toErrorResponse(err);
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  res.writeHead(status, { 'content-type': 'application/json', ...headers });
+  res.end(JSON.stringify(body));
+}
+
+export async function startNodeRouter(opts: NodeRouterOptions): Promise<NodeRouter> {
+  const states = new BackendStates();
+  const client = new NodeUpstreamClient();
+  const pending = new Set<Promise<unknown>>();
+  const directory = new TenantDirectory(opts.store, opts.policyFactory ?? defaultPolicyFactory, opts.cacheTtlMs ?? 5_000);
+  const platform: Platform = {
+    runtime: 'node',
+    directory,
+    states,
+    client,
+    adminTokenHash: opts.adminToken ? await sha256Hex(opts.adminToken) : undefined,
+    now: () => performance.now(),
+    defer(p) {
+      const tracked = p.catch((e) => console.error('kvroute: deferred task failed', e)).finally(() => pending.delete(tracked));
+      pending.add(tracked);
+    },
+    hooks: opts.hooks,
+    mountAdmin: opts.mountAdmin,
+  };
+  const app = createApp(platform);
+  const honoListener = getRequestListener(app.fetch);
+  const deps: InferenceDeps = { directory, states, client, now: platform.now, defer: platform.defer, ...opts.hooks };
+
+  const server = http.createServer((req, res) => {
+    const kind = req.method === 'POST' ? INFERENCE_PATHS[req.url ?? ''] : undefined;
+    if (!kind) {
+      void honoListener(req, res);
+      return;
+    }
+    const ac = new AbortController();
+    res.on('close', () => {
+      if (!res.writableFinished) ac.abort();
+    });
+    handleInference(
+      {
+        kind,
+        path: req.url!,
+        header: (n) => {
+          const v = req.headers[n];
+          return v === undefined ? null : Array.isArray(v) ? v.join(', ') : v;
+        },
+        readBody: (limit) => readNodeBody(req, limit),
+        signal: ac.signal,
+      },
+      deps,
+    )
+      .then((result) => writeResult(res, result))
+      .catch((err) => writeError(res, err));
+  });
+  server.keepAliveTimeout = 65_000;
+  server.listen(opts.port ?? 0, opts.host ?? '127.0.0.1');
+  await once(server, 'listening');
+  const port = (server.address() as AddressInfo).port;
+  const prober = opts.probes === false ? null : new HealthProber(opts.store, states, client, platform.now);
+  prober?.start();
+
+  return {
+    url: `http://${opts.host ?? '127.0.0.1'}:${port}`,
+    port,
+    platform,
+    async close() {
+      prober?.stop();
+      server.closeAllConnections();
+      await new Promise<void>((r) => server.close(() => r()));
+      await Promise.allSettled([...pending]);
+      await client.close();
+    },
+  };
+}

@@ -1,0 +1,23 @@
+// What the app needs from its runtime. src/worker.ts and src/node.ts build one each; core modules import neither.
+import type { Hono } from 'hono';
+import type { InferenceDeps } from './core/inference.ts';
+import type { TenantDirectory } from './tenants/directory.ts';
+import type { BackendStates } from './upstream/backend-state.ts';
+import type { UpstreamClient } from './upstream/types.ts';
+
+export interface Platform {
+  runtime: 'node' | 'workers';
+  directory: TenantDirectory;
+  states: BackendStates;
+  client: UpstreamClient;
+  /** SHA-256 hex of the admin token; the admin API is closed when unset. */
+  adminTokenHash: string | undefined;
+  /** Monotonic ms. */
+  now(): number;
+  /** Fallback for work after the response where no execution context exists (Node). */
+  defer(p: Promise<unknown>): void;
+  /** Optional per-request hooks (prefix hashing, analytics/drift/shadow taps, engine load from headers). */
+  hooks?: Pick<InferenceDeps, 'prefixHashes' | 'onRecord' | 'onResponseHeaders'>;
+  /** Mounts extra admin sub-routers (drift, experiments) under /admin/tenants/:id/... */
+  mountAdmin?: (admin: Hono) => void;
+}

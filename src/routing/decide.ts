@@ -1,0 +1,63 @@
+// The routing step: pool -> healthy candidates -> policy -> a Decision value that is written to headers, events
+// and logs. Pure and synchronous; state (in-flight counts, breakers, engine load) is read, not changed.
+import type { ModelRoute, RuntimeBackend } from '../config/compile.ts';
+import type { BackendStates } from '../upstream/backend-state.ts';
+import type { Candidate, RoutingInput } from './policy.ts';
+
+export interface Decision {
+  pool: string;
+  backend: RuntimeBackend;
+  policy: string;
+  reason: string;
+  /** 1-based attempt number (retries on another backend increase it). */
+  attempt: number;
+  /** In-flight count the router saw on the chosen backend when deciding. */
+  inflightSeen: number;
+  matchedBlocks?: number;
+  prefixBlocks: number;
+}
+
+/**
+ * Picks a backend for `route`, skipping `exclude` (already tried) and backends whose breaker is open or that are
+ * at their max concurrency. Returns null when nothing is eligible.
+ */
+export function decide(
+  route: ModelRoute,
+  input: RoutingInput,
+  states: BackendStates,
+  exclude: ReadonlySet<string>,
+  attempt: number,
+): Decision | null {
+  const pool = route.pool;
+  const eligible: RuntimeBackend[] = [];
+  const candidates: Candidate[] = [];
+  for (const b of pool.backends) {
+    if (exclude.has(b.id)) continue;
+    const s = states.get(b.url);
+    if (!s.breaker.allows(input.now)) continue;
+    if (b.maxConcurrency > 0 && s.inflight >= b.maxConcurrency) continue;
+    eligible.push(b);
+    candidates.push({ id: b.id, weight: b.weight, maxConcurrency: b.maxConcurrency, load: s.load() });
+  }
+  if (candidates.length === 0) return null;
+  const sel = candidates.length === 1 ? { index: 0, reason: 'only-candidate' } : pool.policy.select(input, candidates);
+  const backend = eligible[sel.index]!;
+  return {
+    pool: pool.name,
+    backend,
+    policy: pool.policy.name,
+    reason: sel.reason,
+    attempt,
+    inflightSeen: candidates[sel.index]!.load.inflight,
+    matchedBlocks: 'matchedBlocks' in sel ? sel.matchedBlocks : undefined,
+    prefixBlocks: input.prefixHashes.length,
+  };
+}
+
+/** Compact header form: `pool=gpu-a;backend=b2;policy=least-loaded;reason=least-loaded;attempt=1;inflight=3`. */
+export function decisionHeader(d: Decision): string {
+  let s = `pool=${d.pool};backend=${d.backend.id};policy=${d.policy};reason=${d.reason};attempt=${d.attempt};inflight=${d.inflightSeen}`;
+  if (d.prefixBlocks) s += `;prefix=${d.prefixBlocks}`;
+  if (d.matchedBlocks !== undefined) s += `;matched=${d.matchedBlocks}`;
+  return s;
+}

@@ -1,0 +1,97 @@
+// Relays an upstream SSE body to the client chunk by chunk (no buffering), with an idle timeout. After the first
+// byte there is no silent truncation: a broken, stalled or unfinished upstream stream ends with one final SSE
+// event carrying an OpenAI-style error object.
+import type { BodyReader } from '../upstream/types.ts';
+import { UpstreamFailure } from '../upstream/types.ts';
+
+export type StreamOutcome = 'completed' | 'upstream_error' | 'idle_timeout' | 'truncated' | 'client_abort';
+
+export interface ChunkSource {
+  /** Next chunk for the client, or null at the end. Never rejects. */
+  next(): Promise<Uint8Array | null>;
+  /** The client went away: stop and release the upstream. */
+  cancel(): void;
+}
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+const DONE = 'data: [DONE]';
+
+export function sseErrorEvent(message: string, code: string, type = 'upstream_error'): Uint8Array {
+  return encoder.encode(`data: ${JSON.stringify({ error: { message, type, param: null, code } })}\n\n`);
+}
+
+export interface RelayOptions {
+  idleMs: number;
+  /** Sees every upstream chunk (TTFT, usage, output text taps). */
+  observe?: (chunk: Uint8Array) => void;
+  /** Called once with the outcome when the relay ends for any reason. */
+  onEnd: (outcome: StreamOutcome, detail?: string) => void;
+}
+
+export class SseRelay implements ChunkSource {
+  private pending: Uint8Array | null;
+  private finished = false;
+  /** Last few characters seen, to detect `data: [DONE]` split across chunks. */
+  private tail = '';
+
+  constructor(first: Uint8Array | null, private upstream: BodyReader, private opts: RelayOptions) {
+    this.pending = first;
+  }
+
+  private track(chunk: Uint8Array): Uint8Array {
+    this.opts.observe?.(chunk);
+    const n = chunk.byteLength;
+    const text = decoder.decode(n > 32 ? chunk.subarray(n - 32) : chunk);
+    this.tail = (this.tail + text).slice(-32);
+    return chunk;
+  }
+
+  private end(outcome: StreamOutcome, detail?: string): void {
+    if (this.finished) return;
+    this.finished = true;
+    this.opts.onEnd(outcome, detail);
+  }
+
+  async next(): Promise<Uint8Array | null> {
+    if (this.finished) return null;
+    if (this.pending) {
+      const c = this.pending;
+      this.pending = null;
+      return this.track(c);
+    }
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    try {
+      const chunk = await Promise.race([
+        this.upstream.read(),
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new UpstreamFailure('timeout', `no data for ${this.opts.idleMs} ms`)), this.opts.idleMs);
+        }),
+      ]);
+      if (chunk) return this.track(chunk);
+      if (this.tail.includes(DONE)) {
+        this.end('completed');
+        return null;
+      }
+      this.end('truncated', 'upstream closed the stream before data: [DONE]');
+      return sseErrorEvent('The upstream backend ended the stream before it finished. The response is incomplete.', 'upstream_stream_truncated');
+    } catch (err) {
+      this.upstream.cancel();
+      const f = err instanceof UpstreamFailure ? err : new UpstreamFailure('reset', String(err));
+      if (f.kind === 'timeout') {
+        this.end('idle_timeout', f.message);
+        return sseErrorEvent(`The upstream backend stalled mid-stream (${f.message}). The response is incomplete.`, 'upstream_stream_timeout', 'timeout_error');
+      }
+      this.end('upstream_error', f.message);
+      return sseErrorEvent(`The upstream backend failed mid-stream (${f.message}). The response is incomplete.`, 'upstream_stream_error');
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  cancel(): void {
+    if (this.finished) return;
+    this.upstream.cancel();
+    this.end('client_abort');
+  }
+}

@@ -1,0 +1,70 @@
+// Per-isolate (Workers) / per-process (Node) cache in front of the TenantStore: API-key hash -> tenant, and
+// tenant -> compiled runtime config. A short TTL bounds staleness after an admin write on another isolate;
+// the isolate that made the write invalidates at once.
+import { compileTenant, type PolicyFactory, type RuntimeTenant } from '../config/compile.ts';
+import { errors } from '../errors.ts';
+import { sha256Hex } from './keys.ts';
+import type { TenantStore } from './store.ts';
+
+interface Cached<T> {
+  value: T;
+  expires: number;
+}
+
+export interface Principal {
+  tenant: RuntimeTenant;
+  keyId: string;
+}
+
+export class TenantDirectory {
+  private byKeyHash = new Map<string, Cached<{ tenantId: string; keyId: string } | null>>();
+  private runtimes = new Map<string, Cached<RuntimeTenant | null>>();
+
+  constructor(
+    readonly store: TenantStore,
+    private createPolicy: PolicyFactory,
+    private ttlMs = 5_000,
+    private now: () => number = Date.now,
+  ) {}
+
+  /** Resolves `Authorization: Bearer <key>` to a tenant, or throws 401. */
+  async authenticate(authorization: string | null): Promise<Principal> {
+    if (!authorization) throw errors.noKey();
+    const m = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
+    if (!m) throw errors.noKey();
+    const hash = await sha256Hex(m[1]!);
+    const t = this.now();
+    let hit = this.byKeyHash.get(hash);
+    if (!hit || hit.expires < t) {
+      const rec = await this.store.keyByHash(hash);
+      hit = { value: rec ? { tenantId: rec.tenantId, keyId: rec.keyId } : null, expires: t + this.ttlMs };
+      this.byKeyHash.set(hash, hit);
+    }
+    if (!hit.value) throw errors.badKey();
+    const tenant = await this.runtime(hit.value.tenantId);
+    if (!tenant) throw errors.badKey();
+    return { tenant, keyId: hit.value.keyId };
+  }
+
+  async runtime(tenantId: string): Promise<RuntimeTenant | null> {
+    const t = this.now();
+    const hit = this.runtimes.get(tenantId);
+    if (hit && hit.expires >= t) return hit.value;
+    const rec = await this.store.getTenant(tenantId);
+    // Keep the compiled form (and its policy state) when the version has not changed.
+    const value = !rec ? null : hit?.value && hit.value.version === rec.version ? hit.value : compileTenant(rec, this.createPolicy);
+    this.runtimes.set(tenantId, { value, expires: t + this.ttlMs });
+    return value;
+  }
+
+  /** Drops cached entries after an admin write in this isolate. */
+  invalidate(tenantId?: string): void {
+    if (tenantId === undefined) {
+      this.runtimes.clear();
+      this.byKeyHash.clear();
+      return;
+    }
+    this.runtimes.delete(tenantId);
+    for (const [h, c] of this.byKeyHash) if (c.value?.tenantId === tenantId || c.value === null) this.byKeyHash.delete(h);
+  }
+}

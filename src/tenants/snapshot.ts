@@ -1,0 +1,53 @@
+// The file format shared by `kvroute serve --config`, the Node state file and the Workers static config:
+//   { "tenants": { "<id>": { "config": {...}, "apiKeys"?: ["<plain key>"], "version"?: n } }, "keys"?: [ApiKeyRecord] }
+// Plain `apiKeys` are a convenience for hand-written files; they are hashed on load and never written back.
+import { z } from 'zod';
+import { formatIssues, tenantConfigSchema, type TenantConfig } from '../config/schema.ts';
+import type { ApiKeyRecord } from './store.ts';
+import { sha256Hex } from './keys.ts';
+
+const keyRecordSchema = z.strictObject({
+  keyId: z.string().min(1),
+  tenantId: z.string().min(1),
+  hash: z.string().regex(/^[0-9a-f]{64}$/, 'must be a SHA-256 hex digest'),
+  name: z.string().optional(),
+  createdAt: z.string(),
+});
+
+const snapshotSchema = z.strictObject({
+  tenants: z.record(
+    z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/),
+    z.strictObject({
+      config: tenantConfigSchema,
+      apiKeys: z.array(z.string().min(8)).optional(),
+      version: z.number().int().positive().optional(),
+      updatedAt: z.string().optional(),
+    }),
+  ),
+  keys: z.array(keyRecordSchema).default([]),
+  adminToken: z.string().min(8).optional(),
+});
+
+export interface ParsedSnapshot {
+  tenants: Record<string, { version?: number; config: TenantConfig; updatedAt?: string; apiKeys?: string[] }>;
+  keys: ApiKeyRecord[];
+  adminToken?: string;
+}
+
+export function parseSnapshot(input: unknown, source = 'config'): ParsedSnapshot {
+  const r = snapshotSchema.safeParse(input);
+  if (!r.success) throw new Error(`${source} is invalid:\n  ${formatIssues(r.error).join('\n  ')}`);
+  return r.data;
+}
+
+/** Key records for the plain `apiKeys` of a snapshot (hashed here). */
+export async function plainKeyRecords(snap: ParsedSnapshot): Promise<ApiKeyRecord[]> {
+  const out: ApiKeyRecord[] = [];
+  for (const [tenantId, t] of Object.entries(snap.tenants)) {
+    for (const [i, plain] of (t.apiKeys ?? []).entries()) {
+      const hash = await sha256Hex(plain);
+      out.push({ keyId: `cfg${i}-${hash.slice(0, 8)}`, tenantId, hash, name: 'from config file', createdAt: new Date(0).toISOString() });
+    }
+  }
+  return out;
+}

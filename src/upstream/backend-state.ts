@@ -1,0 +1,47 @@
+// Per-process (Node) / per-isolate (Workers) view of every backend this router talks to, keyed by backend URL
+// so tenants that share a GPU share its in-flight count and its breaker.
+import type { BackendLoad } from '../routing/policy.ts';
+import { CircuitBreaker } from './breaker.ts';
+
+export interface EngineLoadReport {
+  running?: number;
+  waiting?: number;
+  kvUsage?: number;
+}
+
+export class BackendState {
+  inflight = 0;
+  readonly breaker = new CircuitBreaker();
+  /** Last engine-reported load (from /metrics probes or piggy-backed response headers). */
+  engine: EngineLoadReport = {};
+  engineObservedAt = 0;
+
+  load(): BackendLoad {
+    const e = this.engine;
+    return this.engineObservedAt
+      ? { inflight: this.inflight, running: e.running, waiting: e.waiting, kvUsage: e.kvUsage, observedAt: this.engineObservedAt }
+      : { inflight: this.inflight };
+  }
+
+  reportEngineLoad(report: EngineLoadReport, now: number): void {
+    this.engine = report;
+    this.engineObservedAt = now;
+  }
+}
+
+export class BackendStates {
+  private map = new Map<string, BackendState>();
+
+  get(url: string): BackendState {
+    let s = this.map.get(url);
+    if (!s) {
+      s = new BackendState();
+      this.map.set(url, s);
+    }
+    return s;
+  }
+
+  entries(): IterableIterator<[string, BackendState]> {
+    return this.map.entries();
+  }
+}

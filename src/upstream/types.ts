@@ -1,0 +1,68 @@
+// The one place that talks to backends is src/upstream/. This is its runtime-neutral contract: the Node client
+// (undici Pool per backend, keep-alive) and the Workers client (fetch) both implement UpstreamClient.
+
+export interface UpstreamRequest {
+  /** Backend base URL from config (origin + optional path prefix), e.g. http://127.0.0.1:9100 */
+  baseUrl: string;
+  /** Path with query, e.g. /v1/chat/completions */
+  path: string;
+  method: 'GET' | 'POST';
+  headers: Record<string, string>;
+  body?: string;
+  signal: AbortSignal;
+  connectTimeoutMs: number;
+}
+
+/** A pull-based body: no web-stream machinery on Node, a thin reader over fetch bodies on Workers. */
+export interface BodyReader {
+  /** Next chunk, or null at the end. Rejects when the upstream breaks or the signal aborts. */
+  read(): Promise<Uint8Array | null>;
+  /** Stops reading and releases the connection (destroys the socket if the body is not finished). */
+  cancel(): void;
+}
+
+export interface UpstreamResponse {
+  status: number;
+  header(name: string): string | null;
+  body: BodyReader;
+}
+
+export interface UpstreamClient {
+  send(req: UpstreamRequest): Promise<UpstreamResponse>;
+  close?(): Promise<void>;
+}
+
+const decoder = new TextDecoder();
+
+/** Reads a whole (small) body as text. */
+export async function readAllText(body: BodyReader, maxBytes = 16 * 1024 * 1024): Promise<string> {
+  const parts: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const chunk = await body.read();
+    if (!chunk) break;
+    size += chunk.byteLength;
+    if (size > maxBytes) {
+      body.cancel();
+      throw new Error(`upstream body exceeds ${maxBytes} bytes`);
+    }
+    parts.push(chunk);
+  }
+  if (parts.length === 1) return decoder.decode(parts[0]);
+  const all = new Uint8Array(size);
+  let off = 0;
+  for (const p of parts) {
+    all.set(p, off);
+    off += p.byteLength;
+  }
+  return decoder.decode(all);
+}
+
+/** Classifies a thrown upstream error for retry/breaker decisions and the client message. */
+export type FailureKind = 'connect' | 'timeout' | 'reset' | 'aborted';
+
+export class UpstreamFailure extends Error {
+  constructor(readonly kind: FailureKind, message: string) {
+    super(message);
+  }
+}
