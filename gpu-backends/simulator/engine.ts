@@ -67,11 +67,9 @@ interface Sequence {
   total: number;
   computed: number;
   generated: number;
-  /** Prefix hashes this sequence holds a reference on, in block order. */
-  pinned: number[];
-  /** Blocks held without a reusable hash. */
-  anonymous: number;
-  /** Prompt blocks [0, registeredBlocks) are either pinned or known duplicates. */
+  /** KV block ids held, in logical block order. */
+  blocks: number[];
+  /** Prompt blocks [0, registeredBlocks) have been offered to the prefix cache. */
   registeredBlocks: number;
   /** Prompt tokens found in the prefix cache at first admission. */
   cachedTokens: number;
@@ -175,8 +173,7 @@ export class Engine {
       total: req.promptTokens,
       computed: 0,
       generated: 0,
-      pinned: [],
-      anonymous: 0,
+      blocks: [],
       registeredBlocks: 0,
       cachedTokens: 0,
       admittedOnce: false,
@@ -295,17 +292,16 @@ export class Engine {
     for (let i = 0; i < this.running.length && budget > 0; i++) {
       const seq = this.running[i]!;
       const tokens = Math.min(seq.total - seq.computed, budget);
-      const needed = this.blocksFor(seq.computed + tokens) - this.heldBlocks(seq);
-      let fits = this.pool.allocate(needed);
+      const needed = this.blocksFor(seq.computed + tokens) - seq.blocks.length;
+      let fits = this.pool.allocate(needed, seq.blocks);
       while (!fits) {
         const victim = this.running[this.running.length - 1]!;
         this.preempt(victim);
         preempted = true;
         if (victim === seq) break;
-        fits = this.pool.allocate(needed);
+        fits = this.pool.allocate(needed, seq.blocks);
       }
       if (!fits) break; // seq itself was preempted: it was the last running request
-      seq.anonymous += Math.max(needed, 0);
       seq.computed += tokens;
       this.registerFullPromptBlocks(seq);
       budget -= tokens;
@@ -322,12 +318,10 @@ export class Engine {
       const tokens = Math.min(seq.total - cached, budget);
       const needed = this.blocksFor(cached + tokens) - match.blocks;
       if (needed > this.pool.availableBlocks - match.evictable) break; // head-of-line waits for KV room
-      this.pool.pinPrefix(seq.req.blockHashes, match.blocks);
-      this.pool.allocate(needed);
       this.waiting.shift();
-      seq.pinned = seq.req.blockHashes.slice(0, match.blocks);
+      this.pool.pinPrefix(seq.req.blockHashes, match.blocks, seq.blocks);
+      this.pool.allocate(needed, seq.blocks);
       seq.registeredBlocks = match.blocks;
-      seq.anonymous = needed;
       seq.computed = cached + tokens;
       if (!seq.admittedOnce) {
         seq.admittedOnce = true;
@@ -387,9 +381,8 @@ export class Engine {
 
   private finish(seq: Sequence, reason: 'length' | 'stop' | 'abort', t: number): void {
     seq.done = true;
-    this.pool.release(seq.pinned, seq.anonymous);
-    seq.pinned = [];
-    seq.anonymous = 0;
+    this.pool.release(seq.blocks);
+    seq.blocks = [];
     this.byId.delete(seq.req.id);
     this.stats.finished[reason]++;
     this.pending.push({ kind: 'finished', id: seq.req.id, time: t, reason });
@@ -398,9 +391,8 @@ export class Engine {
   /** Recompute preemption: free everything and go back to the head of the queue (vLLM V1). */
   private preempt(seq: Sequence): void {
     this.running.pop();
-    this.pool.release(seq.pinned, seq.anonymous);
-    seq.pinned = [];
-    seq.anonymous = 0;
+    this.pool.release(seq.blocks);
+    seq.blocks = [];
     seq.registeredBlocks = 0;
     seq.computed = 0;
     this.stats.preemptions++;
@@ -409,20 +401,11 @@ export class Engine {
 
   /** Prompt blocks that are now full of scheduled tokens become reusable cache entries (vLLM cache_blocks). */
   private registerFullPromptBlocks(seq: Sequence): void {
+    if (!this.config.enablePrefixCaching) return;
     const hashes = seq.req.blockHashes;
     const full = Math.min(Math.floor(seq.computed / this.config.blockSizeTokens), hashes.length);
-    if (!this.config.enablePrefixCaching) return;
-    for (let b = seq.registeredBlocks; b < full; b++) {
-      if (this.pool.register(hashes[b]!)) {
-        seq.pinned.push(hashes[b]!);
-        seq.anonymous--;
-      }
-    }
+    for (let b = seq.registeredBlocks; b < full; b++) this.pool.register(seq.blocks[b]!, hashes[b]!);
     if (full > seq.registeredBlocks) seq.registeredBlocks = full;
-  }
-
-  private heldBlocks(seq: Sequence): number {
-    return seq.pinned.length + seq.anonymous;
   }
 
   private blocksFor(tokens: number): number {

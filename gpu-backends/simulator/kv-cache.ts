@@ -1,119 +1,154 @@
-// A paged KV-cache block pool with automatic prefix caching, modelled on vLLM V1's KVCacheManager:
-// - a fixed number of blocks;
+// A paged KV-cache block pool with automatic prefix caching, laid out like vLLM V1's BlockPool:
+// - a fixed number of physical blocks; a request holds a list of block ids;
 // - a full prompt block, once scheduled, is registered under its chained hash and can be shared;
-// - blocks referenced by a running request are pinned (never evicted);
-// - unreferenced hashed blocks stay cached and are evicted least-recently-used when a new block is needed;
+// - blocks with a reference count above zero are pinned (never evicted);
+// - every unreferenced block sits in one free queue: allocation takes from the head, freed blocks join the
+//   tail, and taking a block that still carries a hash evicts that cached prefix block (LRU);
+// - a prefix hit on an unreferenced block takes it out of the free queue ("touch");
 // - a request's blocks are freed tail first, so a prompt's last blocks are evicted before its first ones.
-// Only counts and hashes are tracked: there is no per-block object, which keeps the lab fast.
+// Typed arrays and one Map keep it fast enough for the routing lab's long trace replays.
 
 export interface PrefixMatch {
   /** Leading blocks resident in the cache. */
   blocks: number;
-  /** Of those, how many are unreferenced (they stop being evictable once pinned). */
+  /** Of those, how many are unreferenced (they stop being available once pinned). */
   evictable: number;
 }
 
 export class KvBlockPool {
-  /** Hashed blocks referenced by at least one request: hash -> reference count. */
-  private readonly pinned = new Map<number, number>();
-  /** Hashed, unreferenced blocks in LRU order (first = least recently used = next to evict). */
-  private readonly evictable = new Map<number, true>();
-  /** Blocks held by requests that carry no hash (partial prompt tail, generated tokens, duplicates). */
-  private anonymous = 0;
+  /** Hash -> block id, for blocks holding a reusable prefix. Keys are int32 (`h | 0`) so V8 keeps them small. */
+  private readonly byHash = new Map<number, number>();
+  private readonly hashOf: Int32Array;
+  private readonly hashed: Uint8Array;
+  private readonly refs: Int32Array;
+  /** Free queue as a doubly linked list over block ids; index `totalBlocks` is the sentinel. */
+  private readonly prev: Int32Array;
+  private readonly next: Int32Array;
+  private free: number;
   evictions = 0;
 
   constructor(readonly totalBlocks: number) {
-    if (!(totalBlocks >= 1)) throw new Error(`KV capacity must be at least one block, got ${totalBlocks}`);
+    if (!(Number.isInteger(totalBlocks) && totalBlocks >= 1)) throw new Error(`KV capacity must be at least one block, got ${totalBlocks}`);
+    const n = totalBlocks + 1;
+    this.hashOf = new Int32Array(totalBlocks);
+    this.hashed = new Uint8Array(totalBlocks);
+    this.refs = new Int32Array(totalBlocks);
+    this.prev = new Int32Array(n);
+    this.next = new Int32Array(n);
+    const s = totalBlocks;
+    this.prev[s] = this.next[s] = s;
+    for (let b = 0; b < totalBlocks; b++) this.append(b);
+    this.free = totalBlocks;
   }
 
   /** Blocks referenced by requests (what vLLM reports as KV-cache usage). */
   get usedBlocks(): number {
-    return this.pinned.size + this.anonymous;
+    return this.totalBlocks - this.free;
   }
-  /** Blocks that can be handed out now: never-used ones plus evictable cached ones. */
+  /** Blocks in the free queue: empty ones plus evictable cached ones. */
   get availableBlocks(): number {
-    return this.totalBlocks - this.usedBlocks;
+    return this.free;
   }
-  /** Blocks holding a reusable prefix hash (pinned or evictable). */
+  /** Blocks holding a reusable prefix (referenced or evictable). */
   get cachedBlocks(): number {
-    return this.pinned.size + this.evictable.size;
+    return this.byHash.size;
   }
 
   isCached(hash: number): boolean {
-    return this.pinned.has(hash) || this.evictable.has(hash);
+    return this.byHash.has(hash | 0);
   }
 
-  /** Longest run of leading `hashes` that is resident, capped at `maxBlocks`. Does not touch LRU state. */
+  /** Longest run of leading `hashes` that is resident, capped at `maxBlocks`. Changes nothing. */
   matchPrefix(hashes: readonly number[], maxBlocks: number): PrefixMatch {
     const limit = Math.min(maxBlocks, hashes.length);
     let blocks = 0;
     let evictable = 0;
     for (; blocks < limit; blocks++) {
-      const h = hashes[blocks]!;
-      if (this.pinned.has(h)) continue;
-      if (this.evictable.has(h)) evictable++;
-      else break;
+      const b = this.byHash.get(hashes[blocks]! | 0);
+      if (b === undefined) break;
+      if (this.refs[b] === 0) evictable++;
     }
     return { blocks, evictable };
   }
 
-  /** Takes a reference on hashes[0, count) (all resident, from matchPrefix); evictable ones leave the LRU. */
-  pinPrefix(hashes: readonly number[], count: number): void {
+  /** References the blocks of hashes[0, count) (resident, from matchPrefix) and appends their ids to `out`. */
+  pinPrefix(hashes: readonly number[], count: number, out: number[]): void {
     for (let i = 0; i < count; i++) {
-      const h = hashes[i]!;
-      const refs = this.pinned.get(h);
-      if (refs !== undefined) this.pinned.set(h, refs + 1);
-      else {
-        this.evictable.delete(h);
-        this.pinned.set(h, 1);
+      const b = this.byHash.get(hashes[i]! | 0)!;
+      if (this.refs[b]++ === 0) {
+        this.unlink(b);
+        this.free--;
       }
+      out.push(b);
     }
   }
 
-  /** Hands out `count` anonymous blocks, evicting LRU cached blocks as needed. False (and no change) if short. */
-  allocate(count: number): boolean {
-    if (count <= 0) return true;
-    if (count > this.availableBlocks) return false;
-    let toEvict = count - (this.totalBlocks - this.usedBlocks - this.evictable.size);
-    if (toEvict > 0) {
-      this.evictions += toEvict;
-      for (const h of this.evictable.keys()) {
-        this.evictable.delete(h);
-        if (--toEvict === 0) break;
+  /** Takes `count` blocks from the head of the free queue into `out`, evicting cached ones. False if short. */
+  allocate(count: number, out: number[]): boolean {
+    if (count > this.free) return false;
+    const s = this.totalBlocks;
+    for (let i = 0; i < count; i++) {
+      const b = this.next[s]!;
+      this.unlink(b);
+      if (this.hashed[b]) {
+        this.byHash.delete(this.hashOf[b]!);
+        this.hashed[b] = 0;
+        this.evictions++;
       }
+      this.refs[b] = 1;
+      out.push(b);
     }
-    this.anonymous += count;
+    if (count > 0) this.free -= count;
     return true;
   }
 
   /**
-   * Turns one of the caller's anonymous blocks, now full of computed prompt tokens, into a cached block under
-   * `hash`. Returns false when the hash is already cached (another request computed the same block
-   * concurrently); the block then stays anonymous, a duplicate, as in vLLM.
+   * Caches block `b`, now full of scheduled prompt tokens, under `hash`. A no-op when the hash is already
+   * cached (another request computed the same block concurrently; this block stays a duplicate, as in vLLM).
    */
-  register(hash: number): boolean {
-    if (this.isCached(hash)) return false;
-    this.anonymous--;
-    this.pinned.set(hash, 1);
-    return true;
+  register(b: number, hash: number): void {
+    const key = hash | 0;
+    if (this.hashed[b] || this.byHash.has(key)) return;
+    this.byHash.set(key, b);
+    this.hashOf[b] = key;
+    this.hashed[b] = 1;
   }
 
-  /** Releases a request's blocks. `hashes` in block order; they are freed tail first (evicted first). */
-  release(hashes: readonly number[], anonymousCount: number): void {
-    this.anonymous -= anonymousCount;
-    for (let i = hashes.length - 1; i >= 0; i--) {
-      const h = hashes[i]!;
-      const refs = this.pinned.get(h)!;
-      if (refs > 1) this.pinned.set(h, refs - 1);
-      else {
-        this.pinned.delete(h);
-        this.evictable.set(h, true);
+  /** Releases a request's blocks (in block order); they join the free queue tail first. */
+  release(blocks: readonly number[]): void {
+    for (let i = blocks.length - 1; i >= 0; i--) {
+      const b = blocks[i]!;
+      if (--this.refs[b]! === 0) {
+        this.append(b);
+        this.free++;
       }
     }
   }
 
-  /** Drops every unreferenced cached block (vLLM's reset_prefix_cache). */
+  /** Forgets every unreferenced cached block (vLLM's reset_prefix_cache). */
   clearCache(): void {
-    this.evictable.clear();
+    const s = this.totalBlocks;
+    for (let b = this.next[s]!; b !== s; b = this.next[b]!) {
+      if (this.hashed[b]) {
+        this.byHash.delete(this.hashOf[b]!);
+        this.hashed[b] = 0;
+      }
+    }
+  }
+
+  private append(b: number): void {
+    const s = this.totalBlocks;
+    const last = this.prev[s]!;
+    this.next[last] = b;
+    this.prev[b] = last;
+    this.next[b] = s;
+    this.prev[s] = b;
+  }
+
+  private unlink(b: number): void {
+    const p = this.prev[b]!;
+    const n = this.next[b]!;
+    this.next[p] = n;
+    this.prev[n] = p;
   }
 }

@@ -32,24 +32,32 @@ describe('tokenizer', () => {
 });
 
 describe('kv block pool', () => {
-  it('evicts the least recently used unreferenced block, tail blocks of a request first', () => {
+  it('evicts the least recently freed block, tail blocks of a request first', () => {
     const pool = new KvBlockPool(4);
-    pool.allocate(2);
-    pool.register(1);
-    pool.register(2);
-    pool.release([1, 2], 0);
-    expect(pool.allocate(3)).toBe(true); // 2 never-used blocks + 1 eviction
+    const held: number[] = [];
+    pool.allocate(2, held);
+    pool.register(held[0]!, 1);
+    pool.register(held[1]!, 2);
+    pool.release(held);
+    expect(pool.allocate(3, [])).toBe(true); // the 2 never-used blocks first, then 1 eviction
     expect(pool.isCached(2)).toBe(false); // the tail went first
     expect(pool.isCached(1)).toBe(true);
-    expect(pool.allocate(2)).toBe(false);
+    expect(pool.allocate(2, [])).toBe(false);
   });
 
-  it('pinned blocks cannot be evicted', () => {
+  it('a prefix hit takes a block out of the free queue; pinned blocks cannot be evicted', () => {
     const pool = new KvBlockPool(2);
-    pool.allocate(1);
-    pool.register(7);
-    expect(pool.allocate(2)).toBe(false);
-    expect(pool.allocate(1)).toBe(true);
+    const a: number[] = [];
+    pool.allocate(1, a);
+    pool.register(a[0]!, 7);
+    pool.release(a);
+    expect(pool.matchPrefix([7, 8], 2)).toEqual({ blocks: 1, evictable: 1 });
+    const b: number[] = [];
+    pool.pinPrefix([7], 1, b);
+    expect(b).toEqual(a);
+    expect(pool.allocate(2, [])).toBe(false);
+    expect(pool.allocate(1, [])).toBe(true);
+    expect(pool.isCached(7)).toBe(true);
   });
 });
 
