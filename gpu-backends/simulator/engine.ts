@@ -11,8 +11,8 @@
 // and only the uncached tokens are computed. A request whose prompt is fully computed samples a token at the
 // end of the step: its first token, or the next one.
 //
-// Step duration = overhead + prefill tokens x cost + decoding sequences x cost + context tokens read by the
-// decoding sequences x cost (see profiles.ts for the calibration).
+// Step duration = overhead + prefill tokens x cost + (prefill token, attended token) pairs x cost + decoding
+// sequences x cost + context tokens read by the decoding sequences x cost (profiles.ts has the calibration).
 import { KvBlockPool } from './kv-cache.ts';
 import { engineConfig, type EngineConfig } from './profiles.ts';
 
@@ -339,17 +339,24 @@ export class Engine {
 
     if (work.length === 0) return; // idle (nothing runnable; a valid request always fits an empty engine)
     let prefillTokens = 0;
+    let attendedPairs = 0;
     let decodeSeqs = 0;
     let contextTokens = 0;
     for (const w of work) {
-      if (w.seq.generated > 0 && w.tokens === 1) {
+      if (w.seq.generated > 0 && w.tokens === 1 && w.seq.computed === w.seq.total) {
         decodeSeqs++;
         contextTokens += w.seq.computed;
-      } else prefillTokens += w.tokens;
+      } else {
+        // A chunk of n tokens ending at position `computed` attends to (start .. computed) earlier tokens each.
+        const n = w.tokens;
+        prefillTokens += n;
+        attendedPairs += n * (w.seq.computed - n) + (n * (n + 1)) / 2;
+      }
     }
     const duration =
       (cfg.stepOverheadMs +
         prefillTokens * cfg.prefillMsPerToken +
+        attendedPairs * cfg.prefillMsPerAttendedToken +
         decodeSeqs * cfg.decodeMsPerSeq +
         contextTokens * cfg.decodeMsPerContextToken) *
       this.slowdown;

@@ -19,6 +19,8 @@ export interface EngineConfig {
   stepOverheadMs: number;
   /** Cost per prefill token computed in a step (ms): compute-bound matmuls. */
   prefillMsPerToken: number;
+  /** Cost per (prefill token x earlier token it attends to) (ms): causal attention, quadratic in prompt length. */
+  prefillMsPerAttendedToken: number;
   /** Cost per decoding sequence in a step (ms): per-sequence compute on top of the weight read. */
   decodeMsPerSeq: number;
   /** Cost per context token attended to by decoding sequences (ms): KV-cache reads, memory-bound. */
@@ -43,9 +45,13 @@ export const ENGINE_PROFILES = {
   'llama-3.1-8b-h100': {
     description: 'Llama-3.1-8B-Instruct, bf16, one H100 80GB SXM, vLLM V1 defaults',
     sources: [
-      'KV: 32 layers x 8 KV heads x 128 dims -> 128 KiB/token; (80 GB - 16 GB weights) / 128 KiB ~ 500k tokens (GIE LRUCapacityPerServer derivation)',
-      'prefill ~25k tok/s on H100 for 8B bf16 (16 GFLOP/token at ~40% of 989 TFLOPS)',
-      'decode: ~6.5 ms/token at batch 1 (vLLM v0.6 blog, Lambda vLLM benchmark), rising with batch and context',
+      'architecture (Llama-3.1-8B config.json): 32 layers, 8 KV heads x 128 dims, d_model 4096 -> KV 128 KiB/token',
+      'capacity: (80 GB - 16 GB weights) / 128 KiB ~ 500k tokens (the GIE prefix scorer LRUCapacityPerServer derivation)',
+      'prefill: 2 x 8.03e9 FLOP/token at 44% of 989 TFLOPS bf16 -> ~27k tok/s (0.037 ms/token); 44% is the utilisation implied by NVIDIA NIM benchmarks (Llama-3.3-70B fp8 TP2 on 2x H100: TTFT 406.77 ms for 5000 input tokens at concurrency 1)',
+      'attention in prefill: 4 x 32 layers x 4096 FLOP per (token, earlier token) at the same rate -> 1.2e-6 ms',
+      'step overhead: reading 16 GB of weights at 80% of 3.35 TB/s -> ~6 ms (vLLM batch-1 ITL for 8B on H100 is ~6-7 ms)',
+      'decode: +0.05 ms per sequence (matmul rows, sampling); KV read 128 KiB/token at 80% of 3.35 TB/s -> 5e-5 ms per context token',
+      'scheduler: vLLM V1 defaults max_num_seqs 256, max_num_batched_tokens 8192 (chunked prefill), block_size 16',
     ],
     config: {
       blockSizeTokens: 16,
@@ -54,18 +60,22 @@ export const ENGINE_PROFILES = {
       maxNumBatchedTokens: 8192,
       maxModelLen: 131_072,
       stepOverheadMs: 6,
-      prefillMsPerToken: 0.04,
-      decodeMsPerSeq: 0.06,
-      decodeMsPerContextToken: 0.00005,
+      prefillMsPerToken: 0.037,
+      prefillMsPerAttendedToken: 1.2e-6,
+      decodeMsPerSeq: 0.05,
+      decodeMsPerContextToken: 5e-5,
       enablePrefixCaching: true,
     },
   },
   'llama-3.1-70b-h100x4': {
     description: 'Llama-3.1-70B-Instruct, bf16, tensor-parallel over 4 H100 80GB SXM, vLLM V1 defaults',
     sources: [
-      'KV: 80 layers x 8 KV heads x 128 dims -> 320 KiB/token; (4 x 80 GB x 0.9 - 141 GB weights - activations) / 320 KiB ~ 400k tokens',
-      'prefill ~5k tok/s (140 GFLOP/token at ~35% of 4 x 989 TFLOPS)',
-      'decode: ~17 ms/token at batch 1 on TP4 (Lambda vLLM benchmark)',
+      'architecture: 80 layers, 8 KV heads x 128 dims, d_model 8192 -> KV 320 KiB/token',
+      'capacity: (4 x 80 GB x 0.9 - 141 GB weights - ~12 GB activations/graphs) / 320 KiB ~ 400k tokens',
+      'prefill: 2 x 70.6e9 FLOP/token at 44% of 4 x 989 TFLOPS -> ~12k tok/s (0.085 ms/token incl. all-reduce); cross-check: NIM Llama-3.3-70B fp8 TP2 (same peak FLOPS) TTFT 406.77 ms / 5000 tokens = 0.081 ms/token',
+      'attention in prefill: 4 x 80 layers x 8192 FLOP per (token, earlier token) -> 1.5e-6 ms',
+      'step overhead: 141 GB of weights over 4 GPUs at 80% of 3.35 TB/s -> ~13 ms, plus all-reduces -> 16 ms (NIM 70B TP2 fp8 ITL at concurrency 1: 18.58 ms)',
+      'decode: +0.12 ms per sequence; KV read 320 KiB/token over 4 GPUs -> 3e-5 ms per context token',
     ],
     config: {
       blockSizeTokens: 16,
@@ -74,9 +84,10 @@ export const ENGINE_PROFILES = {
       maxNumBatchedTokens: 8192,
       maxModelLen: 131_072,
       stepOverheadMs: 16,
-      prefillMsPerToken: 0.2,
-      decodeMsPerSeq: 0.15,
-      decodeMsPerContextToken: 0.00003,
+      prefillMsPerToken: 0.085,
+      prefillMsPerAttendedToken: 1.5e-6,
+      decodeMsPerSeq: 0.12,
+      decodeMsPerContextToken: 3e-5,
       enablePrefixCaching: true,
     },
   },
@@ -99,7 +110,7 @@ export function engineConfig(profile: string = DEFAULT_PROFILE, overrides: Parti
     if (!Number.isInteger(config[key]) || config[key] < 1) throw new Error(`${key} must be a positive integer, got ${config[key]}`);
   }
   if (config.capacityTokens < config.blockSizeTokens) throw new Error('capacityTokens must hold at least one block');
-  for (const key of ['stepOverheadMs', 'prefillMsPerToken', 'decodeMsPerSeq', 'decodeMsPerContextToken'] as const) {
+  for (const key of ['stepOverheadMs', 'prefillMsPerToken', 'prefillMsPerAttendedToken', 'decodeMsPerSeq', 'decodeMsPerContextToken'] as const) {
     if (!(config[key] >= 0)) throw new Error(`${key} must be >= 0, got ${config[key]}`);
   }
   return config;
