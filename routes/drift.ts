@@ -1,0 +1,87 @@
+// /admin/tenants/:id/drift: the tenant's live drift report and its baselines. HTTP only: parse, call the drift
+// store, shape errors. Mounted by the admin router behind its admin auth:
+//   admin.route('/tenants/:id/drift', driftRoutes({ store }))
+import { Hono, type Context } from 'hono';
+import { z } from 'zod';
+import { HttpError } from '../src/errors.ts';
+import type { DriftStore } from '../src/drift/store.ts';
+import { errorResponse } from './errors.ts';
+
+/** Epoch ms, or an ISO-8601 time. */
+const timeSchema = z.union([
+  z.number().int().nonnegative(),
+  z.string().regex(/^\d+$/).transform(Number),
+  z.iso.datetime({ offset: true }).transform((s) => Date.parse(s)),
+]);
+
+const reportQuerySchema = z.object({
+  model: z.string().min(1).optional(),
+  arm: z.string().optional(),
+  window: z.string().min(1).optional(),
+  at: timeSchema.optional(),
+});
+
+const baselineBodySchema = z.union([
+  z.object({ from: timeSchema, to: timeSchema, label: z.string().max(200).optional() }).strict(),
+  z.object({ trailingDays: z.number().int().min(1).max(365), label: z.string().max(200).optional() }).strict(),
+]);
+
+const BASELINE_HINT =
+  'Send {"from": <ISO time or epoch ms>, "to": <...>} to freeze the windows of that range, or {"trailingDays": N} for a rolling baseline.';
+
+function invalid(param: string | null, message: string): HttpError {
+  return new HttpError(400, 'invalid_request_error', message, 'invalid_value', param);
+}
+
+function firstIssue(err: z.ZodError): { param: string | null; message: string } {
+  const issue = err.issues[0];
+  const param = issue?.path.length ? issue.path.join('.') : null;
+  return { param, message: `${param ? `'${param}': ` : ''}${issue?.message ?? 'invalid input'}` };
+}
+
+function tenantOf(c: Context): string {
+  const id = c.req.param('id');
+  if (!id) throw invalid('id', 'the drift routes must be mounted under a path with an :id parameter');
+  return id;
+}
+
+/** Store errors that are the caller's fault (unknown window, empty range) come back as RangeError. */
+function rethrow(err: unknown): never {
+  if (err instanceof RangeError) throw invalid(null, err.message);
+  throw err;
+}
+
+export function driftRoutes(deps: { store: DriftStore }): Hono {
+  const app = new Hono();
+  app.onError((err) => errorResponse(err));
+
+  app.get('/', async (c) => {
+    const parsed = reportQuerySchema.safeParse(c.req.query());
+    if (!parsed.success) {
+      const { param, message } = firstIssue(parsed.error);
+      throw invalid(param, `${message}. Query parameters: model, arm, window (a configured window name such as 5m), at (ISO time or epoch ms).`);
+    }
+    const report = await deps.store.report(tenantOf(c), parsed.data).catch(rethrow);
+    return c.json(report);
+  });
+
+  app.get('/baseline', async (c) => c.json(await deps.store.getBaselines(tenantOf(c))));
+
+  app.put('/baseline', async (c) => {
+    let body: unknown;
+    try {
+      body = await c.req.json();
+    } catch {
+      throw new HttpError(400, 'invalid_request_error', `Request body is not valid JSON. ${BASELINE_HINT}`, 'invalid_json');
+    }
+    const parsed = baselineBodySchema.safeParse(body);
+    if (!parsed.success) {
+      const { param } = firstIssue(parsed.error);
+      throw invalid(param, `Invalid baseline. ${BASELINE_HINT}`);
+    }
+    const baseline = await deps.store.putBaseline(tenantOf(c), parsed.data).catch(rethrow);
+    return c.json(baseline, 201);
+  });
+
+  return app;
+}

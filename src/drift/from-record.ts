@@ -1,0 +1,74 @@
+// Adapter from the router's finished-request record (src/core/inference.ts RequestRecord, passed to
+// Platform.hooks.onRecord) to a drift observation: usage and finish_reason are read from the buffered JSON
+// response or from the tail of the SSE stream. Structural types, so this module does not depend on the core.
+import type { DriftObservation } from './recorder.ts';
+import type { ResponseObservation } from './features.ts';
+import type { DriftConfig } from '../config/drift.ts';
+
+export interface RequestRecordLike {
+  requestId: string;
+  tenantId: string;
+  model: string;
+  body: object;
+  status: number;
+  ttftMs: number;
+  latencyMs: number;
+  /** 'completed' | 'upstream_error' | 'idle_timeout' | 'truncated' | 'client_abort' */
+  outcome: string;
+  responseText: string;
+}
+
+interface Usage {
+  prompt_tokens?: number;
+  completion_tokens?: number;
+}
+
+/** usage and finish_reason from a JSON response body or an SSE tail (last values win, as in the stream). */
+export function usageAndFinish(text: string): { usage?: Usage; finishReason?: string } {
+  const out: { usage?: Usage; finishReason?: string } = {};
+  const take = (obj: unknown) => {
+    if (typeof obj !== 'object' || obj === null) return;
+    const o = obj as { usage?: Usage | null; choices?: Array<{ finish_reason?: string | null }> };
+    if (o.usage) out.usage = o.usage;
+    const fr = o.choices?.[0]?.finish_reason;
+    if (fr) out.finishReason = fr;
+  };
+  const trimmed = text.trimStart();
+  if (trimmed.startsWith('{')) {
+    try {
+      take(JSON.parse(trimmed));
+    } catch {
+      // Not JSON after all: nothing to read.
+    }
+    return out;
+  }
+  for (const line of text.split('\n')) {
+    if (!line.startsWith('data:')) continue;
+    const data = line.slice(5).trim();
+    if (data === '[DONE]' || !data.startsWith('{')) continue;
+    try {
+      take(JSON.parse(data));
+    } catch {
+      // The tail may start mid-event: skip the partial line.
+    }
+  }
+  return out;
+}
+
+const FAILURES: Record<string, ResponseObservation['failure']> = {
+  idle_timeout: 'timeout',
+  client_abort: 'canceled',
+  upstream_error: 'network',
+  truncated: 'network',
+};
+
+export function observationFromRecord(rec: RequestRecordLike): ResponseObservation {
+  const { usage, finishReason } = usageAndFinish(rec.responseText);
+  const failure = FAILURES[rec.outcome];
+  return { status: rec.status, usage, finishReason, ttftMs: rec.ttftMs, latencyMs: rec.latencyMs, ...(failure ? { failure } : {}) };
+}
+
+/** Everything `DriftRecorder.observe` needs from a record; `arm` is the experiment arm ('' when none). */
+export function driftObservationOf(rec: RequestRecordLike, config: DriftConfig, arm = ''): DriftObservation {
+  return { tenantId: rec.tenantId, config, requestId: rec.requestId, model: rec.model, arm, body: rec.body as Record<string, unknown>, response: observationFromRecord(rec) };
+}

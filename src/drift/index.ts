@@ -1,0 +1,17 @@
+// Public API of the drift subsystem (re-exported from src/index.ts).
+export { LogHist, DEFAULT_ALPHA, ZERO_KEY } from './loghist.ts';
+export { CatCounts, DEFAULT_CATEGORY_CAPACITY, type CatCountsJSON } from './categorical.ts';
+export { NgramHist, DEFAULT_NGRAM_BUCKETS, DEFAULT_NGRAM_MAX_CHARS } from './ngram.ts';
+export { psi, psiTerms, smoothedShares, jsDivergence, lInfinity, classify, SMOOTHINGS, MINOR_BAND, MAJOR_BAND, FLOOR_EPSILON, type Smoothing, type PsiOptions, type PsiResult, type DriftStatus } from './psi.ts';
+export { chi2Cdf, chi2Quantile } from './chi2.ts';
+export { FEATURES, extractFeatures, scriptClass, type FeatureVector, type FeatureName, type ResponseObservation } from './features.ts';
+export { FeatureSketches, type FeatureSketchesJSON } from './sketches.ts';
+export { quantileCutKeys, binCounts, categoryBins, categoryCounts, OTHER_BIN, type BaselineSpec, type BaselineMeta } from './baseline.ts';
+export { evaluateFeature, evaluateSketches, criticalPsi, worstStatus, type FeatureDrift, type EvaluationSettings } from './report.ts';
+export { DriftAccumulator, type DriftDelta, type DeltaEntry } from './aggregate.ts';
+export { applyEvaluation, emptyAlertState, type DriftAlert, type DriftStatusRow, type AlertState } from './alerts.ts';
+export { TenantLedger, type KeyValueRepository, type DriftReport, type GroupReport, type DriftReportOptions, type BaselineRequest, type IngestResult } from './ledger.ts';
+export { MemoryDriftStore, MapRepository, type DriftStore } from './store.ts';
+export { DriftDurableObject, DurableDriftStore, type DurableObjectNamespaceLike, type DurableObjectStateLike } from './durable-object.ts';
+export { createDriftRecorder, type DriftRecorder, type DriftRecorderDeps, type DriftObservation } from './recorder.ts';
+export { observationFromRecord, driftObservationOf, usageAndFinish, type RequestRecordLike } from './from-record.ts';
