@@ -1,0 +1,84 @@
+// `kvroute replay`: the routing lab. Replays a trace (../shared/traces format) through a routing policy onto
+// simulated engines, in-process (discrete-event, fast) or with --e2e through the real router over HTTP to real
+// simulator processes. With --json the last stdout line is one JSON object of metrics.
+import { readFileSync } from 'node:fs';
+import { affinityConfigSchema } from '../config/affinity.ts';
+import { policyNames } from '../routing/policies/index.ts';
+import { prepareTrace } from '../routing/lab/prepare.ts';
+import { progressBar } from '../routing/lab/progress.ts';
+import { runLab } from '../routing/lab/run.ts';
+import { parseTrace } from '../routing/lab/trace.ts';
+import { num, parseFlags } from '../util/args.ts';
+
+const HELP = `usage: kvroute replay --trace FILE [options]
+
+  --trace FILE            JSONL trace ({timestamp, input_length, output_length, hash_ids})
+  --policy NAME           ${policyNames.join(' | ')} | default   (default: default)
+  --backends N            simulated engines (default 8)
+  --replicas R            router replicas sharing nothing, each sees a random 1/R of requests (default 1)
+  --capacity-tokens C     KV capacity per engine in tokens (default 500000)
+  --time-scale S          divide arrival times by S (default 1)
+  --scrape-ms MS          engine-load scrape interval seen by the routers (default 1000)
+  --limit N               replay only the first N requests
+  --load-factor X         policy option loadFactor
+  --hot-share X           policy option hotShare (prefix-affinity)
+  --block-chars N         router hash block size (default 512)
+  --max-blocks N          router hash block cap (default 64)
+  --seed N                replica assignment / random policy seed (default 1)
+  --e2e                   through the real router on Node and simulator processes over HTTP
+  --json                  last stdout line: one JSON object with the metrics
+`;
+
+export async function main(argv: string[]): Promise<number> {
+  const f = parseFlags(argv, {
+    trace: { type: 'string' },
+    policy: { type: 'string', default: 'default' },
+    backends: { type: 'string' },
+    replicas: { type: 'string' },
+    'capacity-tokens': { type: 'string' },
+    'time-scale': { type: 'string' },
+    'scrape-ms': { type: 'string' },
+    limit: { type: 'string' },
+    'load-factor': { type: 'string' },
+    'hot-share': { type: 'string' },
+    'block-chars': { type: 'string' },
+    'max-blocks': { type: 'string' },
+    seed: { type: 'string' },
+    e2e: { type: 'boolean', default: false },
+    json: { type: 'boolean', default: false },
+    help: { type: 'boolean', default: false },
+  });
+  if (f.help || !f.trace) {
+    process.stdout.write(HELP);
+    return f.help ? 0 : 2;
+  }
+  const affinity = affinityConfigSchema.parse({
+    blockChars: num('block-chars', f['block-chars'], 512),
+    maxBlocks: num('max-blocks', f['max-blocks'], 64),
+  });
+  const options = {
+    policy: f.policy!,
+    policyOptions: {
+      ...(f['load-factor'] ? { loadFactor: num('load-factor', f['load-factor'], 0) } : {}),
+      ...(f['hot-share'] ? { hotShare: num('hot-share', f['hot-share'], 0) } : {}),
+    },
+    backends: num('backends', f.backends, 8),
+    replicas: num('replicas', f.replicas, 1),
+    capacityTokens: num('capacity-tokens', f['capacity-tokens'], 500_000),
+    timeScale: num('time-scale', f['time-scale'], 1),
+    scrapeMs: num('scrape-ms', f['scrape-ms'], 1000),
+    seed: num('seed', f.seed, 1),
+  };
+  const records = parseTrace(readFileSync(f.trace, 'utf8'), num('limit', f.limit, Infinity));
+  let result: object;
+  if (f.e2e) {
+    const { replayE2e } = await import('../routing/lab/e2e.ts');
+    result = await replayE2e(records, { ...options, blockChars: affinity.blockChars, maxBlocks: affinity.maxBlocks, onProgress: progressBar('e2e') });
+  } else {
+    const trace = prepareTrace(records, { hash: { blockChars: affinity.blockChars, maxBlocks: affinity.maxBlocks } });
+    result = runLab(trace, { ...options, onProgress: progressBar(options.policy) });
+  }
+  if (f.json) process.stdout.write(`${JSON.stringify(result)}\n`);
+  else process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+  return 0;
+}

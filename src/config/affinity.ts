@@ -1,0 +1,56 @@
+// Prefix-affinity settings of a tenant or a pool: how requests are hashed and which policy picks the backend.
+// Validated once when a config is written; the router then uses the parsed value as is.
+import { z } from 'zod';
+
+export const affinityPolicyNames = [
+  'prefix-affinity',
+  'random',
+  'round-robin',
+  'least-loaded',
+  'consistent-hash',
+  'rendezvous',
+  'cache-aware',
+] as const;
+
+export const policyOptionsSchema = z
+  .strictObject({
+    /** consistent-hash, rendezvous, prefix-affinity: a backend takes a key only while load <= loadFactor x mean. */
+    loadFactor: z.number().min(1).max(16).optional(),
+    /** consistent-hash, rendezvous: the key is the hash of this many leading blocks (fewer if the prompt is short). */
+    keyBlocks: z.number().int().min(1).max(1024).optional(),
+    /** consistent-hash: virtual nodes per unit of weight. */
+    virtualNodes: z.number().int().min(1).max(1024).optional(),
+    /** Engine-reported load older than this (ms) is ignored in favour of the router's own in-flight count. */
+    staleLoadMs: z.number().int().min(0).optional(),
+    /** prefix-affinity: a prefix carried by more than hotShare / backends of recent requests is hot and is spread. */
+    hotShare: z.number().gt(0).max(8).optional(),
+    /** prefix-affinity: half-life of the popularity counts, in requests seen by this router instance. */
+    popularityHalfLife: z.number().int().min(8).optional(),
+    /** cache-aware: minimum matched share of the prompt for a cache-directed choice. */
+    cacheThreshold: z.number().min(0).max(1).optional(),
+    /** cache-aware: imbalance when max-min in-flight exceeds this ... */
+    balanceAbsThreshold: z.number().min(0).optional(),
+    /** ... and max exceeds min x this. */
+    balanceRelThreshold: z.number().min(1).optional(),
+    /** cache-aware: approximate index capacity per backend, in blocks (size it to the backend's KV cache). */
+    indexBlocksPerBackend: z.number().int().min(1).optional(),
+    /** random: seed of the generator (for reproducible replays). */
+    seed: z.number().int().optional(),
+  })
+  .default({});
+
+export type PolicyOptions = z.infer<typeof policyOptionsSchema>;
+
+export const affinityConfigSchema = z.strictObject({
+  /** Off: no prefix hashing; policies then see an empty prefix and behave as load balancers. */
+  enabled: z.boolean().default(true),
+  /** Characters per hashed block: 512 chars ~ 128 tokens (8 vLLM blocks); a shorter tail is ignored. */
+  blockChars: z.number().int().min(16).max(65_536).default(512),
+  /** Hash at most this many leading blocks (64 x 512 = 32k chars ~ 8k tokens), bounding the per-request cost. */
+  maxBlocks: z.number().int().min(1).max(4096).default(64),
+  policy: z.enum(affinityPolicyNames).default('prefix-affinity'),
+  options: policyOptionsSchema,
+});
+
+export type AffinityConfig = z.infer<typeof affinityConfigSchema>;
+export type AffinityPolicyName = (typeof affinityPolicyNames)[number];

@@ -1,0 +1,189 @@
+// The in-process lab: a discrete-event simulation that routes a prepared trace through real policy objects
+// onto N simulated engines (gpu-backends/simulator/engine.ts). One global clock: the next event is the next
+// arrival, the next engine step end, or the next load scrape, whichever comes first.
+//
+// R router replicas share nothing: each request goes to a random replica, and each replica has its own policy
+// instance and its own in-flight counts. Engine load (running, waiting, KV usage) reaches every replica only
+// through a scrape every `scrapeMs` (like the router's /metrics scrape), so it is up to that much stale.
+import { Engine, type EngineEvent } from '../../../gpu-backends/simulator/engine.ts';
+import { engineConfig } from '../../../gpu-backends/simulator/profiles.ts';
+import type { PolicyOptions } from '../../config/affinity.ts';
+import { fmix32 } from '../../util/hash.ts';
+import { createPolicy } from '../policies/index.ts';
+import type { BackendLoad, Candidate, RoutingPolicy } from '../policy.ts';
+import { LoadIntegrator, quantile } from './metrics.ts';
+import { engineHashes, type PreparedTrace } from './prepare.ts';
+
+export interface SimulationOptions {
+  policy: string;
+  policyOptions?: PolicyOptions;
+  backends: number;
+  replicas: number;
+  capacityTokens: number;
+  /** Arrival times are divided by this (2 = twice the request rate). */
+  timeScale?: number;
+  /** Interval of the engine-load scrape seen by the routers (ms of simulated time). */
+  scrapeMs?: number;
+  /** Engine profile (gpu-backends/simulator/profiles.ts). */
+  profile?: string;
+  seed?: number;
+  /** Called now and then with the number of requests routed so far. */
+  onProgress?: (done: number, total: number) => void;
+}
+
+export interface SimulationResult {
+  requests: number;
+  policy: string;
+  backends: number;
+  replicas: number;
+  capacityTokens: number;
+  timeScale: number;
+  hitRate: number;
+  ttftP50Ms: number;
+  ttftP90Ms: number;
+  ttftP99Ms: number;
+  ttftMeanMs: number;
+  e2eP50Ms: number;
+  e2eP99Ms: number;
+  imbalance: number;
+  instantImbalance: number;
+  perBackendShare: number[];
+  preemptions: number;
+  rejected: number;
+  reasons: Record<string, number>;
+}
+
+interface Flight {
+  arrival: number;
+  backend: number;
+  replica: number;
+  promptTokens: number;
+}
+
+export function simulate(trace: PreparedTrace, opts: SimulationOptions): SimulationResult {
+  const n = opts.backends;
+  const R = opts.replicas;
+  const timeScale = opts.timeScale ?? 1;
+  const scrapeMs = opts.scrapeMs ?? 1000;
+  const seed = opts.seed ?? 1;
+  const config = engineConfig(opts.profile, { capacityTokens: opts.capacityTokens });
+  const engines = Array.from({ length: n }, () => new Engine(config));
+  const ids = Array.from({ length: n }, (_, i) => `b${i}`);
+  const policies: RoutingPolicy[] = Array.from({ length: R }, (_, k) =>
+    createPolicy(opts.policy, { seed: seed * 7919 + k, ...opts.policyOptions }),
+  );
+  const inflight = Array.from({ length: R }, () => new Array<number>(n).fill(0));
+  let reported: (BackendLoad & { observedAt: number })[] | undefined;
+
+  const flights = new Map<string, Flight>();
+  const ttft: number[] = [];
+  const e2e: number[] = [];
+  const perBackend = new Array<number>(n).fill(0);
+  const reasons: Record<string, number> = {};
+  let cachedTokens = 0;
+  let promptTokens = 0;
+  let rejected = 0;
+  const load = new LoadIntegrator(n);
+
+  const handle = (events: EngineEvent[]) => {
+    for (const ev of events) {
+      if (ev.kind === 'tokens') continue;
+      const f = flights.get(ev.id)!;
+      if (ev.kind === 'first_token') {
+        ttft.push(ev.time - f.arrival);
+        cachedTokens += ev.cachedTokens;
+        promptTokens += f.promptTokens;
+      } else {
+        e2e.push(ev.time - f.arrival);
+        inflight[f.replica]![f.backend]!--;
+        load.add(f.backend, -1, ev.time);
+        flights.delete(ev.id);
+      }
+    }
+  };
+
+  const reqs = trace.requests;
+  let next = 0;
+  let nextScrape = 0;
+  const progressEvery = Math.max(1, Math.floor(reqs.length / 100));
+  for (;;) {
+    const tArrival = next < reqs.length ? reqs[next]!.arrivalMs / timeScale : Infinity;
+    let tEngine = Infinity;
+    for (const e of engines) {
+      const t = e.nextEventTime();
+      if (t !== undefined && t < tEngine) tEngine = t;
+    }
+    const tScrape = next < reqs.length ? nextScrape : Infinity;
+    const t = Math.min(tArrival, tEngine, tScrape);
+    if (t === Infinity) break;
+
+    if (tEngine <= t) {
+      for (const e of engines) {
+        const te = e.nextEventTime();
+        if (te !== undefined && te <= t) handle(e.advanceTo(t));
+      }
+      continue; // re-evaluate: finishing steps may have freed work at the same instant
+    }
+    if (tScrape <= t) {
+      reported = engines.map((e) => {
+        const s = e.snapshot();
+        return { inflight: 0, running: s.running, waiting: s.waiting, kvUsage: s.kvUsage, observedAt: t };
+      });
+      nextScrape = t + scrapeMs;
+      continue;
+    }
+
+    const r = reqs[next]!;
+    const replica = R === 1 ? 0 : fmix32((r.index * 0x9e3779b1) ^ seed) % R;
+    const own = inflight[replica]!;
+    const candidates: Candidate[] = ids.map((id, i) => ({
+      id,
+      weight: 1,
+      maxConcurrency: 0,
+      load: reported ? { ...reported[i]!, inflight: own[i]! } : { inflight: own[i]! },
+    }));
+    const input = { prefixHashes: r.routerHashes, promptChars: r.promptChars, model: trace.model, now: t };
+    const sel = policies[replica]!.select(input, candidates);
+    const reasonKey = sel.reason.replace(/:\d+$/, '');
+    reasons[reasonKey] = (reasons[reasonKey] ?? 0) + 1;
+    const b = sel.index;
+    const engine = engines[b]!;
+    const req = { id: String(r.index), blockHashes: engineHashes(r), promptTokens: r.promptTokens, maxTokens: r.outputTokens };
+    if (engine.validate(req)) {
+      rejected++;
+    } else {
+      flights.set(req.id, { arrival: t, backend: b, replica, promptTokens: r.promptTokens });
+      own[b]!++;
+      perBackend[b]!++;
+      load.add(b, 1, t);
+      engine.submit(req, t);
+    }
+    next++;
+    if (opts.onProgress && next % progressEvery === 0) opts.onProgress(next, reqs.length);
+  }
+  opts.onProgress?.(reqs.length, reqs.length);
+
+  const routed = perBackend.reduce((a, b) => a + b, 0);
+  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
+  return {
+    requests: reqs.length,
+    policy: policies[0]!.name,
+    backends: n,
+    replicas: R,
+    capacityTokens: opts.capacityTokens,
+    timeScale,
+    hitRate: promptTokens ? cachedTokens / promptTokens : 0,
+    ttftP50Ms: quantile(ttft, 0.5),
+    ttftP90Ms: quantile(ttft, 0.9),
+    ttftP99Ms: quantile(ttft, 0.99),
+    ttftMeanMs: mean(ttft),
+    e2eP50Ms: quantile(e2e, 0.5),
+    e2eP99Ms: quantile(e2e, 0.99),
+    imbalance: load.imbalance,
+    instantImbalance: load.instantImbalance,
+    perBackendShare: perBackend.map((c) => (routed ? c / routed : 0)),
+    preemptions: engines.reduce((a, e) => a + e.snapshot().preemptions, 0),
+    rejected,
+    reasons,
+  };
+}

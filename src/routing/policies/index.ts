@@ -1,0 +1,36 @@
+// The policy factory: a policy name from config -> a RoutingPolicy instance. One instance per router instance
+// (isolate / replica) and pool; per-instance state (counters, indexes, popularity) lives in the instance.
+import type { AffinityPolicyName, PolicyOptions } from '../../config/affinity.ts';
+import type { RoutingPolicy } from '../policy.ts';
+import { CacheAwarePolicy } from './cache-aware.ts';
+import { ConsistentHashPolicy } from './consistent-hash.ts';
+import { LeastLoadedPolicy } from './least-loaded.ts';
+import { PrefixAffinityPolicy } from './prefix-affinity.ts';
+import { RandomPolicy } from './random.ts';
+import { RendezvousPolicy } from './rendezvous.ts';
+import { RoundRobinPolicy } from './round-robin.ts';
+
+export const DEFAULT_POLICY: AffinityPolicyName = 'prefix-affinity';
+
+const factories: Record<AffinityPolicyName, (o: PolicyOptions) => RoutingPolicy> = {
+  'prefix-affinity': (o) => new PrefixAffinityPolicy(o),
+  random: (o) => new RandomPolicy(o.seed),
+  'round-robin': () => new RoundRobinPolicy(),
+  'least-loaded': () => new LeastLoadedPolicy(),
+  'consistent-hash': (o) => new ConsistentHashPolicy(o),
+  rendezvous: (o) => new RendezvousPolicy(o),
+  'cache-aware': (o) => new CacheAwarePolicy(o),
+};
+
+export const policyNames = Object.keys(factories) as AffinityPolicyName[];
+
+export function isPolicyName(name: string): name is AffinityPolicyName {
+  return Object.hasOwn(factories, name);
+}
+
+/** Builds a policy by name; 'default' is kvroute's default. Throws on an unknown name, listing the known ones. */
+export function createPolicy(name: string, options: PolicyOptions = {}): RoutingPolicy {
+  const key = name === 'default' ? DEFAULT_POLICY : name;
+  if (!isPolicyName(key)) throw new Error(`unknown routing policy '${name}' (known: ${policyNames.join(', ')})`);
+  return factories[key](options);
+}
