@@ -1,0 +1,250 @@
+// Incremental Server-Sent Events parser and an OpenAI-stream observer built on it. Pure: chunks and clock
+// readings go in, a summary comes out (TTFT, finish_reason, usage, output text). The router taps the primary
+// stream with it; the shadow runner reads the shadow leg with it.
+//
+// Allocation-light: one streaming TextDecoder, one carry-over string for a partial line, and one JSON.parse per
+// `data:` event (needed for usage / finish_reason). Output text is only accumulated when asked, up to a cap.
+
+export interface SseEvent {
+  /** The `event:` field, '' when absent (OpenAI streams never set it). */
+  event: string;
+  /** The `data:` lines joined by '\n'. */
+  data: string;
+}
+
+/** Line-oriented SSE framing per the WHATWG spec: \n, \r\n or \r line ends; blank line dispatches. */
+export class SseParser {
+  private decoder = new TextDecoder();
+  private carry = '';
+  private lastWasCR = false;
+  private dataLines: string[] = [];
+  private eventName = '';
+
+  /** Feeds a chunk; calls `onEvent` for every complete event. */
+  push(chunk: Uint8Array | string, onEvent: (e: SseEvent) => void): void {
+    const text = typeof chunk === 'string' ? chunk : this.decoder.decode(chunk, { stream: true });
+    this.scan(text, onEvent);
+  }
+
+  /** Flushes the decoder; a final event without its blank line is dispatched (servers that just close). */
+  end(onEvent: (e: SseEvent) => void): void {
+    const rest = this.decoder.decode();
+    if (rest) this.scan(rest, onEvent);
+    if (this.carry) {
+      this.line(this.carry, onEvent);
+      this.carry = '';
+    }
+    this.dispatch(onEvent);
+  }
+
+  private scan(text: string, onEvent: (e: SseEvent) => void): void {
+    let start = 0;
+    let i = 0;
+    if (this.lastWasCR && text.charCodeAt(0) === 10) start = i = 1; // the \n of a \r\n split across chunks
+    this.lastWasCR = false;
+    for (; i < text.length; i++) {
+      const c = text.charCodeAt(i);
+      if (c !== 10 && c !== 13) continue;
+      const line = this.carry ? this.carry + text.slice(start, i) : text.slice(start, i);
+      this.carry = '';
+      this.line(line, onEvent);
+      if (c === 13) {
+        if (i + 1 < text.length) {
+          if (text.charCodeAt(i + 1) === 10) i++;
+        } else this.lastWasCR = true;
+      }
+      start = i + 1;
+    }
+    if (start < text.length) this.carry += text.slice(start);
+  }
+
+  private line(line: string, onEvent: (e: SseEvent) => void): void {
+    if (line.length === 0) return this.dispatch(onEvent);
+    if (line.charCodeAt(0) === 58) return; // ':' comment / keepalive
+    const colon = line.indexOf(':');
+    const field = colon < 0 ? line : line.slice(0, colon);
+    let value = colon < 0 ? '' : line.slice(colon + 1);
+    if (value.charCodeAt(0) === 32) value = value.slice(1);
+    if (field === 'data') this.dataLines.push(value);
+    else if (field === 'event') this.eventName = value;
+  }
+
+  private dispatch(onEvent: (e: SseEvent) => void): void {
+    if (this.dataLines.length === 0) {
+      this.eventName = '';
+      return;
+    }
+    const data = this.dataLines.length === 1 ? this.dataLines[0] : this.dataLines.join('\n');
+    const event = this.eventName;
+    this.dataLines = [];
+    this.eventName = '';
+    onEvent({ event, data });
+  }
+}
+
+export interface Usage {
+  promptTokens: number;
+  completionTokens: number;
+  cachedTokens: number;
+}
+
+export interface CompletionSummary {
+  /** ms from start to the first event that carries output (content, reasoning or a tool call); null if none. */
+  ttftMs: number | null;
+  /** ms from start to the first body byte; null if no byte arrived. */
+  firstByteMs: number | null;
+  /** Data events seen (excluding [DONE]). */
+  events: number;
+  /** The stream ended with `data: [DONE]` (a stream without it was truncated). */
+  done: boolean;
+  finishReason: string | null;
+  usage: Usage | null;
+  /** Output text of choice 0 (content, then tool-call names and arguments), when collected. */
+  text: string;
+  textTruncated: boolean;
+  /** An `{"error": ...}` object sent in the stream or body, as its message. */
+  error: string | null;
+}
+
+export interface ObserverOptions {
+  /** Clock reading (ms) when the request was sent; TTFT and first byte are relative to it. */
+  startedAt: number;
+  /** Accumulate output text (the shadow comparison needs it; a plain tap does not). */
+  collectText?: boolean;
+  /** Cap on collected characters (default 100k). */
+  maxTextChars?: number;
+}
+
+function usageOf(u: any): Usage | null {
+  if (!u || typeof u !== 'object') return null;
+  return {
+    promptTokens: Number(u.prompt_tokens) || 0,
+    completionTokens: Number(u.completion_tokens) || 0,
+    cachedTokens: Number(u.prompt_tokens_details?.cached_tokens) || 0,
+  };
+}
+
+function errorMessage(e: any): string {
+  if (typeof e === 'string') return e;
+  if (e && typeof e.message === 'string') return e.message;
+  return JSON.stringify(e).slice(0, 500);
+}
+
+/** Observes an OpenAI-compatible completion stream (chat or legacy completions). */
+export class CompletionStreamObserver {
+  private parser = new SseParser();
+  private readonly startedAt: number;
+  private readonly collectText: boolean;
+  private readonly maxTextChars: number;
+  private now = 0;
+  private s: CompletionSummary = {
+    ttftMs: null,
+    firstByteMs: null,
+    events: 0,
+    done: false,
+    finishReason: null,
+    usage: null,
+    text: '',
+    textTruncated: false,
+    error: null,
+  };
+  private readonly onEvent = (e: SseEvent) => this.event(e);
+
+  constructor(opts: ObserverOptions) {
+    this.startedAt = opts.startedAt;
+    this.collectText = opts.collectText ?? false;
+    this.maxTextChars = opts.maxTextChars ?? 100_000;
+  }
+
+  push(chunk: Uint8Array | string, now: number): void {
+    if (this.s.firstByteMs === null) this.s.firstByteMs = now - this.startedAt;
+    this.now = now;
+    this.parser.push(chunk, this.onEvent);
+  }
+
+  end(now: number): CompletionSummary {
+    this.now = now;
+    this.parser.end(this.onEvent);
+    return this.s;
+  }
+
+  get summary(): Readonly<CompletionSummary> {
+    return this.s;
+  }
+
+  private event(e: SseEvent): void {
+    const data = e.data;
+    if (data === '[DONE]') {
+      this.s.done = true;
+      return;
+    }
+    this.s.events++;
+    let msg: any;
+    try {
+      msg = JSON.parse(data);
+    } catch {
+      return; // not JSON: nothing to learn from it
+    }
+    if (msg?.error) this.s.error = errorMessage(msg.error);
+    const u = usageOf(msg?.usage);
+    if (u) this.s.usage = u;
+    const choice = Array.isArray(msg?.choices) ? msg.choices.find((c: any) => (c?.index ?? 0) === 0) : undefined;
+    if (!choice) return;
+    if (choice.finish_reason) this.s.finishReason = choice.finish_reason;
+    const delta = choice.delta ?? {};
+    let out = '';
+    if (typeof delta.content === 'string') out = delta.content;
+    else if (typeof choice.text === 'string') out = choice.text;
+    const hasReasoning = typeof delta.reasoning_content === 'string' && delta.reasoning_content.length > 0;
+    if (Array.isArray(delta.tool_calls)) {
+      for (const tc of delta.tool_calls) out += (tc?.function?.name ?? '') + (tc?.function?.arguments ?? '');
+    }
+    if (this.s.ttftMs === null && (out.length > 0 || hasReasoning)) this.s.ttftMs = this.now - this.startedAt;
+    if (out && this.collectText) this.append(out);
+  }
+
+  private append(out: string): void {
+    const room = this.maxTextChars - this.s.text.length;
+    if (room <= 0) {
+      this.s.textTruncated = true;
+      return;
+    }
+    if (out.length > room) {
+      this.s.text += out.slice(0, room);
+      this.s.textTruncated = true;
+    } else this.s.text += out;
+  }
+}
+
+/** Summarises a non-streaming completion body (chat or legacy completions). TTFT is left to the caller. */
+export function summariseCompletionBody(body: string, maxTextChars = 100_000): Omit<CompletionSummary, 'ttftMs' | 'firstByteMs'> {
+  const out: Omit<CompletionSummary, 'ttftMs' | 'firstByteMs'> = {
+    events: 0,
+    done: true,
+    finishReason: null,
+    usage: null,
+    text: '',
+    textTruncated: false,
+    error: null,
+  };
+  let msg: any;
+  try {
+    msg = JSON.parse(body);
+  } catch {
+    out.error = 'response body is not JSON';
+    return out;
+  }
+  if (msg?.error) out.error = errorMessage(msg.error);
+  out.usage = usageOf(msg?.usage);
+  const choice = Array.isArray(msg?.choices) ? msg.choices.find((c: any) => (c?.index ?? 0) === 0) : undefined;
+  if (choice) {
+    out.finishReason = choice.finish_reason ?? null;
+    let text = typeof choice.message?.content === 'string' ? choice.message.content : typeof choice.text === 'string' ? choice.text : '';
+    if (Array.isArray(choice.message?.tool_calls)) {
+      for (const tc of choice.message.tool_calls) text += (tc?.function?.name ?? '') + (tc?.function?.arguments ?? '');
+    }
+    out.textTruncated = text.length > maxTextChars;
+    out.text = out.textTruncated ? text.slice(0, maxTextChars) : text;
+  }
+  return out;
+}
