@@ -48,8 +48,11 @@ export function adminRoutes(p: Platform): Hono {
 
   app.get('/tenants', async (c) => c.json({ tenants: await p.directory.store.listTenants() }));
 
+  const store = p.directory.store;
+  const readLatest = (id: string) => (store.getTenantLatest ? store.getTenantLatest(id) : store.getTenant(id));
+
   app.get('/tenants/:id', async (c) => {
-    const rec = await p.directory.store.getTenant(c.req.param('id'));
+    const rec = await readLatest(c.req.param('id'));
     if (!rec) throw errors.notFound(`Tenant '${c.req.param('id')}' does not exist.`);
     return c.json(tenantView(rec), 200, { etag: etag(rec.version) });
   });
@@ -71,7 +74,7 @@ export function adminRoutes(p: Platform): Hono {
       );
     }
     try {
-      const before = await p.directory.store.getTenant(id);
+      const before = await readLatest(id);
       const rec = await p.directory.store.putTenant(id, parsed.value, ifMatchOf(c));
       p.directory.invalidate(id);
       return c.json(tenantView(rec), before ? 200 : 201, { etag: etag(rec.version) });
@@ -95,7 +98,7 @@ export function adminRoutes(p: Platform): Hono {
 
   app.post('/tenants/:id/keys', async (c) => {
     const id = c.req.param('id');
-    if (!(await p.directory.store.getTenant(id))) throw errors.notFound(`Tenant '${id}' does not exist; create its config first.`);
+    if (!(await readLatest(id))) throw errors.notFound(`Tenant '${id}' does not exist; create its config first.`);
     let name: string | undefined;
     const text = await c.req.text();
     if (text.trim()) {

@@ -1,5 +1,116 @@
+// Workers runtime binding: KV-backed tenants (writes serialised by a Durable Object per tenant), fetch upstream,
+// per-isolate backend state refreshed from the BackendMonitor Durable Object. The same createApp as on Node.
+import { DurableObject } from 'cloudflare:workers';
+import { createApp } from './app.ts';
+import type { Platform } from './platform.ts';
+import { TenantDirectory } from './tenants/directory.ts';
+import { sha256Hex } from './tenants/keys.ts';
+import { KvTenantStore, TenantWriterCore } from './tenants/kv-store.ts';
+import { MemoryTenantStore, type TenantStore } from './tenants/store.ts';
+import { parseSnapshot, plainKeyRecords } from './tenants/snapshot.ts';
+import { BackendStates } from './upstream/backend-state.ts';
+import { FetchUpstreamClient } from './upstream/fetch-client.ts';
+import { HealthProber } from './upstream/probe.ts';
+import { applySnapshot, snapshotOf, type MonitorSnapshot } from './upstream/monitor-sync.ts';
+import { defaultPolicyFactory } from './routing/policy-factory.ts';
+import type { Hono } from 'hono';
+
+export interface Env {
+  CONFIG: KVNamespace;
+  TENANT_WRITER: DurableObjectNamespace;
+  BACKEND_MONITOR: DurableObjectNamespace;
+  KVROUTE_ADMIN_TOKEN?: string;
+  /** Read-only deployments (and standalone workerd): the whole tenant snapshot as JSON, instead of KV. */
+  KVROUTE_STATIC_CONFIG?: string;
+}
+
+/** Per-isolate state: built on the first request (bindings arrive with it), reused after. */
+interface Isolate {
+  app: Hono;
+  platform: Platform;
+  lastSync: number;
+}
+
+let isolate: Isolate | undefined;
+let building: Promise<Isolate> | undefined;
+const MONITOR_SYNC_MS = 2_000;
+
+async function staticStore(json: string): Promise<TenantStore> {
+  const snap = parseSnapshot(JSON.parse(json), 'KVROUTE_STATIC_CONFIG');
+  const store = new MemoryTenantStore();
+  for (const [id, t] of Object.entries(snap.tenants)) await store.putTenant(id, t.config);
+  for (const k of [...snap.keys, ...(await plainKeyRecords(snap))]) await store.putKey(k);
+  return store;
+}
+
+function storeOf(env: Env): Promise<TenantStore> | TenantStore {
+  if (env.KVROUTE_STATIC_CONFIG) return staticStore(env.KVROUTE_STATIC_CONFIG);
+  return new KvTenantStore({ kv: env.CONFIG, writer: (id) => env.TENANT_WRITER.get(env.TENANT_WRITER.idFromName(id)) });
+}
+
+async function build(env: Env): Promise<Isolate> {
+  const store = await storeOf(env);
+  const states = new BackendStates();
+  const platform: Platform = {
+    runtime: 'workers',
+    directory: new TenantDirectory(store, defaultPolicyFactory, 5_000),
+    states,
+    client: new FetchUpstreamClient(),
+    adminTokenHash: env.KVROUTE_ADMIN_TOKEN ? await sha256Hex(env.KVROUTE_ADMIN_TOKEN) : undefined,
+    now: () => performance.now(),
+    defer: (p) => void p.catch(() => {}),
+  };
+  return { app: createApp(platform), platform, lastSync: 0 };
+}
+
+async function syncFromMonitor(env: Env, iso: Isolate): Promise<void> {
+  if (!env.BACKEND_MONITOR || env.KVROUTE_STATIC_CONFIG) return;
+  const stub = env.BACKEND_MONITOR.get(env.BACKEND_MONITOR.idFromName('global'));
+  const res = await stub.fetch('https://monitor/state');
+  if (res.ok) applySnapshot(iso.platform.states, (await res.json()) as MonitorSnapshot, iso.platform.now());
+}
+
 export default {
-  async fetch(): Promise<Response> {
-    return new Response('kvroute');
+  async fetch(req: Request, env: Env, ctx: ExecutionContext): Promise<Response> {
+    if (!isolate) isolate = await (building ??= build(env));
+    const iso = isolate;
+    const now = iso.platform.now();
+    if (now - iso.lastSync > MONITOR_SYNC_MS) {
+      iso.lastSync = now;
+      ctx.waitUntil(syncFromMonitor(env, iso).catch(() => {}));
+    }
+    return iso.app.fetch(req, env, ctx);
   },
-};
+} satisfies ExportedHandler<Env>;
+
+/** Serialises a tenant's config writes so If-Match is a real compare-and-swap over eventually consistent KV. */
+export class TenantWriter extends DurableObject<Env> {
+  private core = new TenantWriterCore(this.ctx.storage, this.env.CONFIG);
+  override async fetch(req: Request): Promise<Response> {
+    return this.core.handle(req);
+  }
+}
+
+/**
+ * Probes every configured backend (engine health path and load metrics) on an alarm, once for the whole fleet,
+ * and serves the result to isolates. Its state is soft: after an eviction it re-probes.
+ */
+export class BackendMonitor extends DurableObject<Env> {
+  private states = new BackendStates();
+  private prober = new HealthProber(
+    new KvTenantStore({ kv: this.env.CONFIG, writer: (id) => this.env.TENANT_WRITER.get(this.env.TENANT_WRITER.idFromName(id)) }),
+    this.states,
+    new FetchUpstreamClient(),
+    () => Date.now(),
+  );
+
+  override async fetch(_req: Request): Promise<Response> {
+    if ((await this.ctx.storage.getAlarm()) === null) await this.ctx.storage.setAlarm(Date.now() + 100);
+    return Response.json(snapshotOf(this.states, Date.now()));
+  }
+
+  override async alarm(): Promise<void> {
+    await this.prober.tick();
+    await this.ctx.storage.setAlarm(Date.now() + 1_000);
+  }
+}

@@ -30,6 +30,7 @@ export interface ModelRoute {
 export interface RuntimeTenant {
   tenantId: string;
   version: number;
+  updatedAt: string;
   config: TenantConfig;
   models: Map<string, ModelRoute>;
   /** `GET /v1/models` body, pre-serialised. */
@@ -64,5 +65,5 @@ export function compileTenant(rec: TenantRecord, createPolicy: PolicyFactory): R
     object: 'list',
     data: [...models.keys()].sort().map((id) => ({ id, object: 'model', created, owned_by: rec.tenantId })),
   });
-  return { tenantId: rec.tenantId, version: rec.version, config, models, modelsJson };
+  return { tenantId: rec.tenantId, version: rec.version, updatedAt: rec.updatedAt, config, models, modelsJson };
 }

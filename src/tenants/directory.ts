@@ -52,7 +52,7 @@ export class TenantDirectory {
     if (hit && hit.expires >= t) return hit.value;
     const rec = await this.store.getTenant(tenantId);
     // Keep the compiled form (and its policy state) when the version has not changed.
-    const value = !rec ? null : hit?.value && hit.value.version === rec.version ? hit.value : compileTenant(rec, this.createPolicy);
+    const value = !rec ? null : hit?.value && hit.value.version === rec.version && hit.value.updatedAt === rec.updatedAt ? hit.value : compileTenant(rec, this.createPolicy);
     this.runtimes.set(tenantId, { value, expires: t + this.ttlMs });
     return value;
   }

@@ -27,6 +27,8 @@ export class VersionConflict extends Error {
 
 export interface TenantStore {
   getTenant(tenantId: string): Promise<TenantRecord | null>;
+  /** A strongly consistent read where the hot-path read may lag (KV); used for admin reads and ETags. */
+  getTenantLatest?(tenantId: string): Promise<TenantRecord | null>;
   /** Creates or replaces. `ifMatch` (a version) makes the write conditional; 0 means "must not exist yet". */
   putTenant(tenantId: string, config: TenantConfig, ifMatch?: number): Promise<TenantRecord>;
   /** Deletes the tenant and all its keys. Returns false when it did not exist. */
