@@ -1,0 +1,281 @@
+// Overhead benchmark (issue #3, item 7): direct vs nginx vs Portkey vs kvroute (Node) vs kvroute (workerd), one
+// run, same upstream, loopback only.
+//
+//   npx tsx bench/overhead/run.ts [--duration 10] [--connections 50] [--runs 3] [--targets direct,nginx,...]
+//
+// Per run and per target (targets interleaved, order rotated every run):
+//   1. non-streaming at saturation: autocannon, `connections` keep-alive connections for `duration` s
+//      (after `warmup` s of the same) -> req/s, latency p50/p99 (autocannon's histogram: 1 ms resolution);
+//   2. streaming: closed loop at `stream-concurrency` -> time to first body byte p50/p99 (microsecond clock);
+//   3. below saturation: open loop at `low-rate` req/s -> full-response latency p50/p99, and the p50 each
+//      target adds over `direct` measured in the same run.
+// Reported numbers are medians over runs; ratios are computed within each run, then the median is taken.
+// CPU pinning (--pin split, the default on >= 2 CPUs): this process (load generators) runs on --client-cpus,
+// the upstream and the target under test on --server-cpus, so the client never steals the server's core and
+// every proxy pays for the same upstream work on its core. --pin none lets the OS schedule everything.
+// Writes bench/results/overhead.json and bench/results/overhead.md; all child processes are killed on exit.
+import autocannon from 'autocannon';
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { num, parseFlags } from '../../src/util/args.ts';
+import { once, rateLoad, streamLoad, type RateResult, type StreamResult } from './client.ts';
+import { canConnect, freePort, killAll, killAllSync, live, settle, start, stop, waitReady, which } from './procs.ts';
+import { fmt, fmtInt, median } from './stats.ts';
+import { MODEL, TARGETS, type Ctx, type Running } from './targets.ts';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+process.env.WRANGLER_SEND_METRICS = 'false';
+process.env.CLOUDFLARE_CF_FETCH_ENABLED = 'false';
+
+const f = parseFlags(process.argv.slice(2), {
+  duration: { type: 'string' },
+  connections: { type: 'string' },
+  runs: { type: 'string' },
+  warmup: { type: 'string' },
+  targets: { type: 'string' },
+  'stream-duration': { type: 'string' },
+  'stream-concurrency': { type: 'string' },
+  'low-rate': { type: 'string' },
+  'low-duration': { type: 'string' },
+  'ttft-ms': { type: 'string' },
+  chunks: { type: 'string' },
+  'chunk-delay-ms': { type: 'string' },
+  pin: { type: 'string' },
+  'server-cpus': { type: 'string' },
+  'client-cpus': { type: 'string' },
+  'kvroute-config': { type: 'string' },
+  out: { type: 'string' },
+  help: { type: 'boolean' },
+});
+if (f.help) {
+  console.log(fs.readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n').filter((l) => l.startsWith('//')).map((l) => l.slice(3)).join('\n'));
+  process.exit(0);
+}
+const cpuCount = os.availableParallelism(); // before this process pins itself
+const opt = {
+  duration: num('duration', f.duration, 10),
+  connections: num('connections', f.connections, 50),
+  runs: num('runs', f.runs, 3),
+  warmup: num('warmup', f.warmup, 1),
+  streamDuration: num('stream-duration', f['stream-duration'], 3),
+  streamConcurrency: num('stream-concurrency', f['stream-concurrency'], 10),
+  lowRate: num('low-rate', f['low-rate'], 200),
+  lowDuration: num('low-duration', f['low-duration'], 3),
+  ttftMs: num('ttft-ms', f['ttft-ms'], 20),
+  chunks: num('chunks', f.chunks, 10),
+  chunkDelayMs: num('chunk-delay-ms', f['chunk-delay-ms'], 2),
+  pin: f.pin ?? (cpuCount >= 2 && which('taskset') ? 'split' : 'none'),
+  serverCpus: f['server-cpus'] ?? '0',
+  clientCpus: f['client-cpus'] ?? String(cpuCount - 1),
+  targets: (f.targets ?? TARGETS.map((t) => t.name).join(',')).split(',').map((s) => s.trim()).filter(Boolean),
+  out: f.out ?? path.join(root, 'bench/results/overhead.json'),
+};
+if (!['split', 'none'].includes(opt.pin)) throw new Error(`--pin must be split or none, got '${opt.pin}'`);
+for (const n of opt.targets) if (!TARGETS.some((t) => t.name === n)) throw new Error(`unknown target '${n}' (known: ${TARGETS.map((t) => t.name).join(', ')})`);
+if (!opt.targets.includes('direct')) opt.targets.unshift('direct'); // the baseline for "added latency"
+
+const command = `npx tsx bench/overhead/run.ts ${process.argv.slice(2).join(' ')}`.trim();
+const body = JSON.stringify({ model: MODEL, messages: [{ role: 'user', content: 'Say something short.' }], max_tokens: 16 });
+const streamBody = JSON.stringify({ model: MODEL, messages: [{ role: 'user', content: 'Say something short.' }], max_tokens: 16, stream: true });
+
+// ------------------------------------------------------------------------------------------- clean shutdown
+let stopping = false;
+async function shutdown(code: number) {
+  if (stopping) return;
+  stopping = true;
+  await killAll().catch(() => {});
+  process.exit(code);
+}
+process.on('SIGINT', () => (console.error('\n[bench] SIGINT: stopping all targets'), void shutdown(130)));
+process.on('SIGTERM', () => void shutdown(143));
+process.on('exit', () => killAllSync());
+// Hard bound on the whole invocation, whatever happens.
+const budgetS = 120 + opt.runs * opt.targets.length * (opt.warmup + opt.duration + opt.streamDuration + opt.lowDuration + 4) * 1.5;
+setTimeout(() => (console.error(`[bench] time budget ${Math.round(budgetS)} s exceeded: stopping`), void shutdown(124)), budgetS * 1000).unref();
+
+const log = (...a: unknown[]) => console.error('[bench]', ...a);
+
+// -------------------------------------------------------------------------------------------------- phases
+interface Sat {
+  rps: number;
+  p50: number;
+  p99: number;
+  non2xx: number;
+  errors: number;
+  timeouts: number;
+}
+
+async function saturate(t: Running, seconds: number): Promise<Sat> {
+  const r = await autocannon({
+    url: t.origin + t.path,
+    method: 'POST',
+    headers: t.headers,
+    body,
+    connections: opt.connections,
+    duration: seconds,
+    pipelining: 1,
+    timeout: 10,
+  });
+  const ok = (r as unknown as Record<string, number>)['2xx'];
+  return { rps: ok / r.duration, p50: r.latency.p50, p99: r.latency.p99, non2xx: r.non2xx, errors: r.errors, timeouts: r.timeouts };
+}
+
+interface RunRow {
+  run: number;
+  sat?: Sat;
+  stream?: StreamResult;
+  low?: RateResult;
+}
+
+// ---------------------------------------------------------------------------------------------------- main
+async function main() {
+  if (opt.pin === 'split') {
+    // Pin every thread of this process (autocannon, stream and rate clients) to the client CPUs.
+    const r = spawnSync('taskset', ['-a', '-p', '-c', opt.clientCpus, String(process.pid)], { encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`taskset failed: ${r.stderr}`);
+  }
+  const serverCpus = opt.pin === 'split' ? opt.serverCpus : undefined;
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'kvb-overhead-'));
+  log(`pinning: ${opt.pin}${serverCpus ? ` (client cpus ${opt.clientCpus}, upstream + target cpus ${serverCpus})` : ''}; logs in ${tmp}`);
+
+  const upPort = await freePort();
+  const up = start('upstream', process.execPath, ['--import', 'tsx', path.join(root, 'bench/overhead/upstream.ts'), '--port', String(upPort), '--ttft-ms', String(opt.ttftMs), '--chunks', String(opt.chunks), '--chunk-delay-ms', String(opt.chunkDelayMs)], { cwd: root, cpus: serverCpus, logDir: tmp });
+  await waitReady('upstream', up, () => canConnect(upPort), 15_000);
+
+  const ctx: Ctx = { root, upstreamPort: upPort, serverCpus, tmp, kvrouteConfig: f['kvroute-config'] };
+  const running = new Map<string, Running>();
+  const unavailable: Record<string, string> = {};
+  for (const name of opt.targets) {
+    const def = TARGETS.find((t) => t.name === name)!;
+    const before = new Set(live());
+    try {
+      log(`starting ${name}`);
+      const t = await def.start(ctx);
+      const a = await once(t, body);
+      if (a.status !== 200 || !a.text.includes('chat.completion')) throw new Error(`non-streaming check: HTTP ${a.status} ${a.text.slice(0, 300)}`);
+      const s = await once(t, streamBody);
+      if (s.status !== 200 || !s.text.includes('[DONE]')) throw new Error(`streaming check: HTTP ${s.status} ${s.text.slice(0, 300)}`);
+      running.set(name, t);
+    } catch (err) {
+      unavailable[name] = (err instanceof Error ? err.message : String(err)).split('\n').slice(0, 6).join(' | ');
+      log(`${name} unavailable: ${unavailable[name]}`);
+      for (const p of live()) if (!before.has(p)) await stop(p); // only what this target started
+    }
+  }
+  const names = opt.targets.filter((n) => running.has(n));
+  if (!running.has('direct')) throw new Error('direct target is not available');
+
+  const rows: Record<string, RunRow[]> = Object.fromEntries(names.map((n) => [n, []]));
+  const loadStart = os.loadavg();
+  const t0 = Date.now();
+  for (let run = 0; run < opt.runs; run++) {
+    const order = names.map((_, i) => names[(i + run) % names.length]);
+    const cur: Record<string, RunRow> = Object.fromEntries(names.map((n) => [n, { run }]));
+    for (const n of order) {
+      const t = running.get(n)!;
+      await settle();
+      if (opt.warmup > 0) await saturate(t, opt.warmup);
+      cur[n].sat = await saturate(t, opt.duration);
+      log(`run ${run + 1}/${opt.runs} ${n.padEnd(16)} non-streaming ${fmtInt(cur[n].sat!.rps)} req/s p50 ${cur[n].sat!.p50} ms p99 ${cur[n].sat!.p99} ms${cur[n].sat!.non2xx + cur[n].sat!.errors ? ` non2xx ${cur[n].sat!.non2xx} errors ${cur[n].sat!.errors}` : ''}`);
+    }
+    for (const n of order) {
+      const t = running.get(n)!;
+      await settle();
+      await streamLoad(t, streamBody, opt.streamConcurrency, 500); // warm the client's connections
+      cur[n].stream = await streamLoad(t, streamBody, opt.streamConcurrency, opt.streamDuration * 1000);
+      const s = cur[n].stream!;
+      log(`run ${run + 1}/${opt.runs} ${n.padEnd(16)} streaming c=${opt.streamConcurrency} TTFB p50 ${fmt(s.ttfbP50)} ms p99 ${fmt(s.ttfbP99)} ms (${fmtInt(s.streamsPerSec)} streams/s${s.errors + s.incomplete ? `, errors ${s.errors} incomplete ${s.incomplete}: ${s.errorSample}` : ''})`);
+    }
+    for (const n of order) {
+      const t = running.get(n)!;
+      await settle();
+      await rateLoad(t, body, opt.lowRate, 500); // warm the client's connections
+      cur[n].low = await rateLoad(t, body, opt.lowRate, opt.lowDuration * 1000);
+      const l = cur[n].low!;
+      log(`run ${run + 1}/${opt.runs} ${n.padEnd(16)} @${opt.lowRate} req/s p50 ${fmt(l.p50, 3)} ms p99 ${fmt(l.p99, 3)} ms${l.errors ? ` errors ${l.errors}: ${l.errorSample}` : ''}${l.late ? ` (late sends ${l.late})` : ''}`);
+    }
+    for (const n of names) rows[n].push(cur[n]);
+  }
+  const elapsedS = (Date.now() - t0) / 1000;
+  const loadEnd = os.loadavg();
+
+  // ------------------------------------------------------------------------------------------- aggregate
+  const perRun = (n: string, fn: (r: RunRow, i: number) => number) => rows[n].map(fn);
+  const ratio = (a: string, b: string, fn: (r: RunRow) => number) =>
+    running.has(a) && running.has(b) ? median(rows[a].map((r, i) => fn(r) / fn(rows[b][i]))) : NaN;
+  const added = (a: string, fn: (r: RunRow) => number) => (running.has(a) ? median(rows[a].map((r, i) => fn(r) - fn(rows.direct[i]))) : NaN);
+  const summary: Record<string, Record<string, number>> = {};
+  for (const n of names) {
+    summary[n] = {
+      rps: median(perRun(n, (r) => r.sat!.rps)),
+      p50: median(perRun(n, (r) => r.sat!.p50)),
+      p99: median(perRun(n, (r) => r.sat!.p99)),
+      rpsVsDirect: ratio(n, 'direct', (r) => r.sat!.rps),
+      rpsVsNginx: ratio(n, 'nginx', (r) => r.sat!.rps),
+      rpsVsPortkey: ratio(n, 'portkey', (r) => r.sat!.rps),
+      errors: rows[n].reduce((s, r) => s + r.sat!.non2xx + r.sat!.errors + r.sat!.timeouts + r.stream!.errors + r.stream!.incomplete + r.low!.errors, 0),
+      ttfbP50: median(perRun(n, (r) => r.stream!.ttfbP50)),
+      ttfbP99: median(perRun(n, (r) => r.stream!.ttfbP99)),
+      ttfbAddedP50: added(n, (r) => r.stream!.ttfbP50),
+      lowP50: median(perRun(n, (r) => r.low!.p50)),
+      lowP99: median(perRun(n, (r) => r.low!.p99)),
+      lowAddedP50: added(n, (r) => r.low!.p50),
+    };
+  }
+  const k = summary['kvroute-node'];
+  const checks = k
+    ? {
+        'kvroute-node req/s >= 10x portkey': { value: k.rpsVsPortkey, holds: k.rpsVsPortkey >= 10 },
+        'kvroute-node req/s >= 0.5x nginx': { value: k.rpsVsNginx, holds: k.rpsVsNginx >= 0.5 },
+        [`kvroute-node adds <= 1 ms p50 over direct at ${opt.lowRate} req/s`]: { value: k.lowAddedP50, holds: k.lowAddedP50 <= 1 },
+      }
+    : {};
+
+  const versions: Record<string, string | undefined> = { node: process.version };
+  for (const n of names) if (running.get(n)!.notes) versions[n] = running.get(n)!.notes;
+  const meta = {
+    date: new Date().toISOString(),
+    command,
+    options: opt,
+    machine: { cpus: cpuCount, model: os.cpus()[0]?.model, loadavgStart: loadStart, loadavgEnd: loadEnd, elapsedS },
+    versions,
+    unavailable,
+  };
+
+  // -------------------------------------------------------------------------------------------- report
+  const md: string[] = [];
+  md.push(`| target | req/s | p50 ms | p99 ms | req/s ÷ nginx | stream TTFB p50 ms | TTFB p99 ms | @${opt.lowRate} req/s p50 ms | p99 ms | p50 added vs direct ms |`);
+  md.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+  for (const n of names) {
+    const s = summary[n];
+    md.push(
+      `| ${n}${s.errors ? ` (${s.errors} errors)` : ''} | ${fmtInt(s.rps)} | ${fmt(s.p50, 0)} | ${fmt(s.p99, 0)} | ${fmt(s.rpsVsNginx)} | ${fmt(s.ttfbP50)} | ${fmt(s.ttfbP99)} | ${fmt(s.lowP50, 3)} | ${fmt(s.lowP99, 3)} | ${n === 'direct' ? '—' : fmt(s.lowAddedP50, 3)} |`,
+    );
+  }
+  for (const [n, why] of Object.entries(unavailable)) md.push(`| ${n} | not measured: ${why.replaceAll('|', '/').slice(0, 160)} | | | | | | | | |`);
+  md.push('');
+  for (const [name, c] of Object.entries(checks)) md.push(`- ${c.holds ? 'holds' : 'FAILS'}: ${name} (median of per-run values: ${fmt(c.value)})`);
+  md.push(
+    `- ${opt.runs} runs, medians; ${opt.duration} s at c=${opt.connections} per target per run (autocannon 9, after ${opt.warmup} s warm-up); streaming: c=${opt.streamConcurrency} for ${opt.streamDuration} s, upstream TTFT ${opt.ttftMs} ms then ${opt.chunks} chunks ${opt.chunkDelayMs} ms apart; below saturation: open loop ${opt.lowRate} req/s for ${opt.lowDuration} s.`,
+  );
+  md.push(
+    `- pinning: ${opt.pin === 'split' ? `load generators on CPU ${opt.clientCpus}, upstream + target on CPU ${opt.serverCpus}` : 'none'}; ${meta.machine.cpus} CPUs (${meta.machine.model}), load average ${loadStart.map((x) => x.toFixed(2)).join('/')} at start, ${loadEnd.map((x) => x.toFixed(2)).join('/')} at end; ${Object.entries(versions).map(([a, b]) => `${a} ${b}`).join(', ')}.`,
+  );
+  const table = md.join('\n');
+  console.log(`\n${command}\n\n${table}\n`);
+  fs.mkdirSync(path.dirname(opt.out), { recursive: true });
+  fs.writeFileSync(opt.out, JSON.stringify({ meta, summary, checks, runs: rows }, null, 2) + '\n');
+  fs.writeFileSync(opt.out.replace(/\.json$/, '.md'), `${command}\n\n${table}\n`);
+  log(`wrote ${path.relative(root, opt.out)} and ${path.relative(root, opt.out.replace(/\.json$/, '.md'))} (${Math.round(elapsedS)} s of measuring)`);
+  for (const t of running.values()) if (t.proc) await stop(t.proc.proc);
+}
+
+main()
+  .then(() => shutdown(0))
+  .catch((err) => {
+    console.error('[bench] failed:', err instanceof Error ? err.stack ?? err.message : err);
+    void shutdown(1);
+  });

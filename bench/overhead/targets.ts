@@ -1,0 +1,259 @@
+// The targets of the overhead benchmark: how to start each one in front of the shared upstream, and what a
+// client sends to it. Every target is a separate process group (see procs.ts), pinned to the server CPUs.
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { canConnect, freePort, start, waitReady, which, type Started } from './procs.ts';
+
+export interface Ctx {
+  root: string; // repository root
+  upstreamPort: number;
+  serverCpus?: string; // taskset list for the targets, e.g. "0"; undefined = no pinning
+  tmp: string; // scratch dir for configs and logs
+  kvrouteConfig?: string; // optional template file for the kvroute config ({{UPSTREAM}} is replaced)
+}
+
+export interface Running {
+  origin: string;
+  path: string;
+  headers: Record<string, string>;
+  proc?: Started;
+  notes?: string;
+}
+
+export interface TargetDef {
+  name: string;
+  describe: string;
+  start(ctx: Ctx): Promise<Running>;
+}
+
+export const MODEL = 'bench-model';
+export const API_KEY = 'kvb-bench-key-0001';
+export const TENANT = 'bench';
+const JSON_CT = { 'content-type': 'application/json' };
+
+const httpOk = (port: number, p = '/') => async () => {
+  const res = await fetch(`http://127.0.0.1:${port}${p}`, { signal: AbortSignal.timeout(1000) });
+  await res.arrayBuffer();
+  return res.status < 500;
+};
+
+const env = () => ({ ...process.env, WRANGLER_SEND_METRICS: 'false', CLOUDFLARE_CF_FETCH_ENABLED: 'false', NODE_ENV: 'production' });
+
+// ---------------------------------------------------------------------------------------------------- direct
+const direct: TargetDef = {
+  name: 'direct',
+  describe: 'client -> upstream (no proxy)',
+  async start(ctx) {
+    return { origin: `http://127.0.0.1:${ctx.upstreamPort}`, path: '/v1/chat/completions', headers: { ...JSON_CT, authorization: `Bearer ${API_KEY}` } };
+  },
+};
+
+// ----------------------------------------------------------------------------------------------------- nginx
+function nginxBinary(): string {
+  const found = which('nginx') ?? (fs.existsSync('/usr/sbin/nginx') ? '/usr/sbin/nginx' : undefined);
+  if (found) return found;
+  if (process.getuid?.() === 0 && which('apt-get')) {
+    console.error('[bench] nginx missing: apt-get install -y nginx');
+    spawnSync('sh', ['-c', 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx'], { stdio: 'inherit', timeout: 180_000 });
+    const again = which('nginx') ?? (fs.existsSync('/usr/sbin/nginx') ? '/usr/sbin/nginx' : undefined);
+    if (again) return again;
+  }
+  throw new Error('nginx not found (Debian: apt-get install -y nginx)');
+}
+
+const nginx: TargetDef = {
+  name: 'nginx',
+  describe: 'nginx proxy_pass, 1 worker, keepalive upstream, proxy_buffering off',
+  async start(ctx) {
+    const bin = nginxBinary();
+    const port = await freePort();
+    const dir = path.join(ctx.tmp, 'nginx');
+    fs.mkdirSync(path.join(dir, 'logs'), { recursive: true });
+    const user = process.getuid?.() === 0 ? 'user root;\n' : '';
+    // One worker: every other target is a single process too. Small JSON bodies stay in memory.
+    const conf = `${user}worker_processes 1;
+daemon off;
+pid ${dir}/nginx.pid;
+error_log ${dir}/logs/error.log warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  client_body_temp_path ${dir}/body; proxy_temp_path ${dir}/proxy; fastcgi_temp_path ${dir}/fcgi;
+  uwsgi_temp_path ${dir}/uwsgi; scgi_temp_path ${dir}/scgi;
+  keepalive_requests 1000000;
+  keepalive_timeout 60s;
+  upstream backend { server 127.0.0.1:${ctx.upstreamPort}; keepalive 128; keepalive_requests 1000000; }
+  server {
+    listen 127.0.0.1:${port} backlog=4096;
+    location / {
+      proxy_pass http://backend;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_buffering off;
+    }
+  }
+}
+`;
+    fs.writeFileSync(path.join(dir, 'nginx.conf'), conf);
+    const proc = start('nginx', bin, ['-p', dir, '-c', path.join(dir, 'nginx.conf'), '-e', path.join(dir, 'logs/error.log')], { cpus: ctx.serverCpus, logDir: ctx.tmp });
+    await waitReady('nginx', proc, () => canConnect(port), 10_000);
+    const v = spawnSync(bin, ['-v'], { encoding: 'utf8' }).stderr.trim().replace('nginx version: ', '');
+    return { origin: `http://127.0.0.1:${port}`, path: '/v1/chat/completions', headers: { ...JSON_CT, authorization: `Bearer ${API_KEY}` }, proc, notes: v };
+  },
+};
+
+// --------------------------------------------------------------------------------------------------- Portkey
+// Installed into bench/peers/portkey (its own package.json pins the @hono/node-server override that makes its
+// streaming work on Node 20). Never part of the main package.
+function ensurePortkey(root: string): string {
+  const dir = path.join(root, 'bench/peers/portkey');
+  const entry = path.join(dir, 'node_modules/@portkey-ai/gateway/build/start-server.js');
+  if (!fs.existsSync(entry)) {
+    console.error('[bench] installing @portkey-ai/gateway into bench/peers/portkey (npm install --no-package-lock)');
+    const r = spawnSync('npm', ['install', '--no-package-lock', '--no-audit', '--no-fund', '--loglevel=error'], { cwd: dir, stdio: 'inherit', env: env(), timeout: 240_000 });
+    if (r.status !== 0 || !fs.existsSync(entry)) throw new Error('npm install of @portkey-ai/gateway failed');
+  }
+  return entry;
+}
+
+const portkey: TargetDef = {
+  name: 'portkey',
+  describe: 'Portkey gateway (@portkey-ai/gateway) on Node, provider openai + custom host',
+  async start(ctx) {
+    const entry = ensurePortkey(ctx.root);
+    const port = await freePort();
+    const proc = start('portkey', process.execPath, [entry, `--port=${port}`, '--headless'], { cwd: path.dirname(entry), cpus: ctx.serverCpus, logDir: ctx.tmp, env: env() });
+    await waitReady('portkey', proc, httpOk(port), 30_000);
+    const version = JSON.parse(fs.readFileSync(path.join(path.dirname(entry), '../package.json'), 'utf8')).version;
+    return {
+      origin: `http://127.0.0.1:${port}`,
+      path: '/v1/chat/completions',
+      headers: {
+        ...JSON_CT,
+        authorization: 'Bearer x',
+        'x-portkey-provider': 'openai',
+        'x-portkey-custom-host': `http://127.0.0.1:${ctx.upstreamPort}/v1`,
+      },
+      proc,
+      notes: `@portkey-ai/gateway ${version}`,
+    };
+  },
+};
+
+// --------------------------------------------------------------------------------------------------- kvroute
+/**
+ * The router config (format of `kvroute serve --config` and KVROUTE_STATIC_CONFIG, src/tenants/snapshot.ts):
+ * one tenant with a plain API key (hashed on load), one public model -> one pool of two backends (both the
+ * bench upstream, so the policy really chooses between candidates) under the default policy, timeouts, retry
+ * and health settings. Tenant auth, the config lookup and the routing decision all run on every request.
+ */
+export function kvrouteConfig(ctx: Ctx): string {
+  const upstream = `http://127.0.0.1:${ctx.upstreamPort}`;
+  if (ctx.kvrouteConfig) return fs.readFileSync(ctx.kvrouteConfig, 'utf8').replaceAll('{{UPSTREAM}}', upstream);
+  return JSON.stringify(
+    {
+      tenants: {
+        [TENANT]: {
+          apiKeys: [API_KEY],
+          config: {
+            models: { [MODEL]: { pool: 'bench-pool' } },
+            pools: { 'bench-pool': { backends: [{ id: 'b0', url: upstream }, { id: 'b1', url: upstream }] } },
+          },
+        },
+      },
+    },
+    null,
+    2,
+  );
+}
+
+const kvrouteNode: TargetDef = {
+  name: 'kvroute-node',
+  describe: 'kvroute on Node (`kvroute serve --config`), tenant auth + config + routing decision',
+  async start(ctx) {
+    const port = await freePort();
+    const cfg = path.join(ctx.tmp, 'kvroute-config.json');
+    fs.writeFileSync(cfg, kvrouteConfig(ctx));
+    const bin = path.join(ctx.root, 'bin/kvroute.mjs');
+    const proc = start('kvroute-node', process.execPath, [...(process.env.KVB_ROUTER_NODE_FLAGS?.split(' ').filter(Boolean) ?? []), bin, 'serve', '--config', cfg, '--port', String(port)], {
+      cwd: ctx.root,
+      cpus: ctx.serverCpus,
+      logDir: ctx.tmp,
+      env: env(),
+    });
+    await waitReady('kvroute-node', proc, () => canConnect(port), 30_000);
+    return { origin: `http://127.0.0.1:${port}`, path: '/v1/chat/completions', headers: { ...JSON_CT, authorization: `Bearer ${API_KEY}` }, proc };
+  },
+};
+
+function wranglerToml(root: string): { date: string; flags: string[] } {
+  const text = fs.readFileSync(path.join(root, 'wrangler.toml'), 'utf8');
+  const date = /^\s*compatibility_date\s*=\s*"([^"]+)"/m.exec(text)?.[1] ?? '2026-04-01';
+  const flagsRaw = /^\s*compatibility_flags\s*=\s*\[([^\]]*)\]/m.exec(text)?.[1] ?? '';
+  const flags = [...flagsRaw.matchAll(/"([^"]+)"/g)].map((m) => m[1]);
+  return { date, flags };
+}
+
+const capnpString = (s: string) => JSON.stringify(s); // capnp text literals use the same escapes as JSON here
+
+const kvrouteWorkerd: TargetDef = {
+  name: 'kvroute-workerd',
+  describe: 'kvroute Worker bundle (wrangler --dry-run) on standalone workerd, KVROUTE_STATIC_CONFIG text binding',
+  async start(ctx) {
+    const dir = path.join(ctx.tmp, 'workerd');
+    const bundle = path.join(dir, 'bundle');
+    fs.mkdirSync(dir, { recursive: true });
+    const wr = spawnSync(process.execPath, [path.join(ctx.root, 'node_modules/wrangler/bin/wrangler.js'), 'deploy', '--dry-run', '--outdir', bundle], {
+      cwd: ctx.root,
+      env: env(),
+      encoding: 'utf8',
+      timeout: 120_000,
+    });
+    if (wr.status !== 0) throw new Error(`wrangler deploy --dry-run failed:\n${(wr.stdout + wr.stderr).slice(-2000)}`);
+    const files = fs.readdirSync(bundle, { recursive: true, withFileTypes: false }) as string[];
+    const modules: string[] = [];
+    // The entry module must come first.
+    const ordered = files.filter((f) => /\.(m?js|wasm|bin|txt|html)$/.test(f)).sort((a, b) => Number(b === 'worker.js' || b === 'index.js') - Number(a === 'worker.js' || a === 'index.js'));
+    for (const f of ordered) {
+      const rel = `bundle/${f}`;
+      if (/\.m?js$/.test(f)) modules.push(`(name = ${capnpString(f)}, esModule = embed ${capnpString(rel)})`);
+      else if (f.endsWith('.wasm')) modules.push(`(name = ${capnpString(f)}, wasm = embed ${capnpString(rel)})`);
+      else if (f.endsWith('.bin')) modules.push(`(name = ${capnpString(f)}, data = embed ${capnpString(rel)})`);
+      else modules.push(`(name = ${capnpString(f)}, text = embed ${capnpString(rel)})`);
+    }
+    if (modules.length === 0) throw new Error(`no modules in the wrangler bundle ${bundle}`);
+    fs.writeFileSync(path.join(dir, 'kvroute-config.json'), kvrouteConfig(ctx));
+    const { date, flags } = wranglerToml(ctx.root);
+    const port = await freePort();
+    // Standalone workerd blocks private addresses unless the worker's globalOutbound allows them (toolchain notes).
+    const capnp = `using Workerd = import "/workerd/workerd.capnp";
+const config :Workerd.Config = (
+  services = [
+    (name = "main", worker = .kvroute),
+    (name = "internet", network = (allow = ["public", "private"])),
+  ],
+  sockets = [ (name = "http", address = "127.0.0.1:${port}", http = (), service = "main") ],
+);
+const kvroute :Workerd.Worker = (
+  modules = [
+    ${modules.join(',\n    ')}
+  ],
+  compatibilityDate = ${capnpString(date)},
+  compatibilityFlags = [${flags.map(capnpString).join(', ')}],
+  bindings = [
+    (name = "KVROUTE_STATIC_CONFIG", text = embed "kvroute-config.json"),
+  ],
+  globalOutbound = "internet",
+);
+`;
+    fs.writeFileSync(path.join(dir, 'config.capnp'), capnp);
+    const bin = path.join(ctx.root, 'node_modules/@cloudflare/workerd-linux-64/bin/workerd');
+    const proc = start('kvroute-workerd', bin, ['serve', path.join(dir, 'config.capnp'), '--experimental'], { cwd: dir, cpus: ctx.serverCpus, logDir: ctx.tmp });
+    await waitReady('kvroute-workerd', proc, () => canConnect(port), 30_000);
+    const v = spawnSync(bin, ['--version'], { encoding: 'utf8' }).stdout.trim();
+    return { origin: `http://127.0.0.1:${port}`, path: '/v1/chat/completions', headers: { ...JSON_CT, authorization: `Bearer ${API_KEY}` }, proc, notes: v };
+  },
+};
+
+export const TARGETS: TargetDef[] = [direct, nginx, portkey, kvrouteNode, kvrouteWorkerd];
