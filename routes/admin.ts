@@ -100,20 +100,31 @@ export function adminRoutes(p: Platform): Hono {
     const id = c.req.param('id');
     if (!(await readLatest(id))) throw errors.notFound(`Tenant '${id}' does not exist; create its config first.`);
     let name: string | undefined;
+    let imported: string | undefined;
     const text = await c.req.text();
     if (text.trim()) {
+      let j: { name?: unknown; key?: unknown };
       try {
-        const j = JSON.parse(text) as { name?: unknown };
-        if (j.name !== undefined && typeof j.name !== 'string') throw errors.badField('name', 'must be a string');
-        name = j.name as string | undefined;
+        j = JSON.parse(text);
       } catch (e) {
-        if (e instanceof HttpError) throw e;
         throw errors.badJson((e as Error).message);
       }
+      if (j.name !== undefined && typeof j.name !== 'string') throw errors.badField('name', 'must be a string');
+      if (j.key !== undefined && (typeof j.key !== 'string' || !/^\S{16,256}$/.test(j.key))) {
+        throw errors.badField('key', 'an imported key must be 16-256 characters without spaces');
+      }
+      name = j.name as string | undefined;
+      imported = j.key as string | undefined;
     }
-    const { keyId, plain } = generateApiKey();
+    const generated = generateApiKey();
+    const plain = imported ?? generated.plain;
+    const keyId = generated.keyId;
+    const hash = await sha256Hex(plain);
+    const existing = await p.directory.store.keyByHash(hash);
+    if (existing && existing.tenantId !== id) throw new HttpError(409, 'conflict_error', 'This key is already in use.', 'key_in_use');
+    if (existing) return c.json({ keyId: existing.keyId, key: plain, tenantId: id, name: existing.name ?? null, createdAt: existing.createdAt }, 200);
     const createdAt = new Date().toISOString();
-    await p.directory.store.putKey({ keyId, tenantId: id, hash: await sha256Hex(plain), name, createdAt });
+    await p.directory.store.putKey({ keyId, tenantId: id, hash, name, createdAt });
     // The plain key is returned exactly once; only its hash is stored.
     return c.json({ keyId, key: plain, tenantId: id, name: name ?? null, createdAt }, 201);
   });

@@ -16,8 +16,8 @@ export interface Platform {
   now(): number;
   /** Fallback for work after the response where no execution context exists (Node). */
   defer(p: Promise<unknown>): void;
-  /** Optional per-request hooks (prefix hashing, analytics/drift/shadow taps, engine load from headers). */
-  hooks?: Pick<InferenceDeps, 'prefixHashes' | 'onRecord' | 'onResponseHeaders'>;
+  /** Optional per-request hooks (analytics/drift/shadow taps, engine load from headers). */
+  hooks?: Pick<InferenceDeps, 'onRecord' | 'onResponseHeaders'>;
   /** Mounts extra admin sub-routers (drift, experiments) under /admin/tenants/:id/... */
   mountAdmin?: (admin: Hono) => void;
 }

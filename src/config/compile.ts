@@ -3,6 +3,7 @@
 import type { BackendConfig, TenantConfig } from './schema.ts';
 import type { TenantRecord } from '../tenants/store.ts';
 import type { RoutingPolicy } from '../routing/policy.ts';
+import type { AffinityConfig } from './affinity.ts';
 
 export interface RuntimeBackend {
   id: string;
@@ -18,6 +19,8 @@ export interface RuntimePool {
   name: string;
   backends: RuntimeBackend[];
   policy: RoutingPolicy;
+  /** Effective affinity settings: the pool's own, else the tenant's. */
+  affinity: AffinityConfig;
 }
 
 export interface ModelRoute {
@@ -37,15 +40,17 @@ export interface RuntimeTenant {
   modelsJson: string;
 }
 
-export type PolicyFactory = (name: string, pool: { name: string; config: TenantConfig }) => RoutingPolicy;
+export type PolicyFactory = (affinity: AffinityConfig) => RoutingPolicy;
 
 export function compileTenant(rec: TenantRecord, createPolicy: PolicyFactory): RuntimeTenant {
   const { config } = rec;
   const pools = new Map<string, RuntimePool>();
   for (const [name, p] of Object.entries(config.pools)) {
+    const affinity = p.affinity ?? config.affinity;
     pools.set(name, {
       name,
-      policy: createPolicy(p.policy, { name, config }),
+      affinity,
+      policy: createPolicy(affinity),
       backends: p.backends.map((b) => ({
         id: b.id,
         url: b.url.replace(/\/$/, ''),

@@ -1,6 +1,7 @@
 // The tenant config: one zod schema, the single source of truth for what a tenant can configure.
 // Validated once when written (admin API, config file); the hot path works on the compiled form (compile.ts).
 import { z } from 'zod';
+import { affinityConfigSchema } from './affinity.ts';
 
 const slug = z
   .string()
@@ -21,7 +22,8 @@ export const backendSchema = z.strictObject({
 
 export const poolSchema = z.strictObject({
   backends: z.array(backendSchema).min(1, 'a pool needs at least one backend'),
-  policy: z.string().default('least-loaded'),
+  /** Overrides the tenant's affinity settings (hashing and policy) for this pool. */
+  affinity: affinityConfigSchema.optional(),
 });
 
 export const modelRouteSchema = z.strictObject({
@@ -56,6 +58,7 @@ export const tenantConfigSchema = z
   .strictObject({
     models: z.record(z.string().min(1), modelRouteSchema),
     pools: z.record(slug, poolSchema),
+    affinity: affinityConfigSchema.default(() => affinityConfigSchema.parse({})),
     timeouts: timeoutsSchema.default(() => timeoutsSchema.parse({})),
     retry: retrySchema.default(() => retrySchema.parse({})),
     health: healthSchema.default(() => healthSchema.parse({})),

@@ -2,9 +2,9 @@
 // forward with failover, and hand back either a buffered JSON body or a chunk source for SSE.
 // The Hono route (routes/openai.ts) and the Node fast path (src/node.ts) both adapt this one function.
 import { chatCompletionBody, completionBody, firstProblem, type InferenceBody, type InferenceKind } from '../config/openai-api.ts';
-import type { ModelRoute } from '../config/compile.ts';
 import { errors, HttpError } from '../errors.ts';
 import { decisionHeader, type Decision } from '../routing/decide.ts';
+import { prefixHashes } from '../routing/prefix-hash.ts';
 import { SseRelay, type ChunkSource, type StreamOutcome } from '../stream/relay.ts';
 import type { TenantDirectory } from '../tenants/directory.ts';
 import type { BackendState, BackendStates } from '../upstream/backend-state.ts';
@@ -53,8 +53,6 @@ export interface InferenceDeps {
   now: () => number;
   /** Runs after the response (waitUntil on Workers). */
   defer: (p: Promise<unknown>) => void;
-  /** Prefix hashes of the request for affinity policies (empty when affinity is off). */
-  prefixHashes?: (route: ModelRoute, body: InferenceBody, kind: InferenceKind) => ArrayLike<number>;
   onResponseHeaders?: (state: BackendState, res: UpstreamResponse, now: number) => void;
   onRecord?: (rec: RequestRecord) => void | Promise<void>;
 }
@@ -111,11 +109,12 @@ export async function handleInference(req: InferenceRequest, deps: InferenceDeps
     const stream = body.stream === true;
     // Forward the client's bytes as they came; re-serialise only when the model name must change.
     const upstreamBody = route.upstreamModel === body.model ? text : JSON.stringify({ ...raw, model: route.upstreamModel });
-    const prefixHashes = deps.prefixHashes ? deps.prefixHashes(route, body, req.kind) : EMPTY;
+    const aff = route.pool.affinity;
+    const prefix = aff.enabled ? prefixHashes(body, { model: route.upstreamModel, blockChars: aff.blockChars, maxBlocks: aff.maxBlocks }) : null;
     const fwd = await forward(
       {
         route,
-        routing: { prefixHashes, promptChars: promptChars(req.kind, body), model: route.upstreamModel, now: startedAt },
+        routing: { prefixHashes: prefix ? prefix.hashes : EMPTY, promptChars: prefix ? prefix.promptChars : promptChars(req.kind, body), model: route.upstreamModel, now: startedAt },
         config: tenant.config,
         path: req.path,
         body: upstreamBody,

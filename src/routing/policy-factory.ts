@@ -1,8 +1,6 @@
-// Builds a pool's routing policy from its configured name. One instance per (tenant version, pool) per isolate.
+// Builds a pool's routing policy from its effective affinity settings. One instance per (tenant version, pool)
+// per isolate / replica; per-instance policy state lives in it.
 import type { PolicyFactory } from '../config/compile.ts';
-import { LeastLoadedPolicy } from './policies/least-loaded.ts';
+import { createPolicy } from './policies/index.ts';
 
-export const defaultPolicyFactory: PolicyFactory = (name) => {
-  if (name === 'least-loaded') return new LeastLoadedPolicy();
-  throw new Error(`unknown routing policy '${name}'`);
-};
+export const defaultPolicyFactory: PolicyFactory = (affinity) => createPolicy(affinity.policy, affinity.options);
