@@ -124,18 +124,29 @@ function scriptOf(code: number): string | undefined {
 
 /** Dominant script of the first 512 letters; Japanese text (kana mixed with han) counts as kana when kana leads. */
 export function scriptClass(text: string): string {
-  const counts: Record<string, number> = {};
+  let latin = 0;
   let letters = 0;
+  let others: Record<string, number> | undefined;
   for (let i = 0; i < text.length && letters < SCRIPT_SAMPLE; i++) {
-    const s = scriptOf(text.charCodeAt(i));
+    const code = text.charCodeAt(i);
+    if (code < 0x80) {
+      // ASCII fast path: most prompts are mostly ASCII.
+      if ((code | 0x20) >= 0x61 && (code | 0x20) <= 0x7a) {
+        latin++;
+        letters++;
+      }
+      continue;
+    }
+    const s = scriptOf(code);
     if (s === undefined) continue;
-    counts[s] = (counts[s] ?? 0) + 1;
     letters++;
+    if (s === 'latin') latin++;
+    else (others ??= {})[s] = (others[s] ?? 0) + 1;
   }
   if (letters === 0) return 'none';
-  let best = '';
-  let bestCount = 0;
-  for (const [s, c] of Object.entries(counts)) if (c > bestCount) [best, bestCount] = [s, c];
+  let best = 'latin';
+  let bestCount = latin;
+  if (others) for (const [s, c] of Object.entries(others)) if (c > bestCount) [best, bestCount] = [s, c];
   return bestCount >= DOMINANT_SHARE * letters ? best : 'mixed';
 }
 
