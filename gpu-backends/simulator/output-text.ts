@@ -71,7 +71,7 @@ export function answerText(answerSeed: number, promptHash: number, tokens: numbe
   const parts: string[] = [];
   let length = 0;
   let h = combine32(answerSeed, promptHash);
-  for (let i = 0; length < chars; i++) {
+  for (let i = 0; length <= chars; i++) {
     h = fmix32(h + i);
     const word = WORDS[h % WORDS.length]!;
     // A sentence ends every 8..15 words, so the text reads as prose in logs.

@@ -1,0 +1,94 @@
+// The simulator's /metrics: Prometheus text format with vLLM V1's metric names, label set and histogram buckets
+// (vllm/v1/metrics/loggers.py). Gauges and token counters come from the engine snapshot; latency histograms
+// are observed by the server in simulated seconds.
+import type { EngineSnapshot } from './engine.ts';
+
+// Bucket bounds copied from vLLM's PrometheusStatLogger.
+const TTFT_BUCKETS = [0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0, 20.0, 40.0, 80.0, 160.0, 640.0, 2560.0];
+const TPOT_BUCKETS = [0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0, 20.0, 40.0, 80.0];
+const REQUEST_LATENCY_BUCKETS = [0.3, 0.5, 0.8, 1.0, 1.5, 2.0, 2.5, 5.0, 10.0, 15.0, 20.0, 30.0, 40.0, 50.0, 60.0, 120.0, 240.0, 480.0, 960.0, 1920.0, 7680.0];
+
+export class Histogram {
+  private readonly counts: number[];
+  private sum = 0;
+  private count = 0;
+
+  constructor(
+    readonly name: string,
+    readonly help: string,
+    private readonly bounds: readonly number[],
+  ) {
+    this.counts = new Array<number>(bounds.length).fill(0);
+  }
+
+  observe(value: number): void {
+    this.sum += value;
+    this.count++;
+    for (let i = 0; i < this.bounds.length; i++) if (value <= this.bounds[i]!) this.counts[i]!++;
+  }
+
+  get observations(): number {
+    return this.count;
+  }
+
+  render(labels: string): string {
+    const lines = [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} histogram`];
+    lines.push(`${this.name}_sum{${labels}} ${num(this.sum)}`);
+    this.bounds.forEach((b, i) => lines.push(`${this.name}_bucket{${labels},le="${num(b)}"} ${num(this.counts[i]!)}`));
+    lines.push(`${this.name}_bucket{${labels},le="+Inf"} ${num(this.count)}`);
+    lines.push(`${this.name}_count{${labels}} ${num(this.count)}`);
+    return lines.join('\n');
+  }
+}
+
+/** Prometheus float formatting as prometheus_client does it (1.0, 0.25, +Inf). */
+function num(v: number): string {
+  if (v === Infinity) return '+Inf';
+  return Number.isInteger(v) ? `${v}.0` : String(v);
+}
+
+function escapeLabel(v: string): string {
+  return v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
+}
+
+export class SimMetrics {
+  readonly ttft = new Histogram('vllm:time_to_first_token_seconds', 'Histogram of time to first token in seconds.', TTFT_BUCKETS);
+  readonly tpot = new Histogram('vllm:time_per_output_token_seconds', 'Histogram of time per output token in seconds.', TPOT_BUCKETS);
+  readonly e2e = new Histogram('vllm:e2e_request_latency_seconds', 'Histogram of e2e request latency in seconds.', REQUEST_LATENCY_BUCKETS);
+
+  /** Records a finished request's latencies (simulated ms). */
+  observeRequest(ttftMs: number | undefined, e2eMs: number, generatedTokens: number): void {
+    if (ttftMs !== undefined) this.ttft.observe(ttftMs / 1000);
+    this.e2e.observe(e2eMs / 1000);
+    if (ttftMs !== undefined && generatedTokens > 1) this.tpot.observe((e2eMs - ttftMs) / 1000 / (generatedTokens - 1));
+  }
+
+  render(s: EngineSnapshot, modelName: string, blockSize: number, prefixCaching: boolean): string {
+    const labels = `engine="0",model_name="${escapeLabel(modelName)}"`;
+    const out: string[] = [];
+    const gauge = (name: string, help: string, v: number) => out.push(`# HELP ${name} ${help}`, `# TYPE ${name} gauge`, `${name}{${labels}} ${num(v)}`);
+    const counter = (name: string, help: string, v: number) =>
+      out.push(`# HELP ${name}_total ${help}`, `# TYPE ${name}_total counter`, `${name}_total{${labels}} ${num(v)}`);
+
+    gauge('vllm:num_requests_running', 'Number of requests in model execution batches.', s.running);
+    gauge('vllm:num_requests_waiting', 'Number of requests waiting to be processed.', s.waiting);
+    gauge('vllm:kv_cache_usage_perc', 'KV-cache usage. 1 means 100 percent usage.', s.kvUsage);
+    gauge('vllm:gpu_cache_usage_perc', 'GPU KV-cache usage. 1 means 100 percent usage.DEPRECATED: Use vllm:kv_cache_usage_perc instead.', s.kvUsage);
+    counter('vllm:prefix_cache_queries', 'Prefix cache queries, in terms of number of queried tokens.', s.prefixCacheQueries);
+    counter('vllm:prefix_cache_hits', 'Prefix cache hits, in terms of number of cached tokens.', s.prefixCacheHits);
+    counter('vllm:num_preemptions', 'Cumulative number of preemption from the engine.', s.preemptions);
+    counter('vllm:prompt_tokens', 'Number of prefill tokens processed.', s.promptTokens);
+    counter('vllm:generation_tokens', 'Number of generation tokens processed.', s.generationTokens);
+    out.push('# HELP vllm:request_success_total Count of successfully processed requests.', '# TYPE vllm:request_success_total counter');
+    for (const reason of ['stop', 'length', 'abort'] as const) {
+      out.push(`vllm:request_success_total{${labels},finished_reason="${reason}"} ${num(s.finished[reason])}`);
+    }
+    out.push(this.ttft.render(labels), this.tpot.render(labels), this.e2e.render(labels));
+    out.push(
+      '# HELP vllm:cache_config_info Information of the LLMEngine CacheConfig',
+      '# TYPE vllm:cache_config_info gauge',
+      `vllm:cache_config_info{block_size="${blockSize}",enable_prefix_caching="${prefixCaching ? 'True' : 'False'}",engine="0",num_gpu_blocks="${s.totalBlocks}"} 1.0`,
+    );
+    return out.join('\n') + '\n';
+  }
+}
