@@ -2,13 +2,14 @@
 // forward with failover, and hand back either a buffered JSON body or a chunk source for SSE.
 // The Hono route (routes/openai.ts) and the Node fast path (src/node.ts) both adapt this one function.
 import { chatCompletionBody, completionBody, firstProblem, type InferenceBody, type InferenceKind } from '../config/openai-api.ts';
-import { errors, HttpError } from '../errors.ts';
+import { errors, HttpError, toErrorResponse } from '../errors.ts';
 import { decisionHeader, type Decision } from '../routing/decide.ts';
 import { prefixHashes } from '../routing/prefix-hash.ts';
-import { SseRelay, type ChunkSource, type StreamOutcome } from '../stream/relay.ts';
+import { KeepaliveSource } from '../stream/keepalive.ts';
+import { SseRelay, sseErrorEvent, type ChunkSource, type StreamOutcome } from '../stream/relay.ts';
 import type { TenantDirectory } from '../tenants/directory.ts';
 import type { BackendState, BackendStates } from '../upstream/backend-state.ts';
-import { forward, type AttemptRecord } from '../upstream/forward.ts';
+import { forward, type AttemptRecord, type Forwarded } from '../upstream/forward.ts';
 import { readAllText, type UpstreamClient, type UpstreamResponse } from '../upstream/types.ts';
 
 export interface InferenceRequest {
@@ -59,7 +60,7 @@ export interface InferenceDeps {
 
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
 const EMPTY: ArrayLike<number> = [];
-const STREAM_TAIL_BYTES = 8192;
+const STREAM_TAIL_CHARS = 8192;
 
 function requestIdOf(req: InferenceRequest): string {
   const incoming = req.header('x-request-id');
@@ -92,8 +93,94 @@ function promptChars(kind: InferenceKind, body: InferenceBody): number {
   return n;
 }
 
-function fmt(ms: number): string {
-  return ms.toFixed(2);
+const fmt = (ms: number) => ms.toFixed(2);
+
+/** What the response-finishing step needs to know about the request. */
+interface RequestContext {
+  deps: InferenceDeps;
+  kind: InferenceKind;
+  requestId: string;
+  startedAt: number;
+  tenantId: string;
+  keyId: string;
+  body: InferenceBody;
+  stream: boolean;
+  idleMs: number;
+}
+
+function recorder(ctx: RequestContext, fwd: Forwarded, firstByteAt: number) {
+  return (status: number, outcome: RequestRecord['outcome'], responseText: string, endAt: number, overheadMs: number) => {
+    const { deps } = ctx;
+    if (!deps.onRecord) return;
+    const rec: RequestRecord = {
+      requestId: ctx.requestId, tenantId: ctx.tenantId, keyId: ctx.keyId, kind: ctx.kind, model: ctx.body.model, body: ctx.body,
+      stream: ctx.stream, status, decision: fwd.decision, attempts: fwd.attempts, startedAt: ctx.startedAt,
+      ttftMs: firstByteAt - ctx.startedAt, latencyMs: endAt - ctx.startedAt, overheadMs, outcome, responseText,
+    };
+    deps.defer(Promise.resolve().then(() => deps.onRecord!(rec)));
+  };
+}
+
+/** Turns a forwarded upstream response into the client's response: buffered JSON, or a relayed SSE stream. */
+async function finish(fwd: Forwarded, ctx: RequestContext): Promise<InferenceResult> {
+  const { deps, startedAt } = ctx;
+  const res = fwd.response;
+  const firstByteAt = deps.now();
+  const record = recorder(ctx, fwd, firstByteAt);
+  const contentType = res.header('content-type') ?? 'application/json';
+  const headers: Record<string, string> = {
+    'content-type': contentType,
+    'x-request-id': ctx.requestId,
+    'x-kvroute-backend': fwd.decision.backend.id,
+    'x-kvroute-decision': decisionHeader(fwd.decision),
+  };
+
+  if (!contentType.includes('text/event-stream')) {
+    let out: string;
+    try {
+      const rest = await readAllText(res.body);
+      out = fwd.first ? new TextDecoder().decode(fwd.first) + rest : rest;
+    } catch (e) {
+      throw errors.upstreamFailed(`backend '${fwd.decision.backend.id}' broke while sending its response: ${(e as Error).message}`);
+    } finally {
+      fwd.release();
+    }
+    const end = deps.now();
+    const upstream = fwd.upstreamMs + (end - firstByteAt);
+    const overhead = end - startedAt - upstream;
+    headers['x-kvroute-overhead-ms'] = fmt(overhead);
+    headers['server-timing'] = `router;dur=${fmt(overhead)}, upstream;dur=${fmt(upstream)}`;
+    record(res.status, 'completed', out, end, overhead);
+    return { status: res.status, headers, body: out };
+  }
+
+  const overhead = firstByteAt - startedAt - fwd.upstreamMs;
+  headers['x-kvroute-overhead-ms'] = fmt(overhead);
+  headers['server-timing'] = `router;dur=${fmt(overhead)}, upstream-ttfb;dur=${fmt(fwd.upstreamMs)}`;
+  headers['cache-control'] = 'no-cache';
+  // Keep only the stream's tail for the record: usage and finish_reason arrive last.
+  let tail = '';
+  const decoder = new TextDecoder();
+  const relay = new SseRelay(fwd.first, res.body, {
+    idleMs: ctx.idleMs,
+    observe: deps.onRecord
+      ? (chunk) => {
+          tail += decoder.decode(chunk, { stream: true });
+          if (tail.length > 2 * STREAM_TAIL_CHARS) tail = tail.slice(-STREAM_TAIL_CHARS);
+        }
+      : undefined,
+    onEnd: (outcome) => {
+      fwd.release();
+      if (outcome === 'client_abort') fwd.controller.abort();
+      record(res.status, outcome, tail, deps.now(), overhead);
+    },
+  });
+  return { status: res.status, headers, stream: relay };
+}
+
+function errorEventOf(err: unknown): Uint8Array {
+  const { body } = toErrorResponse(err);
+  return sseErrorEvent(body.error.message, body.error.code ?? 'upstream_error', body.error.type);
 }
 
 export async function handleInference(req: InferenceRequest, deps: InferenceDeps): Promise<InferenceResult> {
@@ -111,10 +198,15 @@ export async function handleInference(req: InferenceRequest, deps: InferenceDeps
     const upstreamBody = route.upstreamModel === body.model ? text : JSON.stringify({ ...raw, model: route.upstreamModel });
     const aff = route.pool.affinity;
     const prefix = aff.enabled ? prefixHashes(body, { model: route.upstreamModel, blockChars: aff.blockChars, maxBlocks: aff.maxBlocks }) : null;
-    const fwd = await forward(
+    const forwarded = forward(
       {
         route,
-        routing: { prefixHashes: prefix ? prefix.hashes : EMPTY, promptChars: prefix ? prefix.promptChars : promptChars(req.kind, body), model: route.upstreamModel, now: startedAt },
+        routing: {
+          prefixHashes: prefix ? prefix.hashes : EMPTY,
+          promptChars: prefix ? prefix.promptChars : promptChars(req.kind, body),
+          model: route.upstreamModel,
+          now: startedAt,
+        },
         config: tenant.config,
         path: req.path,
         body: upstreamBody,
@@ -124,69 +216,28 @@ export async function handleInference(req: InferenceRequest, deps: InferenceDeps
       },
       { client: deps.client, states: deps.states, onResponseHeaders: deps.onResponseHeaders },
     );
-    const res = fwd.response;
-    const firstByteAt = deps.now();
-    const headers: Record<string, string> = {
-      'content-type': res.header('content-type') ?? 'application/json',
-      'x-request-id': requestId,
-      'x-kvroute-backend': fwd.decision.backend.id,
-      'x-kvroute-decision': decisionHeader(fwd.decision),
-    };
-    const record = (status: number, outcome: RequestRecord['outcome'], responseText: string, endAt: number, overheadMs: number) => {
-      if (!deps.onRecord) return;
-      const rec: RequestRecord = {
-        requestId, tenantId: tenant.tenantId, keyId: principal.keyId, kind: req.kind, model: body.model, body, stream, status,
-        decision: fwd.decision, attempts: fwd.attempts, startedAt, ttftMs: firstByteAt - startedAt, latencyMs: endAt - startedAt,
-        overheadMs, outcome, responseText,
-      };
-      deps.defer(Promise.resolve().then(() => deps.onRecord!(rec)));
-    };
-
-    const isSse = (res.header('content-type') ?? '').includes('text/event-stream');
-    if (!isSse) {
-      let out: string;
-      try {
-        const rest = await readAllText(res.body);
-        out = fwd.first ? new TextDecoder().decode(fwd.first) + rest : rest;
-      } catch (e) {
-        throw errors.upstreamFailed(`backend '${fwd.decision.backend.id}' broke while sending its response: ${(e as Error).message}`);
-      } finally {
-        fwd.release();
-      }
-      const end = deps.now();
-      const overhead = end - startedAt - fwd.upstreamMs - (end - firstByteAt);
-      headers['x-kvroute-overhead-ms'] = fmt(overhead);
-      headers['server-timing'] = `router;dur=${fmt(overhead)}, upstream;dur=${fmt(fwd.upstreamMs + (end - firstByteAt))}`;
-      record(res.status, 'completed', out, end, overhead);
-      return { status: res.status, headers, body: out };
-    }
-
-    const overhead = firstByteAt - startedAt - fwd.upstreamMs;
-    headers['x-kvroute-overhead-ms'] = fmt(overhead);
-    headers['server-timing'] = `router;dur=${fmt(overhead)}, upstream-ttfb;dur=${fmt(fwd.upstreamMs)}`;
-    headers['cache-control'] = 'no-cache';
-    let tail = '';
-    const decoder = new TextDecoder();
-    const relay = new SseRelay(fwd.first, res.body, {
+    const ctx: RequestContext = {
+      deps, kind: req.kind, requestId, startedAt, tenantId: tenant.tenantId, keyId: principal.keyId, body, stream,
       idleMs: tenant.config.timeouts.idleMs,
-      observe: deps.onRecord
-        ? (chunk) => {
-            tail += decoder.decode(chunk, { stream: true });
-            if (tail.length > 2 * STREAM_TAIL_BYTES) tail = tail.slice(-STREAM_TAIL_BYTES);
-          }
-        : undefined,
-      onEnd: (outcome) => {
-        fwd.release();
-        if (outcome === 'client_abort') fwd.controller.abort();
-        record(res.status, outcome, tail, deps.now(), overhead);
-      },
-    });
-    return { status: res.status, headers, stream: relay };
-  } catch (err) {
-    if (err instanceof HttpError) {
-      err.headers['x-request-id'] = requestId;
-      throw err;
+    };
+    const keepaliveMs = tenant.config.stream.keepaliveMs;
+    if (stream && keepaliveMs > 0) {
+      // Commit the SSE response now and keep the connection warm; failover still works until the first event.
+      const source = forwarded
+        .then((fwd) => finish(fwd, ctx))
+        .then((r) => {
+          if ('body' in r) throw errors.upstreamFailed(`the backend answered ${r.status} without a stream: ${r.body.slice(0, 300)}`);
+          return r.stream;
+        });
+      return {
+        status: 200,
+        headers: { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', 'x-request-id': requestId },
+        stream: new KeepaliveSource(source, keepaliveMs, errorEventOf),
+      };
     }
+    return await finish(await forwarded, ctx);
+  } catch (err) {
+    if (err instanceof HttpError) err.headers['x-request-id'] = requestId;
     throw err;
   }
 }
