@@ -1,0 +1,71 @@
+// `npx kvroute sim --backends 4 --base-port 9100 [--profile NAME]`: starts a pool of simulated vLLM backends,
+// prints one URL per line and then a ready line, and closes every backend on SIGINT/SIGTERM (exit code 0).
+import { readFileSync } from 'node:fs';
+import { startSimPool } from '../../gpu-backends/simulator/pool.ts';
+import { DEFAULT_PROFILE, profileNames } from '../../gpu-backends/simulator/profiles.ts';
+import type { FaultsInput } from '../../gpu-backends/simulator/faults.ts';
+import { num, parseFlags } from '../util/args.ts';
+
+const USAGE = `usage: kvroute sim [options]
+
+  --backends N          number of backends (default 4)
+  --base-port P         backend i listens on P+i (default 9100; 0 = free ports)
+  --profile NAME        engine profile: ${profileNames().join(', ')} (default ${DEFAULT_PROFILE})
+  --model NAME          served model name (default llama-3.1-8b)
+  --time-scale X        simulated ms per wall ms, e.g. 60 replays an hour in a minute (default 1)
+  --capacity-tokens N   KV-cache capacity per backend in tokens (default: the profile's)
+  --seed S              answer and fault-draw seed (default 0)
+  --faults JSON|FILE    faults for every backend ({...}) or per backend ([{...}, null, ...]);
+                        see gpu-backends/simulator/faults.ts and README "Simulated GPU pool"`;
+
+function readFaults(value: string | undefined): FaultsInput | (FaultsInput | undefined)[] | undefined {
+  if (value === undefined) return undefined;
+  const text = /^\s*[[{]/.test(value) ? value : readFileSync(value, 'utf8');
+  const parsed = JSON.parse(text) as FaultsInput | (FaultsInput | null)[];
+  return Array.isArray(parsed) ? parsed.map((f) => f ?? undefined) : parsed;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const flags = parseFlags(argv, {
+    backends: { type: 'string' },
+    'base-port': { type: 'string' },
+    profile: { type: 'string' },
+    model: { type: 'string' },
+    'time-scale': { type: 'string' },
+    'capacity-tokens': { type: 'string' },
+    seed: { type: 'string' },
+    faults: { type: 'string' },
+    help: { type: 'boolean', short: 'h' },
+  });
+  if (flags.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  const capacity = flags['capacity-tokens'] === undefined ? undefined : num('capacity-tokens', flags['capacity-tokens'], 0);
+  const seed = num('seed', flags.seed, 0);
+  const pool = await startSimPool({
+    backends: num('backends', flags.backends, 4),
+    basePort: num('base-port', flags['base-port'], 9100),
+    profile: flags.profile ?? DEFAULT_PROFILE,
+    model: flags.model,
+    timeScale: num('time-scale', flags['time-scale'], 1),
+    engine: capacity === undefined ? undefined : { capacityTokens: capacity },
+    output: { seed },
+    faultSeed: seed,
+    faults: readFaults(flags.faults),
+  });
+  for (const url of pool.urls) console.log(url);
+  console.log(`ready: ${pool.urls.length} simulated vLLM backends (profile ${flags.profile ?? DEFAULT_PROFILE}); Ctrl-C to stop`);
+
+  await new Promise<void>((resolve) => {
+    const stop = () => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      resolve();
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+  });
+  await pool.close();
+  return 0;
+}
