@@ -46,12 +46,17 @@ export class DriftDurableObject {
   private ledger: TenantLedger | undefined;
   private readonly repo: StorageRepository;
 
-  constructor(ctx: DurableObjectStateLike, _env?: unknown) {
+  /** `now` is for tests; the runtime calls `new DriftDurableObject(ctx, env)`. */
+  constructor(
+    ctx: DurableObjectStateLike,
+    _env?: unknown,
+    private readonly now: () => number = Date.now,
+  ) {
     this.repo = new StorageRepository(ctx.storage);
   }
 
   private ledgerFor(tenantId: string): TenantLedger {
-    if (!this.ledger || this.ledger.tenantId !== tenantId) this.ledger = new TenantLedger(tenantId, this.repo);
+    if (!this.ledger || this.ledger.tenantId !== tenantId) this.ledger = new TenantLedger(tenantId, this.repo, this.now);
     return this.ledger;
   }
 
