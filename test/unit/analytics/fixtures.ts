@@ -1,0 +1,65 @@
+// Event builders shared by the analytics tests.
+import { analyticsEventSchema, newEventId, type AnalyticsEvent, type RequestEvent, type ShadowPairEvent } from '../../../src/analytics/event.ts';
+
+export function requestEvent(over: Partial<RequestEvent> = {}): RequestEvent {
+  return analyticsEventSchema.parse({
+    type: 'request',
+    event_id: newEventId(),
+    ts: Date.UTC(2026, 10, 29, 9, 0, 0),
+    tenant: 't1',
+    request_id: 'req-1',
+    correlation_id: 'req-1',
+    model: 'public-model',
+    experiment: 'exp1',
+    arm: 'control',
+    stream: true,
+    pool: 'gpu-a',
+    backend: 'b1',
+    upstream_model: 'm-a',
+    status: 200,
+    ttft_ms: 50,
+    latency_ms: 400,
+    prompt_tokens: 10,
+    completion_tokens: 20,
+    cached_tokens: 4,
+    finish_reason: 'stop',
+    decision: 'pool=gpu-a;backend=b1',
+    router_overhead_ms: 0.4,
+    ...over,
+  }) as RequestEvent;
+}
+
+export function pairEvent(over: Partial<ShadowPairEvent> = {}): ShadowPairEvent {
+  return analyticsEventSchema.parse({
+    type: 'shadow_pair',
+    event_id: newEventId(),
+    ts: Date.UTC(2026, 10, 29, 9, 0, 1),
+    tenant: 't1',
+    request_id: 'req-1',
+    correlation_id: 'req-1',
+    model: 'public-model',
+    experiment: 'exp1',
+    arm: 'control',
+    stream: true,
+    pair_kind: 'shadow',
+    pool: 'gpu-a', backend: 'b1', upstream_model: 'm-a', status: 200, ttft_ms: 50, latency_ms: 400, finish_reason: 'stop',
+    cand: { pool: 'gpu-c', backend: 'c1', upstream_model: 'm-c', status: 200, ttft_ms: 70, latency_ms: 500, finish_reason: 'stop', completion_tokens: 18 },
+    exact_match: false,
+    similarity: 0.8,
+    length_ratio: 0.9,
+    finish_agree: true,
+    comparable: true,
+    ...over,
+  }) as ShadowPairEvent;
+}
+
+/** Request events for arms with known TTFTs: arm -> list of ttft values (latency = 10 x ttft). */
+export function armEvents(tenant: string, experiment: string, arms: Record<string, number[]>, errorsPerArm: Record<string, number> = {}): AnalyticsEvent[] {
+  const out: AnalyticsEvent[] = [];
+  for (const [arm, ttfts] of Object.entries(arms)) {
+    ttfts.forEach((t, i) =>
+      out.push(requestEvent({ tenant, experiment, arm, ttft_ms: t, latency_ms: t * 10, request_id: `${arm}-${i}`, correlation_id: `${arm}-${i}`, ...(i < (errorsPerArm[arm] ?? 0) ? { status: 502, error_class: 'upstream_5xx' } : {}) })),
+    );
+  }
+  return out;
+}
