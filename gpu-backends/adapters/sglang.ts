@@ -1,0 +1,21 @@
+// SGLang (python -m sglang.launch_server --enable-metrics). Gauges from sglang/srt/metrics/collector.py and
+// docs.sglang.io "Production Metrics": num_running_reqs, num_queue_reqs, token_usage (KV pool occupancy 0..1).
+import { loadFromMetrics, loadFromSimHeaders } from './from-metrics.ts';
+import type { EngineAdapter, LoadMetricNames } from './types.ts';
+
+const metricNames: LoadMetricNames = {
+  running: ['sglang:num_running_reqs'],
+  waiting: ['sglang:num_queue_reqs'],
+  kvUsage: ['sglang:token_usage'],
+};
+
+export const sglangAdapter: EngineAdapter = {
+  kind: 'sglang',
+  healthPath: '/health',
+  metricsPath: '/metrics',
+  // RadixAttention caches at token granularity by default (--page-size 1); larger pages are opt-in.
+  blockSizeTokens: 1,
+  metricNames,
+  parseLoad: loadFromMetrics(metricNames),
+  parseLoadHeaders: loadFromSimHeaders,
+};

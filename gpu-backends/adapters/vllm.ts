@@ -1,0 +1,27 @@
+// vLLM (V1 engine) as the router sees it. Metric names from vllm/v1/metrics/loggers.py and docs.vllm.ai
+// "Production Metrics"; the simulator presents itself exactly this way.
+import { loadFromMetrics, loadFromSimHeaders } from './from-metrics.ts';
+import type { EngineAdapter, LoadMetricNames } from './types.ts';
+
+const metricNames: LoadMetricNames = {
+  running: ['vllm:num_requests_running'],
+  waiting: ['vllm:num_requests_waiting'],
+  // Renamed in vLLM 0.9; the old gauge is still exported (deprecated) by many deployed versions.
+  kvUsage: ['vllm:kv_cache_usage_perc', 'vllm:gpu_cache_usage_perc'],
+};
+
+/** vLLM's block size as it reports it (vllm:cache_config_info{block_size="16"}), if present. */
+export function vllmBlockSize(metricsText: string): number | undefined {
+  const m = /^vllm:cache_config_info\{[^}]*block_size="(\d+)"/m.exec(metricsText);
+  return m ? Number(m[1]) : undefined;
+}
+
+export const vllmAdapter: EngineAdapter = {
+  kind: 'vllm',
+  healthPath: '/health',
+  metricsPath: '/metrics',
+  blockSizeTokens: 16,
+  metricNames,
+  parseLoad: loadFromMetrics(metricNames),
+  parseLoadHeaders: loadFromSimHeaders,
+};
