@@ -103,8 +103,8 @@ export function live(): ChildProcess[] {
 }
 
 /** CPU time (clock ticks) used so far by every process in the process groups we started (Linux /proc). */
-function groupTicks(): number {
-  const groups = new Set(live().map((p) => p.pid));
+export function groupTicks(only?: ChildProcess): number {
+  const groups = new Set(only ? [only.pid] : live().map((p) => p.pid));
   let ticks = 0;
   let entries: string[];
   try {

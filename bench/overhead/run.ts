@@ -22,9 +22,9 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { num, parseFlags } from '../../src/util/args.ts';
 import { once, rateLoad, streamLoad, type RateResult, type StreamResult } from './client.ts';
-import { canConnect, freePort, killAll, killAllSync, live, settle, start, stop, waitReady, which } from './procs.ts';
+import { canConnect, freePort, killAll, killAllSync, groupTicks, live, settle, start, stop, waitReady, which } from './procs.ts';
 import { fmt, fmtInt, median } from './stats.ts';
-import { MODEL, TARGETS, type Ctx, type Running } from './targets.ts';
+import { DEFAULT_TARGETS, MODEL, TARGETS, type Ctx, type Running } from './targets.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 process.env.WRANGLER_SEND_METRICS = 'false';
@@ -47,6 +47,7 @@ const f = parseFlags(process.argv.slice(2), {
   'server-cpus': { type: 'string' },
   'client-cpus': { type: 'string' },
   'kvroute-config': { type: 'string' },
+  'kvroute-ref': { type: 'string' },
   out: { type: 'string' },
   help: { type: 'boolean' },
 });
@@ -70,7 +71,7 @@ const opt = {
   pin: f.pin ?? (cpuCount >= 2 && which('taskset') ? 'split' : 'none'),
   serverCpus: f['server-cpus'] ?? '0',
   clientCpus: f['client-cpus'] ?? String(cpuCount - 1),
-  targets: (f.targets ?? TARGETS.map((t) => t.name).join(',')).split(',').map((s) => s.trim()).filter(Boolean),
+  targets: (f.targets ?? DEFAULT_TARGETS.join(',')).split(',').map((s) => s.trim()).filter(Boolean),
   out: f.out ?? path.join(root, 'bench/results/overhead.json'),
 };
 if (!['split', 'none'].includes(opt.pin)) throw new Error(`--pin must be split or none, got '${opt.pin}'`);
@@ -101,6 +102,7 @@ const log = (...a: unknown[]) => console.error('[bench]', ...a);
 // -------------------------------------------------------------------------------------------------- phases
 interface Sat {
   rps: number;
+  cpu: number; // CPU used by the target's processes during the phase, % of one core (direct: the upstream)
   p50: number;
   p99: number;
   non2xx: number;
@@ -109,6 +111,8 @@ interface Sat {
 }
 
 async function saturate(t: Running, seconds: number): Promise<Sat> {
+  const c0 = groupTicks(t.proc?.proc);
+  const w0 = Date.now();
   const r = await autocannon({
     url: t.origin + t.path,
     method: 'POST',
@@ -120,7 +124,8 @@ async function saturate(t: Running, seconds: number): Promise<Sat> {
     timeout: 10,
   });
   const ok = (r as unknown as Record<string, number>)['2xx'];
-  return { rps: ok / r.duration, p50: r.latency.p50, p99: r.latency.p99, non2xx: r.non2xx, errors: r.errors, timeouts: r.timeouts };
+  const cpu = (groupTicks(t.proc?.proc) - c0) / ((Date.now() - w0) / 1000); // 100 ticks/s = one core
+  return { rps: ok / r.duration, cpu, p50: r.latency.p50, p99: r.latency.p99, non2xx: r.non2xx, errors: r.errors, timeouts: r.timeouts };
 }
 
 interface RunRow {
@@ -128,6 +133,29 @@ interface RunRow {
   sat?: Sat;
   stream?: StreamResult;
   low?: RateResult;
+}
+
+/**
+ * What kvroute code to measure. Default: the working tree as it is. `--kvroute-ref REF` exports that commit
+ * (`git archive`, no change to the repository or the working tree) into the scratch dir, with node_modules
+ * linked, so a run measures committed code even while the tree is being edited.
+ */
+function kvrouteSource(tmp: string): { dir: string; describe: string } {
+  const git = (...a: string[]) => spawnSync('git', ['-C', root, ...a], { encoding: 'utf8' });
+  const ref = f['kvroute-ref'];
+  if (!ref) {
+    const head = git('rev-parse', '--short', 'HEAD').stdout.trim();
+    const dirty = git('status', '--porcelain', '--', 'src', 'routes', 'bin', 'wrangler.toml').stdout.trim() !== '';
+    return { dir: root, describe: `working tree at ${head}${dirty ? ' with uncommitted changes in src/routes' : ''}` };
+  }
+  const sha = git('rev-parse', '--verify', `${ref}^{commit}`).stdout.trim();
+  if (!sha) throw new Error(`--kvroute-ref: unknown ref '${ref}'`);
+  const dir = path.join(tmp, 'kvroute-src');
+  fs.mkdirSync(dir);
+  const r = spawnSync('sh', ['-c', `git -C '${root}' archive --format=tar ${sha} | tar -x -C '${dir}'`], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`git archive ${sha} failed: ${r.stderr}`);
+  fs.symlinkSync(path.join(root, 'node_modules'), path.join(dir, 'node_modules'));
+  return { dir, describe: `commit ${sha.slice(0, 7)} (${ref}, exported with git archive)` };
 }
 
 // ---------------------------------------------------------------------------------------------------- main
@@ -145,7 +173,9 @@ async function main() {
   const up = start('upstream', process.execPath, ['--import', 'tsx', path.join(root, 'bench/overhead/upstream.ts'), '--port', String(upPort), '--ttft-ms', String(opt.ttftMs), '--chunks', String(opt.chunks), '--chunk-delay-ms', String(opt.chunkDelayMs)], { cwd: root, cpus: serverCpus, logDir: tmp });
   await waitReady('upstream', up, () => canConnect(upPort), 15_000);
 
-  const ctx: Ctx = { root, upstreamPort: upPort, serverCpus, tmp, kvrouteConfig: f['kvroute-config'] };
+  const kv = kvrouteSource(tmp);
+  log(`kvroute source: ${kv.describe}`);
+  const ctx: Ctx = { root, kvrouteRoot: kv.dir, upstreamPort: upPort, serverCpus, tmp, kvrouteConfig: f['kvroute-config'] };
   const running = new Map<string, Running>();
   const unavailable: Record<string, string> = {};
   for (const name of opt.targets) {
@@ -179,7 +209,7 @@ async function main() {
       await settle();
       if (opt.warmup > 0) await saturate(t, opt.warmup);
       cur[n].sat = await saturate(t, opt.duration);
-      log(`run ${run + 1}/${opt.runs} ${n.padEnd(16)} non-streaming ${fmtInt(cur[n].sat!.rps)} req/s p50 ${cur[n].sat!.p50} ms p99 ${cur[n].sat!.p99} ms${cur[n].sat!.non2xx + cur[n].sat!.errors ? ` non2xx ${cur[n].sat!.non2xx} errors ${cur[n].sat!.errors}` : ''}`);
+      log(`run ${run + 1}/${opt.runs} ${n.padEnd(16)} non-streaming ${fmtInt(cur[n].sat!.rps)} req/s (CPU ${Math.round(cur[n].sat!.cpu)}%) p50 ${cur[n].sat!.p50} ms p99 ${cur[n].sat!.p99} ms${cur[n].sat!.non2xx + cur[n].sat!.errors ? ` non2xx ${cur[n].sat!.non2xx} errors ${cur[n].sat!.errors}` : ''}`);
     }
     for (const n of order) {
       const t = running.get(n)!;
@@ -211,6 +241,8 @@ async function main() {
   for (const n of names) {
     summary[n] = {
       rps: median(perRun(n, (r) => r.sat!.rps)),
+      cpu: median(perRun(n, (r) => r.sat!.cpu)),
+      cpuUsPerReq: median(perRun(n, (r) => (r.sat!.cpu * 1e4) / r.sat!.rps)),
       p50: median(perRun(n, (r) => r.sat!.p50)),
       p99: median(perRun(n, (r) => r.sat!.p99)),
       rpsVsDirect: ratio(n, 'direct', (r) => r.sat!.rps),
@@ -242,27 +274,30 @@ async function main() {
     options: opt,
     machine: { cpus: cpuCount, model: os.cpus()[0]?.model, loadavgStart: loadStart, loadavgEnd: loadEnd, elapsedS },
     versions,
+    kvrouteSource: kv.describe,
     unavailable,
   };
 
   // -------------------------------------------------------------------------------------------- report
   const md: string[] = [];
-  md.push(`| target | req/s | p50 ms | p99 ms | req/s ÷ nginx | stream TTFB p50 ms | TTFB p99 ms | @${opt.lowRate} req/s p50 ms | p99 ms | p50 added vs direct ms |`);
-  md.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+  md.push(`| target | req/s | p50 ms | p99 ms | CPU % | CPU µs/req | req/s ÷ nginx | stream TTFB p50 ms | TTFB p99 ms | @${opt.lowRate} req/s p50 ms | p99 ms | p50 added vs direct ms |`);
+  md.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
   for (const n of names) {
     const s = summary[n];
     md.push(
-      `| ${n}${s.errors ? ` (${s.errors} errors)` : ''} | ${fmtInt(s.rps)} | ${fmt(s.p50, 0)} | ${fmt(s.p99, 0)} | ${fmt(s.rpsVsNginx)} | ${fmt(s.ttfbP50)} | ${fmt(s.ttfbP99)} | ${fmt(s.lowP50, 3)} | ${fmt(s.lowP99, 3)} | ${n === 'direct' ? '—' : fmt(s.lowAddedP50, 3)} |`,
+      `| ${n}${s.errors ? ` (${s.errors} errors)` : ''} | ${fmtInt(s.rps)} | ${fmt(s.p50, 0)} | ${fmt(s.p99, 0)} | ${fmt(s.cpu, 0)} | ${fmt(s.cpuUsPerReq, 0)} | ${fmt(s.rpsVsNginx)} | ${fmt(s.ttfbP50)} | ${fmt(s.ttfbP99)} | ${fmt(s.lowP50, 3)}${s.rps < 2 * opt.lowRate ? ' †' : ''} | ${fmt(s.lowP99, 3)} | ${n === 'direct' ? '—' : fmt(s.lowAddedP50, 3)} |`,
     );
   }
-  for (const [n, why] of Object.entries(unavailable)) md.push(`| ${n} | not measured: ${why.replaceAll('|', '/').slice(0, 160)} | | | | | | | | |`);
+  for (const [n, why] of Object.entries(unavailable)) md.push(`| ${n} | not measured: ${why.replaceAll('|', '/').slice(0, 160)} | | | | | | | | | | |`);
   md.push('');
-  for (const [name, c] of Object.entries(checks)) md.push(`- ${c.holds ? 'holds' : 'FAILS'}: ${name} (median of per-run values: ${fmt(c.value)})`);
+  for (const [name, c] of Object.entries(checks)) md.push(`- ${Number.isNaN(c.value) ? 'not measured' : c.holds ? 'holds' : 'FAILS'}: ${name} (median of per-run values: ${fmt(c.value)})`);
+  md.push('- CPU % / µs per request: CPU time of the target\'s own processes during the saturated phase (from /proc; for direct, the upstream\'s). It is less sensitive to other load on a shared machine than req/s.');
+  if (names.some((n) => summary[n].rps < 2 * opt.lowRate)) md.push(`- †: ${opt.lowRate} req/s is more than half of this target's saturated req/s, so it queues: not a below-saturation figure.`);
   md.push(
     `- ${opt.runs} runs, medians; ${opt.duration} s at c=${opt.connections} per target per run (autocannon 9, after ${opt.warmup} s warm-up); streaming: c=${opt.streamConcurrency} for ${opt.streamDuration} s, upstream TTFT ${opt.ttftMs} ms then ${opt.chunks} chunks ${opt.chunkDelayMs} ms apart; below saturation: open loop ${opt.lowRate} req/s for ${opt.lowDuration} s.`,
   );
   md.push(
-    `- pinning: ${opt.pin === 'split' ? `load generators on CPU ${opt.clientCpus}, upstream + target on CPU ${opt.serverCpus}` : 'none'}; ${meta.machine.cpus} CPUs (${meta.machine.model}), load average ${loadStart.map((x) => x.toFixed(2)).join('/')} at start, ${loadEnd.map((x) => x.toFixed(2)).join('/')} at end; ${Object.entries(versions).map(([a, b]) => `${a} ${b}`).join(', ')}.`,
+    `- pinning: ${opt.pin === 'split' ? `load generators on CPU ${opt.clientCpus}, upstream + target on CPU ${opt.serverCpus}` : 'none'}; ${meta.machine.cpus} CPUs (${meta.machine.model}), load average ${loadStart.map((x) => x.toFixed(2)).join('/')} at start, ${loadEnd.map((x) => x.toFixed(2)).join('/')} at end; ${Object.entries(versions).map(([a, b]) => `${a} ${b}`).join(', ')}; kvroute: ${kv.describe}.`,
   );
   const table = md.join('\n');
   console.log(`\n${command}\n\n${table}\n`);

@@ -7,6 +7,7 @@ import { canConnect, freePort, start, waitReady, which, type Started } from './p
 
 export interface Ctx {
   root: string; // repository root
+  kvrouteRoot: string; // the kvroute source to benchmark: the working tree, or an export of --kvroute-ref
   upstreamPort: number;
   serverCpus?: string; // taskset list for the targets, e.g. "0"; undefined = no pinning
   tmp: string; // scratch dir for configs and logs
@@ -103,6 +104,23 @@ http {
   },
 };
 
+// ------------------------------------------------------------------------------------------------ node-floor
+const nodeFloor: TargetDef = {
+  name: 'node-floor',
+  describe: 'reference: minimal node:http + undici.Pool proxy, no auth/config/routing (node-floor.ts)',
+  async start(ctx) {
+    const port = await freePort();
+    const proc = start('node-floor', process.execPath, ['--import', 'tsx', path.join(ctx.root, 'bench/overhead/node-floor.ts'), '--port', String(port), '--upstream', `http://127.0.0.1:${ctx.upstreamPort}`], {
+      cwd: ctx.root,
+      cpus: ctx.serverCpus,
+      logDir: ctx.tmp,
+      env: env(),
+    });
+    await waitReady('node-floor', proc, () => canConnect(port), 15_000);
+    return { origin: `http://127.0.0.1:${port}`, path: '/v1/chat/completions', headers: { ...JSON_CT, authorization: `Bearer ${API_KEY}` }, proc };
+  },
+};
+
 // --------------------------------------------------------------------------------------------------- Portkey
 // Installed into bench/peers/portkey (its own package.json pins the @hono/node-server override that makes its
 // streaming work on Node 20). Never part of the main package.
@@ -175,9 +193,9 @@ const kvrouteNode: TargetDef = {
     const port = await freePort();
     const cfg = path.join(ctx.tmp, 'kvroute-config.json');
     fs.writeFileSync(cfg, kvrouteConfig(ctx));
-    const bin = path.join(ctx.root, 'bin/kvroute.mjs');
+    const bin = path.join(ctx.kvrouteRoot, 'bin/kvroute.mjs');
     const proc = start('kvroute-node', process.execPath, [...(process.env.KVB_ROUTER_NODE_FLAGS?.split(' ').filter(Boolean) ?? []), bin, 'serve', '--config', cfg, '--port', String(port)], {
-      cwd: ctx.root,
+      cwd: ctx.kvrouteRoot,
       cpus: ctx.serverCpus,
       logDir: ctx.tmp,
       env: env(),
@@ -205,7 +223,7 @@ const kvrouteWorkerd: TargetDef = {
     const bundle = path.join(dir, 'bundle');
     fs.mkdirSync(dir, { recursive: true });
     const wr = spawnSync(process.execPath, [path.join(ctx.root, 'node_modules/wrangler/bin/wrangler.js'), 'deploy', '--dry-run', '--outdir', bundle], {
-      cwd: ctx.root,
+      cwd: ctx.kvrouteRoot,
       env: env(),
       encoding: 'utf8',
       timeout: 120_000,
@@ -224,7 +242,7 @@ const kvrouteWorkerd: TargetDef = {
     }
     if (modules.length === 0) throw new Error(`no modules in the wrangler bundle ${bundle}`);
     fs.writeFileSync(path.join(dir, 'kvroute-config.json'), kvrouteConfig(ctx));
-    const { date, flags } = wranglerToml(ctx.root);
+    const { date, flags } = wranglerToml(ctx.kvrouteRoot);
     const port = await freePort();
     // Standalone workerd blocks private addresses unless the worker's globalOutbound allows them (toolchain notes).
     const capnp = `using Workerd = import "/workerd/workerd.capnp";
@@ -256,4 +274,6 @@ const kvroute :Workerd.Worker = (
   },
 };
 
-export const TARGETS: TargetDef[] = [direct, nginx, portkey, kvrouteNode, kvrouteWorkerd];
+export const TARGETS: TargetDef[] = [direct, nginx, nodeFloor, portkey, kvrouteNode, kvrouteWorkerd];
+/** Measured unless --targets says otherwise (node-floor is an optional reference). */
+export const DEFAULT_TARGETS = ['direct', 'nginx', 'portkey', 'kvroute-node', 'kvroute-workerd'];
