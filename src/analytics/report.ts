@@ -82,7 +82,7 @@ export function clickhouseShadowSql(table: string, whereClause: string): string 
   return `SELECT
   pair_kind,
   count() AS pairs,
-  countIf(comparable = 1) AS comparable,
+  countIf(comparable = 1) AS comparable_pairs,
   countIf(cand_error_class != '' AND cand_error_class NOT LIKE 'skipped%') AS candidate_errors,
   countIf(cand_error_class LIKE 'skipped%') AS skipped,
   countIf(error_class != '') AS primary_errors,
@@ -123,7 +123,7 @@ FROM ${table} WHERE ${whereClause} GROUP BY arm ORDER BY arm`;
 export function sqliteShadowSql(table: string, whereClause: string): string {
   return `SELECT pair_kind,
   COUNT(*) AS pairs,
-  SUM(comparable = 1) AS comparable,
+  SUM(comparable = 1) AS comparable_pairs,
   SUM(cand_error_class != '' AND cand_error_class NOT LIKE 'skipped%') AS candidate_errors,
   SUM(cand_error_class LIKE 'skipped%') AS skipped,
   SUM(error_class != '') AS primary_errors,
@@ -193,7 +193,7 @@ const numOrNull = (v: unknown): number | null => {
 const rate = (part: number, whole: number) => (whole > 0 ? part / whole : null);
 
 function pairStats(r: Record<string, unknown>, q: Record<string, unknown> | undefined): PairStats {
-  const comparable = num(r.comparable);
+  const comparable = num(r.comparable_pairs);
   const pick = (k: string) => numOrNull(q ? q[k] : r[k]);
   return {
     pairs: num(r.pairs),
