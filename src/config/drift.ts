@@ -2,7 +2,7 @@
 // written; the hot path only reads the parsed value.
 import { z } from 'zod';
 import { FEATURES, type FeatureName } from '../drift/features.ts';
-import { SMOOTHINGS } from '../drift/psi.ts';
+import { SMOOTHINGS, type Smoothing } from '../drift/psi.ts';
 
 const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
 
@@ -48,7 +48,8 @@ export const driftConfigSchema = z
     minCount: z.number().int().min(1).default(200),
     /** Chance of a false alarm per feature and window that the chi-square guard allows. */
     alpha: z.number().gt(0).lt(0.5).default(0.01),
-    smoothing: z.enum(SMOOTHINGS).default('half'),
+    /** 'none' is not offered: an empty bin would make PSI infinite. */
+    smoothing: z.enum(SMOOTHINGS.filter((s) => s !== 'none') as [Exclude<Smoothing, 'none'>, ...Exclude<Smoothing, 'none'>[]]).default('half'),
     /** Baseline categories below this share are folded into OTHER. */
     categoryMinShare: z.number().min(0).max(0.5).default(0.005),
     /** POSTed once per transition of a feature into major drift. */

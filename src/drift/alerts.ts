@@ -12,7 +12,7 @@ export interface DriftAlert {
   window: string;
   windowStart: number;
   psi: number;
-  crit: number;
+  crit: number | null;
   n: number;
   m: number;
   baselineVersion: number | 'trailing';

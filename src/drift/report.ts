@@ -35,8 +35,8 @@ export interface FeatureDrift {
   m: number;
   /** Effective number of bins. */
   bins: number;
-  /** Chi-square critical PSI: chi2_{bins-1, 1-alpha} (1/n + 1/m). */
-  crit: number;
+  /** Chi-square critical PSI: chi2_{bins-1, 1-alpha} (1/n + 1/m); null when there is nothing to compare. */
+  crit: number | null;
   /** Share of the current window outside the baseline's range (numeric) or in categories it never saw. */
   outOfRangeRate: number;
   /** Per-bin PSI terms, with a label for each bin (upper edge for numeric bins, category otherwise). */
@@ -82,7 +82,7 @@ function evaluateBins(
     n,
     m,
     bins: labels.length,
-    crit,
+    crit: Number.isFinite(crit) ? crit : null,
     outOfRangeRate,
     contributions: labels.map((bin, i) => ({ bin, expected: p.expected[i], actual: p.actual[i], term: p.terms[i] })),
     smoothing: s.smoothing,
@@ -91,7 +91,7 @@ function evaluateBins(
 
 /** A feature with no data on one side: reported with its sample sizes only. */
 function noData(feature: FeatureName, kind: FeatureKind, n: number, m: number, s: EvaluationSettings): FeatureDrift {
-  return { feature, kind, status: 'insufficient_data', psi: 0, js: 0, n, m, bins: 0, crit: Infinity, outOfRangeRate: 0, contributions: [], smoothing: s.smoothing };
+  return { feature, kind, status: 'insufficient_data', psi: 0, js: 0, n, m, bins: 0, crit: null, outOfRangeRate: 0, contributions: [], smoothing: s.smoothing };
 }
 
 export function evaluateFeature(name: FeatureName, baseline: FeatureSketches, current: FeatureSketches, s: EvaluationSettings): FeatureDrift {
