@@ -62,8 +62,11 @@ export class SseRelay implements ChunkSource {
     }
     let timer: ReturnType<typeof setTimeout> | undefined;
     try {
+      const read = this.upstream.read();
+      // When the idle timer wins, the pending read rejects once the upstream is cancelled: expected, not unhandled.
+      read.catch(() => {});
       const chunk = await Promise.race([
-        this.upstream.read(),
+        read,
         new Promise<never>((_, reject) => {
           timer = setTimeout(() => reject(new UpstreamFailure('timeout', `no data for ${this.opts.idleMs} ms`)), this.opts.idleMs);
         }),

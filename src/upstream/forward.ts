@@ -70,6 +70,8 @@ async function withTimeout<T>(p: Promise<T>, ms: number, controller: AbortContro
       reject(new UpstreamFailure('timeout', `${what} exceeded ${ms} ms`));
     }, ms);
   });
+  // If the timer wins, `p` rejects later with an abort; that rejection is expected and must not go unhandled.
+  p.catch(() => {});
   try {
     return await Promise.race([p, timeout]);
   } finally {

@@ -60,6 +60,9 @@ export class NodeUpstreamClient implements UpstreamClient {
       throw classify(err);
     }
     const body = res.body;
+    // Destroying an unfinished body emits an AbortError 'error' event; without a listener it would crash the
+    // process. Read errors still reach the reader through the async iterator.
+    body.on('error', () => {});
     const it = body[Symbol.asyncIterator]();
     const headers = res.headers;
     const reader: BodyReader = {
