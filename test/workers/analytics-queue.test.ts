@@ -7,6 +7,7 @@ import { handleEventBatch, QueueEventProducer, retryDelaySeconds } from '../../s
 import type { AnalyticsSink } from '../../src/analytics/sink.ts';
 import { bucketOf } from '../../src/routing/experiments.ts';
 import { workerSinkFromEnv } from '../../src/analytics/worker-sinks.ts';
+import { workerAnalytics } from '../../src/analytics/worker-analytics.ts';
 
 const event = (i: number): AnalyticsEvent =>
   analyticsEventSchema.parse({ type: 'request', event_id: crypto.randomUUID(), ts: 1_764_406_800_000 + i, tenant: 't1', request_id: `r${i}`, correlation_id: `r${i}`, model: 'm', experiment: 'e', arm: 'a', status: 200, latency_ms: 12 });
@@ -47,7 +48,7 @@ describe('Queue consumer (handleEventBatch)', () => {
     expect(out).toEqual({ written: 3, retried: 1, invalid: 1 });
     expect([...sink.stored.keys()].sort()).toEqual(events.map((e) => e.event_id).sort());
     expect(result.explicitAcks.sort()).toEqual(['m0', 'm1', 'm2']);
-    expect(result.retryMessages.map((m) => m.msgId)).toEqual(['bad']);
+    expect(result.retryMessages.map((m: { msgId: string }) => m.msgId)).toEqual(['bad']);
   });
 
   it('retries every message with backoff when the sink fails, and acks nothing', async () => {
@@ -59,7 +60,7 @@ describe('Queue consumer (handleEventBatch)', () => {
     const result = await getQueueResult(batch, ctx);
     expect(out.written).toBe(0);
     expect(result.explicitAcks).toEqual([]);
-    expect(result.retryMessages.map((m) => m.msgId)).toEqual(['m0', 'm1']);
+    expect(result.retryMessages.map((m: { msgId: string }) => m.msgId)).toEqual(['m0', 'm1']);
   });
 
   it('redelivery of an already-written batch stores nothing twice (idempotent sink contract)', async () => {
@@ -81,11 +82,29 @@ describe('worker sinks', () => {
     const ctx = createExecutionContext();
     const out = await handleEventBatch(batch, sink, () => {});
     expect(out.written).toBe(0);
-    expect((await getQueueResult(batch, ctx)).retryMessages.map((m) => m.msgId)).toEqual(['m0']);
+    expect((await getQueueResult(batch, ctx)).retryMessages.map((m: { msgId: string }) => m.msgId)).toEqual(['m0']);
   });
 
   it('refuses to run without any sink configured', () => {
     expect(() => workerSinkFromEnv({})).toThrow(/ANALYTICS_DB/);
+  });
+});
+
+describe('workerAnalytics (request path)', () => {
+  it('sends to the Queue and writes one WAE data point per event', async () => {
+    const sent: unknown[] = [];
+    const points: unknown[] = [];
+    const a = workerAnalytics({ EVENTS: { sendBatch: async (m) => void sent.push(...m) }, EVENT_COUNTERS: { writeDataPoint: (p) => void points.push(p) } });
+    await a.emit([event(1), event(2)]);
+    expect(sent).toHaveLength(2);
+    expect(points).toHaveLength(2);
+  });
+
+  it('falls back to the store when the Queue refuses, and never rejects', async () => {
+    let tries = 0;
+    const a = workerAnalytics({ EVENTS: { sendBatch: async () => { tries++; throw new Error('queue down'); } }, CLICKHOUSE_URL: 'http://127.0.0.1:9' });
+    await expect(a.emit([event(1)])).resolves.toBeUndefined();
+    expect(tries).toBe(3);
   });
 });
 
