@@ -64,6 +64,8 @@ export interface BaselineListing {
 interface Loaded {
   config: DriftConfig;
   index: Map<string, WindowRef>;
+  /** The index changed since it was last written. */
+  indexDirty: boolean;
   baselines: BaselineMeta[];
   alerts: AlertState;
 }
@@ -91,6 +93,7 @@ export class TenantLedger {
     this.state = {
       config: config ?? defaultDriftConfig,
       index: new Map((index ?? []).map((ref) => [windowId(ref), ref])),
+      indexDirty: false,
       baselines: baselines ?? [],
       alerts: alerts ?? emptyAlertState(),
     };
@@ -98,7 +101,9 @@ export class TenantLedger {
   }
 
   private async saveIndex(st: Loaded): Promise<void> {
+    if (!st.indexDirty) return;
     await this.repo.put('index', [...st.index.values()]);
+    st.indexDirty = false;
   }
 
   private async getWindow(ref: WindowRef): Promise<FeatureSketches | undefined> {
@@ -153,6 +158,9 @@ export class TenantLedger {
 
   private async mergeEntry(st: Loaded, entry: DeltaEntry): Promise<void> {
     const incoming = FeatureSketches.fromJSON(entry.sketches);
+    // Late data for a finished window changes what a trailing baseline of later windows contains.
+    const finest = st.config.windows[0].size;
+    if (entry.start < windowStart(this.now(), finest)) this.baselineCache.clear();
     for (const spec of st.config.windows) {
       const ref: WindowRef = { window: spec.name, start: windowStart(entry.start, spec.size), model: entry.model, arm: entry.arm };
       if (expired(spec, ref.start, this.now())) continue;
@@ -160,10 +168,11 @@ export class TenantLedger {
       const sketches = (await this.getWindow(ref)) ?? new FeatureSketches();
       sketches.merge(incoming);
       this.cacheWindow(id, sketches);
-      st.index.set(id, ref);
+      if (!st.index.has(id)) {
+        st.index.set(id, ref);
+        st.indexDirty = true;
+      }
       await this.repo.put(id, sketches.toJSON());
-      // The window changed, so a trailing baseline built from it must be rebuilt.
-      if (ref.start < this.now() - st.config.windows[0].size) this.baselineCache.clear();
     }
   }
 
@@ -178,6 +187,7 @@ export class TenantLedger {
       st.index.delete(id);
       this.windows.delete(id);
     }
+    if (gone.length) st.indexDirty = true;
     if (gone.length) await this.repo.delete(gone);
   }
 

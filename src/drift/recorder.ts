@@ -1,6 +1,7 @@
-// The one call the router makes per request: `recorder.observe(...)` after the response, inside waitUntil or not;
-// it only extracts features and updates in-memory sketches. Every flushInterval it schedules a flush through
-// `waitUntil`: deltas go to the store, alerts to the tenant's webhook, status changes to the analytics sink.
+// The one call the router makes per request: `recorder.observe(...)` after the response. It extracts features and
+// updates in-memory sketches; every flushInterval it also starts a flush (deltas to the store, alerts to the
+// tenant's webhook, status changes to the analytics sink) and returns its promise, so a caller running inside
+// the request's waitUntil (Platform.hooks.onRecord) keeps the request alive until the flush is done.
 import type { DriftConfig } from '../config/drift.ts';
 import { hashString, unitFloat } from '../util/hash.ts';
 import { DriftAccumulator } from './aggregate.ts';
@@ -10,8 +11,8 @@ import type { DriftStore } from './store.ts';
 
 export interface DriftRecorderDeps {
   store: DriftStore;
-  /** Platform's waitUntil (Workers ctx.waitUntil; on Node, track the promise or just let it run). */
-  waitUntil: (p: Promise<unknown>) => void;
+  /** Also handed every flush promise, when the recorder has an execution context of its own (Node: optional). */
+  waitUntil?: (p: Promise<unknown>) => void;
   now?: () => number;
   /** Used to POST alert webhooks. */
   fetch?: (input: string, init: RequestInit) => Promise<Response>;
@@ -36,7 +37,8 @@ export interface DriftObservation {
 }
 
 export interface DriftRecorder {
-  observe(o: DriftObservation): void;
+  /** Records one request; returns the flush it started, if any (await it, or hand it to waitUntil). */
+  observe(o: DriftObservation): Promise<void> | undefined;
   /** Sends everything pending now (also called on shutdown on Node). */
   flush(): Promise<void>;
 }
@@ -88,14 +90,15 @@ export function createDriftRecorder(deps: DriftRecorderDeps): DriftRecorder {
   return {
     observe(o) {
       const cfg = o.config;
-      if (!cfg.enabled) return;
-      if (cfg.sampling < 1 && unitFloat(hashString(o.requestId)) >= cfg.sampling) return;
+      if (!cfg.enabled) return undefined;
+      if (cfg.sampling < 1 && unitFloat(hashString(o.requestId)) >= cfg.sampling) return undefined;
       const at = now();
       accumulator.record(o.tenantId, cfg, o.model, o.arm, extractFeatures(o.body, o.response), at);
-      if (at - lastFlush >= cfg.flushInterval || accumulator.pending >= maxPending) {
-        lastFlush = at;
-        deps.waitUntil(flush());
-      }
+      if (at - lastFlush < cfg.flushInterval && accumulator.pending < maxPending) return undefined;
+      lastFlush = at;
+      const flushing = flush();
+      deps.waitUntil?.(flushing);
+      return flushing;
     },
     flush,
   };
