@@ -31,6 +31,25 @@ export class EngineDriver {
     return simMs / this.timeScale;
   }
 
+  /**
+   * Calls `fn` once simulated time has reached `simTime`. Node timers may fire about a millisecond early, so
+   * an early wake-up sleeps again for the rest. Returns a cancel function.
+   */
+  at(simTime: number, fn: () => void): () => void {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const wait = () => {
+      const left = simTime - this.simNow();
+      if (left <= 0) {
+        timer = undefined;
+        fn();
+      } else timer = setTimeout(wait, Math.max(1, this.wallMs(left)));
+    };
+    wait();
+    return () => {
+      if (timer) clearTimeout(timer);
+    };
+  }
+
   /** Submits at the current simulated time; `listener` gets every event of the request, `finished` last. */
   submit(req: EngineRequest, listener: EventListener): number {
     const now = this.simNow();
