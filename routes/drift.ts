@@ -24,10 +24,11 @@ const reportQuerySchema = z.object({
 const baselineBodySchema = z.union([
   z.object({ from: timeSchema, to: timeSchema, label: z.string().max(200).optional() }).strict(),
   z.object({ trailingDays: z.number().int().min(1).max(365), label: z.string().max(200).optional() }).strict(),
+  z.object({ restore: z.number().int().positive(), label: z.string().max(200).optional() }).strict(),
 ]);
 
 const BASELINE_HINT =
-  'Send {"from": <ISO time or epoch ms>, "to": <...>} to freeze the windows of that range, or {"trailingDays": N} for a rolling baseline.';
+  'Send {"from": <ISO time or epoch ms>, "to": <...>} to freeze the windows of that range, {"trailingDays": N} for a rolling baseline, or {"restore": <version>} to re-activate an earlier one.';
 
 function invalid(param: string | null, message: string): HttpError {
   return new HttpError(400, 'invalid_request_error', message, 'invalid_value', param);

@@ -54,7 +54,11 @@ export interface DriftReport {
   groups: GroupReport[];
 }
 
-export type BaselineRequest = { from: number; to: number; label?: string } | { trailingDays: number; label?: string };
+export type BaselineRequest =
+  | { from: number; to: number; label?: string }
+  | { trailingDays: number; label?: string }
+  /** Re-activates an earlier version as a new version (versions are immutable, the history stays linear). */
+  | { restore: number; label?: string };
 
 export interface BaselineListing {
   active: BaselineMeta | null;
@@ -285,7 +289,16 @@ export class TenantLedger {
     const version = (st.baselines.at(-1)?.version ?? 0) + 1;
     const createdAt = this.now();
     let meta: BaselineMeta;
-    if ('trailingDays' in req) {
+    if ('restore' in req) {
+      const old = st.baselines.find((b) => b.version === req.restore);
+      if (!old) throw new RangeError(`no baseline version ${req.restore}; versions: ${st.baselines.map((b) => b.version).join(', ') || 'none'}`);
+      const spec = { ...old.spec, ...(req.label ? { label: req.label } : {}) };
+      meta = { version, createdAt, spec, groups: old.groups };
+      if (old.spec.kind === 'frozen') {
+        const stored = await this.repo.get<StoredBaseline>(`b:${old.version}`);
+        await this.repo.put(`b:${version}`, { ...meta, sketches: stored?.sketches ?? {} });
+      }
+    } else if ('trailingDays' in req) {
       meta = { version, createdAt, spec: { kind: 'trailing', days: req.trailingDays, ...(req.label ? { label: req.label } : {}) }, groups: [] };
     } else {
       if (!(req.from < req.to)) throw new RangeError('baseline range needs from < to');

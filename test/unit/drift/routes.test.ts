@@ -62,8 +62,14 @@ describe('drift routes', () => {
     expect(await res.json()).toMatchObject({ version: 1, spec: { kind: 'frozen', from: T0, to: T0 + 300_000 } });
     res = await app.request('/admin/tenants/acme/drift/baseline', put({ trailingDays: 7, label: 'rolling' }));
     expect(await res.json()).toMatchObject({ version: 2, spec: { kind: 'trailing', days: 7, label: 'rolling' } });
+    res = await app.request('/admin/tenants/acme/drift/baseline', put({ restore: 1 }));
+    expect(await res.json()).toMatchObject({ version: 3, spec: { kind: 'frozen', from: T0, to: T0 + 300_000 } });
+    res = await app.request('/admin/tenants/acme/drift/baseline', put({ restore: 9 }));
+    expect((await res.json()).error.message).toContain('no baseline version 9; versions: 1, 2, 3');
     const listing = await (await app.request('/admin/tenants/acme/drift/baseline')).json();
-    expect(listing.active.version).toBe(2);
-    expect(listing.versions.map((v: { version: number }) => v.version)).toEqual([1, 2]);
+    expect(listing.active.version).toBe(3);
+    expect(listing.versions.map((v: { version: number }) => v.version)).toEqual([1, 2, 3]);
+    const report = await (await app.request('/admin/tenants/acme/drift')).json();
+    expect(report.groups[0].baseline).toMatchObject({ version: 3, requests: 50 });
   });
 });
