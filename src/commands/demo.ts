@@ -1,0 +1,100 @@
+// The embedded default shared by `npm start` (Workers runtime) and `npm run start:node`: a simulated pool of 4
+// vLLM backends and a demo tenant, created through the router's own admin API.
+import { startSimPool, type SimPool } from '../../gpu-backends/simulator/pool.ts';
+import { generateApiKey } from '../tenants/keys.ts';
+import { num, parseFlags } from '../util/args.ts';
+
+export const DEMO_MODEL = 'llama-3.1-8b';
+export const DEMO_TENANT = 'demo';
+
+export interface DemoOptions {
+  port: number;
+  simBasePort: number;
+  backends: number;
+  timeScale: number;
+  adminToken: string;
+  demoKey: string;
+}
+
+export function demoOptions(argv: string[]): DemoOptions {
+  const f = parseFlags(argv, {
+    port: { type: 'string' },
+    'sim-base-port': { type: 'string' },
+    backends: { type: 'string' },
+    'time-scale': { type: 'string' },
+  });
+  return {
+    port: num('port', f.port, 8787),
+    simBasePort: num('sim-base-port', f['sim-base-port'], 9100),
+    backends: num('backends', f.backends, 4),
+    timeScale: num('time-scale', f['time-scale'], 1),
+    adminToken: process.env.KVROUTE_ADMIN_TOKEN ?? 'dev-admin-token',
+    demoKey: process.env.KVROUTE_DEMO_KEY ?? generateApiKey().plain,
+  };
+}
+
+export function demoConfig(urls: string[]) {
+  return {
+    models: { [DEMO_MODEL]: { pool: 'gpu' } },
+    pools: { gpu: { backends: urls.map((url, i) => ({ id: `sim-${i}`, url, engine: 'vllm' })) } },
+    stream: { keepaliveMs: 15_000 },
+    health: { probeIntervalMs: 2_000 },
+  };
+}
+
+export async function startDemoPool(o: DemoOptions): Promise<SimPool> {
+  return startSimPool({ backends: o.backends, basePort: o.simBasePort, timeScale: o.timeScale, model: DEMO_MODEL });
+}
+
+async function waitForHealth(baseUrl: string, timeoutMs: number, isAlive: () => boolean): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      const r = await fetch(`${baseUrl}/health`);
+      if (r.ok) return;
+    } catch {
+      // not up yet
+    }
+    if (!isAlive()) throw new Error('the router process exited during start-up');
+    if (Date.now() > deadline) throw new Error(`the router did not answer on ${baseUrl} within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** Creates (or replaces) the demo tenant and imports the demo key, through the admin API. */
+export async function seedDemoTenant(baseUrl: string, o: DemoOptions, urls: string[], isAlive: () => boolean = () => true): Promise<void> {
+  await waitForHealth(baseUrl, 60_000, isAlive);
+  const headers = { authorization: `Bearer ${o.adminToken}`, 'content-type': 'application/json' };
+  const put = await fetch(`${baseUrl}/admin/tenants/${DEMO_TENANT}`, { method: 'PUT', headers, body: JSON.stringify(demoConfig(urls)) });
+  if (!put.ok) throw new Error(`creating the demo tenant failed: ${put.status} ${await put.text()}`);
+  const key = await fetch(`${baseUrl}/admin/tenants/${DEMO_TENANT}/keys`, { method: 'POST', headers, body: JSON.stringify({ name: 'demo', key: o.demoKey }) });
+  if (!key.ok) throw new Error(`importing the demo key failed: ${key.status} ${await key.text()}`);
+}
+
+export function printBanner(runtime: string, baseUrl: string, o: DemoOptions, urls: string[]): void {
+  console.log(`
+kvroute is running (${runtime})
+  base URL      ${baseUrl}/v1
+  demo API key  ${o.demoKey}
+  model         ${DEMO_MODEL}
+  admin token   ${o.adminToken}  (KVROUTE_ADMIN_TOKEN)
+  backends      ${urls.join(', ')}
+
+  curl ${baseUrl}/v1/chat/completions -H "Authorization: Bearer ${o.demoKey}" \\
+    -H 'content-type: application/json' -d '{"model":"${DEMO_MODEL}","messages":[{"role":"user","content":"Hello"}]}'
+
+Ctrl-C stops everything.`);
+}
+
+/** Resolves on the first SIGINT/SIGTERM. */
+export function untilSignal(): Promise<void> {
+  return new Promise((resolve) => {
+    const stop = () => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      resolve();
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+  });
+}

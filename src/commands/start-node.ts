@@ -1,0 +1,20 @@
+// `npm run start:node` / `kvroute start:node`: the same embedded default on the Node runtime.
+import { startNodeRouter } from '../node.ts';
+import { FileTenantStore } from '../tenants/file-store.ts';
+import { demoOptions, printBanner, seedDemoTenant, startDemoPool, untilSignal } from './demo.ts';
+
+export async function main(argv: string[]): Promise<number> {
+  if (argv.includes('--help')) {
+    console.log('usage: kvroute start:node [--port 8787] [--sim-base-port 9100] [--backends 4] [--time-scale 1]\n  env: KVROUTE_DEMO_KEY, KVROUTE_ADMIN_TOKEN');
+    return 0;
+  }
+  const o = demoOptions(argv);
+  const pool = await startDemoPool(o);
+  const router = await startNodeRouter({ store: new FileTenantStore('.kvroute/node-state.json'), port: o.port, adminToken: o.adminToken });
+  await seedDemoTenant(router.url, o, pool.urls);
+  printBanner('Node runtime', router.url, o, pool.urls);
+  await untilSignal();
+  await router.close();
+  await pool.close();
+  return 0;
+}
