@@ -20,21 +20,42 @@ export function normalizeText(s: string): string {
     .trim();
 }
 
-function wordCounts(normalized: string): Map<string, number> {
+const WORD_CHAR = /[\p{L}\p{N}]/u;
+
+/** True when the code point at s[i] is a letter or digit; ASCII answered without the regex. */
+function isWordChar(s: string, i: number, c: number): boolean {
+  if (c < 128) return (c >= 97 && c <= 122) || (c >= 48 && c <= 57) || (c >= 65 && c <= 90);
+  return WORD_CHAR.test(String.fromCodePoint(s.codePointAt(i)!));
+}
+
+/** Word multiset of normalizeText(text) without building the normalised string (same words, same order). */
+function wordCounts(text: string): Map<string, number> {
+  const s = text.normalize('NFKC').toLowerCase();
   const counts = new Map<string, number>();
-  if (!normalized) return counts;
+  let start = -1;
   let n = 0;
-  for (const w of normalized.split(' ')) {
-    if (++n > SIMILARITY_MAX_WORDS) break;
-    counts.set(w, (counts.get(w) ?? 0) + 1);
+  for (let i = 0; i <= s.length; i++) {
+    const c = i < s.length ? s.charCodeAt(i) : 32;
+    const word = i < s.length && isWordChar(s, i, c);
+    if (word) {
+      if (start < 0) start = i;
+      if (c >= 0xd800 && c <= 0xdbff) i++; // the low surrogate belongs to the same code point
+      continue;
+    }
+    if (start >= 0) {
+      if (++n > SIMILARITY_MAX_WORDS) break;
+      const w = s.slice(start, i);
+      counts.set(w, (counts.get(w) ?? 0) + 1);
+      start = -1;
+    }
   }
   return counts;
 }
 
 /** Weighted Jaccard similarity of the word multisets of two texts (see the header). */
 export function textSimilarity(a: string, b: string): number {
-  const ca = wordCounts(normalizeText(a));
-  const cb = wordCounts(normalizeText(b));
+  const ca = wordCounts(a);
+  const cb = wordCounts(b);
   if (ca.size === 0 && cb.size === 0) return 1;
   let inter = 0;
   let union = 0;

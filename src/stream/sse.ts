@@ -130,6 +130,8 @@ function errorMessage(e: any): string {
   return JSON.stringify(e).slice(0, 500);
 }
 
+const MAY_CARRY_SUMMARY = /"finish_reason"\s*:\s*"|"usage"\s*:\s*\{|"error"\s*:/;
+
 /** Observes an OpenAI-compatible completion stream (chat or legacy completions). */
 export class CompletionStreamObserver {
   private parser = new SseParser();
@@ -179,6 +181,9 @@ export class CompletionStreamObserver {
       return;
     }
     this.s.events++;
+    // Fast path for a plain tap: once TTFT is known, only events that may carry finish_reason, usage or an error
+    // need parsing (a false positive only costs a parse; the patterns cannot miss those fields).
+    if (!this.collectText && this.s.ttftMs !== null && !MAY_CARRY_SUMMARY.test(data)) return;
     let msg: any;
     try {
       msg = JSON.parse(data);

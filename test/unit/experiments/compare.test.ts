@@ -54,3 +54,22 @@ describe('Diffy noise floor', () => {
     expect(diffyVerdict({ rawDiffs: 5, rawTotal: 100, noiseDiffs: 0, noiseTotal: 0 }).significant).toBe(true);
   });
 });
+
+describe('word tokenizer', () => {
+  it('splits exactly like normalizeText (random ASCII, accents, CJK, emoji, surrogates)', () => {
+    const alphabet = ['a', 'B', 'z', '0', '9', ' ', ',', '.', '-', '\n', 'é', 'Ä', 'ß', '中', '文', '😀', '𝐀', 'ｆ', 'İ', '\u0301', '_', "'"];
+    let seed = 7;
+    const rnd = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
+    for (let k = 0; k < 2000; k++) {
+      const len = Math.floor(rnd() * 30);
+      let a = '';
+      for (let i = 0; i < len; i++) a += alphabet[Math.floor(rnd() * alphabet.length)];
+      // Self-similarity 1 and similarity to the normalised form 1 hold only if both tokenisations agree.
+      expect(textSimilarity(a, normalizeText(a))).toBe(1);
+      const words = normalizeText(a).split(' ').filter(Boolean);
+      const other = words.slice(1).join(' ');
+      const expected = words.length === 0 ? 1 : (words.length - 1) / words.length;
+      if (new Set(words).size === words.length) expect(textSimilarity(a, other)).toBeCloseTo(expected);
+    }
+  });
+});

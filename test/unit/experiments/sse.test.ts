@@ -71,3 +71,16 @@ describe('summariseCompletionBody', () => {
     expect(summariseCompletionBody('{"error":{"message":"bad model"}}').error).toBe('bad model');
   });
 });
+
+describe('tap fast path', () => {
+  it('skips parsing plain content chunks after TTFT but still sees finish_reason, usage and errors', () => {
+    const o = new CompletionStreamObserver({ startedAt: 0 });
+    o.push(chunk(delta('a')), 5);
+    o.push(chunk(delta('b')), 6);
+    o.push(`data: {"choices":[{"index":0,"delta":{},"finish_reason": "length"}],"usage":null}\n\n`, 7);
+    o.push(`data: {"choices":[],"usage" : {"prompt_tokens":3,"completion_tokens":2}}\n\n`, 8);
+    o.push(`data: {"error": {"message":"late failure"}}\n\n`, 9);
+    const s = o.end(10);
+    expect(s).toMatchObject({ ttftMs: 5, finishReason: 'length', usage: { promptTokens: 3, completionTokens: 2, cachedTokens: 0 }, error: 'late failure', events: 5 });
+  });
+});
