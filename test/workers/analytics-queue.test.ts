@@ -43,7 +43,7 @@ describe('Queue consumer (handleEventBatch)', () => {
     ]);
     const ctx = createExecutionContext();
     const sink = new RecordingSink();
-    const out = await handleEventBatch(batch, sink, () => {});
+    const out = await handleEventBatch(batch, sink, { log: () => {} });
     const result = await getQueueResult(batch, ctx);
     expect(out).toEqual({ written: 3, retried: 1, invalid: 1 });
     expect([...sink.stored.keys()].sort()).toEqual(events.map((e) => e.event_id).sort());
@@ -56,7 +56,7 @@ describe('Queue consumer (handleEventBatch)', () => {
     const ctx = createExecutionContext();
     const sink = new RecordingSink();
     sink.fail = true;
-    const out = await handleEventBatch(batch, sink, () => {});
+    const out = await handleEventBatch(batch, sink, { log: () => {} });
     const result = await getQueueResult(batch, ctx);
     expect(out.written).toBe(0);
     expect(result.explicitAcks).toEqual([]);
@@ -68,7 +68,7 @@ describe('Queue consumer (handleEventBatch)', () => {
     const events = [event(1), event(2)];
     for (let round = 0; round < 2; round++) {
       const batch = createMessageBatch('kvroute-events', events.map((e, i) => ({ id: `m${i}`, timestamp: new Date(), attempts: round + 1, body: e })));
-      await handleEventBatch(batch, sink, () => {});
+      await handleEventBatch(batch, sink, { log: () => {} });
     }
     expect(sink.stored.size).toBe(2);
   });
@@ -80,7 +80,7 @@ describe('worker sinks', () => {
     expect(sink.name).toBe('clickhouse');
     const batch = createMessageBatch('kvroute-events', [{ id: 'm0', timestamp: new Date(), attempts: 1, body: event(1) }]);
     const ctx = createExecutionContext();
-    const out = await handleEventBatch(batch, sink, () => {});
+    const out = await handleEventBatch(batch, sink, { log: () => {} });
     expect(out.written).toBe(0);
     expect((await getQueueResult(batch, ctx)).retryMessages.map((m: { msgId: string }) => m.msgId)).toEqual(['m0']);
   });

@@ -66,7 +66,16 @@ export interface BatchOutcome {
  * ends up in the dead-letter queue for inspection instead of being dropped.
  * Worker: `async queue(batch, env) { await handleEventBatch(batch, workerSinkFromEnv(env)); }`
  */
-export async function handleEventBatch(batch: MessageBatchLike, sink: AnalyticsSink, log: (msg: string) => void = console.error): Promise<BatchOutcome> {
+export interface ConsumerOptions {
+  /** Where failures are reported (default console.error). */
+  log?(msg: string): void;
+  /** Retry delay per message from its attempt count (default retryDelaySeconds). */
+  delaySeconds?(attempts: number): number;
+}
+
+export async function handleEventBatch(batch: MessageBatchLike, sink: AnalyticsSink, opts: ConsumerOptions = {}): Promise<BatchOutcome> {
+  const log = opts.log ?? ((msg: string) => console.error(msg));
+  const delay = opts.delaySeconds ?? retryDelaySeconds;
   const valid: AnalyticsEvent[] = [];
   const validMsgs: QueueMessageLike[] = [];
   let invalid = 0;
@@ -78,7 +87,7 @@ export async function handleEventBatch(batch: MessageBatchLike, sink: AnalyticsS
     } else {
       invalid++;
       log(`kvroute analytics: message ${msg.id} on ${batch.queue} is not a valid event (${parsed.error.issues[0]?.message}); retrying towards the DLQ`);
-      msg.retry({ delaySeconds: retryDelaySeconds(msg.attempts) });
+      msg.retry({ delaySeconds: delay(msg.attempts) });
     }
   }
   if (valid.length === 0) return { written: 0, retried: invalid, invalid };
@@ -86,7 +95,7 @@ export async function handleEventBatch(batch: MessageBatchLike, sink: AnalyticsS
     await sink.write(valid);
   } catch (err) {
     log(`kvroute analytics: ${sink.name} write of ${valid.length} events failed: ${errText(err)}; retrying`);
-    for (const msg of validMsgs) msg.retry({ delaySeconds: retryDelaySeconds(msg.attempts) });
+    for (const msg of validMsgs) msg.retry({ delaySeconds: delay(msg.attempts) });
     return { written: 0, retried: validMsgs.length + invalid, invalid };
   }
   for (const msg of validMsgs) msg.ack();
