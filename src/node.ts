@@ -18,6 +18,13 @@ import { BackendStates } from './upstream/backend-state.ts';
 import { NodeUpstreamClient } from './upstream/node-client.ts';
 import { defaultPolicyFactory } from './routing/policy-factory.ts';
 import { HealthProber } from './upstream/probe.ts';
+import type { NodeAnalytics } from './analytics/node-analytics.ts';
+import { afterResponse } from './core/after-response.ts';
+import { createDriftRecorder } from './drift/recorder.ts';
+import { MemoryDriftStore, type DriftStore } from './drift/store.ts';
+import { ShadowLimiter } from './shadow/limiter.ts';
+import { driftRoutes } from '../routes/drift.ts';
+import { experimentRoutes } from '../routes/experiments.ts';
 
 export interface NodeRouterOptions {
   store: TenantStore;
@@ -27,8 +34,10 @@ export interface NodeRouterOptions {
   /** Directory cache TTL (ms). */
   cacheTtlMs?: number;
   policyFactory?: PolicyFactory;
-  hooks?: Platform['hooks'];
-  mountAdmin?: Platform['mountAdmin'];
+  /** Durable analytics path and store (request events, shadow pairs, experiment reports). Off when absent. */
+  analytics?: NodeAnalytics;
+  /** Drift sketches; in-process by default. */
+  driftStore?: DriftStore;
   /** Active health/load probes of every configured backend (default on). */
   probes?: boolean;
 }
@@ -107,23 +116,38 @@ export async function startNodeRouter(opts: NodeRouterOptions): Promise<NodeRout
   const client = new NodeUpstreamClient();
   const pending = new Set<Promise<unknown>>();
   const directory = new TenantDirectory(opts.store, opts.policyFactory ?? defaultPolicyFactory, opts.cacheTtlMs ?? 5_000);
+  const now = () => performance.now();
+  const driftStore = opts.driftStore ?? new MemoryDriftStore();
+  const drift = createDriftRecorder({ store: driftStore });
+  const emit = opts.analytics ? (events: Parameters<NodeAnalytics['emit']>[0]) => opts.analytics!.emit(events) : undefined;
+  const hooks: Platform['hooks'] = {
+    onRecord: afterResponse({ directory, emit, drift, now }),
+    emit,
+    shadowLimiter: emit ? new ShadowLimiter() : undefined,
+  };
   const platform: Platform = {
     runtime: 'node',
     directory,
     states,
     client,
     adminTokenHash: opts.adminToken ? await sha256Hex(opts.adminToken) : undefined,
-    now: () => performance.now(),
+    now,
     defer(p) {
       const tracked = p.catch((e) => console.error('kvroute: deferred task failed', e)).finally(() => pending.delete(tracked));
       pending.add(tracked);
     },
-    hooks: opts.hooks,
-    mountAdmin: opts.mountAdmin,
+    hooks,
+    mountAdmin(admin) {
+      admin.route('/tenants/:id/drift', driftRoutes({ store: driftStore }));
+      if (opts.analytics) {
+        const q = opts.analytics.queryable;
+        admin.route('/tenants/:id/experiments', experimentRoutes({ queryable: () => q }));
+      }
+    },
   };
   const app = createApp(platform);
   const honoListener = getRequestListener(app.fetch);
-  const deps: InferenceDeps = { directory, states, client, now: platform.now, defer: platform.defer, ...opts.hooks };
+  const deps: InferenceDeps = { directory, states, client, now, defer: platform.defer, ...hooks };
 
   const server = http.createServer((req, res) => {
     const kind = req.method === 'POST' ? INFERENCE_PATHS[req.url ?? ''] : undefined;
@@ -167,6 +191,7 @@ export async function startNodeRouter(opts: NodeRouterOptions): Promise<NodeRout
       server.closeAllConnections();
       await new Promise<void>((r) => server.close(() => r()));
       await Promise.allSettled([...pending]);
+      await drift.flush().catch(() => {});
       await client.close();
     },
   };

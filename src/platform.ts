@@ -16,8 +16,8 @@ export interface Platform {
   now(): number;
   /** Fallback for work after the response where no execution context exists (Node). */
   defer(p: Promise<unknown>): void;
-  /** Optional per-request hooks (analytics/drift/shadow taps, engine load from headers). */
-  hooks?: Pick<InferenceDeps, 'onRecord' | 'onResponseHeaders'>;
+  /** Per-request hooks: after-response work (analytics, drift), shadow legs, engine load from headers. */
+  hooks?: Pick<InferenceDeps, 'onRecord' | 'onResponseHeaders' | 'emit' | 'shadowLimiter'>;
   /** Mounts extra admin sub-routers (drift, experiments) under /admin/tenants/:id/... */
   mountAdmin?: (admin: Hono) => void;
 }

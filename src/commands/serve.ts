@@ -5,6 +5,7 @@ import { startNodeRouter } from '../node.ts';
 import { parsePlainSnapshotInto } from '../tenants/load-config.ts';
 import { FileTenantStore } from '../tenants/file-store.ts';
 import { MemoryTenantStore } from '../tenants/store.ts';
+import { openNodeAnalytics } from './node-analytics-flags.ts';
 
 export async function main(argv: string[]): Promise<number> {
   const f = parseFlags(argv, {
@@ -12,19 +13,26 @@ export async function main(argv: string[]): Promise<number> {
     state: { type: 'string' },
     port: { type: 'string' },
     host: { type: 'string' },
+    'data-dir': { type: 'string' },
+    clickhouse: { type: 'string' },
     help: { type: 'boolean' },
   });
   if (f.help) {
-    console.log('usage: kvroute serve [--config FILE] [--state FILE] [--port 8787] [--host 127.0.0.1]\n  admin token: KVROUTE_ADMIN_TOKEN or "adminToken" in the config file');
+    console.log(
+      'usage: kvroute serve [--config FILE] [--state FILE] [--port 8787] [--host 127.0.0.1] [--data-dir .kvroute] [--clickhouse URL]\n' +
+        '  admin token: KVROUTE_ADMIN_TOKEN or "adminToken" in the config file; analytics: ClickHouse (--clickhouse or CLICKHOUSE_URL), else SQLite in --data-dir',
+    );
     return 0;
   }
   const store = f.state ? new FileTenantStore(f.state) : new MemoryTenantStore();
   let adminToken = process.env.KVROUTE_ADMIN_TOKEN;
   if (f.config) adminToken ??= await parsePlainSnapshotInto(store, JSON.parse(readFileSync(f.config, 'utf8')), f.config);
-  const router = await startNodeRouter({ store, port: num('port', f.port, 8787), host: f.host ?? '127.0.0.1', adminToken });
+  const analytics = await openNodeAnalytics(f['data-dir'] ?? '.kvroute', f.clickhouse);
+  const router = await startNodeRouter({ store, port: num('port', f.port, 8787), host: f.host ?? '127.0.0.1', adminToken, analytics });
   console.log(`kvroute (node) listening on ${router.url}`);
   const stop = async () => {
     await router.close();
+    await analytics.close();
     process.exit(0);
   };
   process.once('SIGINT', stop);

@@ -1,6 +1,7 @@
 // `npm run start:node` / `kvroute start:node`: the same embedded default on the Node runtime.
 import { startNodeRouter } from '../node.ts';
 import { FileTenantStore } from '../tenants/file-store.ts';
+import { openNodeAnalytics } from './node-analytics-flags.ts';
 import { demoOptions, printBanner, seedDemoTenant, startDemoPool, untilSignal } from './demo.ts';
 
 export async function main(argv: string[]): Promise<number> {
@@ -10,11 +11,13 @@ export async function main(argv: string[]): Promise<number> {
   }
   const o = demoOptions(argv);
   const pool = await startDemoPool(o);
-  const router = await startNodeRouter({ store: new FileTenantStore('.kvroute/node-state.json'), port: o.port, adminToken: o.adminToken });
+  const analytics = await openNodeAnalytics('.kvroute');
+  const router = await startNodeRouter({ store: new FileTenantStore('.kvroute/node-state.json'), port: o.port, adminToken: o.adminToken, analytics });
   await seedDemoTenant(router.url, o, pool.urls);
   printBanner('Node runtime', router.url, o, pool.urls);
   await untilSignal();
   await router.close();
+  await analytics.close();
   await pool.close();
   return 0;
 }

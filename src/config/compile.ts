@@ -4,6 +4,7 @@ import type { BackendConfig, TenantConfig } from './schema.ts';
 import type { TenantRecord } from '../tenants/store.ts';
 import type { RoutingPolicy } from '../routing/policy.ts';
 import type { AffinityConfig } from './affinity.ts';
+import type { Experiment } from './experiments.ts';
 
 export interface RuntimeBackend {
   id: string;
@@ -30,12 +31,23 @@ export interface ModelRoute {
   upstreamModel: string;
 }
 
+/** An enabled experiment with its arms and shadow target resolved to routes. */
+export interface RuntimeExperiment {
+  experiment: Experiment;
+  /** Same order as experiment.arms. */
+  armRoutes: ModelRoute[];
+  /** Shadow pool and model (the model defaults to the primary arm's; resolved per request). */
+  shadowPool: RuntimePool | null;
+}
+
 export interface RuntimeTenant {
   tenantId: string;
   version: number;
   updatedAt: string;
   config: TenantConfig;
   models: Map<string, ModelRoute>;
+  /** Public model name -> the enabled experiment that takes it over. */
+  experiments: Map<string, RuntimeExperiment>;
   /** `GET /v1/models` body, pre-serialised. */
   modelsJson: string;
 }
@@ -65,10 +77,20 @@ export function compileTenant(rec: TenantRecord, createPolicy: PolicyFactory): R
   for (const [publicName, route] of Object.entries(config.models)) {
     models.set(publicName, { publicName, pool: pools.get(route.pool)!, upstreamModel: route.model ?? publicName });
   }
+  const experiments = new Map<string, RuntimeExperiment>();
+  for (const exp of config.experiments) {
+    if (!exp.enabled) continue;
+    experiments.set(exp.model, {
+      experiment: exp,
+      armRoutes: exp.arms.map((a) => ({ publicName: exp.model, pool: pools.get(a.pool)!, upstreamModel: a.model ?? exp.model })),
+      shadowPool: exp.shadow ? pools.get(exp.shadow.pool)! : null,
+    });
+  }
+  const publicNames = new Set([...models.keys(), ...experiments.keys()]);
   const created = Math.floor(Date.parse(rec.updatedAt) / 1000) || 0;
   const modelsJson = JSON.stringify({
     object: 'list',
-    data: [...models.keys()].sort().map((id) => ({ id, object: 'model', created, owned_by: rec.tenantId })),
+    data: [...publicNames].sort().map((id) => ({ id, object: 'model', created, owned_by: rec.tenantId })),
   });
-  return { tenantId: rec.tenantId, version: rec.version, updatedAt: rec.updatedAt, config, models, modelsJson };
+  return { tenantId: rec.tenantId, version: rec.version, updatedAt: rec.updatedAt, config, models, experiments, modelsJson };
 }

@@ -2,6 +2,8 @@
 // Validated once when written (admin API, config file); the hot path works on the compiled form (compile.ts).
 import { z } from 'zod';
 import { affinityConfigSchema } from './affinity.ts';
+import { driftConfigSchema } from './drift.ts';
+import { checkExperimentRefs, experimentsConfigSchema } from './experiments.ts';
 
 const slug = z
   .string()
@@ -59,6 +61,10 @@ export const tenantConfigSchema = z
     models: z.record(z.string().min(1), modelRouteSchema),
     pools: z.record(slug, poolSchema),
     affinity: affinityConfigSchema.default(() => affinityConfigSchema.parse({})),
+    /** A/B experiments (arms, shadow): see src/config/experiments.ts. */
+    experiments: experimentsConfigSchema,
+    /** Drift sketching and alerting: see src/config/drift.ts. */
+    drift: driftConfigSchema.default(() => driftConfigSchema.parse({})),
     timeouts: timeoutsSchema.default(() => timeoutsSchema.parse({})),
     retry: retrySchema.default(() => retrySchema.parse({})),
     health: healthSchema.default(() => healthSchema.parse({})),
@@ -75,6 +81,7 @@ export const tenantConfigSchema = z
         ctx.addIssue({ code: 'custom', path: ['models', name, 'pool'], message: `unknown pool '${route.pool}'` });
       }
     }
+    checkExperimentRefs(cfg.experiments, Object.keys(cfg.pools), ctx);
     for (const [poolName, pool] of Object.entries(cfg.pools)) {
       const seen = new Set<string>();
       pool.backends.forEach((b, i) => {

@@ -1,16 +1,23 @@
-// The inference hot path, independent of HTTP framework and runtime: authenticate, parse once, pick a backend,
-// forward with failover, and hand back either a buffered JSON body or a chunk source for SSE.
+// The inference hot path, independent of HTTP framework and runtime: authenticate, parse once, pick the arm and
+// the backend, forward with failover, and hand back either a buffered JSON body or a chunk source for SSE.
 // The Hono route (routes/openai.ts) and the Node fast path (src/node.ts) both adapt this one function.
+import type { AnalyticsEvent, ErrorClass } from '../analytics/event.ts';
 import { chatCompletionBody, completionBody, firstProblem, type InferenceBody, type InferenceKind } from '../config/openai-api.ts';
 import { errors, HttpError, toErrorResponse } from '../errors.ts';
 import { decisionHeader, type Decision } from '../routing/decide.ts';
+import { shouldShadow } from '../routing/experiments.ts';
 import { prefixHashes } from '../routing/prefix-hash.ts';
+import { legFromSummary, skippedLeg, type LegOutcome } from '../shadow/leg.ts';
+import type { ShadowLimiter } from '../shadow/limiter.ts';
 import { KeepaliveSource } from '../stream/keepalive.ts';
 import { SseRelay, sseErrorEvent, type ChunkSource, type StreamOutcome } from '../stream/relay.ts';
+import { CompletionStreamObserver, summariseCompletionBody } from '../stream/sse.ts';
 import type { TenantDirectory } from '../tenants/directory.ts';
 import type { BackendState, BackendStates } from '../upstream/backend-state.ts';
 import { forward, type AttemptRecord, type Forwarded } from '../upstream/forward.ts';
 import { readAllText, type UpstreamClient, type UpstreamResponse } from '../upstream/types.ts';
+import { chooseRoute } from './experiment.ts';
+import { startShadow } from './shadow.ts';
 
 export interface InferenceRequest {
   kind: InferenceKind;
@@ -35,15 +42,21 @@ export interface RequestRecord {
   body: InferenceBody;
   stream: boolean;
   status: number;
-  decision: Decision;
+  /** Absent when the request failed before a backend answered (`error` says why). */
+  decision?: Decision;
   attempts: AttemptRecord[];
+  experiment: string;
+  arm: string;
+  shadowed: boolean;
   startedAt: number;
   ttftMs: number;
   latencyMs: number;
   overheadMs: number;
-  outcome: StreamOutcome | 'completed';
+  outcome: StreamOutcome | 'completed' | 'failed';
   /** Buffered JSON response text, or the tail of the SSE stream (holds usage and finish_reason). */
   responseText: string;
+  /** The router's own error answer (before any backend byte reached the client). */
+  error?: { status: number; code: string; message: string };
 }
 
 export interface InferenceDeps {
@@ -56,6 +69,9 @@ export interface InferenceDeps {
   defer: (p: Promise<unknown>) => void;
   onResponseHeaders?: (state: BackendState, res: UpstreamResponse, now: number) => void;
   onRecord?: (rec: RequestRecord) => void | Promise<void>;
+  /** Durable analytics path for shadow pair records; shadows run only when it and the limiter are present. */
+  emit?: (events: AnalyticsEvent[]) => void | Promise<void>;
+  shadowLimiter?: ShadowLimiter;
 }
 
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
@@ -106,27 +122,35 @@ interface RequestContext {
   body: InferenceBody;
   stream: boolean;
   idleMs: number;
+  experiment: string;
+  arm: string;
+  upstreamModel: string;
+  /** Set when a shadow leg was started: receives the primary's outcome for the paired record. */
+  reportPrimary: ((leg: LegOutcome) => void) | null;
 }
 
-function recorder(ctx: RequestContext, fwd: Forwarded, firstByteAt: number) {
-  return (status: number, outcome: RequestRecord['outcome'], responseText: string, endAt: number, overheadMs: number) => {
-    const { deps } = ctx;
-    if (!deps.onRecord) return;
-    const rec: RequestRecord = {
-      requestId: ctx.requestId, tenantId: ctx.tenantId, keyId: ctx.keyId, kind: ctx.kind, model: ctx.body.model, body: ctx.body,
-      stream: ctx.stream, status, decision: fwd.decision, attempts: fwd.attempts, startedAt: ctx.startedAt,
-      ttftMs: firstByteAt - ctx.startedAt, latencyMs: endAt - ctx.startedAt, overheadMs, outcome, responseText,
-    };
-    deps.defer(Promise.resolve().then(() => deps.onRecord!(rec)));
+function emitRecord(ctx: RequestContext, rec: Omit<RequestRecord, 'requestId' | 'tenantId' | 'keyId' | 'kind' | 'model' | 'body' | 'stream' | 'startedAt' | 'experiment' | 'arm' | 'shadowed'>) {
+  const { deps } = ctx;
+  if (!deps.onRecord) return;
+  const full: RequestRecord = {
+    requestId: ctx.requestId, tenantId: ctx.tenantId, keyId: ctx.keyId, kind: ctx.kind, model: ctx.body.model, body: ctx.body,
+    stream: ctx.stream, startedAt: ctx.startedAt, experiment: ctx.experiment, arm: ctx.arm, shadowed: ctx.reportPrimary !== null, ...rec,
   };
+  deps.defer(Promise.resolve().then(() => deps.onRecord!(full)));
 }
+
+const OUTCOME_CLASS: Partial<Record<StreamOutcome, ErrorClass>> = {
+  upstream_error: 'reset',
+  idle_timeout: 'timeout',
+  truncated: 'truncated',
+  client_abort: 'aborted',
+};
 
 /** Turns a forwarded upstream response into the client's response: buffered JSON, or a relayed SSE stream. */
 async function finish(fwd: Forwarded, ctx: RequestContext): Promise<InferenceResult> {
   const { deps, startedAt } = ctx;
   const res = fwd.response;
   const firstByteAt = deps.now();
-  const record = recorder(ctx, fwd, firstByteAt);
   const contentType = res.header('content-type') ?? 'application/json';
   const headers: Record<string, string> = {
     'content-type': contentType,
@@ -134,6 +158,9 @@ async function finish(fwd: Forwarded, ctx: RequestContext): Promise<InferenceRes
     'x-kvroute-backend': fwd.decision.backend.id,
     'x-kvroute-decision': decisionHeader(fwd.decision),
   };
+  if (ctx.experiment) headers['x-kvroute-arm'] = `${ctx.experiment}:${ctx.arm}`;
+  const base = { status: res.status, decision: fwd.decision, attempts: fwd.attempts, ttftMs: firstByteAt - startedAt };
+  const legFacts = { pool: fwd.decision.pool, backend: fwd.decision.backend.id, upstreamModel: ctx.upstreamModel, status: res.status, startedAt: fwd.dispatchedAt, stream: ctx.stream };
 
   if (!contentType.includes('text/event-stream')) {
     let out: string;
@@ -141,6 +168,7 @@ async function finish(fwd: Forwarded, ctx: RequestContext): Promise<InferenceRes
       const rest = await readAllText(res.body);
       out = fwd.first ? new TextDecoder().decode(fwd.first) + rest : rest;
     } catch (e) {
+      ctx.reportPrimary?.(skippedLeg(fwd.decision.pool, ctx.upstreamModel, 'reset', (e as Error).message));
       throw errors.upstreamFailed(`backend '${fwd.decision.backend.id}' broke while sending its response: ${(e as Error).message}`);
     } finally {
       fwd.release();
@@ -150,7 +178,8 @@ async function finish(fwd: Forwarded, ctx: RequestContext): Promise<InferenceRes
     const overhead = end - startedAt - upstream;
     headers['x-kvroute-overhead-ms'] = fmt(overhead);
     headers['server-timing'] = `router;dur=${fmt(overhead)}, upstream;dur=${fmt(upstream)}`;
-    record(res.status, 'completed', out, end, overhead);
+    emitRecord(ctx, { ...base, latencyMs: end - startedAt, overheadMs: overhead, outcome: 'completed', responseText: out });
+    ctx.reportPrimary?.(legFromSummary({ ...legFacts, endedAt: end, summary: { ...summariseCompletionBody(out), firstByteMs: firstByteAt - fwd.dispatchedAt } }));
     return { status: res.status, headers, body: out };
   }
 
@@ -158,21 +187,31 @@ async function finish(fwd: Forwarded, ctx: RequestContext): Promise<InferenceRes
   headers['x-kvroute-overhead-ms'] = fmt(overhead);
   headers['server-timing'] = `router;dur=${fmt(overhead)}, upstream-ttfb;dur=${fmt(fwd.upstreamMs)}`;
   headers['cache-control'] = 'no-cache';
-  // Keep only the stream's tail for the record: usage and finish_reason arrive last.
+  // Keep only the stream's tail for the record (usage and finish_reason arrive last); a shadowed request also
+  // collects the full output text for the comparison.
   let tail = '';
   const decoder = new TextDecoder();
+  const observer = ctx.reportPrimary ? new CompletionStreamObserver({ startedAt: fwd.dispatchedAt, collectText: true }) : null;
   const relay = new SseRelay(fwd.first, res.body, {
     idleMs: ctx.idleMs,
-    observe: deps.onRecord
-      ? (chunk) => {
-          tail += decoder.decode(chunk, { stream: true });
-          if (tail.length > 2 * STREAM_TAIL_CHARS) tail = tail.slice(-STREAM_TAIL_CHARS);
-        }
-      : undefined,
-    onEnd: (outcome) => {
+    observe:
+      deps.onRecord || observer
+        ? (chunk) => {
+            observer?.push(chunk, deps.now());
+            if (!deps.onRecord) return;
+            tail += decoder.decode(chunk, { stream: true });
+            if (tail.length > 2 * STREAM_TAIL_CHARS) tail = tail.slice(-STREAM_TAIL_CHARS);
+          }
+        : undefined,
+    onEnd: (outcome, detail) => {
       fwd.release();
       if (outcome === 'client_abort') fwd.controller.abort();
-      record(res.status, outcome, tail, deps.now(), overhead);
+      const end = deps.now();
+      emitRecord(ctx, { ...base, latencyMs: end - startedAt, overheadMs: overhead, outcome, responseText: tail });
+      if (observer) {
+        const cls = OUTCOME_CLASS[outcome];
+        ctx.reportPrimary!(legFromSummary({ ...legFacts, endedAt: end, summary: observer.end(end), ...(cls ? { errorClass: cls, errorMessage: detail ?? outcome } : {}) }));
+      }
     },
   });
   return { status: res.status, headers, stream: relay };
@@ -183,30 +222,57 @@ function errorEventOf(err: unknown): Uint8Array {
   return sseErrorEvent(body.error.message, body.error.code ?? 'upstream_error', body.error.type);
 }
 
+/** Records a request the router answered with an error after authentication (no backend byte was relayed). */
+function recordFailure(ctx: RequestContext, err: unknown): void {
+  const { status, body } = toErrorResponse(err);
+  const now = ctx.deps.now();
+  emitRecord(ctx, {
+    status, attempts: [], ttftMs: now - ctx.startedAt, latencyMs: now - ctx.startedAt, overheadMs: 0, outcome: 'failed', responseText: '',
+    error: { status, code: body.error.code ?? '', message: body.error.message },
+  });
+  const cls: ErrorClass = status === 504 ? 'timeout' : status === 503 ? 'no_backend' : status === 499 ? 'aborted' : status === 429 ? 'upstream_4xx' : 'connect';
+  ctx.reportPrimary?.(skippedLeg('', ctx.upstreamModel, cls, body.error.message));
+}
+
 export async function handleInference(req: InferenceRequest, deps: InferenceDeps): Promise<InferenceResult> {
   const startedAt = deps.now();
   const requestId = requestIdOf(req);
+  let ctx: RequestContext | null = null;
   try {
     const principal = await deps.directory.authenticate(req.header('authorization'));
     const tenant = principal.tenant;
     const text = await req.readBody(tenant.config.limits.maxBodyBytes);
     const { body, raw } = parseBody(req.kind, text);
-    const route = tenant.models.get(body.model);
-    if (!route) throw errors.unknownModel(body.model);
+    const choice = chooseRoute(tenant, body.model, { header: req.header, bodyUser: body.user, apiKeyId: principal.keyId, requestId });
+    if (!choice) throw errors.unknownModel(body.model);
+    const { route } = choice;
     const stream = body.stream === true;
     // Forward the client's bytes as they came; re-serialise only when the model name must change.
     const upstreamBody = route.upstreamModel === body.model ? text : JSON.stringify({ ...raw, model: route.upstreamModel });
     const aff = route.pool.affinity;
     const prefix = aff.enabled ? prefixHashes(body, { model: route.upstreamModel, blockChars: aff.blockChars, maxBlocks: aff.maxBlocks }) : null;
+    const chars = prefix ? prefix.promptChars : promptChars(req.kind, body);
+    const routing = { prefixHashes: prefix ? prefix.hashes : EMPTY, promptChars: chars, model: route.upstreamModel, now: startedAt };
+
+    let reportPrimary: RequestContext['reportPrimary'] = null;
+    const exp = choice.experiment;
+    if (exp?.experiment.shadow && deps.emit && deps.shadowLimiter) {
+      const plan = shouldShadow(exp.experiment, requestId);
+      if (plan.shadow) {
+        reportPrimary = startShadow(
+          { client: deps.client, states: deps.states, now: deps.now, defer: deps.defer, limiter: deps.shadowLimiter, emit: deps.emit },
+          { plan, experiment: exp, arm: choice.arm, route, routing, tenantId: tenant.tenantId, requestId, path: req.path, body, raw, promptChars: chars },
+        );
+      }
+    }
+    ctx = {
+      deps, kind: req.kind, requestId, startedAt, tenantId: tenant.tenantId, keyId: principal.keyId, body, stream,
+      idleMs: tenant.config.timeouts.idleMs, experiment: choice.experimentName, arm: choice.arm, upstreamModel: route.upstreamModel, reportPrimary,
+    };
     const forwarded = forward(
       {
         route,
-        routing: {
-          prefixHashes: prefix ? prefix.hashes : EMPTY,
-          promptChars: prefix ? prefix.promptChars : promptChars(req.kind, body),
-          model: route.upstreamModel,
-          now: startedAt,
-        },
+        routing,
         config: tenant.config,
         path: req.path,
         body: upstreamBody,
@@ -216,27 +282,27 @@ export async function handleInference(req: InferenceRequest, deps: InferenceDeps
       },
       { client: deps.client, states: deps.states, onResponseHeaders: deps.onResponseHeaders },
     );
-    const ctx: RequestContext = {
-      deps, kind: req.kind, requestId, startedAt, tenantId: tenant.tenantId, keyId: principal.keyId, body, stream,
-      idleMs: tenant.config.timeouts.idleMs,
-    };
     const keepaliveMs = tenant.config.stream.keepaliveMs;
     if (stream && keepaliveMs > 0) {
       // Commit the SSE response now and keep the connection warm; failover still works until the first event.
+      const c = ctx;
       const source = forwarded
-        .then((fwd) => finish(fwd, ctx))
+        .then((fwd) => finish(fwd, c))
         .then((r) => {
           if ('body' in r) throw errors.upstreamFailed(`the backend answered ${r.status} without a stream: ${r.body.slice(0, 300)}`);
           return r.stream;
+        })
+        .catch((err) => {
+          recordFailure(c, err);
+          throw err;
         });
-      return {
-        status: 200,
-        headers: { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', 'x-request-id': requestId },
-        stream: new KeepaliveSource(source, keepaliveMs, errorEventOf),
-      };
+      const headers: Record<string, string> = { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', 'x-request-id': requestId };
+      if (c.experiment) headers['x-kvroute-arm'] = `${c.experiment}:${c.arm}`;
+      return { status: 200, headers, stream: new KeepaliveSource(source, keepaliveMs, errorEventOf) };
     }
     return await finish(await forwarded, ctx);
   } catch (err) {
+    if (ctx) recordFailure(ctx, err);
     if (err instanceof HttpError) err.headers['x-request-id'] = requestId;
     throw err;
   }

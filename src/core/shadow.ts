@@ -1,0 +1,85 @@
+// Starts the shadow flow of a sampled request at request time (the request is teed, not the response), in
+// waitUntil: it never delays or fails the primary. Returns the function the primary calls with its outcome when
+// it finishes, so the flow can write one paired record.
+import type { InferenceBody } from '../config/openai-api.ts';
+import type { ModelRoute, RuntimeExperiment } from '../config/compile.ts';
+import type { AnalyticsEvent } from '../analytics/event.ts';
+import { decide, type Decision } from '../routing/decide.ts';
+import type { ShadowPlan } from '../routing/experiments.ts';
+import type { RoutingInput } from '../routing/policy.ts';
+import type { LegOutcome } from '../shadow/leg.ts';
+import { estimateShadowTokens, type ShadowLimiter } from '../shadow/limiter.ts';
+import { runShadowFlow } from '../shadow/orchestrate.ts';
+import type { ShadowTarget } from '../shadow/run.ts';
+import type { BackendStates } from '../upstream/backend-state.ts';
+import type { UpstreamClient } from '../upstream/types.ts';
+
+export interface ShadowDeps {
+  client: UpstreamClient;
+  states: BackendStates;
+  now: () => number;
+  defer: (p: Promise<unknown>) => void;
+  limiter: ShadowLimiter;
+  emit: (events: AnalyticsEvent[]) => void | Promise<void>;
+}
+
+export interface ShadowStart {
+  plan: ShadowPlan;
+  experiment: RuntimeExperiment;
+  arm: string;
+  route: ModelRoute;
+  routing: RoutingInput;
+  tenantId: string;
+  requestId: string;
+  path: string;
+  body: InferenceBody;
+  raw: Record<string, unknown>;
+  promptChars: number;
+}
+
+function targetOf(d: Decision | null, model: string): ShadowTarget | null {
+  return d ? { pool: d.pool, backendId: d.backend.id, baseUrl: d.backend.url, upstreamModel: model } : null;
+}
+
+function headersFor(d: Decision | null): Record<string, string> {
+  const h: Record<string, string> = { 'content-type': 'application/json' };
+  if (d?.backend.authorization) h.authorization = d.backend.authorization;
+  return h;
+}
+
+export function startShadow(deps: ShadowDeps, s: ShadowStart): (primary: LegOutcome) => void {
+  let report!: (primary: LegOutcome) => void;
+  const primary = new Promise<LegOutcome>((resolve) => (report = resolve));
+  const cfg = s.experiment.experiment.shadow!;
+  const shadowModel = cfg.model ?? s.route.upstreamModel;
+  const shadowPool = s.experiment.shadowPool!;
+  // The shadow leg goes where the shadow pool's own policy would send this request.
+  const shadowDecision = decide({ publicName: s.body.model, pool: shadowPool, upstreamModel: shadowModel }, s.routing, deps.states, new Set(), 1);
+  const noiseDecision = s.plan.noiseFloor ? decide(s.route, s.routing, deps.states, new Set(), 1) : null;
+  deps.defer(
+    runShadowFlow(
+      { send: (r) => deps.client.send(r), now: deps.now, limiter: deps.limiter, emit: deps.emit },
+      {
+        plan: s.plan,
+        tenant: s.tenantId,
+        requestId: s.requestId,
+        correlationId: s.requestId,
+        model: s.body.model,
+        experiment: s.experiment.experiment.name,
+        arm: s.arm,
+        path: s.path,
+        body: s.raw,
+        reserveTokens: estimateShadowTokens(s.raw, s.promptChars),
+        limits: { maxConcurrent: cfg.maxConcurrent, dailyTokenBudget: cfg.dailyTokenBudget, timeoutMs: cfg.timeoutMs },
+        shadowTarget: targetOf(shadowDecision, shadowModel),
+        shadowPool: shadowPool.name,
+        shadowModel,
+        shadowHeaders: headersFor(shadowDecision),
+        noiseTarget: targetOf(noiseDecision, s.route.upstreamModel),
+        noiseHeaders: headersFor(noiseDecision),
+        primary,
+      },
+    ),
+  );
+  return report;
+}
