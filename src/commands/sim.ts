@@ -15,6 +15,10 @@ const USAGE = `usage: kvroute sim [options]
   --time-scale X        simulated ms per wall ms, e.g. 60 replays an hour in a minute (default 1)
   --capacity-tokens N   KV-cache capacity per backend in tokens (default: the profile's)
   --seed S              answer and fault-draw seed (default 0)
+  --agreement A         share of prompts answered from --reference-seed (0..1, default 0): two pools with
+                        different seeds and agreement A give the same answer on a share A of prompts
+  --reference-seed R    the shared answer seed (default 0)
+  --mean-output-tokens N  mean natural answer length (default 256)
   --faults JSON|FILE    faults for every backend ({...}) or per backend ([{...}, null, ...]);
                         see gpu-backends/simulator/faults.ts and README "Simulated GPU pool"`;
 
@@ -34,6 +38,9 @@ export async function main(argv: string[]): Promise<number> {
     'time-scale': { type: 'string' },
     'capacity-tokens': { type: 'string' },
     seed: { type: 'string' },
+    agreement: { type: 'string' },
+    'reference-seed': { type: 'string' },
+    'mean-output-tokens': { type: 'string' },
     faults: { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   });
@@ -50,7 +57,12 @@ export async function main(argv: string[]): Promise<number> {
     model: flags.model,
     timeScale: num('time-scale', flags['time-scale'], 1),
     engine: capacity === undefined ? undefined : { capacityTokens: capacity },
-    output: { seed },
+    output: {
+      seed,
+      agreement: num('agreement', flags.agreement, 0),
+      referenceSeed: num('reference-seed', flags['reference-seed'], 0),
+      meanTokens: num('mean-output-tokens', flags['mean-output-tokens'], 256),
+    },
     faultSeed: seed,
     faults: readFaults(flags.faults),
   });

@@ -13,8 +13,9 @@ import { eventually, promptOf } from './helpers.ts';
 const bin = fileURLToPath(new URL('../../../bin/kvroute.mjs', import.meta.url));
 
 describe('kvroute sim', () => {
-  it('starts a pool the openai SDK streams from, and exits 0 on SIGTERM', async () => {
-    const child = spawn(process.execPath, [bin, 'sim', '--backends', '2', '--base-port', '0', '--time-scale', '20'], {
+  it('starts a pool the openai SDK streams from, with per-backend faults, and exits 0 on SIGTERM', async () => {
+    const faults = JSON.stringify([null, null, { error: { rate: 1, status: 502 } }]);
+    const child = spawn(process.execPath, [bin, 'sim', '--backends', '3', '--base-port', '0', '--time-scale', '20', '--faults', faults], {
       env: { ...process.env, WRANGLER_SEND_METRICS: 'false', CLOUDFLARE_CF_FETCH_ENABLED: 'false' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -23,8 +24,10 @@ describe('kvroute sim', () => {
       child.stdout.on('data', (d) => (out += d));
       await eventually(() => out.includes('ready:'), 600, 50);
       const urls = out.split('\n').filter((l) => l.startsWith('http://'));
-      expect(urls).toHaveLength(2);
-      for (const url of urls) {
+      expect(urls).toHaveLength(3);
+      const broken = await fetch(`${urls[2]}/v1/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"prompt":"x"}' });
+      expect(broken.status).toBe(502);
+      for (const url of urls.slice(0, 2)) {
         const sdk = new OpenAI({ baseURL: `${url}/v1`, apiKey: 'sim', maxRetries: 0 });
         const stream = await sdk.chat.completions.create({ model: 'llama-3.1-8b', messages: [{ role: 'user', content: 'hello' }], max_tokens: 6, stream: true });
         let text = '';

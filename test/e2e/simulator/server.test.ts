@@ -77,6 +77,29 @@ describe('OpenAI surface through the openai SDK', () => {
   });
 });
 
+describe('answers', () => {
+  it('are deterministic per (seed, prompt), and two models agree on the configured share', async () => {
+    const a = await startFast({ output: { seed: 1, agreement: 0.5 } });
+    const a2 = await startFast({ output: { seed: 1, agreement: 0.5 } });
+    const c = await startFast({ output: { seed: 2, agreement: 0.5 } });
+    try {
+      const answer = async (x: SimBackend, prompt: string) =>
+        ((await (await postJson(x, '/v1/completions', { prompt, max_tokens: 8 })).json()) as any).choices[0].text as string;
+      let agree = 0;
+      for (let i = 0; i < 40; i++) {
+        const prompt = `question ${i}`;
+        const [ra, ra2, rc] = await Promise.all([answer(a, prompt), answer(a2, prompt), answer(c, prompt)]);
+        expect(ra2).toBe(ra);
+        if (rc === ra) agree++;
+      }
+      expect(agree).toBeGreaterThan(10);
+      expect(agree).toBeLessThan(30);
+    } finally {
+      await Promise.all([a.close(), a2.close(), c.close()]);
+    }
+  });
+});
+
 describe('prefix caching seen from outside', () => {
   it('the same 8k-token prompt twice: second TTFT at most a quarter of the first, hits counted', async () => {
     const prompt = promptOf(8192, 'eight-k');
