@@ -14,9 +14,25 @@ import { HealthProber } from './upstream/probe.ts';
 import { applySnapshot, snapshotOf, type MonitorSnapshot } from './upstream/monitor-sync.ts';
 import { defaultPolicyFactory } from './routing/policy-factory.ts';
 import type { Hono } from 'hono';
+import { handleEventBatch, type MessageBatchLike } from './analytics/delivery/queue.ts';
+import { clickhouseQueryable, d1Queryable, type Queryable } from './analytics/report.ts';
+import { createClickHouseClient } from './analytics/sinks/clickhouse.ts';
+import { migrateD1 } from './analytics/sinks/d1.ts';
+import { workerAnalytics, type WorkerAnalyticsEnv } from './analytics/worker-analytics.ts';
+import { workerSinkFromEnv } from './analytics/worker-sinks.ts';
+import { afterResponse } from './core/after-response.ts';
+import { DurableDriftStore, type DurableObjectNamespaceLike } from './drift/durable-object.ts';
+import { createDriftRecorder } from './drift/recorder.ts';
+import { ShadowLimiter } from './shadow/limiter.ts';
+import { driftRoutes } from '../routes/drift.ts';
+import { experimentRoutes } from '../routes/experiments.ts';
 
-export interface Env {
+export { DriftDurableObject } from './drift/durable-object.ts';
+
+export interface Env extends WorkerAnalyticsEnv {
   CONFIG: KVNamespace;
+  /** Per-tenant drift sketches and baselines. */
+  DRIFT: DurableObjectNamespaceLike;
   TENANT_WRITER: DurableObjectNamespace;
   BACKEND_MONITOR: DurableObjectNamespace;
   KVROUTE_ADMIN_TOKEN?: string;
@@ -48,17 +64,41 @@ function storeOf(env: Env): Promise<TenantStore> | TenantStore {
   return new KvTenantStore({ kv: env.CONFIG, writer: (id) => env.TENANT_WRITER.get(env.TENANT_WRITER.idFromName(id)) });
 }
 
+/** The experiment report reads ClickHouse when configured, else the D1 database the Queue consumer fills. */
+async function reportQueryable(env: Env): Promise<Queryable> {
+  if (env.CLICKHOUSE_URL) {
+    const database = env.CLICKHOUSE_DATABASE ?? 'default';
+    return clickhouseQueryable(createClickHouseClient({ url: env.CLICKHOUSE_URL, database, username: env.CLICKHOUSE_USER, password: env.CLICKHOUSE_PASSWORD }), database);
+  }
+  if (!env.ANALYTICS_DB) throw new Error('no analytics store bound (ANALYTICS_DB or CLICKHOUSE_URL)');
+  await migrateD1(env.ANALYTICS_DB);
+  return d1Queryable(env.ANALYTICS_DB as unknown as Parameters<typeof d1Queryable>[0]);
+}
+
 async function build(env: Env): Promise<Isolate> {
   const store = await storeOf(env);
   const states = new BackendStates();
+  const directory = new TenantDirectory(store, defaultPolicyFactory, 5_000);
+  const now = () => performance.now();
+  const analytics = env.EVENTS ? workerAnalytics(env) : null;
+  const emit = analytics ? (events: Parameters<typeof analytics.emit>[0]) => analytics.emit(events) : undefined;
+  // Per isolate: sketches accumulate here and are merged into the tenant's Durable Object on flush.
+  const driftStore = env.DRIFT ? new DurableDriftStore(env.DRIFT) : null;
+  const drift = driftStore ? createDriftRecorder({ store: driftStore }) : undefined;
   const platform: Platform = {
     runtime: 'workers',
-    directory: new TenantDirectory(store, defaultPolicyFactory, 5_000),
+    directory,
     states,
     client: new FetchUpstreamClient(),
     adminTokenHash: env.KVROUTE_ADMIN_TOKEN ? await sha256Hex(env.KVROUTE_ADMIN_TOKEN) : undefined,
-    now: () => performance.now(),
+    now,
     defer: (p) => void p.catch(() => {}),
+    hooks: { onRecord: afterResponse({ directory, emit, drift, now }), emit, shadowLimiter: emit ? new ShadowLimiter() : undefined },
+    mountAdmin(admin) {
+      if (driftStore) admin.route('/tenants/:id/drift', driftRoutes({ store: driftStore }));
+      let q: Promise<Queryable> | undefined;
+      admin.route('/tenants/:id/experiments', experimentRoutes({ queryable: () => (q ??= reportQueryable(env)) }));
+    },
   };
   return { app: createApp(platform), platform, lastSync: 0 };
 }
@@ -80,6 +120,11 @@ export default {
       ctx.waitUntil(syncFromMonitor(env, iso).catch(() => {}));
     }
     return iso.app.fetch(req, env, ctx);
+  },
+
+  /** Queue consumer: analytics events to D1 (and ClickHouse when configured), idempotent by event id. */
+  async queue(batch: MessageBatch, env: Env): Promise<void> {
+    await handleEventBatch(batch as unknown as MessageBatchLike, workerSinkFromEnv(env));
   },
 } satisfies ExportedHandler<Env>;
 
