@@ -1,3 +1,5 @@
+export {};
+
 // `npx kvroute <command>`: one entry, each command in its own module under src/commands/, loaded on demand so
 // that `kvroute psi` does not pay for the simulator or the router.
 const commands: Record<string, { describe: string; load: () => Promise<{ main(argv: string[]): Promise<number | void> }> }> = {

@@ -16,8 +16,8 @@ export interface Platform {
   now(): number;
   /** Fallback for work after the response where no execution context exists (Node). */
   defer(p: Promise<unknown>): void;
-  /** Per-request hooks: after-response work (analytics, drift), shadow legs, engine load from headers. */
-  hooks?: Pick<InferenceDeps, 'onRecord' | 'onResponseHeaders' | 'emit' | 'shadowLimiter'>;
+  /** Per-request hooks: after-response work (analytics, drift) and shadow legs. */
+  hooks?: Pick<InferenceDeps, 'onRecord' | 'emit' | 'shadowLimiter'>;
   /** Mounts extra admin sub-routers (drift, experiments) under /admin/tenants/:id/... */
   mountAdmin?: (admin: Hono) => void;
 }

@@ -5,11 +5,14 @@ import type { TenantRecord } from '../tenants/store.ts';
 import type { RoutingPolicy } from '../routing/policy.ts';
 import type { AffinityConfig } from './affinity.ts';
 import type { Experiment } from './experiments.ts';
+import { adapterFor, type EngineAdapter } from '../../gpu-backends/adapters/index.ts';
 
 export interface RuntimeBackend {
   id: string;
   url: string;
   engine: BackendConfig['engine'];
+  /** How to read this engine's health, load metrics and piggy-backed load headers. */
+  adapter: EngineAdapter;
   weight: number;
   maxConcurrency: number;
   /** Authorization header value for the backend, if the config has an apiKey. */
@@ -67,6 +70,7 @@ export function compileTenant(rec: TenantRecord, createPolicy: PolicyFactory): R
         id: b.id,
         url: b.url.replace(/\/$/, ''),
         engine: b.engine,
+        adapter: adapterFor(b.engine),
         weight: b.weight,
         maxConcurrency: b.maxConcurrency,
         authorization: b.apiKey ? `Bearer ${b.apiKey}` : null,

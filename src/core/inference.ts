@@ -13,9 +13,9 @@ import { KeepaliveSource } from '../stream/keepalive.ts';
 import { SseRelay, sseErrorEvent, type ChunkSource, type StreamOutcome } from '../stream/relay.ts';
 import { CompletionStreamObserver, summariseCompletionBody } from '../stream/sse.ts';
 import type { TenantDirectory } from '../tenants/directory.ts';
-import type { BackendState, BackendStates } from '../upstream/backend-state.ts';
+import type { BackendStates } from '../upstream/backend-state.ts';
 import { forward, type AttemptRecord, type Forwarded } from '../upstream/forward.ts';
-import { readAllText, type UpstreamClient, type UpstreamResponse } from '../upstream/types.ts';
+import { readAllText, type UpstreamClient } from '../upstream/types.ts';
 import { chooseRoute } from './experiment.ts';
 import { startShadow } from './shadow.ts';
 
@@ -67,7 +67,6 @@ export interface InferenceDeps {
   now: () => number;
   /** Runs after the response (waitUntil on Workers). */
   defer: (p: Promise<unknown>) => void;
-  onResponseHeaders?: (state: BackendState, res: UpstreamResponse, now: number) => void;
   onRecord?: (rec: RequestRecord) => void | Promise<void>;
   /** Durable analytics path for shadow pair records; shadows run only when it and the limiter are present. */
   emit?: (events: AnalyticsEvent[]) => void | Promise<void>;
@@ -280,7 +279,7 @@ export async function handleInference(req: InferenceRequest, deps: InferenceDeps
         clientSignal: req.signal,
         now: deps.now,
       },
-      { client: deps.client, states: deps.states, onResponseHeaders: deps.onResponseHeaders },
+      { client: deps.client, states: deps.states },
     );
     const keepaliveMs = tenant.config.stream.keepaliveMs;
     if (stream && keepaliveMs > 0) {

@@ -2,12 +2,10 @@
 // so tenants that share a GPU share its in-flight count and its breaker.
 import type { BackendLoad } from '../routing/policy.ts';
 import { CircuitBreaker } from './breaker.ts';
+import type { EngineLoad } from '../../gpu-backends/adapters/types.ts';
 
-export interface EngineLoadReport {
-  running?: number;
-  waiting?: number;
-  kvUsage?: number;
-}
+/** Engine-reported load, as the engine adapters parse it from /metrics or piggy-backed response headers. */
+export type EngineLoadReport = EngineLoad;
 
 export class BackendState {
   inflight = 0;

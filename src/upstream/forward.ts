@@ -47,8 +47,6 @@ export interface Forwarded {
 export interface ForwardDeps {
   client: UpstreamClient;
   states: BackendStates;
-  /** Engine load piggy-backed on a response, parsed by the engine adapter. */
-  onResponseHeaders?: (state: BackendState, res: UpstreamResponse, now: number) => void;
 }
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -132,7 +130,9 @@ export async function forward(input: ForwardInput, deps: ForwardDeps): Promise<F
         controller,
         'first byte',
       );
-      deps.onResponseHeaders?.(state, res, input.now());
+      // Engines that piggy-back their load on responses (the simulator's x-sim-*) refresh it for free.
+      const piggy = backend.adapter.parseLoadHeaders((n) => res.header(n));
+      if (piggy.running !== undefined || piggy.waiting !== undefined || piggy.kvUsage !== undefined) state.reportEngineLoad(piggy, input.now());
       if (retry.retryOnStatus.includes(res.status)) {
         res.body.cancel();
         const ms = input.now() - sentAt;

@@ -3,22 +3,15 @@
 // view that passive observations update.
 import type { BackendConfig } from '../config/schema.ts';
 import type { TenantStore } from '../tenants/store.ts';
-import type { BackendStates, EngineLoadReport } from './backend-state.ts';
+import type { BackendStates } from './backend-state.ts';
+import { adapterFor, type EngineAdapter } from '../../gpu-backends/adapters/index.ts';
 import { readAllText, type UpstreamClient } from './types.ts';
 
-export interface ProbeAdapter {
-  healthPath: string;
-  metricsPath?: string;
-  parseLoad?(metricsText: string): EngineLoadReport;
-}
-
-export type AdapterLookup = (engine: BackendConfig['engine']) => ProbeAdapter;
-
-const genericAdapter: ProbeAdapter = { healthPath: '/health' };
+export type AdapterLookup = (engine: BackendConfig['engine']) => EngineAdapter;
 
 interface Target {
   url: string;
-  adapter: ProbeAdapter;
+  adapter: EngineAdapter;
   failureThreshold: number;
   cooldownMs: number;
   intervalMs: number;
@@ -33,7 +26,7 @@ export class HealthProber {
     private states: BackendStates,
     private client: UpstreamClient,
     private now: () => number,
-    private adapterFor: AdapterLookup = () => genericAdapter,
+    private adapterFor: AdapterLookup = adapterFor,
     private tickMs = 1_000,
   ) {}
 
@@ -75,7 +68,7 @@ export class HealthProber {
       state.breaker.onFailure(this.now(), t.failureThreshold, t.cooldownMs);
       return;
     }
-    if (t.adapter.metricsPath && t.adapter.parseLoad) {
+    if (t.adapter.metricsPath) {
       try {
         const m = await get(t.adapter.metricsPath);
         if (m.status === 200) state.reportEngineLoad(t.adapter.parseLoad(m.text), this.now());

@@ -39,7 +39,7 @@ const ask = (content: string, extra: Record<string, unknown> = {}) => ({
 });
 /** vLLM's `ignore_eos` (unknown to kvroute, passed through unchanged) makes the answer run to max_tokens. */
 const long = (content: string, maxTokens: number, extra: Record<string, unknown> = {}) =>
-  ask(content, { stream: true, max_tokens: maxTokens, ignore_eos: true, ...extra });
+  ask(content, { stream: true, max_tokens: maxTokens, ignore_eos: true, ...extra }) as OpenAI.ChatCompletionCreateParamsStreaming;
 
 beforeAll(async () => {
   pool = await startSimPool(3, ['--time-scale', '20']);
@@ -76,7 +76,7 @@ describe('router on Node with the openai SDK', () => {
   });
 
   it('streams chunk by chunk, with the final usage chunk when asked', async () => {
-    const stream = await client().chat.completions.create(ask('Stream please', { stream: true, stream_options: { include_usage: true } }));
+    const stream = await client().chat.completions.create({ ...ask('Stream please'), stream: true, stream_options: { include_usage: true } });
     let text = '';
     let chunks = 0;
     let usage: unknown = null;
