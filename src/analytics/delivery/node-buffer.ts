@@ -219,6 +219,8 @@ export class NodeEventBuffer {
       };
       const wake = done;
       const timer = setTimeout(done, ms);
+      // An idle buffer must not keep a process alive; a buffer with undelivered events should.
+      if (mode === 'idle') (timer as { unref?: () => void }).unref?.();
       this.wake = wake;
       this.waiting = mode;
     });
