@@ -88,8 +88,8 @@ function saturationSweep(): void {
   const promptTokens = 1024;
   const outputTokens = 256;
   console.log(`## 3. Saturation sweep (profile ${profile}; open-loop Poisson arrivals for ${durationMs / 1000} s of simulated time; unique ${promptTokens}-token prompts, ${outputTokens} output tokens)`);
-  console.log('| arrivals/s | output tok/s | running (mean) | waiting (mean) | waiting at end | TTFT p50 (ms) | TTFT p99 (ms) | KV usage at end |');
-  console.log('|---|---|---|---|---|---|---|---|');
+  console.log('| arrivals/s | output tok/s | running (mean) | waiting (mean) | waiting at end | TTFT p50 (ms) | TTFT p99 (ms) | KV usage at end | preemptions |');
+  console.log('|---|---|---|---|---|---|---|---|---|');
   for (const rate of [1, 2, 4, 8, 12, 16, 20, 24, 32, 48]) {
     const engine = new Engine(engineConfig(profile));
     const arrivals = new Map<string, number>();
@@ -135,7 +135,7 @@ function saturationSweep(): void {
     ttft.sort((a, b) => a - b);
     const q = (p: number) => (ttft.length ? ttft[Math.min(ttft.length - 1, Math.floor(p * ttft.length))]! : NaN);
     console.log(
-      `| ${rate} | ${(generated / (durationMs / 1000)).toFixed(0)} | ${(runningIntegral / durationMs).toFixed(1)} | ${(waitingIntegral / durationMs).toFixed(1)} | ${end.waiting} | ${q(0.5).toFixed(0)} | ${q(0.99).toFixed(0)} | ${end.kvUsage.toFixed(2)} |`,
+      `| ${rate} | ${(generated / (durationMs / 1000)).toFixed(0)} | ${(runningIntegral / durationMs).toFixed(1)} | ${(waitingIntegral / durationMs).toFixed(1)} | ${end.waiting} | ${q(0.5).toFixed(0)} | ${q(0.99).toFixed(0)} | ${end.kvUsage.toFixed(2)} | ${end.preemptions} |`,
     );
   }
 }

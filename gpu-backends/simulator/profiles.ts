@@ -51,12 +51,12 @@ export const ENGINE_PROFILES = {
       'attention in prefill: 4 x 32 layers x 4096 FLOP per (token, earlier token) at the same rate -> 1.2e-6 ms',
       'step overhead: reading 16 GB of weights at 80% of 3.35 TB/s -> ~6 ms (vLLM batch-1 ITL for 8B on H100 is ~6-7 ms)',
       'decode: +0.05 ms per sequence (matmul rows, sampling); KV read 128 KiB/token at 80% of 3.35 TB/s -> 5e-5 ms per context token',
-      'scheduler: vLLM V1 defaults max_num_seqs 256, max_num_batched_tokens 8192 (chunked prefill), block_size 16',
+      'scheduler: vLLM V1 online-serving defaults on GPUs of >= 70 GiB other than A100 (vllm/engine/arg_utils.py get_batch_defaults): max_num_seqs 1024, max_num_batched_tokens 8192 (chunked prefill); block_size 16',
     ],
     config: {
       blockSizeTokens: 16,
       capacityTokens: 500_000,
-      maxNumSeqs: 256,
+      maxNumSeqs: 1024,
       maxNumBatchedTokens: 8192,
       maxModelLen: 131_072,
       stepOverheadMs: 6,
@@ -80,7 +80,7 @@ export const ENGINE_PROFILES = {
     config: {
       blockSizeTokens: 16,
       capacityTokens: 400_000,
-      maxNumSeqs: 256,
+      maxNumSeqs: 1024,
       maxNumBatchedTokens: 8192,
       maxModelLen: 131_072,
       stepOverheadMs: 16,
