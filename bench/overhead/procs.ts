@@ -3,9 +3,35 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 
 const children = new Set<ChildProcess>();
+let niceness = 0;
+
+/**
+ * Priority for this process and every process started after this call. Linux schedules by session
+ * (autogroup) first, and every child here is a session of its own (detached), so the autogroup's nice is set
+ * too (/proc/PID/autogroup); plain `nice` would not count against other sessions. Negative values need root.
+ */
+export function setNice(n: number): void {
+  niceness = n;
+  applyNice(process.pid);
+}
+
+function applyNice(pid: number): void {
+  if (niceness === 0) return;
+  try {
+    fs.writeFileSync(`/proc/${pid}/autogroup`, String(niceness));
+  } catch {
+    /* no autogroup support */
+  }
+  try {
+    for (const tid of fs.readdirSync(`/proc/${pid}/task`)) os.setPriority(Number(tid), niceness);
+  } catch {
+    /* not permitted */
+  }
+}
 
 export interface Started {
   proc: ChildProcess;
@@ -19,6 +45,7 @@ export function start(name: string, cmd: string, args: string[], opts: { cwd?: s
   const [c, a] = opts.cpus ? ['taskset', ['-c', opts.cpus, cmd, ...args]] : [cmd, args];
   const proc = spawn(c, a, { cwd: opts.cwd, env: opts.env ?? process.env, detached: true, stdio: ['pipe', fd, fd] });
   fs.closeSync(fd);
+  if (proc.pid !== undefined) applyNice(proc.pid); // its threads start later and inherit the main thread's nice
   children.add(proc);
   proc.on('exit', () => children.delete(proc));
   return { proc, log };

@@ -22,7 +22,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { num, parseFlags } from '../../src/util/args.ts';
 import { once, rateLoad, streamLoad, type RateResult, type StreamResult } from './client.ts';
-import { canConnect, freePort, killAll, killAllSync, groupTicks, live, settle, start, stop, waitReady, which } from './procs.ts';
+import { canConnect, freePort, killAll, killAllSync, groupTicks, live, setNice, settle, start, stop, waitReady, which } from './procs.ts';
 import { fmt, fmtInt, median } from './stats.ts';
 import { DEFAULT_TARGETS, MODEL, TARGETS, type Ctx, type Running } from './targets.ts';
 
@@ -167,14 +167,7 @@ async function main() {
     const r = spawnSync('taskset', ['-a', '-p', '-c', opt.clientCpus, String(process.pid)], { encoding: 'utf8' });
     if (r.status !== 0) throw new Error(`taskset failed: ${r.stderr}`);
   }
-  if (opt.nice !== 0) {
-    // Same priority for the load generators and every target (children inherit it): less noise from other
-    // work on a shared machine, no advantage to any target. Negative values need root.
-    os.setPriority(0, opt.nice);
-    const r = spawnSync('renice', ['-n', String(opt.nice), '-p', String(process.pid)], { encoding: 'utf8' });
-    if (r.status !== 0) log(`renice failed (${r.stderr.trim()}); threads may keep the old priority`);
-    for (const tid of fs.readdirSync(`/proc/${process.pid}/task`)) spawnSync('renice', ['-n', String(opt.nice), '-p', tid]);
-  }
+  if (opt.nice !== 0) setNice(opt.nice); // same priority for the load generators and every target
   const serverCpus = opt.pin === 'split' ? opt.serverCpus : undefined;
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'kvb-overhead-'));
   log(`pinning: ${opt.pin}${serverCpus ? ` (client cpus ${opt.clientCpus}, upstream + target cpus ${serverCpus})` : ''}; logs in ${tmp}`);
@@ -316,6 +309,9 @@ async function main() {
   fs.writeFileSync(opt.out.replace(/\.json$/, '.md'), `${command}\n\n${table}\n`);
   log(`wrote ${path.relative(root, opt.out)} and ${path.relative(root, opt.out.replace(/\.json$/, '.md'))} (${Math.round(elapsedS)} s of measuring)`);
   for (const t of running.values()) if (t.proc) await stop(t.proc.proc);
+  await killAll();
+  if (Object.keys(unavailable).length === 0) fs.rmSync(tmp, { recursive: true, force: true });
+  else log(`logs kept in ${tmp}`);
 }
 
 main()

@@ -194,7 +194,10 @@ const kvrouteNode: TargetDef = {
     const cfg = path.join(ctx.tmp, 'kvroute-config.json');
     fs.writeFileSync(cfg, kvrouteConfig(ctx));
     const bin = path.join(ctx.kvrouteRoot, 'bin/kvroute.mjs');
-    const proc = start('kvroute-node', process.execPath, [...(process.env.KVB_ROUTER_NODE_FLAGS?.split(' ').filter(Boolean) ?? []), bin, 'serve', '--config', cfg, '--port', String(port)], {
+    // Defaults of `kvroute serve` otherwise (analytics: its default sink); only the data dir goes to scratch.
+    const help = spawnSync(process.execPath, [bin, 'serve', '--help'], { cwd: ctx.kvrouteRoot, encoding: 'utf8', env: env(), timeout: 30_000 }).stdout ?? '';
+    const extra = help.includes('--data-dir') ? ['--data-dir', path.join(ctx.tmp, 'kvroute-data')] : [];
+    const proc = start('kvroute-node', process.execPath, [...(process.env.KVB_ROUTER_NODE_FLAGS?.split(' ').filter(Boolean) ?? []), bin, 'serve', '--config', cfg, '--port', String(port), ...extra], {
       cwd: ctx.kvrouteRoot,
       cpus: ctx.serverCpus,
       logDir: ctx.tmp,
