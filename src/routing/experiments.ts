@@ -114,16 +114,3 @@ export function shouldShadow(experiment: Pick<Experiment, 'salt' | 'shadow'>, re
   const noiseFloor = s.noiseFloorRate > 0 && unitFloat(hashString(requestId, seed ^ 0x9e3779b9)) < s.noiseFloorRate;
   return { shadow: true, noiseFloor };
 }
-
-/** Response header names the router sets on experiment traffic. */
-export const EXPERIMENT_HEADER = 'x-kvroute-experiment';
-
-/**
- * The decision in compact header form, e.g. `llama-ramp;arm=candidate;bucket=8123;sticky=user;shadow=1`.
- * The same string is fine for logs; the event carries `experiment` and `arm` as separate columns.
- */
-export function experimentHeaderValue(experiment: Pick<Experiment, 'name'>, a: Assignment, sticky: StickyKey, plan: ShadowPlan): string {
-  let v = `${experiment.name};arm=${a.arm.name};bucket=${a.bucket};sticky=${sticky.source}`;
-  if (plan.shadow) v += plan.noiseFloor ? ';shadow=1;noise=1' : ';shadow=1';
-  return v;
-}

@@ -1,6 +1,6 @@
 import { describe, it, expect } from 'vitest';
 import { experimentSchema, type ExperimentInput } from '../../../src/config/experiments.ts';
-import { assignArm, bucketOf, experimentHeaderValue, shouldShadow, stickyKeyOf } from '../../../src/routing/experiments.ts';
+import { assignArm, bucketOf, shouldShadow, stickyKeyOf } from '../../../src/routing/experiments.ts';
 
 const exp = (arms: [string, number][], extra: Partial<ExperimentInput> = {}) =>
   experimentSchema.parse({ name: 'exp1', model: 'm', arms: arms.map(([name, weight]) => ({ name, weight, pool: 'p' })), ...extra });
@@ -126,15 +126,5 @@ describe('shadow sampling', () => {
     expect(shouldShadow(exp([['a', 100]]), 'r').shadow).toBe(false);
     expect(ids.slice(0, 1000).some((id) => shouldShadow(exp([['a', 100]], { shadow: { pool: 's', sampleRate: 0 } }), id).shadow)).toBe(false);
     expect(ids.slice(0, 1000).every((id) => shouldShadow(exp([['a', 100]], { shadow: { pool: 's', sampleRate: 1 } }), id).shadow)).toBe(true);
-  });
-});
-
-describe('experiment header', () => {
-  it('summarises the decision', () => {
-    const e = exp([['control', 50], ['treat', 50]]);
-    const sticky = stickyKeyOf({ bodyUser: 'alice' }, e);
-    const a = assignArm(e, sticky);
-    expect(experimentHeaderValue(e, a, sticky, { shadow: true, noiseFloor: false })).toBe(`exp1;arm=${a.arm.name};bucket=${a.bucket};sticky=user;shadow=1`);
-    expect(experimentHeaderValue(e, a, sticky, { shadow: false, noiseFloor: false })).not.toContain('shadow');
   });
 });
