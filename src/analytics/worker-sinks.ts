@@ -16,9 +16,16 @@ export interface AnalyticsEnv {
 }
 
 const migrated = new WeakSet<object>();
+const built = new WeakMap<object, AnalyticsSink>();
 
-/** The consumer's sink. Migrates D1 once per isolate (CREATE ... IF NOT EXISTS, cheap). */
+/** The consumer's sink, built once per env object (isolate). Migrates D1 once (CREATE ... IF NOT EXISTS). */
 export function workerSinkFromEnv(env: AnalyticsEnv): AnalyticsSink {
+  let sink = built.get(env);
+  if (!sink) built.set(env, (sink = buildSink(env)));
+  return sink;
+}
+
+function buildSink(env: AnalyticsEnv): AnalyticsSink {
   const sinks: AnalyticsSink[] = [];
   const db = env.ANALYTICS_DB;
   if (db) {
