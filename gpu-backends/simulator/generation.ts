@@ -116,6 +116,7 @@ class RequestRun {
     if (this.done) return;
     if (ev.kind === 'first_token') {
       this.ttftMs = ev.time - this.arrival;
+      this.ctx.metrics.observeFirstToken(this.ttftMs);
       this.cachedTokens = ev.cachedTokens;
       this.generated = 1;
     } else if (ev.kind === 'tokens') {
@@ -124,7 +125,7 @@ class RequestRun {
       if (ev.reason === 'abort') return;
       this.finished = true;
       this.e2eMs = ev.time - this.arrival;
-      this.ctx.metrics.observeRequest(this.ttftMs, this.e2eMs, this.generated);
+      this.ctx.metrics.observeFinished(this.ttftMs, this.e2eMs, this.generated);
     }
     this.deliver();
   }

@@ -56,9 +56,13 @@ export class SimMetrics {
   readonly tpot = new Histogram('vllm:time_per_output_token_seconds', 'Histogram of time per output token in seconds.', TPOT_BUCKETS);
   readonly e2e = new Histogram('vllm:e2e_request_latency_seconds', 'Histogram of e2e request latency in seconds.', REQUEST_LATENCY_BUCKETS);
 
-  /** Records a finished request's latencies (simulated ms). */
-  observeRequest(ttftMs: number | undefined, e2eMs: number, generatedTokens: number): void {
-    if (ttftMs !== undefined) this.ttft.observe(ttftMs / 1000);
+  /** Records a request's time to first token (simulated ms) when the token is produced, as vLLM does. */
+  observeFirstToken(ttftMs: number): void {
+    this.ttft.observe(ttftMs / 1000);
+  }
+
+  /** Records a finished request's end-to-end latency and time per output token (simulated ms). */
+  observeFinished(ttftMs: number | undefined, e2eMs: number, generatedTokens: number): void {
     this.e2e.observe(e2eMs / 1000);
     if (ttftMs !== undefined && generatedTokens > 1) this.tpot.observe((e2eMs - ttftMs) / 1000 / (generatedTokens - 1));
   }

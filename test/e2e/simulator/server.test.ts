@@ -113,7 +113,7 @@ describe('prefix caching seen from outside', () => {
     expect(ttft2).toBeLessThanOrEqual(ttft1 / 4);
     expect(hits1 - hits0).toBe(0);
     expect(hits2 - hits1).toBe(8192 - 16);
-    expect((await second.json()).usage.prompt_tokens_details.cached_tokens).toBe(8192 - 16);
+    expect(((await second.json()) as any).usage.prompt_tokens_details.cached_tokens).toBe(8192 - 16);
   });
 
   it('/metrics has vLLM names and types', async () => {
