@@ -2,7 +2,7 @@
 // simulated engines, in-process (discrete-event, fast) or with --e2e through the real router over HTTP to real
 // simulator processes. With --json the last stdout line is one JSON object of metrics.
 import { readFileSync } from 'node:fs';
-import { affinityConfigSchema } from '../config/affinity.ts';
+import { affinityConfigSchema, policyOptionsSchema } from '../config/affinity.ts';
 import { policyNames } from '../routing/policies/index.ts';
 import { prepareTrace } from '../routing/lab/prepare.ts';
 import { progressBar } from '../routing/lab/progress.ts';
@@ -23,9 +23,11 @@ const HELP = `usage: kvroute replay --trace FILE [options]
   --load-factor X         policy option loadFactor
   --hot-share X           policy option hotShare (prefix-affinity)
   --block-chars N         router hash block size (default 512)
-  --max-blocks N          router hash block cap (default 64)
+  --max-blocks N          router hash block cap (default 128)
+  --options JSON          other policy options, e.g. '{"trendFactor":1.3}'
   --seed N                replica assignment / random policy seed (default 1)
   --e2e                   through the real router on Node and simulator processes over HTTP
+  --speedup X             --e2e: simulated ms per wall ms (default 20)
   --json                  last stdout line: one JSON object with the metrics
 `;
 
@@ -44,7 +46,9 @@ export async function main(argv: string[]): Promise<number> {
     'block-chars': { type: 'string' },
     'max-blocks': { type: 'string' },
     seed: { type: 'string' },
+    options: { type: 'string' },
     e2e: { type: 'boolean', default: false },
+    speedup: { type: 'string' },
     json: { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
   });
@@ -54,11 +58,12 @@ export async function main(argv: string[]): Promise<number> {
   }
   const affinity = affinityConfigSchema.parse({
     blockChars: num('block-chars', f['block-chars'], 512),
-    maxBlocks: num('max-blocks', f['max-blocks'], 64),
+    maxBlocks: num('max-blocks', f['max-blocks'], 128),
   });
   const options = {
     policy: f.policy!,
     policyOptions: {
+      ...(f.options ? policyOptionsSchema.parse(JSON.parse(f.options)) : {}),
       ...(f['load-factor'] ? { loadFactor: num('load-factor', f['load-factor'], 0) } : {}),
       ...(f['hot-share'] ? { hotShare: num('hot-share', f['hot-share'], 0) } : {}),
     },
@@ -73,7 +78,7 @@ export async function main(argv: string[]): Promise<number> {
   let result: object;
   if (f.e2e) {
     const { replayE2e } = await import('../routing/lab/e2e.ts');
-    result = await replayE2e(records, { ...options, blockChars: affinity.blockChars, maxBlocks: affinity.maxBlocks, onProgress: progressBar('e2e') });
+    result = await replayE2e(records, { ...options, speedup: num('speedup', f.speedup, 20), blockChars: affinity.blockChars, maxBlocks: affinity.maxBlocks, onProgress: progressBar('e2e') });
   } else {
     const trace = prepareTrace(records, { hash: { blockChars: affinity.blockChars, maxBlocks: affinity.maxBlocks } });
     result = runLab(trace, { ...options, onProgress: progressBar(options.policy) });

@@ -20,6 +20,12 @@ export const policyOptionsSchema = z
     keyBlocks: z.number().int().min(1).max(1024).optional(),
     /** consistent-hash: virtual nodes per unit of weight. */
     virtualNodes: z.number().int().min(1).max(1024).optional(),
+    /** prefix-affinity: time constant (ms) of the engine-load trend; 0 turns the trend bound off. */
+    trendMs: z.number().int().min(0).optional(),
+    /** prefix-affinity: a backend takes new keys only while its load trend is <= trendFactor x the mean. */
+    trendFactor: z.number().min(1).optional(),
+    /** prefix-affinity: capacity of the instance's own routing index, per backend in blocks (0 = none). */
+    indexBlocksPerBackend: z.number().int().min(0).optional(),
     /** Engine-reported load older than this (ms) is ignored in favour of the router's own in-flight count. */
     staleLoadMs: z.number().int().min(0).optional(),
     /** prefix-affinity: a prefix carried by more than hotShare / backends of recent requests is hot and is spread. */
@@ -32,8 +38,6 @@ export const policyOptionsSchema = z
     balanceAbsThreshold: z.number().min(0).optional(),
     /** ... and max exceeds min x this. */
     balanceRelThreshold: z.number().min(1).optional(),
-    /** cache-aware: approximate index capacity per backend, in blocks (size it to the backend's KV cache). */
-    indexBlocksPerBackend: z.number().int().min(1).optional(),
     /** random: seed of the generator (for reproducible replays). */
     seed: z.number().int().optional(),
   })
@@ -46,8 +50,8 @@ export const affinityConfigSchema = z.strictObject({
   enabled: z.boolean().default(true),
   /** Characters per hashed block: 512 chars ~ 128 tokens (8 vLLM blocks); a shorter tail is ignored. */
   blockChars: z.number().int().min(16).max(65_536).default(512),
-  /** Hash at most this many leading blocks (64 x 512 = 32k chars ~ 8k tokens), bounding the per-request cost. */
-  maxBlocks: z.number().int().min(1).max(4096).default(64),
+  /** Hash at most this many leading blocks (128 x 512 = 64k chars ~ 16k tokens), bounding the per-request cost. */
+  maxBlocks: z.number().int().min(1).max(4096).default(128),
   policy: z.enum(affinityPolicyNames).default('prefix-affinity'),
   options: policyOptionsSchema,
 });

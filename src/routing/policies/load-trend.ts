@@ -1,7 +1,6 @@
-// Slow per-backend load trend from engine reports: an exponentially weighted moving average over minutes.
-// Every router replica reads the same reports, so every replica derives nearly the same trend and hence the
-// same rendezvous weights: agreement without coordination. The trend only moves keys off a backend that is
-// persistently over its share (a few heavy conversations hashed together), never on a burst.
+// Slow per-backend load trend from engine reports: an exponentially weighted moving average over a minute or
+// two. Every router replica reads the same reports, so every replica derives nearly the same trend. It tells a
+// backend that is persistently over its share (a few heavy conversations hashed together) from a burst.
 import type { Candidate } from '../policy.ts';
 
 export class LoadTrend {
@@ -24,15 +23,14 @@ export class LoadTrend {
     }
   }
 
-  /**
-   * Weight multipliers in [1/maxSkew, maxSkew]: (mean + 1) / (trend + 1), so a backend carrying twice the mean
-   * gets about half the keys. The +1 keeps small counts (an idle pool) from producing large swings.
-   */
-  multipliers(candidates: readonly Candidate[], maxSkew = 2): number[] {
-    const values = candidates.map((c) => this.avg.get(c.id)?.value);
-    const known = values.filter((v): v is number => v !== undefined);
-    if (known.length < candidates.length) return candidates.map(() => 1);
-    const mean = known.reduce((a, b) => a + b, 0) / known.length;
-    return values.map((v) => Math.min(maxSkew, Math.max(1 / maxSkew, (mean + 1) / (v! + 1))));
+  /** The trend of each candidate, or undefined until every candidate has reported. */
+  values(candidates: readonly Candidate[]): number[] | undefined {
+    const out: number[] = [];
+    for (const c of candidates) {
+      const v = this.avg.get(c.id);
+      if (!v) return undefined;
+      out.push(v.value / (c.weight > 0 ? c.weight : 1));
+    }
+    return out;
   }
 }

@@ -1,12 +1,10 @@
+import { fmix32 } from '../../util/hash.ts';
 import type { Candidate, RoutingInput, RoutingPolicy, Selection } from '../policy.ts';
 import { ApproxPrefixIndex } from './approx-prefix-index.ts';
 import { argminLoad, DEFAULT_STALE_LOAD_MS, effectiveLoad, loadCap, SendLog } from './load.ts';
-import { LoadTrend } from './load-trend.ts';
+import { LoadShedding } from './load-shedding.ts';
 import { PrefixPopularity } from './prefix-popularity.ts';
 import { rendezvousOrder } from './rendezvous.ts';
-
-/** Rendezvous weights follow the load trend in steps of this length. */
-const EPOCH_MS = 60_000;
 
 export interface PrefixAffinityOptions {
   /** Bounded-load factor c: a backend takes a request while its load + 1 <= ceil(c x mean). */
@@ -16,8 +14,10 @@ export interface PrefixAffinityOptions {
   /** Half-life of popularity counts, in requests seen by this instance. */
   popularityHalfLife?: number;
   staleLoadMs?: number;
-  /** Time constant of the load trend that adapts rendezvous weights (ms); 0 turns adaptation off. */
+  /** Time constant of the engine-load trend and of the shedding controller (ms); 0 turns shedding off. */
   trendMs?: number;
+  /** Shedding target: a backend's load trend should stay <= trendFactor x the mean trend. */
+  trendFactor?: number;
   /** Capacity of this instance's own index of what it sent where, per backend in blocks (0 = no index). */
   indexBlocksPerBackend?: number;
 }
@@ -45,23 +45,20 @@ export class PrefixAffinityPolicy implements RoutingPolicy {
   private readonly staleLoadMs: number;
   private readonly popularity: PrefixPopularity;
   private readonly sends: SendLog;
-  private readonly trend: LoadTrend | undefined;
+  private readonly shedding: LoadShedding | undefined;
   private readonly index: ApproxPrefixIndex | undefined;
-  private epoch = -1;
-  private multipliers: number[] = [];
   private rotate = 0;
+  private random = 0x6d2b79f5;
   private hotThreshold = 0;
 
   constructor(opts: PrefixAffinityOptions = {}) {
-    this.loadFactor = opts.loadFactor ?? 1.5;
+    this.loadFactor = opts.loadFactor ?? 3;
     this.hotShare = opts.hotShare ?? 0.5;
     this.staleLoadMs = opts.staleLoadMs ?? DEFAULT_STALE_LOAD_MS;
-    // The prior (pseudo-requests without the prefix) is two hot-thresholds' worth of samples for 8 backends:
-    // a prefix must be seen a few times before it counts as hot, whatever the replica's traffic share.
-    this.popularity = new PrefixPopularity(opts.popularityHalfLife ?? 512, (2 * 8) / this.hotShare);
+    this.popularity = new PrefixPopularity(opts.popularityHalfLife ?? 1024);
     this.sends = new SendLog(this.staleLoadMs);
     const trendMs = opts.trendMs ?? 120_000;
-    this.trend = trendMs > 0 ? new LoadTrend(trendMs) : undefined;
+    this.shedding = trendMs > 0 ? new LoadShedding(opts.trendFactor ?? 1.3, trendMs) : undefined;
     const indexBlocks = opts.indexBlocksPerBackend ?? 4096;
     this.index = indexBlocks > 0 ? new ApproxPrefixIndex(indexBlocks) : undefined;
   }
@@ -70,16 +67,20 @@ export class PrefixAffinityPolicy implements RoutingPolicy {
     const n = candidates.length;
     const loads = candidates.map((c) => effectiveLoad(c, input.now, this.staleLoadMs, this.sends));
     const hashes = input.prefixHashes;
+    this.shedding?.update(candidates, input.now);
     let sel: Selection;
     if (hashes.length === 0) {
       sel = { index: argminLoad(loads, this.rotate++), reason: 'no-prefix' };
     } else {
       this.hotThreshold = this.hotShare / n;
+      // Shares are shrunk by a prior of two thresholds' worth of pseudo-requests that lack the prefix, so a
+      // prefix must be seen a few times before it counts as hot, whatever this replica's traffic share.
+      const prior = 2 / this.hotThreshold;
       let depth = 0;
-      while (depth < hashes.length - 1 && this.popularity.share(hashes[depth]!) > this.hotThreshold) depth++;
-      const keyShare = this.popularity.share(hashes[depth]!);
+      while (depth < hashes.length - 1 && this.popularity.share(hashes[depth]!, prior) > this.hotThreshold) depth++;
+      const keyShare = this.popularity.share(hashes[depth]!, prior);
       this.popularity.record(hashes, depth);
-      sel = this.place(hashes, depth, keyShare, loads, candidates, input.now);
+      sel = this.place(hashes, depth, keyShare, loads, candidates);
       this.index?.insert(candidates[sel.index]!.id, hashes);
     }
     this.sends.record(candidates[sel.index]!.id, input.now);
@@ -92,10 +93,12 @@ export class PrefixAffinityPolicy implements RoutingPolicy {
     keyShare: number,
     loads: number[],
     candidates: readonly Candidate[],
-    now: number,
   ): Selection {
     const n = candidates.length;
-    const fits = loadCap(loads, candidates, this.loadFactor);
+    const key = hashes[depth]!;
+    const burst = loadCap(loads, candidates, this.loadFactor);
+    const shedding = this.shedding;
+    const fits = shedding ? (i: number) => burst(i) && !shedding.sheds(key, candidates[i]!) : burst;
     // This instance sent this prefix somewhere before, beyond its hot part: follow it while it has room. With
     // one router this is all the history; with R replicas it is ~1/R of it, and the rendezvous rank is the
     // agreement that remains.
@@ -111,35 +114,29 @@ export class PrefixAffinityPolicy implements RoutingPolicy {
       }
       if (best >= 0 && fits(best)) return { index: best, reason: 'indexed', matchedBlocks: bestMatch };
     }
-    const order = rendezvousOrder(hashes[depth]!, this.weighted(candidates, now));
+    const order = rendezvousOrder(key, candidates);
     // Backends a hot key may use: enough fair shares to carry it.
     const spread = keyShare > this.hotThreshold ? Math.min(n, Math.max(2, Math.ceil(keyShare * n))) : 1;
-    let best = -1;
-    for (let r = 0; r < spread; r++) {
-      const i = order[r]!;
-      if (fits(i) && (best < 0 || loads[i]! < loads[best]!)) best = i;
+    if (spread === 1) {
+      if (fits(order[0]!)) return { index: order[0]!, reason: `affinity:${depth}` };
+    } else {
+      // Two random choices among the key's top `spread`, the less loaded one: every replica reads the same
+      // stale report, so "the least loaded of all" would send every replica's hot requests to one backend.
+      const a = order[this.nextRandom() % spread]!;
+      const b = order[this.nextRandom() % spread]!;
+      const pick = loads[b]! < loads[a]! ? b : a;
+      if (fits(pick)) return { index: pick, reason: `hot:${spread}` };
+      const other = pick === a ? b : a;
+      if (fits(other)) return { index: other, reason: `hot:${spread}` };
     }
-    if (best >= 0) return { index: best, reason: spread > 1 ? `hot:${spread}` : `affinity:${depth}` };
-    for (let r = spread; r < n; r++) {
+    for (let r = 1; r < n; r++) {
       if (fits(order[r]!)) return { index: order[r]!, reason: `spill:${r}` };
     }
     return { index: argminLoad(loads, this.rotate++), reason: 'all-full' };
   }
 
-  /**
-   * Candidates with rendezvous weights scaled by the load trend. The multipliers change only at epoch
-   * boundaries of the trend's time scale (aligned on the clock, so replicas switch together): a key moves at
-   * most once per epoch instead of flapping with every report.
-   */
-  private weighted(candidates: readonly Candidate[], now: number): readonly Candidate[] {
-    if (!this.trend) return candidates;
-    this.trend.observe(candidates);
-    const epoch = Math.floor(now / EPOCH_MS);
-    if (epoch !== this.epoch || this.multipliers.length !== candidates.length) {
-      this.epoch = epoch;
-      this.multipliers = this.trend.multipliers(candidates);
-    }
-    const m = this.multipliers;
-    return candidates.map((c, i) => ({ ...c, weight: (c.weight > 0 ? c.weight : 1) * m[i]! }));
+  private nextRandom(): number {
+    this.random = fmix32((this.random + 0x9e3779b9) >>> 0);
+    return this.random;
   }
 }

@@ -14,21 +14,22 @@ export class PrefixPopularity {
 
   /**
    * @param halfLife  requests after which a count has half its weight
-   * @param prior     pseudo-requests that carry no prefix: shrinks shares estimated from few samples
    * @param maxEntries entries kept; beyond that the least popular are dropped
    */
   constructor(
     halfLife: number,
-    private readonly prior: number,
     private readonly maxEntries = 8192,
   ) {
     this.growth = 2 ** (1 / halfLife);
   }
 
-  /** Estimated share of recent requests that carried prefix `h` (shrunk towards 0 by the prior). */
-  share(h: number): number {
+  /**
+   * Estimated share of recent requests that carried prefix `h`, shrunk towards 0 by `prior` pseudo-requests
+   * that did not (so a share estimated from few samples is not taken at face value).
+   */
+  share(h: number, prior = 0): number {
     const c = this.counts.get(h);
-    return c === undefined ? 0 : c / (this.total + this.prior * this.g);
+    return c === undefined ? 0 : c / (this.total + prior * this.g);
   }
 
   /** Counts one request carrying the prefixes hashes[0..depth]. */

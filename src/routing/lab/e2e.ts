@@ -1,0 +1,170 @@
+// `kvroute replay --e2e`: the same trace through the real router's HTTP path (Node runtime, R router
+// instances that share nothing) to a real simulator process (`kvroute sim`, one engine per backend). The
+// simulator runs `speedup` times faster than the wall clock; its timings come back in simulated ms
+// (x-sim-ttft-ms, x-sim-e2e-ms), its cache hits in usage.prompt_tokens_details.cached_tokens. Engine load
+// reaches the routers the way it does in production: the routers' /metrics probes and x-sim-* headers.
+import { spawn } from 'node:child_process';
+import net from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { startNodeRouter, type NodeRouter } from '../../node.ts';
+import { parseTenantConfig } from '../../config/schema.ts';
+import type { PolicyOptions } from '../../config/affinity.ts';
+import { sha256Hex } from '../../tenants/keys.ts';
+import { MemoryTenantStore } from '../../tenants/store.ts';
+import { fmix32 } from '../../util/hash.ts';
+import { LoadIntegrator, quantile } from './metrics.ts';
+import { labBody, prepareTrace } from './prepare.ts';
+import { traceBounds } from './run.ts';
+import type { TraceRecord } from './trace.ts';
+
+const BIN = fileURLToPath(new URL('../../../bin/kvroute.mjs', import.meta.url));
+const MODEL = 'llama-3.1-8b';
+const KEY = 'sk-lab-replay-0123456789';
+
+export interface E2eOptions {
+  policy: string;
+  policyOptions?: PolicyOptions;
+  backends: number;
+  replicas: number;
+  capacityTokens: number;
+  timeScale?: number;
+  /** Simulated ms per wall ms. */
+  speedup?: number;
+  scrapeMs?: number;
+  seed?: number;
+  blockChars: number;
+  maxBlocks: number;
+  onProgress?: (done: number, total: number) => void;
+}
+
+async function freeBasePort(n: number): Promise<number> {
+  const free = (port: number) =>
+    new Promise<boolean>((resolve) => {
+      const s = net.createServer();
+      s.once('error', () => resolve(false));
+      s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
+    });
+  for (let tries = 0; tries < 50; tries++) {
+    const base = 20_000 + Math.floor(Math.random() * 30_000);
+    let ok = true;
+    for (let i = 0; i < n && ok; i++) ok = await free(base + i);
+    if (ok) return base;
+  }
+  throw new Error('no free port range for the simulator');
+}
+
+export async function replayE2e(records: readonly TraceRecord[], o: E2eOptions) {
+  const speedup = o.speedup ?? 20;
+  const timeScale = o.timeScale ?? 1;
+  const seed = o.seed ?? 1;
+  const base = await freeBasePort(o.backends);
+  const sim = spawn(
+    process.execPath,
+    [BIN, 'sim', '--backends', String(o.backends), '--base-port', String(base), '--time-scale', String(speedup), '--capacity-tokens', String(o.capacityTokens)],
+    { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, WRANGLER_SEND_METRICS: 'false', CLOUDFLARE_CF_FETCH_ENABLED: 'false' } },
+  );
+  let simErr = '';
+  sim.stderr!.on('data', (d) => (simErr += d));
+  const urls = Array.from({ length: o.backends }, (_, i) => `http://127.0.0.1:${base + i}`);
+  const routers: NodeRouter[] = [];
+  try {
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      if (sim.exitCode !== null) throw new Error(`kvroute sim exited ${sim.exitCode}: ${simErr}`);
+      const ready = await Promise.all(urls.map((u) => fetch(`${u}/health`).then((r) => r.ok, () => false)));
+      if (ready.every(Boolean)) break;
+      if (Date.now() > deadline) throw new Error(`kvroute sim did not become ready: ${simErr}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+
+    const store = new MemoryTenantStore();
+    const parsed = parseTenantConfig({
+      models: { [MODEL]: { pool: 'lab' } },
+      pools: {
+        lab: {
+          backends: urls.map((url, i) => ({ id: `b${i}`, url })),
+          affinity: { policy: o.policy === 'default' ? 'prefix-affinity' : o.policy, options: o.policyOptions ?? {}, blockChars: o.blockChars, maxBlocks: o.maxBlocks },
+        },
+      },
+      timeouts: { connectMs: 5_000, firstByteMs: 600_000, idleMs: 600_000 },
+      retry: { maxAttempts: 1 },
+      // The load scrape every `scrapeMs` of simulated time, as in the in-process lab.
+      health: { failureThreshold: 1000, cooldownMs: 1_000, probeIntervalMs: Math.max(20, Math.round((o.scrapeMs ?? 1000) / speedup)) },
+      limits: { maxBodyBytes: 8 * 1024 * 1024 },
+    });
+    if (!parsed.ok) throw new Error(parsed.problems.join('\n'));
+    await store.putTenant('lab', parsed.value);
+    await store.putKey({ keyId: 'lab', tenantId: 'lab', hash: await sha256Hex(KEY), createdAt: new Date().toISOString() });
+    for (let k = 0; k < o.replicas; k++) routers.push(await startNodeRouter({ store, port: 0, probes: true, cacheTtlMs: 3_600_000 }));
+
+    const t0 = records.length ? records[0]!.timestamp : 0;
+    const start = performance.now() + 200;
+    let done = 0;
+    const results = await Promise.all(
+      records.map(async (r, index) => {
+        const arrival = (r.timestamp - t0) / timeScale; // simulated ms
+        const wait = start + arrival / speedup - performance.now();
+        if (wait > 0) await new Promise((res) => setTimeout(res, wait));
+        const replica = o.replicas === 1 ? 0 : fmix32((index * 0x9e3779b1) ^ seed) % o.replicas;
+        const res = await fetch(`${routers[replica]!.url}/v1/completions`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${KEY}` },
+          body: JSON.stringify({ ...labBody(r, MODEL), ignore_eos: true }),
+        });
+        const body = (await res.json()) as { usage?: { prompt_tokens: number; prompt_tokens_details?: { cached_tokens?: number } } };
+        o.onProgress?.(++done, records.length);
+        if (!res.ok) return { ok: false as const, status: res.status, body };
+        return {
+          ok: true as const,
+          arrival,
+          backend: Number((res.headers.get('x-kvroute-backend') ?? 'b-1').slice(1)),
+          ttft: Number(res.headers.get('x-sim-ttft-ms')),
+          e2e: Number(res.headers.get('x-sim-e2e-ms')),
+          promptTokens: body.usage?.prompt_tokens ?? r.input_length,
+          cachedTokens: body.usage?.prompt_tokens_details?.cached_tokens ?? 0,
+        };
+      }),
+    );
+
+    const ok = results.filter((x) => x.ok);
+    const failed = results.length - ok.length;
+    const perBackend = new Array<number>(o.backends).fill(0);
+    const events: { t: number; b: number; d: number }[] = [];
+    for (const x of ok) {
+      perBackend[x.backend]!++;
+      events.push({ t: x.arrival, b: x.backend, d: 1 }, { t: x.arrival + x.e2e, b: x.backend, d: -1 });
+    }
+    const load = new LoadIntegrator(o.backends);
+    for (const e of events.sort((a, b) => a.t - b.t || a.d - b.d)) load.add(e.b, e.d, e.t);
+    const prompt = ok.reduce((a, x) => a + x.promptTokens, 0);
+    const cached = ok.reduce((a, x) => a + x.cachedTokens, 0);
+    const trace = prepareTrace(records, { hash: { blockChars: o.blockChars, maxBlocks: o.maxBlocks } });
+    const bounds = traceBounds(trace, o.capacityTokens * o.backends);
+    const hitRate = prompt ? cached / prompt : 0;
+    return {
+      mode: 'e2e',
+      requests: records.length,
+      failed,
+      firstError: results.find((x) => !x.ok),
+      policy: o.policy === 'default' ? 'prefix-affinity' : o.policy,
+      backends: o.backends,
+      replicas: o.replicas,
+      capacityTokens: o.capacityTokens,
+      timeScale,
+      speedup,
+      hitRate,
+      boundHitRate: bounds.bound,
+      pooledHitRate: bounds.pooled,
+      pooledShare: bounds.pooled ? hitRate / bounds.pooled : 0,
+      ttftP50Ms: quantile(ok.map((x) => x.ttft), 0.5),
+      ttftP99Ms: quantile(ok.map((x) => x.ttft), 0.99),
+      e2eP50Ms: quantile(ok.map((x) => x.e2e), 0.5),
+      imbalance: load.imbalance,
+      instantImbalance: load.instantImbalance,
+      perBackendShare: perBackend.map((c) => (ok.length ? c / ok.length : 0)),
+    };
+  } finally {
+    await Promise.all(routers.map((r) => r.close()));
+    sim.kill('SIGTERM');
+  }
+}
