@@ -20,7 +20,12 @@ export type { EngineConfig } from './profiles.ts';
 
 export interface EngineRequest {
   id: string;
-  /** Chained hashes of the prompt's FULL blocks (promptBlockHashes in tokenizer.ts). */
+  /**
+   * Chained hashes of the prompt's FULL blocks (promptBlockHashes in tokenizer.ts). May continue with the
+   * blocks of the text the request will generate (hash of prompt + answer): vLLM caches generated blocks too,
+   * so the next turn of a conversation, whose prompt contains this answer, can hit them. Lookups never go
+   * past the prompt; a block is cached once it is full of computed tokens.
+   */
   blockHashes: readonly number[];
   promptTokens: number;
   /** Tokens to generate (>= 1). */
@@ -69,7 +74,7 @@ interface Sequence {
   generated: number;
   /** KV block ids held, in logical block order. */
   blocks: number[];
-  /** Prompt blocks [0, registeredBlocks) have been offered to the prefix cache. */
+  /** Blocks [0, registeredBlocks) have been offered to the prefix cache. */
   registeredBlocks: number;
   /** Prompt tokens found in the prefix cache at first admission. */
   cachedTokens: number;
@@ -303,7 +308,7 @@ export class Engine {
       }
       if (!fits) break; // seq itself was preempted: it was the last running request
       seq.computed += tokens;
-      this.registerFullPromptBlocks(seq);
+      this.registerFullBlocks(seq);
       budget -= tokens;
       work.push({ seq, tokens });
     }
@@ -331,7 +336,7 @@ export class Engine {
         this.stats.prefixCacheQueries += seq.total;
         this.stats.prefixCacheHits += cached;
       }
-      this.registerFullPromptBlocks(seq);
+      this.registerFullBlocks(seq);
       this.running.push(seq);
       budget -= tokens;
       work.push({ seq, tokens });
@@ -406,8 +411,8 @@ export class Engine {
     this.waiting.unshift(seq);
   }
 
-  /** Prompt blocks that are now full of scheduled tokens become reusable cache entries (vLLM cache_blocks). */
-  private registerFullPromptBlocks(seq: Sequence): void {
+  /** Blocks now full of scheduled tokens become reusable cache entries (vLLM cache_blocks). */
+  private registerFullBlocks(seq: Sequence): void {
     if (!this.config.enablePrefixCaching) return;
     const hashes = seq.req.blockHashes;
     const full = Math.min(Math.floor(seq.computed / this.config.blockSizeTokens), hashes.length);

@@ -9,7 +9,7 @@ import { loadHeaders, readJson, sendError, sendJson } from './http-io.ts';
 import { parseSimRequest, RequestError, type SimRequest } from './openai-request.ts';
 import { completeBody, deltaChunk, errorBody, idPrefix, roleChunk, sseData, usageChunk, usageOf, type ResponseMeta } from './openai-response.ts';
 import { planOutput } from './output-text.ts';
-import { promptBlockHashes } from './tokenizer.ts';
+import { countTokens, promptBlockHashes } from './tokenizer.ts';
 
 /** One generation request: validation, faults, engine submission, streaming or whole response. */
 export async function generate(ctx: Context, endpoint: 'chat' | 'completions', req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -35,7 +35,7 @@ export async function generate(ctx: Context, endpoint: 'chat' | 'completions', r
     return sendJson(res, 429, errorBody('Rate limit reached (fault injection). Retry after the time in Retry-After.', 'requests', 'rate_limit_exceeded'));
   }
 
-  const { tokens: promptTokens, blockHashes } = promptBlockHashes(sim.promptText, ctx.hashSeed, ctx.config.blockSizeTokens);
+  const promptTokens = countTokens(sim.promptText);
   const plan = planOutput(sim.promptText, ctx.output);
   const limit = Math.min(ctx.config.maxModelLen, ctx.config.capacityTokens);
   const requested = sim.maxTokens ?? Math.max(limit - promptTokens, 1);
@@ -47,6 +47,9 @@ export async function generate(ctx: Context, endpoint: 'chat' | 'completions', r
   const id = `${idPrefix(endpoint)}${randomUUID().replace(/-/g, '')}`;
   const meta: ResponseMeta = { id, created: Math.floor(Date.now() / 1000), model: ctx.model };
   const text = plan.text(maxTokens);
+  // Hashes over prompt + answer: the engine caches the answer's blocks as they fill, like vLLM, so a next turn
+  // that quotes this answer hits them (the prompt's own blocks are the same as promptBlockHashes(prompt)).
+  const { blockHashes } = promptBlockHashes(sim.promptText + text, ctx.hashSeed, ctx.config.blockSizeTokens);
   const run = new RequestRun(ctx, sim, res, meta, faults, { id, promptTokens, blockHashes, maxTokens, finishReason, text });
   run.start();
 }

@@ -116,6 +116,20 @@ describe('prefix caching seen from outside', () => {
     expect(((await second.json()) as any).usage.prompt_tokens_details.cached_tokens).toBe(8192 - 16);
   });
 
+  it('a second chat turn hits the first turn\'s prompt and answer', async () => {
+    const sdk = client(b);
+    const q1 = { role: 'user' as const, content: promptOf(600, 'conversation') };
+    const t1 = await sdk.chat.completions.create({ model: 'llama-3.1-8b', messages: [q1], max_tokens: 200, ignore_eos: true } as any);
+    const a1 = (t1 as any).choices[0].message.content as string;
+    const t2 = await sdk.chat.completions.create({
+      model: 'llama-3.1-8b',
+      messages: [q1, { role: 'assistant', content: a1 }, { role: 'user', content: 'and then?' }],
+      max_tokens: 4,
+    });
+    const cached = (t2.usage as any).prompt_tokens_details.cached_tokens as number;
+    expect(cached).toBeGreaterThan((t1 as any).usage.prompt_tokens + 150);
+  });
+
   it('/metrics has vLLM names and types', async () => {
     const text = await (await fetch(`${b.url}/metrics`)).text();
     for (const line of [

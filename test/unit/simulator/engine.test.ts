@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Engine } from '../../../gpu-backends/simulator/engine.ts';
 import { engineConfig } from '../../../gpu-backends/simulator/profiles.ts';
+import { promptBlockHashes } from '../../../gpu-backends/simulator/tokenizer.ts';
 import { finished, firstToken, promptText, request, runToIdle } from './drive.ts';
 
 describe('engine: prefix caching', () => {
@@ -33,6 +34,17 @@ describe('engine: prefix caching', () => {
     engine.submit(request('b', shared + promptText(512, 'question-b')), 1000);
     const events = runToIdle(engine);
     expect(firstToken(events, 'b').cachedTokens).toBe(1024);
+  });
+
+  it('caches generated blocks too: a next turn that quotes the answer hits them', () => {
+    const engine = new Engine();
+    const prompt = promptText(320, 'turn1');
+    const answer = promptText(100, 'answer');
+    const { blockHashes } = promptBlockHashes(prompt + answer);
+    engine.submit({ id: 't1', blockHashes, promptTokens: 320, maxTokens: 100 }, 0);
+    runToIdle(engine);
+    engine.submit(request('t2', prompt + answer + promptText(64, 'turn2')), 10_000);
+    expect(firstToken(runToIdle(engine), 't2').cachedTokens).toBe(416); // 26 full blocks of prompt + answer
   });
 
   it('TTFT grows with the uncached prompt length', () => {
