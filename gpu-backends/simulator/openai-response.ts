@@ -100,8 +100,12 @@ export function deltaChunk(endpoint: Endpoint, meta: ResponseMeta, text: string,
   return chunk;
 }
 
-/** The final usage-only chunk sent when stream_options.include_usage is true. */
+/** The final usage-only chunk sent when stream_options.include_usage is true (vLLM drops null fields here). */
 export function usageChunk(endpoint: Endpoint, meta: ResponseMeta, usage: Usage): object {
+  if (usage.prompt_tokens_details === null) {
+    const { prompt_tokens_details: _, ...rest } = usage;
+    usage = rest;
+  }
   return {
     id: meta.id,
     object: endpoint === 'chat' ? 'chat.completion.chunk' : 'text_completion',
