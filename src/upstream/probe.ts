@@ -4,7 +4,7 @@
 import type { BackendConfig } from '../config/schema.ts';
 import type { TenantStore } from '../tenants/store.ts';
 import type { BackendStates } from './backend-state.ts';
-import { adapterFor, type EngineAdapter } from '../../gpu-backends/adapters/index.ts';
+import { adapterFor as engineAdapterFor, type EngineAdapter } from '../../gpu-backends/adapters/index.ts';
 import { readAllText, type UpstreamClient } from './types.ts';
 
 export type AdapterLookup = (engine: BackendConfig['engine']) => EngineAdapter;
@@ -26,7 +26,7 @@ export class HealthProber {
     private states: BackendStates,
     private client: UpstreamClient,
     private now: () => number,
-    private adapterFor: AdapterLookup = adapterFor,
+    private adapterFor: AdapterLookup = engineAdapterFor,
     private tickMs = 1_000,
   ) {}
 
