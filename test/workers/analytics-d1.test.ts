@@ -28,7 +28,7 @@ describe('D1 analytics store', () => {
     const sink = new D1Sink(db);
     await sink.write(events);
     await sink.write(events.slice(0, 30));
-    const row = (await db.prepare("SELECT COUNT(*) AS n FROM kvroute_events WHERE tenant = 'd1-idem'").all()).results[0] as { n: number };
+    const [row] = await d1Queryable(db).rows("SELECT COUNT(*) AS n FROM kvroute_events WHERE tenant = 'd1-idem'");
     expect(row.n).toBe(120);
   });
 
