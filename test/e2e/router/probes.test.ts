@@ -1,0 +1,54 @@
+// Active probes: the router reads each backend's health path and load metrics through its engine adapter,
+// without any client traffic, and a backend that stops answering is taken out by its breaker.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startNodeRouter, type NodeRouter } from '../../../src/node.ts';
+import { parseTenantConfig } from '../../../src/config/schema.ts';
+import { MemoryTenantStore } from '../../../src/tenants/store.ts';
+import { startSimPool, type SimPool } from '../../helpers/sim-pool.ts';
+
+let pool: SimPool;
+let router: NodeRouter;
+
+async function until(cond: () => boolean, ms = 10_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+beforeAll(async () => {
+  pool = await startSimPool(2, ['--time-scale', '20']);
+  const store = new MemoryTenantStore();
+  const cfg = parseTenantConfig({
+    models: { m: { pool: 'p', model: 'llama-3.1-8b' } },
+    pools: { p: { backends: pool.urls.map((url, i) => ({ id: `b${i}`, url, engine: 'vllm' })) } },
+    health: { failureThreshold: 2, cooldownMs: 60_000, probeIntervalMs: 100 },
+  });
+  if (!cfg.ok) throw new Error(cfg.problems.join('\n'));
+  await store.putTenant('t', cfg.value);
+  router = await startNodeRouter({ store });
+}, 60_000);
+
+afterAll(async () => {
+  await router?.close();
+  await pool?.stop();
+});
+
+describe('active probes', () => {
+  it('read engine load from /metrics through the vLLM adapter', async () => {
+    const s = router.platform.states.get(pool.urls[0]!);
+    await until(() => s.engineObservedAt > 0);
+    expect(s.engine.running).toBe(0);
+    expect(s.engine.waiting).toBe(0);
+    expect(s.engine.kvUsage).toBeGreaterThanOrEqual(0);
+  });
+
+  it('open the breaker of a backend that refuses connections, with no client traffic', async () => {
+    const s = router.platform.states.get(pool.urls[1]!);
+    expect(s.breaker.state).toBe('closed');
+    await pool.setFaults(1, { refuseConnections: { ms: 100_000 } });
+    await until(() => s.breaker.state === 'open');
+    expect(router.platform.states.get(pool.urls[0]!).breaker.state).toBe('closed');
+  });
+});
