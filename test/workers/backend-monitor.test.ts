@@ -1,0 +1,34 @@
+// The BackendMonitor Durable Object probes every configured backend once for the fleet (on its alarm) and
+// serves the snapshot that isolates fold into their own backend state.
+import { SELF, env, runDurableObjectAlarm } from 'cloudflare:test';
+import { describe, expect, inject, it } from 'vitest';
+import type { MonitorSnapshot } from '../../src/upstream/monitor-sync.ts';
+
+const ADMIN = { authorization: 'Bearer dev-admin-token', 'content-type': 'application/json' };
+
+describe('BackendMonitor Durable Object', () => {
+  it('probes health and reads vLLM load metrics of every backend on its alarm', async () => {
+    const urls = inject('simUrls');
+    const put = await SELF.fetch('http://kvroute/admin/tenants/monitored', {
+      method: 'PUT',
+      headers: ADMIN,
+      body: JSON.stringify({
+        models: { m: { pool: 'p', model: 'llama-3.1-8b' } },
+        pools: { p: { backends: urls.map((url, i) => ({ id: `b${i}`, url, engine: 'vllm' })) } },
+        health: { probeIntervalMs: 100 },
+      }),
+    });
+    expect(put.status).toBe(201);
+    const stub = env.BACKEND_MONITOR.get(env.BACKEND_MONITOR.idFromName('global'));
+    expect((await stub.fetch('https://monitor/state')).ok).toBe(true);
+    expect(await runDurableObjectAlarm(stub)).toBe(true);
+    const snap = (await (await stub.fetch('https://monitor/state')).json()) as MonitorSnapshot;
+    for (const url of urls) {
+      const b = snap.backends[url];
+      expect(b, url).toBeDefined();
+      expect(b!.breaker).toBe('closed');
+      expect(b!.engine.running).toBe(0);
+      expect(b!.engineAgeMs).not.toBeNull();
+    }
+  });
+});
