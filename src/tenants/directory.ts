@@ -16,8 +16,15 @@ export interface Principal {
   keyId: string;
 }
 
+/** Bound on cached key lookups (a flood of random keys must not grow memory without limit). */
+const MAX_CACHED_KEYS = 10_000;
+
 export class TenantDirectory {
-  private byKeyHash = new Map<string, Cached<{ tenantId: string; keyId: string } | null>>();
+  /**
+   * Presented key -> its tenant, for the TTL. Keyed by the key itself so that a hot key costs a map lookup, not
+   * a SHA-256; this cache lives only in process memory (the stores only ever hold hashes).
+   */
+  private byKey = new Map<string, Cached<{ tenantId: string; keyId: string } | null>>();
   private runtimes = new Map<string, Cached<RuntimeTenant | null>>();
 
   constructor(
@@ -32,13 +39,14 @@ export class TenantDirectory {
     if (!authorization) throw errors.noKey();
     const m = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
     if (!m) throw errors.noKey();
-    const hash = await sha256Hex(m[1]!);
+    const key = m[1]!;
     const t = this.now();
-    let hit = this.byKeyHash.get(hash);
+    let hit = this.byKey.get(key);
     if (!hit || hit.expires < t) {
-      const rec = await this.store.keyByHash(hash);
+      const rec = await this.store.keyByHash(await sha256Hex(key));
       hit = { value: rec ? { tenantId: rec.tenantId, keyId: rec.keyId } : null, expires: t + this.ttlMs };
-      this.byKeyHash.set(hash, hit);
+      if (this.byKey.size >= MAX_CACHED_KEYS) this.byKey.clear();
+      this.byKey.set(key, hit);
     }
     if (!hit.value) throw errors.badKey();
     const tenant = await this.runtime(hit.value.tenantId);
@@ -61,10 +69,10 @@ export class TenantDirectory {
   invalidate(tenantId?: string): void {
     if (tenantId === undefined) {
       this.runtimes.clear();
-      this.byKeyHash.clear();
+      this.byKey.clear();
       return;
     }
     this.runtimes.delete(tenantId);
-    for (const [h, c] of this.byKeyHash) if (c.value?.tenantId === tenantId || c.value === null) this.byKeyHash.delete(h);
+    for (const [k, c] of this.byKey) if (c.value?.tenantId === tenantId || c.value === null) this.byKey.delete(k);
   }
 }
