@@ -7,6 +7,8 @@ import os from 'node:os';
 import path from 'node:path';
 
 const children = new Set<ChildProcess>();
+const exits = new Map<ChildProcess, string>();
+let quiet = false; // set while we stop processes ourselves
 let niceness = 0;
 
 /**
@@ -47,7 +49,11 @@ export function start(name: string, cmd: string, args: string[], opts: { cwd?: s
   fs.closeSync(fd);
   if (proc.pid !== undefined) applyNice(proc.pid); // its threads start later and inherit the main thread's nice
   children.add(proc);
-  proc.on('exit', () => children.delete(proc));
+  proc.on('exit', (code, signal) => {
+    children.delete(proc);
+    exits.set(proc, `${name} exited (${signal ?? code})`);
+    if (!quiet) console.error(`[bench] ${name} exited unexpectedly (${signal ?? `code ${code}`}); log ${log}`);
+  });
   return { proc, log };
 }
 
@@ -62,6 +68,7 @@ function killGroup(p: ChildProcess, sig: NodeJS.Signals) {
 
 export async function stop(p: ChildProcess, graceMs = 2000): Promise<void> {
   if (p.exitCode !== null || p.signalCode !== null) return;
+  quiet = true;
   const exited = new Promise<void>((r) => p.once('exit', () => r()));
   killGroup(p, 'SIGTERM');
   const t = setTimeout(() => killGroup(p, 'SIGKILL'), graceMs);
@@ -74,6 +81,11 @@ export async function killAll(): Promise<void> {
 }
 
 /** Synchronous last resort (process 'exit' handler): SIGKILL every group still alive. */
+/** Why a process we started is gone, or undefined while it runs. */
+export function exitOf(p: ChildProcess): string | undefined {
+  return p.exitCode !== null || p.signalCode !== null ? (exits.get(p) ?? `exited (${p.signalCode ?? p.exitCode})`) : undefined;
+}
+
 export function killAllSync(): void {
   for (const p of children) killGroup(p, 'SIGKILL');
 }

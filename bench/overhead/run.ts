@@ -22,7 +22,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { num, parseFlags } from '../../src/util/args.ts';
 import { once, rateLoad, streamLoad, type RateResult, type StreamResult } from './client.ts';
-import { canConnect, freePort, killAll, killAllSync, groupTicks, live, setNice, settle, start, stop, waitReady, which } from './procs.ts';
+import { canConnect, freePort, killAll, killAllSync, groupTicks, exitOf, live, setNice, settle, start, stop, waitReady, which } from './procs.ts';
 import { fmt, fmtInt, median } from './stats.ts';
 import { DEFAULT_TARGETS, MODEL, TARGETS, type Ctx, type Running } from './targets.ts';
 
@@ -130,6 +130,19 @@ async function saturate(t: Running, seconds: number): Promise<Sat> {
   return { rps: ok / r.duration, cpu, p50: r.latency.p50, p99: r.latency.p99, non2xx: r.non2xx, errors: r.errors, timeouts: r.timeouts };
 }
 
+/** Throws when the upstream is gone (every later number would be garbage); drops a target whose process died. */
+function checkAlive(up: { proc: import('node:child_process').ChildProcess; log: string }, running: Map<string, Running>, unavailable: Record<string, string>) {
+  const gone = exitOf(up.proc);
+  if (gone) throw new Error(`the upstream died mid-run (${gone}); log ${up.log}`);
+  for (const [n, t] of running) {
+    const e = t.proc && exitOf(t.proc.proc);
+    if (e) {
+      unavailable[n] = `died mid-run: ${e}; log ${t.proc!.log}`;
+      running.delete(n);
+    }
+  }
+}
+
 interface RunRow {
   run: number;
   sat?: Sat;
@@ -208,14 +221,18 @@ async function main() {
     const order = names.map((_, i) => names[(i + run) % names.length]);
     const cur: Record<string, RunRow> = Object.fromEntries(names.map((n) => [n, { run }]));
     for (const n of order) {
-      const t = running.get(n)!;
+      checkAlive(up, running, unavailable);
+      const t = running.get(n);
+      if (!t) continue;
       await settle();
       if (opt.warmup > 0) await saturate(t, opt.warmup);
       cur[n].sat = await saturate(t, opt.duration);
       log(`run ${run + 1}/${opt.runs} ${n.padEnd(16)} non-streaming ${fmtInt(cur[n].sat!.rps)} req/s (CPU ${Math.round(cur[n].sat!.cpu)}%) p50 ${cur[n].sat!.p50} ms p99 ${cur[n].sat!.p99} ms${cur[n].sat!.non2xx + cur[n].sat!.errors ? ` non2xx ${cur[n].sat!.non2xx} errors ${cur[n].sat!.errors}` : ''}`);
     }
     for (const n of order) {
-      const t = running.get(n)!;
+      checkAlive(up, running, unavailable);
+      const t = running.get(n);
+      if (!t) continue;
       await settle();
       await streamLoad(t, streamBody, opt.streamConcurrency, 500); // warm the client's connections
       cur[n].stream = await streamLoad(t, streamBody, opt.streamConcurrency, opt.streamDuration * 1000);
@@ -223,15 +240,19 @@ async function main() {
       log(`run ${run + 1}/${opt.runs} ${n.padEnd(16)} streaming c=${opt.streamConcurrency} TTFB p50 ${fmt(s.ttfbP50)} ms p99 ${fmt(s.ttfbP99)} ms (${fmtInt(s.streamsPerSec)} streams/s${s.errors + s.incomplete ? `, errors ${s.errors} incomplete ${s.incomplete}: ${s.errorSample}` : ''})`);
     }
     for (const n of order) {
-      const t = running.get(n)!;
+      checkAlive(up, running, unavailable);
+      const t = running.get(n);
+      if (!t) continue;
       await settle();
       await rateLoad(t, body, opt.lowRate, 500); // warm the client's connections
       cur[n].low = await rateLoad(t, body, opt.lowRate, opt.lowDuration * 1000);
       const l = cur[n].low!;
       log(`run ${run + 1}/${opt.runs} ${n.padEnd(16)} @${opt.lowRate} req/s p50 ${fmt(l.p50, 3)} ms p99 ${fmt(l.p99, 3)} ms${l.errors ? ` errors ${l.errors}: ${l.errorSample}` : ''}${l.late ? ` (late sends ${l.late})` : ''}`);
     }
-    for (const n of names) rows[n].push(cur[n]);
+    checkAlive(up, running, unavailable);
+    for (const n of names) if (running.has(n)) rows[n].push(cur[n]);
   }
+  const final = names.filter((n) => running.has(n)); // targets that lived through every run
   const elapsedS = (Date.now() - t0) / 1000;
   const loadEnd = os.loadavg();
 
@@ -241,7 +262,7 @@ async function main() {
     running.has(a) && running.has(b) ? median(rows[a].map((r, i) => fn(r) / fn(rows[b][i]))) : NaN;
   const added = (a: string, fn: (r: RunRow) => number) => (running.has(a) ? median(rows[a].map((r, i) => fn(r) - fn(rows.direct[i]))) : NaN);
   const summary: Record<string, Record<string, number>> = {};
-  for (const n of names) {
+  for (const n of final) {
     summary[n] = {
       rps: median(perRun(n, (r) => r.sat!.rps)),
       cpu: median(perRun(n, (r) => r.sat!.cpu)),
@@ -270,7 +291,7 @@ async function main() {
     : {};
 
   const versions: Record<string, string | undefined> = { node: process.version };
-  for (const n of names) if (running.get(n)!.notes) versions[n] = running.get(n)!.notes;
+  for (const n of final) if (running.get(n)!.notes) versions[n] = running.get(n)!.notes;
   const meta = {
     date: new Date().toISOString(),
     command,
@@ -285,7 +306,7 @@ async function main() {
   const md: string[] = [];
   md.push(`| target | req/s | p50 ms | p99 ms | CPU % | CPU µs/req | req/s ÷ nginx | stream TTFB p50 ms | TTFB p99 ms | @${opt.lowRate} req/s p50 ms | p99 ms | p50 added vs direct ms |`);
   md.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
-  for (const n of names) {
+  for (const n of final) {
     const s = summary[n];
     md.push(
       `| ${n}${s.errors ? ` (${s.errors} errors)` : ''} | ${fmtInt(s.rps)} | ${fmt(s.p50, 0)} | ${fmt(s.p99, 0)} | ${fmt(s.cpu, 0)} | ${fmt(s.cpuUsPerReq, 0)} | ${fmt(s.rpsVsNginx)} | ${fmt(s.ttfbP50)} | ${fmt(s.ttfbP99)} | ${fmt(s.lowP50, 3)}${s.rps < 2 * opt.lowRate ? ' †' : ''} | ${fmt(s.lowP99, 3)} | ${n === 'direct' ? '—' : fmt(s.lowAddedP50, 3)} |`,
@@ -295,7 +316,7 @@ async function main() {
   md.push('');
   for (const [name, c] of Object.entries(checks)) md.push(`- ${Number.isNaN(c.value) ? 'not measured' : c.holds ? 'holds' : 'FAILS'}: ${name} (median of per-run values: ${fmt(c.value)})`);
   md.push('- CPU % / µs per request: CPU time of the target\'s own processes during the saturated phase (from /proc; for direct, the upstream\'s). It is less sensitive to other load on a shared machine than req/s.');
-  if (names.some((n) => summary[n].rps < 2 * opt.lowRate)) md.push(`- †: ${opt.lowRate} req/s is more than half of this target's saturated req/s, so it queues: not a below-saturation figure.`);
+  if (final.some((n) => summary[n].rps < 2 * opt.lowRate)) md.push(`- †: ${opt.lowRate} req/s is more than half of this target's saturated req/s, so it queues: not a below-saturation figure.`);
   md.push(
     `- ${opt.runs} runs, medians; ${opt.duration} s at c=${opt.connections} per target per run (autocannon 9, after ${opt.warmup} s warm-up); streaming: c=${opt.streamConcurrency} for ${opt.streamDuration} s, upstream TTFT ${opt.ttftMs} ms then ${opt.chunks} chunks ${opt.chunkDelayMs} ms apart; below saturation: open loop ${opt.lowRate} req/s for ${opt.lowDuration} s.`,
   );

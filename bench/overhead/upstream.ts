@@ -166,11 +166,14 @@ async function main(argv: string[]) {
     chunkDelayMs: num('chunk-delay-ms', f['chunk-delay-ms'], 2),
   });
   process.stdout.write(JSON.stringify({ ready: true, port: up.port }) + '\n');
-  const stop = () => up.close().then(() => process.exit(0));
-  process.on('SIGTERM', stop);
-  process.on('SIGINT', stop);
+  const stop = (why: string) => {
+    console.error(`upstream: ${why}, exiting`);
+    void up.close().then(() => process.exit(0));
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
   // Exit when the parent goes away (stdin closes), so an upstream is never left behind.
-  process.stdin.on('end', stop).on('error', stop).resume();
+  process.stdin.on('end', () => stop('stdin closed')).on('error', () => stop('stdin error')).resume();
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
