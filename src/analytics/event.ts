@@ -1,10 +1,12 @@
-// THE analytics event schema: one shape for per-request events (`type: 'request'`) and paired shadow records
-// (`type: 'shadow_pair'`). Every sink stores the same columns; a pair row uses the base columns for the primary
-// leg and the `cand_*` columns for the candidate leg (the shadow, or the second primary of a noise pair).
+// THE analytics event schema: one shape for per-request events (`type: 'request'`), paired shadow records
+// (`type: 'shadow_pair'`) and drift status changes (`type: 'drift_status'`). Every sink stores the same columns;
+// a pair row uses the base columns for the primary leg and the `cand_*` columns for the candidate leg (the
+// shadow, or the second primary of a noise pair); a drift row uses tenant/model/arm/ts and the `drift_*` columns.
 // Events are idempotent by `event_id`: every sink ignores or collapses a second write of the same id.
 import { z } from 'zod';
 
-export const EVENT_SCHEMA_VERSION = 1;
+/** 2: adds `drift_status` events and the `drift_*` columns (migrations add them to v1 tables). */
+export const EVENT_SCHEMA_VERSION = 2;
 
 /** Why a leg failed, coarse enough to group by. '' means it did not fail. */
 export const errorClassSchema = z.enum([
@@ -92,10 +94,39 @@ export const shadowPairSchema = baseSchema.extend({
   comparable: z.boolean(),
 });
 
-export const analyticsEventSchema = z.discriminatedUnion('type', [requestEventSchema, shadowPairSchema]);
+/** Same values as DriftStatus in src/drift/psi.ts (kept literal here: the schema is the contract). */
+export const driftLevelSchema = z.enum(['insufficient_data', 'none', 'minor', 'major']);
+
+/** One feature's drift status change on the alert window (src/drift/alerts.ts DriftStatusRow). */
+export const driftFieldsSchema = z.object({
+  feature: str(64),
+  /** Window name, e.g. '5m'. */
+  window: str(32),
+  window_start: z.number().int().min(0),
+  status: driftLevelSchema,
+  /** '' for the first status seen for this (model, arm, feature). */
+  previous: z.union([driftLevelSchema, z.literal('')]).default(''),
+  psi: z.number().finite().nullable(),
+  crit: z.number().finite().nullable().default(null),
+  n: count,
+  m: count,
+  /** Frozen baseline version, or 'trailing' for the rolling baseline. */
+  baseline: str(32),
+});
+
+export const driftStatusEventSchema = baseSchema.extend({
+  type: z.literal('drift_status'),
+  /** Not tied to a request: request_id and correlation_id stay ''. */
+  request_id: str(128).default(''),
+  correlation_id: str(128).default(''),
+  drift: driftFieldsSchema,
+});
+
+export const analyticsEventSchema = z.discriminatedUnion('type', [requestEventSchema, shadowPairSchema, driftStatusEventSchema]);
 
 export type RequestEvent = z.output<typeof requestEventSchema>;
 export type ShadowPairEvent = z.output<typeof shadowPairSchema>;
+export type DriftStatusEvent = z.output<typeof driftStatusEventSchema>;
 export type AnalyticsEvent = z.output<typeof analyticsEventSchema>;
 export type AnalyticsEventInput = z.input<typeof analyticsEventSchema>;
 
@@ -115,16 +146,22 @@ export const EVENT_COLUMNS = [
   'cand_error_message', 'cand_ttft_ms', 'cand_latency_ms', 'cand_prompt_tokens', 'cand_completion_tokens',
   'cand_cached_tokens', 'cand_finish_reason', 'exact_match', 'similarity', 'length_ratio', 'finish_agree',
   'comparable', 'schema_version',
+  // v2: drift_status events (appended, so v1 tables gain them by ALTER ... ADD COLUMN in the same order)
+  'drift_feature', 'drift_window', 'drift_window_start_ms', 'drift_status', 'drift_previous', 'drift_psi',
+  'drift_crit', 'drift_n', 'drift_m', 'drift_baseline',
 ] as const;
 export type EventColumn = (typeof EVENT_COLUMNS)[number];
 export type EventRow = Record<EventColumn, string | number | null>;
 
 const b = (x: boolean) => (x ? 1 : 0);
+const NO_LEG: Leg = legSchema.parse({});
 
-/** Flattens an event into one row: booleans as 0/1, absent pair/request fields as ''/0/null. */
+/** Flattens an event into one row: booleans as 0/1, fields the event's type lacks as ''/0/null. */
 export function toRow(e: AnalyticsEvent): EventRow {
   const pair = e.type === 'shadow_pair' ? e : null;
   const req = e.type === 'request' ? e : null;
+  const drift = e.type === 'drift_status' ? e.drift : null;
+  const leg: Leg = e.type === 'drift_status' ? NO_LEG : e;
   const cand = pair?.cand;
   return {
     event_id: e.event_id,
@@ -137,18 +174,18 @@ export function toRow(e: AnalyticsEvent): EventRow {
     experiment: e.experiment,
     arm: e.arm,
     stream: b(e.stream),
-    pool: e.pool,
-    backend: e.backend,
-    upstream_model: e.upstream_model,
-    status: e.status,
-    error_class: e.error_class,
-    error_message: e.error_message,
-    ttft_ms: e.ttft_ms,
-    latency_ms: e.latency_ms,
-    prompt_tokens: e.prompt_tokens,
-    completion_tokens: e.completion_tokens,
-    cached_tokens: e.cached_tokens,
-    finish_reason: e.finish_reason,
+    pool: leg.pool,
+    backend: leg.backend,
+    upstream_model: leg.upstream_model,
+    status: leg.status,
+    error_class: leg.error_class,
+    error_message: leg.error_message,
+    ttft_ms: leg.ttft_ms,
+    latency_ms: leg.latency_ms,
+    prompt_tokens: leg.prompt_tokens,
+    completion_tokens: leg.completion_tokens,
+    cached_tokens: leg.cached_tokens,
+    finish_reason: leg.finish_reason,
     decision: req?.decision ?? '',
     router_overhead_ms: req?.router_overhead_ms ?? null,
     shadowed: b(req?.shadowed ?? false),
@@ -171,6 +208,16 @@ export function toRow(e: AnalyticsEvent): EventRow {
     finish_agree: pair ? b(pair.finish_agree) : null,
     comparable: pair ? b(pair.comparable) : null,
     schema_version: EVENT_SCHEMA_VERSION,
+    drift_feature: drift?.feature ?? '',
+    drift_window: drift?.window ?? '',
+    drift_window_start_ms: drift?.window_start ?? 0,
+    drift_status: drift?.status ?? '',
+    drift_previous: drift?.previous ?? '',
+    drift_psi: drift?.psi ?? null,
+    drift_crit: drift?.crit ?? null,
+    drift_n: drift?.n ?? 0,
+    drift_m: drift?.m ?? 0,
+    drift_baseline: drift?.baseline ?? '',
   };
 }
 
@@ -184,11 +231,14 @@ export interface WaeDataPoint {
 
 /** WAE limits (gateways.md 8.1): 1 index <= 96 bytes, <= 20 blobs, <= 20 doubles, blobs total <= 5120 bytes
  *  (the older, smaller documented cap). Blob/double positions are part of the contract: README lists them. */
-export const WAE_BLOBS = ['type', 'experiment', 'arm', 'model', 'pool', 'backend', 'error_class', 'finish_reason', 'pair_kind', 'cand_error_class'] as const;
+export const WAE_BLOBS = [
+  'type', 'experiment', 'arm', 'model', 'pool', 'backend', 'error_class', 'finish_reason', 'pair_kind', 'cand_error_class',
+  'drift_feature', 'drift_status',
+] as const;
 export const WAE_DOUBLES = [
   'count', 'status', 'latency_ms', 'ttft_ms', 'prompt_tokens', 'completion_tokens', 'cached_tokens', 'is_error',
   'router_overhead_ms', 'stream', 'exact_match', 'similarity', 'length_ratio', 'finish_agree', 'cand_latency_ms',
-  'cand_ttft_ms', 'cand_is_error',
+  'cand_ttft_ms', 'cand_is_error', 'drift_psi',
 ] as const;
 
 const encoder = new TextEncoder();
@@ -224,6 +274,7 @@ export function toWaeDataPoint(e: AnalyticsEvent): WaeDataPoint {
     cand_latency_ms: num(r.cand_latency_ms),
     cand_ttft_ms: num(r.cand_ttft_ms),
     cand_is_error: e.type === 'shadow_pair' ? isErr(r.cand_error_class, r.cand_status) : -1,
+    drift_psi: num(r.drift_psi),
   };
   return { indexes: [clipUtf8(e.tenant, 96)], blobs, doubles: WAE_DOUBLES.map((k) => values[k]) };
 }

@@ -1,5 +1,8 @@
-// Table definitions for the one event table, in ClickHouse and SQLite (D1 is SQLite). Every statement is
-// idempotent (IF NOT EXISTS), so running the migrations again is a no-op.
+// Table definitions for the one event table, in ClickHouse and SQLite (D1 is SQLite). Running the migrations
+// again is a no-op: CREATE ... IF NOT EXISTS, then one ALTER TABLE ... ADD COLUMN per column added after v1 (see
+// ADDED_COLUMNS) whose only possible failure, "column already exists", the runners ignore. Neither ClickHouse
+// 18.16 nor SQLite accepts ADD COLUMN IF NOT EXISTS (checked against 18.16.1), hence the tolerated error.
+// Schema changes are additive only: new columns get defaults, so old rows and old writers stay valid.
 //
 // ClickHouse: ReplacingMergeTree ordered by (tenant, experiment, type, event_id). A re-sent event (same
 // event_id, same content, hence same sort key) collapses on merge; queries that must count exactly use FINAL
@@ -7,6 +10,7 @@
 // nor query parameters nor LowCardinality by default.
 // SQLite/D1: event_id is the primary key and inserts are INSERT OR IGNORE.
 import { EVENT_COLUMNS, type EventColumn } from './event.ts';
+import { errText } from './sink.ts';
 
 export const EVENTS_TABLE = 'kvroute_events';
 
@@ -22,7 +26,17 @@ const TYPES: Record<EventColumn, ColumnType> = {
   cand_latency_ms: 'f64?', cand_prompt_tokens: 'u32', cand_completion_tokens: 'u32', cand_cached_tokens: 'u32',
   cand_finish_reason: 'str', exact_match: 'u8?', similarity: 'f64?', length_ratio: 'f64?', finish_agree: 'u8?',
   comparable: 'u8?', schema_version: 'u16',
+  drift_feature: 'str', drift_window: 'str', drift_window_start_ms: 'u64', drift_status: 'str', drift_previous: 'str',
+  drift_psi: 'f64?', drift_crit: 'f64?', drift_n: 'u32', drift_m: 'u32', drift_baseline: 'str',
 };
+
+/** Columns added after the table first shipped (v1 ended at schema_version), in EVENT_COLUMNS order. */
+export const ADDED_COLUMNS: readonly EventColumn[] = EVENT_COLUMNS.slice(EVENT_COLUMNS.indexOf('schema_version') + 1);
+
+/** True when an ALTER ... ADD COLUMN failed only because the column is there already (the idempotent case). */
+export function isColumnAlreadyThere(sql: string, err: unknown): boolean {
+  return /\bADD COLUMN\b/.test(sql) && /duplicate column name|already exists/i.test(errText(err));
+}
 
 const CH_TYPE: Record<ColumnType, string> = {
   str: 'String', u8: 'UInt8', u16: 'UInt16', u32: 'UInt32', u64: 'UInt64', 'f64?': 'Nullable(Float64)', 'u8?': 'Nullable(UInt8)',
@@ -49,6 +63,8 @@ ${cols},
 ) ENGINE = ReplacingMergeTree(ts_ms)
 PARTITION BY toYYYYMM(toDateTime(intDiv(ts_ms, 1000)))
 ORDER BY (tenant, experiment, type, event_id)`,
+    // AFTER keeps an upgraded table's column order equal to a fresh one (the materialized ts stays last).
+    ...ADDED_COLUMNS.map((c) => `ALTER TABLE ${db}.${EVENTS_TABLE} ADD COLUMN ${c} ${CH_TYPE[TYPES[c]]} AFTER ${EVENT_COLUMNS[EVENT_COLUMNS.indexOf(c) - 1]}`),
   ];
 }
 
@@ -58,6 +74,8 @@ export function sqliteMigrations(): string[] {
     `CREATE TABLE IF NOT EXISTS ${EVENTS_TABLE} (\n${cols}\n)`,
     `CREATE INDEX IF NOT EXISTS ${EVENTS_TABLE}_experiment ON ${EVENTS_TABLE} (tenant, experiment, type, ts_ms)`,
     `CREATE INDEX IF NOT EXISTS ${EVENTS_TABLE}_correlation ON ${EVENTS_TABLE} (correlation_id)`,
+    // SQLite appends; every added column is nullable or has a default, so existing rows read back ''/0/NULL.
+    ...ADDED_COLUMNS.map((c) => `ALTER TABLE ${EVENTS_TABLE} ADD COLUMN ${c} ${SQLITE_TYPE[TYPES[c]]}`),
   ];
 }
 
@@ -71,6 +89,12 @@ export interface ClickHouseCommander {
 
 export async function migrateClickHouse(client: ClickHouseCommander, database: string): Promise<string[]> {
   const statements = clickhouseMigrations(database);
-  for (const query of statements) await client.command({ query });
+  for (const query of statements) {
+    try {
+      await client.command({ query });
+    } catch (err) {
+      if (!isColumnAlreadyThere(query, err)) throw err;
+    }
+  }
   return statements;
 }

@@ -31,8 +31,11 @@ export interface DriftStatusRow {
   previous: DriftStatus | null;
   psi: number;
   js: number;
+  /** The chi-square guard the status was judged against (null when nothing was compared). */
+  crit: number | null;
   n: number;
   m: number;
+  baselineVersion: number | 'trailing';
   at: number;
 }
 
@@ -66,7 +69,7 @@ export function applyEvaluation(
     const key = `${ctx.model}|${ctx.arm}|${f.feature}`;
     const previous = state.reported[key] ?? null;
     if (previous !== f.status) {
-      rows.push({ tenantId: ctx.tenantId, model: ctx.model, arm: ctx.arm, feature: f.feature, window: ctx.window, windowStart: ctx.windowStart, status: f.status, previous, psi: f.psi, js: f.js, n: f.n, m: f.m, at: ctx.at });
+      rows.push({ tenantId: ctx.tenantId, model: ctx.model, arm: ctx.arm, feature: f.feature, window: ctx.window, windowStart: ctx.windowStart, status: f.status, previous, psi: f.psi, js: f.js, crit: f.crit, n: f.n, m: f.m, baselineVersion: ctx.baselineVersion, at: ctx.at });
       state.reported[key] = f.status;
     }
     if (f.status === 'insufficient_data') continue;

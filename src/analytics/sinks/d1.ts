@@ -1,7 +1,7 @@
 // D1 sink for Workers: the same SQLite table and INSERT OR IGNORE, through the D1 binding. A batch is one D1
 // batch() call, which D1 runs as a single transaction.
 import { EVENT_COLUMNS, toRow, type AnalyticsEvent } from '../event.ts';
-import { SQLITE_INSERT_SQL, sqliteMigrations } from '../migrations.ts';
+import { isColumnAlreadyThere, SQLITE_INSERT_SQL, sqliteMigrations } from '../migrations.ts';
 import type { AnalyticsSink } from '../sink.ts';
 
 /** The part of the D1Database binding this sink uses (structural, so core code needs no Workers types). */
@@ -11,9 +11,16 @@ export interface D1Like {
   exec(sql: string): Promise<unknown>;
 }
 
-/** Creates the table and indexes if missing (D1 exec takes one statement per line, so collapse newlines). */
+/** Creates the table and indexes if missing and adds columns an older table lacks (D1 exec takes one statement
+ *  per line, so collapse newlines). */
 export async function migrateD1(db: D1Like): Promise<void> {
-  for (const sql of sqliteMigrations()) await db.exec(sql.replace(/\s*\n\s*/g, ' '));
+  for (const sql of sqliteMigrations()) {
+    try {
+      await db.exec(sql.replace(/\s*\n\s*/g, ' '));
+    } catch (err) {
+      if (!isColumnAlreadyThere(sql, err)) throw err;
+    }
+  }
 }
 
 /** D1 caps statements per batch; stay well under it. */

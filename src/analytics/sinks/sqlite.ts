@@ -1,7 +1,7 @@
 // SQLite sink for Node (better-sqlite3): the embedded default under `npm start`. Synchronous driver, so a batch
 // is one transaction; INSERT OR IGNORE on the event_id primary key makes re-sends no-ops.
 import { EVENT_COLUMNS, toRow, type AnalyticsEvent } from '../event.ts';
-import { SQLITE_INSERT_SQL, sqliteMigrations } from '../migrations.ts';
+import { isColumnAlreadyThere, SQLITE_INSERT_SQL, sqliteMigrations } from '../migrations.ts';
 import type { AnalyticsSink } from '../sink.ts';
 
 /** The part of a better-sqlite3 Database used here (structural: the package ships no types). */
@@ -11,9 +11,15 @@ export interface SqliteDatabase {
   transaction<A extends unknown[]>(fn: (...args: A) => void): (...args: A) => void;
 }
 
-/** Creates the table and indexes if missing. */
+/** Creates the table and indexes if missing and adds columns an older table lacks. */
 export function migrateSqlite(db: Pick<SqliteDatabase, 'exec'>): void {
-  for (const sql of sqliteMigrations()) db.exec(sql);
+  for (const sql of sqliteMigrations()) {
+    try {
+      db.exec(sql);
+    } catch (err) {
+      if (!isColumnAlreadyThere(sql, err)) throw err;
+    }
+  }
 }
 
 /** Opens (or creates) a SQLite file with WAL journaling, migrated. Node only: loads better-sqlite3 lazily. */
