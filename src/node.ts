@@ -21,6 +21,7 @@ import { HealthProber } from './upstream/probe.ts';
 import type { NodeAnalytics } from './analytics/node-analytics.ts';
 import { afterResponse } from './core/after-response.ts';
 import { createDriftRecorder } from './drift/recorder.ts';
+import { driftStatusEventOf } from './analytics/drift-event.ts';
 import { MemoryDriftStore, type DriftStore } from './drift/store.ts';
 import { ShadowLimiter } from './shadow/limiter.ts';
 import { driftRoutes } from '../routes/drift.ts';
@@ -118,7 +119,8 @@ export async function startNodeRouter(opts: NodeRouterOptions): Promise<NodeRout
   const directory = new TenantDirectory(opts.store, opts.policyFactory ?? defaultPolicyFactory, opts.cacheTtlMs ?? 5_000);
   const now = () => performance.now();
   const driftStore = opts.driftStore ?? new MemoryDriftStore();
-  const drift = createDriftRecorder({ store: driftStore });
+  // Drift status changes go to the analytics store next to the requests (read `emit` at flush time).
+  const drift = createDriftRecorder({ store: driftStore, onStatus: (rows) => emit?.(rows.map(driftStatusEventOf)) });
   const emit = opts.analytics ? (events: Parameters<NodeAnalytics['emit']>[0]) => opts.analytics!.emit(events) : undefined;
   const hooks: Platform['hooks'] = {
     onRecord: afterResponse({ directory, emit, drift, now }),

@@ -23,6 +23,7 @@ import { workerSinkFromEnv } from './analytics/worker-sinks.ts';
 import { afterResponse } from './core/after-response.ts';
 import { DurableDriftStore, type DurableObjectNamespaceLike } from './drift/durable-object.ts';
 import { createDriftRecorder } from './drift/recorder.ts';
+import { driftStatusEventOf } from './analytics/drift-event.ts';
 import { ShadowLimiter } from './shadow/limiter.ts';
 import { driftRoutes } from '../routes/drift.ts';
 import { experimentRoutes } from '../routes/experiments.ts';
@@ -84,7 +85,7 @@ async function build(env: Env): Promise<Isolate> {
   const emit = analytics ? (events: Parameters<typeof analytics.emit>[0]) => analytics.emit(events) : undefined;
   // Per isolate: sketches accumulate here and are merged into the tenant's Durable Object on flush.
   const driftStore = env.DRIFT ? new DurableDriftStore(env.DRIFT) : null;
-  const drift = driftStore ? createDriftRecorder({ store: driftStore }) : undefined;
+  const drift = driftStore ? createDriftRecorder({ store: driftStore, onStatus: (rows) => emit?.(rows.map(driftStatusEventOf)) }) : undefined;
   const platform: Platform = {
     runtime: 'workers',
     directory,
