@@ -59,24 +59,6 @@ function parseRetryAfterMs(v: string | null): number | null {
   return Number.isFinite(at) ? Math.max(0, at - Date.now()) : null;
 }
 
-/** Races a promise against a timer; the timer aborts `controller` so the underlying request is torn down. */
-async function withTimeout<T>(p: Promise<T>, ms: number, controller: AbortController, what: string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      controller.abort();
-      reject(new UpstreamFailure('timeout', `${what} exceeded ${ms} ms`));
-    }, ms);
-  });
-  // If the timer wins, `p` rejects later with an abort; that rejection is expected and must not go unhandled.
-  p.catch(() => {});
-  try {
-    return await Promise.race([p, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
 export async function forward(input: ForwardInput, deps: ForwardDeps): Promise<Forwarded> {
   const { config, route } = input;
   const { retry, timeouts, health } = config;
@@ -114,26 +96,28 @@ export async function forward(input: ForwardInput, deps: ForwardDeps): Promise<F
         input.clientSignal.removeEventListener('abort', onClientAbort);
       }
     };
+    // One timer per attempt bounds connect + headers + first body chunk; it aborts the attempt, which rejects
+    // whichever read is pending (no per-phase races or extra promises on the hot path).
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      controller.abort();
+    }, timeouts.firstByteMs);
     try {
-      const budget = Math.max(1, Math.min(timeouts.firstByteMs, deadline - sentAt + timeouts.firstByteMs));
-      const res = await withTimeout(
-        deps.client.send({
-          baseUrl: backend.url,
-          path: input.path,
-          method: 'POST',
-          headers,
-          body: input.body,
-          signal: controller.signal,
-          connectTimeoutMs: timeouts.connectMs,
-        }),
-        budget,
-        controller,
-        'first byte',
-      );
+      const res = await deps.client.send({
+        baseUrl: backend.url,
+        path: input.path,
+        method: 'POST',
+        headers,
+        body: input.body,
+        signal: controller.signal,
+        connectTimeoutMs: timeouts.connectMs,
+      });
       // Engines that piggy-back their load on responses (the simulator's x-sim-*) refresh it for free.
       const piggy = backend.adapter.parseLoadHeaders((n) => res.header(n));
       if (piggy.running !== undefined || piggy.waiting !== undefined || piggy.kvUsage !== undefined) state.reportEngineLoad(piggy, input.now());
       if (retry.retryOnStatus.includes(res.status)) {
+        clearTimeout(timer);
         res.body.cancel();
         const ms = input.now() - sentAt;
         upstreamMs += ms;
@@ -151,7 +135,8 @@ export async function forward(input: ForwardInput, deps: ForwardDeps): Promise<F
         }
         continue;
       }
-      const first = await withTimeout(res.body.read(), Math.max(1, timeouts.firstByteMs - (input.now() - sentAt)), controller, 'first byte');
+      const first = await res.body.read();
+      clearTimeout(timer);
       const ms = input.now() - sentAt;
       upstreamMs += ms;
       attempts.push({ backend: backend.id, outcome: `status ${res.status}`, ms });
@@ -159,11 +144,16 @@ export async function forward(input: ForwardInput, deps: ForwardDeps): Promise<F
       // The caller owns the response now and calls `release` when it is done with the body.
       return { decision, response: res, first, controller, state, attempts, upstreamMs, dispatchedAt: sentAt, release };
     } catch (err) {
+      clearTimeout(timer);
       release();
       const ms = input.now() - sentAt;
       upstreamMs += ms;
       if (input.clientSignal.aborted) throw new HttpError(499, 'invalid_request_error', 'Client closed the request.', 'client_closed');
-      const f = err instanceof UpstreamFailure ? err : new UpstreamFailure('reset', String(err));
+      const f = timedOut
+        ? new UpstreamFailure('timeout', `no first byte within ${timeouts.firstByteMs} ms`)
+        : err instanceof UpstreamFailure
+          ? err
+          : new UpstreamFailure('reset', String(err));
       attempts.push({ backend: backend.id, outcome: f.kind, ms });
       state.breaker.onFailure(input.now(), health.failureThreshold, health.cooldownMs);
       lastError = f.kind === 'timeout' ? errors.upstreamTimeout(`backend '${backend.id}': ${f.message}`) : errors.upstreamFailed(`backend '${backend.id}': ${f.message}`);
