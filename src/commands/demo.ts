@@ -85,16 +85,3 @@ kvroute is running (${runtime})
 
 Ctrl-C stops everything.`);
 }
-
-/** Resolves on the first SIGINT/SIGTERM. */
-export function untilSignal(): Promise<void> {
-  return new Promise((resolve) => {
-    const stop = () => {
-      process.off('SIGINT', stop);
-      process.off('SIGTERM', stop);
-      resolve();
-    };
-    process.on('SIGINT', stop);
-    process.on('SIGTERM', stop);
-  });
-}

@@ -6,6 +6,7 @@ import { parsePlainSnapshotInto } from '../tenants/load-config.ts';
 import { FileTenantStore } from '../tenants/file-store.ts';
 import { MemoryTenantStore } from '../tenants/store.ts';
 import { openNodeAnalytics } from './node-analytics-flags.ts';
+import { untilSignal } from '../util/signals.ts';
 
 export async function main(argv: string[]): Promise<number> {
   const f = parseFlags(argv, {
@@ -30,13 +31,8 @@ export async function main(argv: string[]): Promise<number> {
   const analytics = await openNodeAnalytics(f['data-dir'] ?? '.kvroute', f.clickhouse);
   const router = await startNodeRouter({ store, port: num('port', f.port, 8787), host: f.host ?? '127.0.0.1', adminToken, analytics });
   console.log(`kvroute (node) listening on ${router.url}`);
-  const stop = async () => {
-    await router.close();
-    await analytics.close();
-    process.exit(0);
-  };
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
-  await new Promise(() => {});
+  await untilSignal();
+  await router.close();
+  await analytics.close();
   return 0;
 }

@@ -5,6 +5,7 @@ import { startSimPool } from '../../gpu-backends/simulator/pool.ts';
 import { DEFAULT_PROFILE, profileNames } from '../../gpu-backends/simulator/profiles.ts';
 import type { FaultsInput } from '../../gpu-backends/simulator/faults.ts';
 import { num, parseFlags } from '../util/args.ts';
+import { untilSignal } from '../util/signals.ts';
 
 const USAGE = `usage: kvroute sim [options]
 
@@ -69,15 +70,7 @@ export async function main(argv: string[]): Promise<number> {
   for (const url of pool.urls) console.log(url);
   console.log(`ready: ${pool.urls.length} simulated vLLM backends (profile ${flags.profile ?? DEFAULT_PROFILE}); Ctrl-C to stop`);
 
-  await new Promise<void>((resolve) => {
-    const stop = () => {
-      process.off('SIGINT', stop);
-      process.off('SIGTERM', stop);
-      resolve();
-    };
-    process.on('SIGINT', stop);
-    process.on('SIGTERM', stop);
-  });
+  await untilSignal();
   await pool.close();
   return 0;
 }

@@ -2,7 +2,8 @@
 import { startNodeRouter } from '../node.ts';
 import { FileTenantStore } from '../tenants/file-store.ts';
 import { openNodeAnalytics } from './node-analytics-flags.ts';
-import { demoOptions, printBanner, seedDemoTenant, startDemoPool, untilSignal } from './demo.ts';
+import { demoOptions, printBanner, seedDemoTenant, startDemoPool } from './demo.ts';
+import { untilSignal } from '../util/signals.ts';
 
 export async function main(argv: string[]): Promise<number> {
   if (argv.includes('--help')) {

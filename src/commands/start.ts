@@ -2,7 +2,8 @@
 // local KV, D1, Durable Objects and Queues), a simulated pool of 4 vLLM backends, and a demo tenant.
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { demoOptions, printBanner, seedDemoTenant, startDemoPool, untilSignal } from './demo.ts';
+import { demoOptions, printBanner, seedDemoTenant, startDemoPool } from './demo.ts';
+import { untilSignal } from '../util/signals.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
