@@ -16,11 +16,12 @@ export async function main(argv: string[]): Promise<number> {
     host: { type: 'string' },
     'data-dir': { type: 'string' },
     clickhouse: { type: 'string' },
+    'no-analytics': { type: 'boolean' },
     help: { type: 'boolean' },
   });
   if (f.help) {
     console.log(
-      'usage: kvroute serve [--config FILE] [--state FILE] [--port 8787] [--host 127.0.0.1] [--data-dir .kvroute] [--clickhouse URL]\n' +
+      'usage: kvroute serve [--config FILE] [--state FILE] [--port 8787] [--host 127.0.0.1] [--data-dir .kvroute] [--clickhouse URL] [--no-analytics]\n' +
         '  admin token: KVROUTE_ADMIN_TOKEN or "adminToken" in the config file; analytics: ClickHouse (--clickhouse or CLICKHOUSE_URL), else SQLite in --data-dir',
     );
     return 0;
@@ -28,11 +29,11 @@ export async function main(argv: string[]): Promise<number> {
   const store = f.state ? new FileTenantStore(f.state) : new MemoryTenantStore();
   let adminToken = process.env.KVROUTE_ADMIN_TOKEN;
   if (f.config) adminToken ??= await parsePlainSnapshotInto(store, JSON.parse(readFileSync(f.config, 'utf8')), f.config);
-  const analytics = await openNodeAnalytics(f['data-dir'] ?? '.kvroute', f.clickhouse);
+  const analytics = f['no-analytics'] ? undefined : await openNodeAnalytics(f['data-dir'] ?? '.kvroute', f.clickhouse);
   const router = await startNodeRouter({ store, port: num('port', f.port, 8787), host: f.host ?? '127.0.0.1', adminToken, analytics });
   console.log(`kvroute (node) listening on ${router.url}`);
   await untilSignal();
   await router.close();
-  await analytics.close();
+  await analytics?.close();
   return 0;
 }
