@@ -57,7 +57,7 @@ export async function streamLoad(t: Target, body: string, concurrency: number, d
           continue;
         }
         let first = -1;
-        let tail = Buffer.alloc(0);
+        let tail: Buffer = Buffer.alloc(0);
         for await (const chunk of res.body as AsyncIterable<Buffer>) {
           if (first < 0 && chunk.length > 0) first = nowMs() - t0;
           tail = chunk.length >= 32 ? chunk : Buffer.concat([tail, chunk]).subarray(-64);

@@ -8,7 +8,7 @@ import path from 'node:path';
 
 const children = new Set<ChildProcess>();
 const exits = new Map<ChildProcess, string>();
-let quiet = false; // set while we stop processes ourselves
+const stopping = new WeakSet<ChildProcess>(); // processes we are stopping ourselves
 let niceness = 0;
 
 /**
@@ -52,13 +52,14 @@ export function start(name: string, cmd: string, args: string[], opts: { cwd?: s
   proc.on('exit', (code, signal) => {
     children.delete(proc);
     exits.set(proc, `${name} exited (${signal ?? code})`);
-    if (!quiet) console.error(`[bench] ${name} exited unexpectedly (${signal ?? `code ${code}`}); log ${log}`);
+    if (!stopping.has(proc)) console.error(`[bench] ${name} exited unexpectedly (${signal ?? `code ${code}`}); log ${log}`);
   });
   return { proc, log };
 }
 
 function killGroup(p: ChildProcess, sig: NodeJS.Signals) {
   if (p.pid === undefined) return;
+  stopping.add(p);
   try {
     process.kill(-p.pid, sig);
   } catch {
@@ -68,7 +69,7 @@ function killGroup(p: ChildProcess, sig: NodeJS.Signals) {
 
 export async function stop(p: ChildProcess, graceMs = 2000): Promise<void> {
   if (p.exitCode !== null || p.signalCode !== null) return;
-  quiet = true;
+  stopping.add(p);
   const exited = new Promise<void>((r) => p.once('exit', () => r()));
   killGroup(p, 'SIGTERM');
   const t = setTimeout(() => killGroup(p, 'SIGKILL'), graceMs);

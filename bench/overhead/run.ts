@@ -125,7 +125,7 @@ async function saturate(t: Running, seconds: number): Promise<Sat> {
     pipelining: 1,
     timeout: 10,
   });
-  const ok = (r as unknown as Record<string, number>)['2xx'];
+  const ok = r['2xx'];
   const cpu = (groupTicks(t.proc?.proc) - c0) / ((Date.now() - w0) / 1000); // 100 ticks/s = one core
   return { rps: ok / r.duration, cpu, p50: r.latency.p50, p99: r.latency.p99, non2xx: r.non2xx, errors: r.errors, timeouts: r.timeouts };
 }
