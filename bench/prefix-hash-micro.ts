@@ -2,6 +2,7 @@
 //   npx tsx bench/prefix-hash-micro.ts
 import { affinityConfigSchema } from '../src/config/affinity.ts';
 import { prefixHashes } from '../src/routing/prefix-hash.ts';
+import { hashString } from '../src/util/hash.ts';
 
 const defaults = affinityConfigSchema.parse({});
 const words = 'the quick brown fox jumps over the lazy dog while the router hashes a long prompt '.split(' ');
@@ -36,3 +37,14 @@ bench('completions prompt', completions, defaults);
 bench('chat, 21 messages', chat, defaults);
 bench('completions prompt, no cap', completions, { blockChars: defaults.blockChars, maxBlocks: 1000 });
 bench('chat, 21 messages, no cap', chat, { blockChars: defaults.blockChars, maxBlocks: 1000 });
+
+// Reference on the same machine and moment: the shared hashString over a flat 50,000-character string, once.
+{
+  const flat = text(50_000, 3);
+  for (let i = 0; i < 500; i++) hashString(flat, i);
+  const t0 = process.hrtime.bigint();
+  let sink = 0;
+  for (let i = 0; i < 5_000; i++) sink ^= hashString(flat, i);
+  const us = Number(process.hrtime.bigint() - t0) / 1000 / 5_000;
+  console.log(`| reference: hashString over 50,000 characters, one pass | - | ${us.toFixed(1)} us |${sink === 0.5 ? '' : ''}`);
+}

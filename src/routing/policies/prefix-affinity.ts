@@ -23,20 +23,23 @@ export interface PrefixAffinityOptions {
 }
 
 /**
- * kvroute's default: popularity-aware rendezvous hashing with bounded loads. Stateless across router replicas:
- * every replica computes the same ranking for the same prefix.
+ * kvroute's default: popularity-aware rendezvous hashing with load shedding. Needs no shared state: every
+ * replica computes the same ranking for the same prefix; what a replica keeps for itself (prefix popularity,
+ * a load trend, an index of its own decisions) is either estimated as well from a 1/R sample or only a hint.
  *
  * 1. Affinity key: walk the request's chained block hashes from the first block and stop at the first prefix
  *    that is not hot. Hot prefixes (a system prompt shared by a whole tenant or by everyone) are skipped, so
- *    they never pin traffic; the key is the shallowest prefix that is specific enough to fit one backend, so
- *    everything that shares it (a conversation's turns, users of one document) lands together. A hot prefix is
- *    cheap to hold on every backend and stays cached there because it is hot.
- * 2. Rank backends by rendezvous score on the key. A request whose whole hashed prefix is still hot (identical
- *    prompts) is spread over as many top-ranked backends as its share needs, least loaded first.
- * 3. Bounded load: take the first backend in rank order under ceil(loadFactor x mean load); overflow goes to
- *    the key's own next choices, which differ from key to key, so a stale load view cannot herd every router
- *    onto the one backend that looked idle. Load is the engine report corrected by this instance's sends since
- *    the report (see load.ts); a report older than staleLoadMs falls back to the own in-flight count.
+ *    they never pin traffic; the key is the shallowest prefix specific enough for one backend, so everything
+ *    that shares it (a conversation's turns, the users of one document) lands together. A hot prefix is cheap
+ *    to hold on every backend and stays cached there because it is hot. Identical hot prompts (nothing
+ *    specific left within the hashed cap) go to the better of two random picks among the key's top backends.
+ * 2. If this instance itself sent a longer match of the prompt somewhere, follow it (with one router, this is
+ *    the SGLang tree's knowledge; with many, a hint that is right more often than not).
+ * 3. Otherwise the key's rendezvous order: the first backend that (a) is under a loose bounded-load cap on
+ *    current load (bursts) and (b) does not shed this key. Shedding is a slow controller on each backend's load
+ *    trend that moves a fixed subset of a persistently overloaded backend's keys to their next choice
+ *    (load-shedding.ts). Load is the engine report plus this instance's sends since it; a report older than
+ *    staleLoadMs is ignored (load.ts). Overflow follows each key's own order, so a stale view cannot herd.
  */
 export class PrefixAffinityPolicy implements RoutingPolicy {
   readonly name = 'prefix-affinity';
