@@ -2,7 +2,7 @@
 // instances that share nothing) to a real simulator process (`kvroute sim`, one engine per backend). The
 // simulator runs `speedup` times faster than the wall clock; its timings come back in simulated ms
 // (x-sim-ttft-ms, x-sim-e2e-ms), its cache hits in usage.prompt_tokens_details.cached_tokens. Engine load
-// reaches the routers the way it does in production: the routers' /metrics probes and x-sim-* headers.
+// reaches the routers as in production: piggy-backed x-sim-* headers (and /metrics probes when enabled).
 import { spawn } from 'node:child_process';
 import net from 'node:net';
 import { fileURLToPath } from 'node:url';
@@ -34,6 +34,12 @@ export interface E2eOptions {
   seed?: number;
   blockChars: number;
   maxBlocks: number;
+  /**
+   * Also scrape /metrics with the router's health probes. Off by default: engine load then reaches the
+   * routers only piggy-backed on responses (x-sim-* headers), and probes currently fail to start
+   * (src/upstream/probe.ts: the constructor parameter `adapterFor` shadows the imported function).
+   */
+  probes?: boolean;
   onProgress?: (done: number, total: number) => void;
 }
 
@@ -95,7 +101,7 @@ export async function replayE2e(records: readonly TraceRecord[], o: E2eOptions) 
     if (!parsed.ok) throw new Error(parsed.problems.join('\n'));
     await store.putTenant('lab', parsed.value);
     await store.putKey({ keyId: 'lab', tenantId: 'lab', hash: await sha256Hex(KEY), createdAt: new Date().toISOString() });
-    for (let k = 0; k < o.replicas; k++) routers.push(await startNodeRouter({ store, port: 0, probes: true, cacheTtlMs: 3_600_000 }));
+    for (let k = 0; k < o.replicas; k++) routers.push(await startNodeRouter({ store, port: 0, probes: o.probes ?? false, cacheTtlMs: 3_600_000 }));
 
     const t0 = records.length ? records[0]!.timestamp : 0;
     const start = performance.now() + 200;
@@ -106,22 +112,43 @@ export async function replayE2e(records: readonly TraceRecord[], o: E2eOptions) 
         const wait = start + arrival / speedup - performance.now();
         if (wait > 0) await new Promise((res) => setTimeout(res, wait));
         const replica = o.replicas === 1 ? 0 : fmix32((index * 0x9e3779b1) ^ seed) % o.replicas;
+        const sent = performance.now();
         const res = await fetch(`${routers[replica]!.url}/v1/completions`, {
           method: 'POST',
           headers: { 'content-type': 'application/json', authorization: `Bearer ${KEY}` },
-          body: JSON.stringify({ ...labBody(r, MODEL), ignore_eos: true }),
+          body: JSON.stringify({ ...labBody(r, MODEL), ignore_eos: true, stream: true, stream_options: { include_usage: true } }),
         });
-        const body = (await res.json()) as { usage?: { prompt_tokens: number; prompt_tokens_details?: { cached_tokens?: number } } };
+        if (!res.ok || !res.body) {
+          o.onProgress?.(++done, records.length);
+          return { ok: false as const, status: res.status, body: await res.text() };
+        }
+        // Timings are wall-clock times the simulator compressed `speedup` times: scale them back.
+        let firstAt: number | undefined;
+        let usage: { prompt_tokens: number; prompt_tokens_details?: { cached_tokens?: number } } | undefined;
+        let buffer = '';
+        const decoder = new TextDecoder();
+        for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+          if (firstAt === undefined) firstAt = performance.now();
+          buffer += decoder.decode(chunk, { stream: true });
+          let nl: number;
+          while ((nl = buffer.indexOf('\n')) >= 0) {
+            const line = buffer.slice(0, nl).trim();
+            buffer = buffer.slice(nl + 1);
+            if (!line.startsWith('data: ') || line === 'data: [DONE]') continue;
+            const data = JSON.parse(line.slice(6)) as { usage?: typeof usage };
+            if (data.usage) usage = data.usage;
+          }
+        }
+        const end = performance.now();
         o.onProgress?.(++done, records.length);
-        if (!res.ok) return { ok: false as const, status: res.status, body };
         return {
           ok: true as const,
           arrival,
           backend: Number((res.headers.get('x-kvroute-backend') ?? 'b-1').slice(1)),
-          ttft: Number(res.headers.get('x-sim-ttft-ms')),
-          e2e: Number(res.headers.get('x-sim-e2e-ms')),
-          promptTokens: body.usage?.prompt_tokens ?? r.input_length,
-          cachedTokens: body.usage?.prompt_tokens_details?.cached_tokens ?? 0,
+          ttft: ((firstAt ?? end) - sent) * speedup,
+          e2e: (end - sent) * speedup,
+          promptTokens: usage?.prompt_tokens ?? r.input_length,
+          cachedTokens: usage?.prompt_tokens_details?.cached_tokens ?? 0,
         };
       }),
     );
