@@ -35,6 +35,7 @@ const f = parseFlags(process.argv.slice(2), {
   connections: { type: 'string' },
   runs: { type: 'string' },
   warmup: { type: 'string' },
+  'initial-warmup': { type: 'string' },
   targets: { type: 'string' },
   'stream-duration': { type: 'string' },
   'stream-concurrency': { type: 'string' },
@@ -62,6 +63,7 @@ const opt = {
   connections: num('connections', f.connections, 50),
   runs: num('runs', f.runs, 3),
   warmup: num('warmup', f.warmup, 1),
+  initialWarmup: num('initial-warmup', f['initial-warmup'], 3),
   streamDuration: num('stream-duration', f['stream-duration'], 2),
   streamConcurrency: num('stream-concurrency', f['stream-concurrency'], 10),
   lowRate: num('low-rate', f['low-rate'], 200),
@@ -96,7 +98,7 @@ process.on('SIGINT', () => (console.error('\n[bench] SIGINT: stopping all target
 process.on('SIGTERM', () => void shutdown(143));
 process.on('exit', () => killAllSync());
 // Hard bound on the whole invocation, whatever happens.
-const budgetS = 120 + opt.runs * opt.targets.length * (opt.warmup + opt.duration + opt.streamDuration + opt.lowDuration + 4) * 1.5;
+const budgetS = 120 + opt.targets.length * (opt.initialWarmup + 2) + opt.runs * opt.targets.length * (opt.warmup + opt.duration + opt.streamDuration + opt.lowDuration + 4) * 1.5;
 setTimeout(() => (console.error(`[bench] time budget ${Math.round(budgetS)} s exceeded: stopping`), void shutdown(124)), budgetS * 1000).unref();
 
 const log = (...a: unknown[]) => console.error('[bench]', ...a);
@@ -214,6 +216,11 @@ async function main() {
   const names = opt.targets.filter((n) => running.has(n));
   if (!running.has('direct')) throw new Error('direct target is not available');
 
+  // JIT warm-up once per target (kvroute needs a few seconds of load to reach its steady state).
+  for (const n of names) {
+    await settle();
+    if (opt.initialWarmup > 0) await saturate(running.get(n)!, opt.initialWarmup);
+  }
   const rows: Record<string, RunRow[]> = Object.fromEntries(names.map((n) => [n, []]));
   const loadStart = os.loadavg();
   const t0 = Date.now();
@@ -318,7 +325,7 @@ async function main() {
   md.push('- CPU % / µs per request: CPU time of the target\'s own processes during the saturated phase (from /proc; for direct, the upstream\'s). It is less sensitive to other load on a shared machine than req/s.');
   if (final.some((n) => summary[n].rps < 2 * opt.lowRate)) md.push(`- †: ${opt.lowRate} req/s is more than half of this target's saturated req/s, so it queues: not a below-saturation figure.`);
   md.push(
-    `- ${opt.runs} runs, medians; ${opt.duration} s at c=${opt.connections} per target per run (autocannon 9, after ${opt.warmup} s warm-up); streaming: c=${opt.streamConcurrency} for ${opt.streamDuration} s, upstream TTFT ${opt.ttftMs} ms then ${opt.chunks} chunks ${opt.chunkDelayMs} ms apart; below saturation: open loop ${opt.lowRate} req/s for ${opt.lowDuration} s.`,
+    `- ${opt.runs} runs, medians; ${opt.duration} s at c=${opt.connections} per target per run (autocannon 9, after ${opt.initialWarmup} s of warm-up per target at start and ${opt.warmup} s before each measurement); streaming: c=${opt.streamConcurrency} for ${opt.streamDuration} s, upstream TTFT ${opt.ttftMs} ms then ${opt.chunks} chunks ${opt.chunkDelayMs} ms apart; below saturation: open loop ${opt.lowRate} req/s for ${opt.lowDuration} s.`,
   );
   md.push(
     `- ${opt.nice ? `nice ${opt.nice} for the load generators and all targets; ` : ''}pinning: ${opt.pin === 'split' ? `load generators on CPU ${opt.clientCpus}, upstream + target on CPU ${opt.serverCpus}` : 'none'}; ${meta.machine.cpus} CPUs (${meta.machine.model}), load average ${loadStart.map((x) => x.toFixed(2)).join('/')} at start, ${loadEnd.map((x) => x.toFixed(2)).join('/')} at end; ${Object.entries(versions).map(([a, b]) => `${a} ${b}`).join(', ')}; kvroute: ${kv.describe}.`,

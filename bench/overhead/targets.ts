@@ -186,27 +186,35 @@ export function kvrouteConfig(ctx: Ctx): string {
   );
 }
 
-const kvrouteNode: TargetDef = {
-  name: 'kvroute-node',
-  describe: 'kvroute on Node (`kvroute serve --config`), tenant auth + config + routing decision',
-  async start(ctx) {
-    const port = await freePort();
-    const cfg = path.join(ctx.tmp, 'kvroute-config.json');
-    fs.writeFileSync(cfg, kvrouteConfig(ctx));
-    const bin = path.join(ctx.kvrouteRoot, 'bin/kvroute.mjs');
-    // Defaults of `kvroute serve` otherwise (analytics: its default sink); only the data dir goes to scratch.
-    const help = spawnSync(process.execPath, [bin, 'serve', '--help'], { cwd: ctx.kvrouteRoot, encoding: 'utf8', env: env(), timeout: 30_000 }).stdout ?? '';
-    const extra = help.includes('--data-dir') ? ['--data-dir', path.join(ctx.tmp, 'kvroute-data')] : [];
-    const proc = start('kvroute-node', process.execPath, [...(process.env.KVB_ROUTER_NODE_FLAGS?.split(' ').filter(Boolean) ?? []), bin, 'serve', '--config', cfg, '--port', String(port), ...extra], {
-      cwd: ctx.kvrouteRoot,
-      cpus: ctx.serverCpus,
-      logDir: ctx.tmp,
-      env: env(),
-    });
-    await waitReady('kvroute-node', proc, () => canConnect(port), 30_000);
-    return { origin: `http://127.0.0.1:${port}`, path: '/v1/chat/completions', headers: { ...JSON_CT, authorization: `Bearer ${API_KEY}` }, proc };
-  },
-};
+/** kvroute on Node through `kvroute serve`; `flags` are extra serve flags (a variant is skipped if unsupported). */
+function kvrouteNodeTarget(name: string, describe: string, flags: string[]): TargetDef {
+  return {
+    name,
+    describe,
+    async start(ctx) {
+      const port = await freePort();
+      const cfg = path.join(ctx.tmp, 'kvroute-config.json');
+      fs.writeFileSync(cfg, kvrouteConfig(ctx));
+      const bin = path.join(ctx.kvrouteRoot, 'bin/kvroute.mjs');
+      // Defaults of `kvroute serve` otherwise (analytics: its default sink); only the data dir goes to scratch.
+      const help = spawnSync(process.execPath, [bin, 'serve', '--help'], { cwd: ctx.kvrouteRoot, encoding: 'utf8', env: env(), timeout: 30_000 }).stdout ?? '';
+      for (const fl of flags) if (!help.includes(fl)) throw new Error(`this kvroute has no 'serve ${fl}'`);
+      const extra = help.includes('--data-dir') ? ['--data-dir', path.join(ctx.tmp, `${name}-data`)] : [];
+      const nodeFlags = process.env.KVB_ROUTER_NODE_FLAGS?.split(' ').filter(Boolean) ?? [];
+      const proc = start(name, process.execPath, [...nodeFlags, bin, 'serve', '--config', cfg, '--port', String(port), ...extra, ...flags], {
+        cwd: ctx.kvrouteRoot,
+        cpus: ctx.serverCpus,
+        logDir: ctx.tmp,
+        env: env(),
+      });
+      await waitReady(name, proc, () => canConnect(port), 30_000);
+      return { origin: `http://127.0.0.1:${port}`, path: '/v1/chat/completions', headers: { ...JSON_CT, authorization: `Bearer ${API_KEY}` }, proc, notes: flags.join(' ') || undefined };
+    },
+  };
+}
+
+const kvrouteNode = kvrouteNodeTarget('kvroute-node', 'kvroute on Node (`kvroute serve --config`, its defaults): tenant auth + config + routing decision + analytics', []);
+const kvrouteNodeNoAnalytics = kvrouteNodeTarget('kvroute-node-noanalytics', 'the same with `serve --no-analytics`', ['--no-analytics']);
 
 function wranglerToml(root: string): { date: string; flags: string[] } {
   const text = fs.readFileSync(path.join(root, 'wrangler.toml'), 'utf8');
@@ -277,6 +285,6 @@ const kvroute :Workerd.Worker = (
   },
 };
 
-export const TARGETS: TargetDef[] = [direct, nginx, nodeFloor, portkey, kvrouteNode, kvrouteWorkerd];
+export const TARGETS: TargetDef[] = [direct, nginx, nodeFloor, portkey, kvrouteNode, kvrouteNodeNoAnalytics, kvrouteWorkerd];
 /** Measured unless --targets says otherwise (node-floor is an optional reference). */
 export const DEFAULT_TARGETS = ['direct', 'nginx', 'portkey', 'kvroute-node', 'kvroute-workerd'];
