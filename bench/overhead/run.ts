@@ -42,6 +42,7 @@ const f = parseFlags(process.argv.slice(2), {
   'low-rate': { type: 'string' },
   'low-duration': { type: 'string' },
   'ttft-ms': { type: 'string' },
+  'prompt-chars': { type: 'string' },
   chunks: { type: 'string' },
   'chunk-delay-ms': { type: 'string' },
   pin: { type: 'string' },
@@ -69,6 +70,7 @@ const opt = {
   lowRate: num('low-rate', f['low-rate'], 200),
   lowDuration: num('low-duration', f['low-duration'], 2),
   ttftMs: num('ttft-ms', f['ttft-ms'], 20),
+  promptChars: num('prompt-chars', f['prompt-chars'], 1024),
   chunks: num('chunks', f.chunks, 10),
   chunkDelayMs: num('chunk-delay-ms', f['chunk-delay-ms'], 2),
   pin: f.pin ?? (cpuCount >= 2 && which('taskset') ? 'split' : 'none'),
@@ -83,8 +85,15 @@ for (const n of opt.targets) if (!TARGETS.some((t) => t.name === n)) throw new E
 if (!opt.targets.includes('direct')) opt.targets.unshift('direct'); // the baseline for "added latency"
 
 const command = `npx tsx bench/overhead/run.ts ${process.argv.slice(2).join(' ')}`.trim();
-const body = JSON.stringify({ model: MODEL, messages: [{ role: 'user', content: 'Say something short.' }], max_tokens: 16 });
-const streamBody = JSON.stringify({ model: MODEL, messages: [{ role: 'user', content: 'Say something short.' }], max_tokens: 16, stream: true });
+// A shared system prompt of --prompt-chars characters (so prefix hashing and affinity have whole blocks to work
+// on, as with real chat traffic) and a short user turn. Every target gets the same bytes.
+const system = 'You are a concise assistant for the kvroute overhead benchmark. '.repeat(Math.ceil(opt.promptChars / 64)).slice(0, opt.promptChars);
+const messages = [
+  ...(opt.promptChars > 0 ? [{ role: 'system', content: system }] : []),
+  { role: 'user', content: 'Say something short.' },
+];
+const body = JSON.stringify({ model: MODEL, messages, max_tokens: 16 });
+const streamBody = JSON.stringify({ model: MODEL, messages, max_tokens: 16, stream: true });
 
 // ------------------------------------------------------------------------------------------- clean shutdown
 let stopping = false;
@@ -196,6 +205,7 @@ async function main() {
   const ctx: Ctx = { root, kvrouteRoot: kv.dir, upstreamPort: upPort, serverCpus, tmp, kvrouteConfig: f['kvroute-config'] };
   const running = new Map<string, Running>();
   const unavailable: Record<string, string> = {};
+  const decisions: Record<string, string> = {};
   for (const name of opt.targets) {
     const def = TARGETS.find((t) => t.name === name)!;
     const before = new Set(live());
@@ -204,6 +214,12 @@ async function main() {
       const t = await def.start(ctx);
       const a = await once(t, body);
       if (a.status !== 200 || !a.text.includes('chat.completion')) throw new Error(`non-streaming check: HTTP ${a.status} ${a.text.slice(0, 300)}`);
+      if (name.startsWith('kvroute')) {
+        // Proof that auth, config and the routing decision ran: the router explains its decision in a header.
+        const d = a.headers['x-kvroute-decision'];
+        if (!d) throw new Error('no x-kvroute-decision header: is this kvroute with routing on?');
+        decisions[name] = String(d);
+      }
       const s = await once(t, streamBody);
       if (s.status !== 200 || !s.text.includes('[DONE]')) throw new Error(`streaming check: HTTP ${s.status} ${s.text.slice(0, 300)}`);
       running.set(name, t);
@@ -306,6 +322,7 @@ async function main() {
     machine: { cpus: cpuCount, model: os.cpus()[0]?.model, loadavgStart: loadStart, loadavgEnd: loadEnd, elapsedS },
     versions,
     kvrouteSource: kv.describe,
+    kvrouteDecisionSample: decisions,
     unavailable,
   };
 
@@ -325,7 +342,7 @@ async function main() {
   md.push('- CPU % / µs per request: CPU time of the target\'s own processes during the saturated phase (from /proc; for direct, the upstream\'s). It is less sensitive to other load on a shared machine than req/s.');
   if (final.some((n) => summary[n].rps < 2 * opt.lowRate)) md.push(`- †: ${opt.lowRate} req/s is more than half of this target's saturated req/s, so it queues: not a below-saturation figure.`);
   md.push(
-    `- ${opt.runs} runs, medians; ${opt.duration} s at c=${opt.connections} per target per run (autocannon 9, after ${opt.initialWarmup} s of warm-up per target at start and ${opt.warmup} s before each measurement); streaming: c=${opt.streamConcurrency} for ${opt.streamDuration} s, upstream TTFT ${opt.ttftMs} ms then ${opt.chunks} chunks ${opt.chunkDelayMs} ms apart; below saturation: open loop ${opt.lowRate} req/s for ${opt.lowDuration} s.`,
+    `- ${opt.runs} runs, medians; ${opt.duration} s at c=${opt.connections} per target per run (autocannon 9, after ${opt.initialWarmup} s of warm-up per target at start and ${opt.warmup} s before each measurement); requests of ${Buffer.byteLength(body)} bytes (${opt.promptChars}-char system prompt); streaming: c=${opt.streamConcurrency} for ${opt.streamDuration} s, upstream TTFT ${opt.ttftMs} ms then ${opt.chunks} chunks ${opt.chunkDelayMs} ms apart; below saturation: open loop ${opt.lowRate} req/s for ${opt.lowDuration} s.`,
   );
   md.push(
     `- ${opt.nice ? `nice ${opt.nice} for the load generators and all targets; ` : ''}pinning: ${opt.pin === 'split' ? `load generators on CPU ${opt.clientCpus}, upstream + target on CPU ${opt.serverCpus}` : 'none'}; ${meta.machine.cpus} CPUs (${meta.machine.model}), load average ${loadStart.map((x) => x.toFixed(2)).join('/')} at start, ${loadEnd.map((x) => x.toFixed(2)).join('/')} at end; ${Object.entries(versions).map(([a, b]) => `${a} ${b}`).join(', ')}; kvroute: ${kv.describe}.`,
