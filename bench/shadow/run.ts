@@ -29,6 +29,7 @@ const flags = parseFlags(process.argv.slice(2), {
   'wait-quiet': { type: 'string' },
   settle: { type: 'string' },
   'shadow-nice': { type: 'string' },
+  out: { type: 'string' },
 });
 const opt = {
   runs: num('runs', flags.runs, 5),
@@ -40,6 +41,8 @@ const opt = {
   settleS: num('settle', flags.settle, 1),
   /** Nice for the shadow simulator only: in production the shadow pool is other GPUs, not this CPU. */
   shadowNice: num('shadow-nice', flags['shadow-nice'], 0),
+  /** Results go to bench/results/<out>.json and .md. */
+  out: flags.out ?? 'shadow',
 };
 const command = `npx tsx bench/shadow/run.ts ${process.argv.slice(2).join(' ')}`.trim();
 const root = path.resolve(import.meta.dirname, '../..');
@@ -229,9 +232,11 @@ async function main(): Promise<void> {
   const onRequests = blocks.filter((b) => b.condition === 'on').reduce((s, b) => s + b.requests + b.errors, 0) + Math.round(3 * opt.rate);
   const errors = blocks.reduce((s, b) => s + b.errors, 0);
   const late = blocks.reduce((s, b) => s + b.late, 0);
-  const verdict = rows.every((r) => r.withinNoise)
-    ? 'every on-vs-off difference is within the off-vs-off noise'
-    : `outside the noise: ${rows.filter((r) => !r.withinNoise).map((r) => r.metric).join(', ')}`;
+  const outside = rows.filter((r) => !r.withinNoise).map((r) => r.metric);
+  const systematic = rows.filter((r) => r.systematic).map((r) => r.metric);
+  const verdict =
+    (outside.length ? `outside the noise: ${outside.join(', ')}` : 'every on-vs-off difference is within the largest off-vs-off difference') +
+    (systematic.length ? `; but ${systematic.join(', ')} rose in every run by more than the median off-vs-off difference (a small systematic cost)` : '; no metric moved the same way in every run');
   const md = [
     `Command: \`WRANGLER_SEND_METRICS=false CLOUDFLARE_CF_FETCH_ENABLED=false ${command}\``,
     '',
@@ -254,10 +259,10 @@ async function main(): Promise<void> {
   const outDir = path.join(root, 'bench/results');
   fs.mkdirSync(outDir, { recursive: true });
   fs.writeFileSync(
-    path.join(outDir, 'shadow.json'),
+    path.join(outDir, `${opt.out}.json`),
     JSON.stringify({ command, date: new Date().toISOString(), options: opt, elapsedS, loadavg: { start: loadStart, end: loadEnd }, otherBenchmarks: others, pooled, summary: rows, blocks, written, verdict }, null, 2) + '\n',
   );
-  fs.writeFileSync(path.join(outDir, 'shadow.md'), md + '\n');
+  fs.writeFileSync(path.join(outDir, `${opt.out}.md`), md + '\n');
   fs.rmSync(tmp, { recursive: true, force: true });
 }
 

@@ -51,6 +51,9 @@ export interface MetricSummary {
   onRange: [number, number];
   /** |pooled delta| <= the largest off-vs-off difference seen, and the median per-run delta too. */
   withinNoise: boolean;
+  /** Every run moved the same way and the median per-run delta exceeds the median off-vs-off difference: a
+   *  small but real effect, even when it stays inside the largest (outlier-driven) A/A difference. */
+  systematic: boolean;
 }
 
 const mean = (xs: number[]) => xs.reduce((s, x) => s + x, 0) / xs.length;
@@ -77,6 +80,7 @@ export function summarize(blocks: readonly Block[], pooled: Record<Condition, Re
       offRange: range(all('off')),
       onRange: range(all('on')),
       withinNoise: Math.abs(delta) <= noise && Math.abs(median(runDeltas)) <= noise,
+      systematic: runs.length >= 3 && (runDeltas.every((d) => d > 0) || runDeltas.every((d) => d < 0)) && Math.abs(median(runDeltas)) > median(aaOff),
     };
   });
 }
@@ -86,12 +90,12 @@ const signed = (x: number) => (x >= 0 ? '+' : '') + f(x);
 
 export function markdownTable(rows: readonly MetricSummary[]): string {
   const lines = [
-    '| metric (ms) | shadow off | shadow on (100 %) | on − off | per-run on − off (min … max) | noise: off vs off per run (median / max) | off blocks (min … max) | within noise? |',
-    '|---|---|---|---|---|---|---|---|',
+    '| metric (ms) | shadow off | shadow on (100 %) | on − off | per-run on − off (min … max) | noise: off vs off per run (median / max) | off blocks (min … max) | within noise? | same sign in every run, above median noise? |',
+    '|---|---|---|---|---|---|---|---|---|',
   ];
   for (const r of rows) {
     lines.push(
-      `| ${METRIC_LABEL[r.metric]} | ${f(r.off)} | ${f(r.on)} | ${signed(r.delta)} | ${signed(Math.min(...r.runDeltas))} … ${signed(Math.max(...r.runDeltas))} | ${f(median(r.aaOff))} / ${f(Math.max(...r.aaOff))} | ${f(r.offRange[0])} … ${f(r.offRange[1])} | ${r.withinNoise ? 'yes' : '**no**'} |`,
+      `| ${METRIC_LABEL[r.metric]} | ${f(r.off)} | ${f(r.on)} | ${signed(r.delta)} | ${signed(Math.min(...r.runDeltas))} … ${signed(Math.max(...r.runDeltas))} | ${f(median(r.aaOff))} / ${f(Math.max(...r.aaOff))} | ${f(r.offRange[0])} … ${f(r.offRange[1])} | ${r.withinNoise ? 'yes' : '**no**'} | ${r.systematic ? `**yes** (median ${signed(median(r.runDeltas))})` : 'no'} |`,
     );
   }
   return lines.join('\n');
