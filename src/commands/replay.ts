@@ -19,6 +19,7 @@ const HELP = `usage: kvroute replay --trace FILE [options]
   --capacity-tokens C     KV capacity per engine in tokens (default 500000)
   --time-scale S          divide arrival times by S (default 1)
   --scrape-ms MS          engine-load scrape interval seen by the routers (default 1000)
+  --load-signal S         scrape | piggyback (load learnt from each response's headers, as --e2e does)
   --limit N               replay only the first N requests
   --load-factor X         policy option loadFactor
   --hot-share X           policy option hotShare (prefix-affinity)
@@ -40,6 +41,7 @@ export async function main(argv: string[]): Promise<number> {
     'capacity-tokens': { type: 'string' },
     'time-scale': { type: 'string' },
     'scrape-ms': { type: 'string' },
+    'load-signal': { type: 'string' },
     limit: { type: 'string' },
     'load-factor': { type: 'string' },
     'hot-share': { type: 'string' },
@@ -81,7 +83,8 @@ export async function main(argv: string[]): Promise<number> {
     result = await replayE2e(records, { ...options, speedup: num('speedup', f.speedup, 20), blockChars: affinity.blockChars, maxBlocks: affinity.maxBlocks, onProgress: progressBar('e2e') });
   } else {
     const trace = prepareTrace(records, { hash: { blockChars: affinity.blockChars, maxBlocks: affinity.maxBlocks } });
-    result = runLab(trace, { ...options, onProgress: progressBar(options.policy) });
+    const loadSignal = f['load-signal'] === 'piggyback' ? 'piggyback' : 'scrape';
+    result = { ...runLab(trace, { ...options, loadSignal, onProgress: progressBar(options.policy) }), loadSignal };
   }
   if (f.json) process.stdout.write(`${JSON.stringify(result)}\n`);
   else process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);

@@ -24,6 +24,12 @@ export interface SimulationOptions {
   timeScale?: number;
   /** Interval of the engine-load scrape seen by the routers (ms of simulated time). */
   scrapeMs?: number;
+  /**
+   * How engine load reaches the routers: 'scrape' (every scrapeMs, all backends, all replicas) or 'piggyback'
+   * (a replica learns a backend's load from the response headers of the requests it sends there, as the
+   * router does with the simulator's x-sim-* headers when /metrics probes are off).
+   */
+  loadSignal?: 'scrape' | 'piggyback';
   /** Engine profile (gpu-backends/simulator/profiles.ts). */
   profile?: string;
   seed?: number;
@@ -74,6 +80,8 @@ export function simulate(trace: PreparedTrace, opts: SimulationOptions): Simulat
   );
   const inflight = Array.from({ length: R }, () => new Array<number>(n).fill(0));
   let reported: (BackendLoad & { observedAt: number })[] | undefined;
+  const piggyback = opts.loadSignal === 'piggyback';
+  const seen: (BackendLoad | undefined)[][] = Array.from({ length: R }, () => new Array(n).fill(undefined));
 
   const flights = new Map<string, Flight>();
   const ttft: number[] = [];
@@ -113,7 +121,7 @@ export function simulate(trace: PreparedTrace, opts: SimulationOptions): Simulat
       const t = e.nextEventTime();
       if (t !== undefined && t < tEngine) tEngine = t;
     }
-    const tScrape = next < reqs.length ? nextScrape : Infinity;
+    const tScrape = next < reqs.length && !piggyback ? nextScrape : Infinity;
     const t = Math.min(tArrival, tEngine, tScrape);
     if (t === Infinity) break;
 
@@ -140,7 +148,11 @@ export function simulate(trace: PreparedTrace, opts: SimulationOptions): Simulat
       id,
       weight: 1,
       maxConcurrency: 0,
-      load: reported ? { ...reported[i]!, inflight: own[i]! } : { inflight: own[i]! },
+      load: piggyback
+        ? { ...seen[replica]![i], inflight: own[i]! }
+        : reported
+          ? { ...reported[i]!, inflight: own[i]! }
+          : { inflight: own[i]! },
     }));
     const input = { prefixHashes: r.routerHashes, promptChars: r.promptChars, model: trace.model, now: t };
     const sel = policies[replica]!.select(input, candidates);
@@ -157,6 +169,10 @@ export function simulate(trace: PreparedTrace, opts: SimulationOptions): Simulat
       perBackend[b]!++;
       load.add(b, 1, t);
       engine.submit(req, t);
+      if (piggyback) {
+        const snap = engine.snapshot();
+        seen[replica]![b] = { inflight: 0, running: snap.running, waiting: snap.waiting, kvUsage: snap.kvUsage, observedAt: t };
+      }
     }
     next++;
     if (opts.onProgress && next % progressEvery === 0) opts.onProgress(next, reqs.length);

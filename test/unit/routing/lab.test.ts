@@ -78,6 +78,13 @@ describe('simulation', () => {
     }
   });
 
+  it('models piggy-backed load (each replica learns load from its own responses) as well as a scrape', () => {
+    const trace = prepareTrace(records, { hash });
+    const r = runLab(trace, { policy: 'prefix-affinity', backends: 4, replicas: 3, capacityTokens: 200_000, loadSignal: 'piggyback' });
+    expect(r.requests).toBe(records.length);
+    expect(r.hitRate).toBeGreaterThan(0);
+  });
+
   it('is deterministic for a seed', () => {
     const trace = prepareTrace(records, { hash });
     const a = runLab(trace, { policy: 'random', backends: 4, replicas: 3, capacityTokens: 200_000, seed: 9 });
