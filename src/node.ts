@@ -19,7 +19,7 @@ import { NodeUpstreamClient } from './upstream/node-client.ts';
 import { defaultPolicyFactory } from './routing/policy-factory.ts';
 import { HealthProber } from './upstream/probe.ts';
 import type { NodeAnalytics } from './analytics/node-analytics.ts';
-import { afterResponse } from './core/after-response.ts';
+import { afterResponse, batched } from './core/after-response.ts';
 import { createDriftRecorder } from './drift/recorder.ts';
 import { driftStatusEventOf } from './analytics/drift-event.ts';
 import { MemoryDriftStore, type DriftStore } from './drift/store.ts';
@@ -122,8 +122,9 @@ export async function startNodeRouter(opts: NodeRouterOptions): Promise<NodeRout
   // Drift status changes go to the analytics store next to the requests (read `emit` at flush time).
   const drift = createDriftRecorder({ store: driftStore, onStatus: (rows) => emit?.(rows.map(driftStatusEventOf)) });
   const emit = opts.analytics ? (events: Parameters<NodeAnalytics['emit']>[0]) => opts.analytics!.emit(events) : undefined;
+  let defer: Platform['defer'] = () => {};
   const hooks: Platform['hooks'] = {
-    onRecord: afterResponse({ directory, emit, drift, now }),
+    onRecord: batched(afterResponse({ emit, drift, now }), (p) => defer(p)),
     emit,
     shadowLimiter: emit ? new ShadowLimiter() : undefined,
   };
@@ -147,6 +148,7 @@ export async function startNodeRouter(opts: NodeRouterOptions): Promise<NodeRout
       }
     },
   };
+  defer = platform.defer;
   const app = createApp(platform);
   const honoListener = getRequestListener(app.fetch);
   const deps: InferenceDeps = { directory, states, client, now, defer: platform.defer, ...hooks };

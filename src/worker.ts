@@ -94,7 +94,7 @@ async function build(env: Env): Promise<Isolate> {
     adminTokenHash: env.KVROUTE_ADMIN_TOKEN ? await sha256Hex(env.KVROUTE_ADMIN_TOKEN) : undefined,
     now,
     defer: (p) => void p.catch(() => {}),
-    hooks: { onRecord: afterResponse({ directory, emit, drift, now }), emit, shadowLimiter: emit ? new ShadowLimiter() : undefined },
+    hooks: { onRecord: afterResponse({ emit, drift, now }), emit, shadowLimiter: emit ? new ShadowLimiter() : undefined },
     mountAdmin(admin) {
       if (driftStore) admin.route('/tenants/:id/drift', driftRoutes({ store: driftStore }));
       let q: Promise<Queryable> | undefined;

@@ -3,30 +3,58 @@
 import type { AnalyticsEvent } from '../analytics/event.ts';
 import type { DriftRecorder } from '../drift/recorder.ts';
 import { driftObservationOf } from '../drift/from-record.ts';
-import type { TenantDirectory } from '../tenants/directory.ts';
 import type { RequestRecord } from './inference.ts';
 import { requestEventOf } from './request-event.ts';
 
 export interface AfterResponseDeps {
-  directory: TenantDirectory;
   emit?: (events: AnalyticsEvent[]) => void | Promise<void>;
   drift?: DriftRecorder;
   /** Monotonic clock of the records (performance.now). */
   now: () => number;
 }
 
-export function afterResponse(deps: AfterResponseDeps): (rec: RequestRecord) => Promise<void> {
-  return async (rec) => {
-    const work: Promise<unknown>[] = [];
-    if (deps.emit) work.push(Promise.resolve(deps.emit([requestEventOf(rec, Date.now(), deps.now())])));
-    if (deps.drift && !rec.error) {
-      // The tenant's runtime config is cached per isolate; this is a map lookup in the common case.
-      const tenant = await deps.directory.runtime(rec.tenantId);
-      if (tenant?.config.drift.enabled) {
-        const flushed = deps.drift.observe(driftObservationOf(rec, tenant.config.drift, rec.arm));
-        if (flushed) work.push(flushed);
+/** Handles one record; returns a promise only when there is I/O to wait for (a queue send, a drift flush). */
+export function afterResponse(deps: AfterResponseDeps): (rec: RequestRecord) => Promise<unknown> | undefined {
+  return (rec) => {
+    let work: Promise<unknown>[] | undefined;
+    if (deps.emit) {
+      const sent = deps.emit([requestEventOf(rec, Date.now(), deps.now())]);
+      if (sent) (work ??= []).push(sent);
+    }
+    if (deps.drift && !rec.error && rec.drift.enabled) {
+      const flushed = deps.drift.observe(driftObservationOf(rec, rec.drift, rec.arm));
+      if (flushed) (work ??= []).push(flushed);
+    }
+    return work ? Promise.allSettled(work) : undefined;
+  };
+}
+
+/**
+ * Node: records are queued and handled together on the next turn of the event loop, so the request path only
+ * pushes to an array (no promise per request). Bounded: past `max` queued records they are handled at once.
+ */
+export function batched(handle: (rec: RequestRecord) => Promise<unknown> | undefined, defer: (p: Promise<unknown>) => void, max = 1024) {
+  let queue: RequestRecord[] = [];
+  let scheduled = false;
+  const drain = () => {
+    scheduled = false;
+    const batch = queue;
+    queue = [];
+    for (const rec of batch) {
+      try {
+        const p = handle(rec);
+        if (p) defer(p);
+      } catch (err) {
+        console.error('kvroute: after-response work failed', err);
       }
     }
-    await Promise.allSettled(work);
+  };
+  return (rec: RequestRecord): void => {
+    queue.push(rec);
+    if (queue.length >= max) drain();
+    else if (!scheduled) {
+      scheduled = true;
+      setImmediate(drain);
+    }
   };
 }

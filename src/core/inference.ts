@@ -2,6 +2,7 @@
 // the backend, forward with failover, and hand back either a buffered JSON body or a chunk source for SSE.
 // The Hono route (routes/openai.ts) and the Node fast path (src/node.ts) both adapt this one function.
 import type { AnalyticsEvent, ErrorClass } from '../analytics/event.ts';
+import type { DriftConfig } from '../config/drift.ts';
 import { chatCompletionBody, completionBody, firstProblem, type InferenceBody, type InferenceKind } from '../config/openai-api.ts';
 import { errors, HttpError, toErrorResponse } from '../errors.ts';
 import { decisionHeader, type Decision } from '../routing/decide.ts';
@@ -48,6 +49,8 @@ export interface RequestRecord {
   experiment: string;
   arm: string;
   shadowed: boolean;
+  /** The tenant's drift settings at the time of the request (so after-response work needs no lookup). */
+  drift: DriftConfig;
   startedAt: number;
   ttftMs: number;
   latencyMs: number;
@@ -67,7 +70,11 @@ export interface InferenceDeps {
   now: () => number;
   /** Runs after the response (waitUntil on Workers). */
   defer: (p: Promise<unknown>) => void;
-  onRecord?: (rec: RequestRecord) => void | Promise<void>;
+  /**
+   * Told about every finished request, after its response. May return a promise (Workers hand it to waitUntil);
+   * returning nothing lets a runtime batch the work off the request path (Node).
+   */
+  onRecord?: (rec: RequestRecord) => Promise<unknown> | void;
   /** Durable analytics path for shadow pair records; shadows run only when it and the limiter are present. */
   emit?: (events: AnalyticsEvent[]) => void | Promise<void>;
   shadowLimiter?: ShadowLimiter;
@@ -124,18 +131,20 @@ interface RequestContext {
   experiment: string;
   arm: string;
   upstreamModel: string;
+  drift: DriftConfig;
   /** Set when a shadow leg was started: receives the primary's outcome for the paired record. */
   reportPrimary: ((leg: LegOutcome) => void) | null;
 }
 
-function emitRecord(ctx: RequestContext, rec: Omit<RequestRecord, 'requestId' | 'tenantId' | 'keyId' | 'kind' | 'model' | 'body' | 'stream' | 'startedAt' | 'experiment' | 'arm' | 'shadowed'>) {
+function emitRecord(ctx: RequestContext, rec: Omit<RequestRecord, 'requestId' | 'tenantId' | 'keyId' | 'kind' | 'model' | 'body' | 'stream' | 'startedAt' | 'experiment' | 'arm' | 'shadowed' | 'drift'>) {
   const { deps } = ctx;
   if (!deps.onRecord) return;
   const full: RequestRecord = {
     requestId: ctx.requestId, tenantId: ctx.tenantId, keyId: ctx.keyId, kind: ctx.kind, model: ctx.body.model, body: ctx.body,
-    stream: ctx.stream, startedAt: ctx.startedAt, experiment: ctx.experiment, arm: ctx.arm, shadowed: ctx.reportPrimary !== null, ...rec,
+    stream: ctx.stream, startedAt: ctx.startedAt, experiment: ctx.experiment, arm: ctx.arm, shadowed: ctx.reportPrimary !== null, drift: ctx.drift, ...rec,
   };
-  deps.defer(Promise.resolve().then(() => deps.onRecord!(full)));
+  const pending = deps.onRecord(full);
+  if (pending) deps.defer(pending);
 }
 
 const OUTCOME_CLASS: Partial<Record<StreamOutcome, ErrorClass>> = {
@@ -266,7 +275,7 @@ export async function handleInference(req: InferenceRequest, deps: InferenceDeps
     }
     ctx = {
       deps, kind: req.kind, requestId, startedAt, tenantId: tenant.tenantId, keyId: principal.keyId, body, stream,
-      idleMs: tenant.config.timeouts.idleMs, experiment: choice.experimentName, arm: choice.arm, upstreamModel: route.upstreamModel, reportPrimary,
+      idleMs: tenant.config.timeouts.idleMs, experiment: choice.experimentName, arm: choice.arm, upstreamModel: route.upstreamModel, drift: tenant.config.drift, reportPrimary,
     };
     const forwarded = forward(
       {
