@@ -49,7 +49,7 @@ export const affinityConfigSchema = z.strictObject({
   /** Off: no prefix hashing; policies then see an empty prefix and behave as load balancers. */
   enabled: z.boolean().default(true),
   /** Characters per hashed block: 512 chars ~ 128 tokens (8 vLLM blocks); a shorter tail is ignored. */
-  blockChars: z.number().int().min(16).max(65_536).default(512),
+  blockChars: z.number().int().min(16).max(65_536).multipleOf(4, 'blockChars must be a multiple of 4').default(512),
   /** Hash at most this many leading blocks (128 x 512 = 64k chars ~ 16k tokens), bounding the per-request cost. */
   maxBlocks: z.number().int().min(1).max(4096).default(128),
   policy: z.enum(affinityPolicyNames).default('prefix-affinity'),

@@ -1,5 +1,6 @@
-// Prefix hashing: the request's canonical text cut into fixed-size character blocks, each block's hash chained
-// onto the previous one (vLLM's parent-hash chaining, done on characters because the edge has no tokenizer).
+// Prefix hashing: the request's canonical text cut into fixed-size blocks of UTF-8 bytes (one per ASCII character),
+// each block's hash chained onto the previous one (vLLM's parent-hash chaining, done on text because the edge has
+// no tokenizer).
 // Two requests share their first k hashes exactly when their canonical texts share the first k blocks, so the
 // hashes are a routing key at every depth at once: a shared system prompt, a reused document, a conversation.
 //
@@ -7,8 +8,8 @@
 // so a conversation's next turn (previous messages + assistant answer + new user message) extends the text of
 // its previous turn. A completions prompt is taken as is. The chain is seeded by model (and cache_salt), so
 // different models never share keys. Only the first maxBlocks full blocks are hashed; a trailing partial block
-// is ignored (as vLLM caches only full blocks), so the cost is bounded by maxBlocks * blockChars characters.
-import { hashString } from '../util/hash.ts';
+// is ignored (as vLLM caches only full blocks), so the cost is bounded by maxBlocks * blockChars bytes.
+import { hashString, hashUtf8Blocks } from '../util/hash.ts';
 
 export interface PrefixHashOptions {
   /** Characters per block (a vLLM block of 16 tokens is ~64 characters). */
@@ -113,17 +114,9 @@ function joinPrefix(parts: string[], maxChars: number): { text: string; totalCha
   return { text, totalChars };
 }
 
-/** Chained block hashes of `text` (already canonical). */
+/** Chained block hashes of `text` (already canonical): blocks of `blockChars` UTF-8 bytes (= characters for ASCII). */
 export function prefixHashesOfText(text: string, seed: number, opts: PrefixHashOptions): Uint32Array {
-  const { blockChars } = opts;
-  const blocks = Math.min(opts.maxBlocks, Math.floor(text.length / blockChars));
-  const out = new Uint32Array(blocks);
-  let h = seed >>> 0;
-  for (let i = 0, start = 0; i < blocks; i++, start += blockChars) {
-    h = hashString(text, h, start, start + blockChars);
-    out[i] = h;
-  }
-  return out;
+  return hashUtf8Blocks(text, seed, opts.blockChars, opts.maxBlocks);
 }
 
 /**
@@ -131,6 +124,8 @@ export function prefixHashesOfText(text: string, seed: number, opts: PrefixHashO
  * `model` and `salt` seed the chain (pass the model name the backend sees).
  */
 export function prefixHashes(body: unknown, opts: PrefixHashOptions & { model: string; salt?: string }): PrefixHashResult {
-  const { text, totalChars } = joinPrefix(canonicalParts(body), opts.maxBlocks * opts.blockChars);
-  return { hashes: prefixHashesOfText(text, chainSeed(opts.model, opts.salt), opts), promptChars: totalChars };
+  const parts = canonicalParts(body);
+  let promptChars = 0;
+  for (const p of parts) promptChars += p.length;
+  return { hashes: hashUtf8Blocks(parts, chainSeed(opts.model, opts.salt), opts.blockChars, opts.maxBlocks), promptChars };
 }

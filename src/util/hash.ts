@@ -35,3 +35,48 @@ export function hashString(s: string, seed = 0, start = 0, end = s.length): numb
 export function unitFloat(h: number): number {
   return (h >>> 0) / 4294967296;
 }
+
+// Reusable scratch for hashUtf8Blocks (grown on demand; the function is synchronous, so sharing is safe).
+const utf8 = new TextEncoder();
+let scratch = new Uint8Array(0);
+let scratchWords = new Uint32Array(0);
+
+/**
+ * Chained hashes of the first `maxBlocks` full blocks of `blockBytes` UTF-8 bytes of the concatenation of `parts`
+ * (a trailing partial block is ignored). Block i's hash depends on every byte before its end, so equal hashes at
+ * depth k mean an equal first k blocks. Fast path for long prompts: the parts are encoded natively, one after the
+ * other, into a scratch buffer (no joined string is built), then mixed FNV-style as 32-bit little-endian words:
+ * about 20-30 us for 50k characters, versus ~4 ns per character for a per-character loop.
+ * `blockBytes` must be a multiple of 4.
+ */
+export function hashUtf8Blocks(parts: string | readonly string[], seed: number, blockBytes: number, maxBlocks: number): Uint32Array {
+  const capBytes = blockBytes * maxBlocks;
+  if (scratch.length < capBytes) {
+    scratch = new Uint8Array(capBytes);
+    scratchWords = new Uint32Array(scratch.buffer);
+  }
+  let written = 0;
+  for (const part of typeof parts === 'string' ? [parts] : parts) {
+    const room = capBytes - written;
+    if (room <= 0) break;
+    // A character is at least one byte, so `room` characters are always enough to fill what is left.
+    const input = part.length > room ? part.slice(0, room) : part;
+    const r = utf8.encodeInto(input, scratch.subarray(written, capBytes));
+    written += r.written;
+    if (r.read < input.length) break; // the buffer filled up inside this part
+  }
+  const blocks = Math.min(maxBlocks, Math.floor(written / blockBytes));
+  const out = new Uint32Array(blocks);
+  const wordsPerBlock = blockBytes >>> 2;
+  const words = scratchWords;
+  let h = (0x811c9dc5 ^ seed) | 0;
+  for (let b = 0, w = 0; b < blocks; b++) {
+    for (const end = w + wordsPerBlock; w < end; w++) {
+      h ^= words[w]!;
+      h = Math.imul(h, 0x01000193);
+    }
+    h = fmix32(h);
+    out[b] = h;
+  }
+  return out;
+}

@@ -8,9 +8,9 @@ export const unicodeChat = {
 };
 export const unicodeChatOptions = { model: 'llama', blockChars: 64, maxBlocks: 16 };
 export const unicodeChatHashes = [
-  1739257202, 973220443, 2699129761, 2093677553, 4094622052, 1543364646, 3528991549, 3883338042, 672054065, 4118181128,
-  134743299,
+  2210409860, 2083195653, 4157050353, 2346454297, 1010428575, 3796505836, 3478185807, 1948999213, 804554818, 1705746487,
+  1271769868, 2598215049, 4159538853, 2191610094, 3865103514,
 ];
 export const plainPrompt = { prompt: 'a'.repeat(1000) };
 export const plainPromptOptions = { model: 'llama', blockChars: 128, maxBlocks: 4 };
-export const plainPromptHashes = [2106286758, 1012052577, 1905812129, 1279148434];
+export const plainPromptHashes = [3448795183, 2693699648, 1180554609, 1808393044];
