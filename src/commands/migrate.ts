@@ -1,5 +1,6 @@
 // `npx kvroute migrate --clickhouse URL [--database D] [--user U] [--password P]`: creates the analytics
-// database and table in ClickHouse. Idempotent: every statement is CREATE ... IF NOT EXISTS.
+// database and table in ClickHouse. Idempotent: CREATE ... IF NOT EXISTS, then ADD COLUMN for columns an older
+// table lacks (see src/analytics/migrations.ts).
 // `--sqlite FILE` does the same for the embedded SQLite store.
 import { parseFlags } from '../util/args.ts';
 import { EVENTS_TABLE, migrateClickHouse } from '../analytics/migrations.ts';
