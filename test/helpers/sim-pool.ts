@@ -1,29 +1,10 @@
 // Starts a simulated vLLM pool as a separate process through the real CLI (`kvroute sim`), the way a user does,
 // and stops it at the end. Ports: a free consecutive range found by binding.
 import { spawn, type ChildProcess } from 'node:child_process';
-import net from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { freePortRange } from '../../src/util/ports.ts';
 
 const BIN = fileURLToPath(new URL('../../bin/kvroute.mjs', import.meta.url));
-
-async function portFree(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = net.createServer();
-    s.once('error', () => resolve(false));
-    s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
-  });
-}
-
-/** A base port with `n` free ports after it (random start in a high range, retried). */
-export async function freePortRange(n: number): Promise<number> {
-  for (let tries = 0; tries < 50; tries++) {
-    const base = 20_000 + Math.floor(Math.random() * 30_000);
-    let ok = true;
-    for (let i = 0; i < n && ok; i++) ok = await portFree(base + i);
-    if (ok) return base;
-  }
-  throw new Error('no free port range');
-}
 
 export interface SimPool {
   urls: string[];

@@ -3,8 +3,8 @@
 // simulator runs `speedup` times faster than the wall clock; its timings come back in simulated ms
 // (x-sim-ttft-ms, x-sim-e2e-ms), its cache hits in usage.prompt_tokens_details.cached_tokens. Engine load
 // reaches the routers as in production: piggy-backed x-sim-* headers (and /metrics probes when enabled).
+import { freePortRange } from '../../util/ports.ts';
 import { spawn } from 'node:child_process';
-import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { startNodeRouter, type NodeRouter } from '../../node.ts';
 import { parseTenantConfig } from '../../config/schema.ts';
@@ -36,34 +36,17 @@ export interface E2eOptions {
   maxBlocks: number;
   /**
    * Also scrape /metrics with the router's health probes. Off by default: engine load then reaches the
-   * routers only piggy-backed on responses (x-sim-* headers), and probes currently fail to start
-   * (src/upstream/probe.ts: the constructor parameter `adapterFor` shadows the imported function).
+   * routers only piggy-backed on responses (x-sim-* headers), like the in-process `--load-signal piggyback`.
    */
   probes?: boolean;
   onProgress?: (done: number, total: number) => void;
-}
-
-async function freeBasePort(n: number): Promise<number> {
-  const free = (port: number) =>
-    new Promise<boolean>((resolve) => {
-      const s = net.createServer();
-      s.once('error', () => resolve(false));
-      s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
-    });
-  for (let tries = 0; tries < 50; tries++) {
-    const base = 20_000 + Math.floor(Math.random() * 30_000);
-    let ok = true;
-    for (let i = 0; i < n && ok; i++) ok = await free(base + i);
-    if (ok) return base;
-  }
-  throw new Error('no free port range for the simulator');
 }
 
 export async function replayE2e(records: readonly TraceRecord[], o: E2eOptions) {
   const speedup = o.speedup ?? 20;
   const timeScale = o.timeScale ?? 1;
   const seed = o.seed ?? 1;
-  const base = await freeBasePort(o.backends);
+  const base = await freePortRange(o.backends);
   const sim = spawn(
     process.execPath,
     [BIN, 'sim', '--backends', String(o.backends), '--base-port', String(base), '--time-scale', String(speedup), '--capacity-tokens', String(o.capacityTokens)],
