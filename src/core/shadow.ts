@@ -47,39 +47,47 @@ function headersFor(d: Decision | null): Record<string, string> {
   return h;
 }
 
+/** Resolves after the current turn of the event loop: the primary's request is on the wire by then. */
+const afterPrimaryDispatch = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
+
 export function startShadow(deps: ShadowDeps, s: ShadowStart): (primary: LegOutcome) => void {
   let report!: (primary: LegOutcome) => void;
   const primary = new Promise<LegOutcome>((resolve) => (report = resolve));
+  // Registered with waitUntil now, but the shadow's routing, body and send wait until the primary has been
+  // dispatched: the shadow never goes out ahead of the request the user is waiting for.
+  deps.defer(afterPrimaryDispatch().then(() => runShadow(deps, s, primary)));
+  return report;
+}
+
+function runShadow(deps: ShadowDeps, s: ShadowStart, primary: Promise<LegOutcome>): Promise<void> {
   const cfg = s.experiment.experiment.shadow!;
   const shadowModel = cfg.model ?? s.route.upstreamModel;
   const shadowPool = s.experiment.shadowPool!;
+  const routing = { ...s.routing, now: deps.now() };
   // The shadow leg goes where the shadow pool's own policy would send this request.
-  const shadowDecision = decide({ publicName: s.body.model, pool: shadowPool, upstreamModel: shadowModel }, s.routing, deps.states, new Set(), 1);
-  const noiseDecision = s.plan.noiseFloor ? decide(s.route, s.routing, deps.states, new Set(), 1) : null;
-  deps.defer(
-    runShadowFlow(
-      { send: (r) => deps.client.send(r), now: deps.now, limiter: deps.limiter, emit: deps.emit },
-      {
-        plan: s.plan,
-        tenant: s.tenantId,
-        requestId: s.requestId,
-        correlationId: s.requestId,
-        model: s.body.model,
-        experiment: s.experiment.experiment.name,
-        arm: s.arm,
-        path: s.path,
-        body: s.raw,
-        reserveTokens: estimateShadowTokens(s.raw, s.promptChars),
-        limits: { maxConcurrent: cfg.maxConcurrent, dailyTokenBudget: cfg.dailyTokenBudget, timeoutMs: cfg.timeoutMs },
-        shadowTarget: targetOf(shadowDecision, shadowModel),
-        shadowPool: shadowPool.name,
-        shadowModel,
-        shadowHeaders: headersFor(shadowDecision),
-        noiseTarget: targetOf(noiseDecision, s.route.upstreamModel),
-        noiseHeaders: headersFor(noiseDecision),
-        primary,
-      },
-    ),
+  const shadowDecision = decide({ publicName: s.body.model, pool: shadowPool, upstreamModel: shadowModel }, routing, deps.states, new Set(), 1);
+  const noiseDecision = s.plan.noiseFloor ? decide(s.route, routing, deps.states, new Set(), 1) : null;
+  return runShadowFlow(
+    { send: (r) => deps.client.send(r), now: deps.now, limiter: deps.limiter, emit: deps.emit },
+    {
+      plan: s.plan,
+      tenant: s.tenantId,
+      requestId: s.requestId,
+      correlationId: s.requestId,
+      model: s.body.model,
+      experiment: s.experiment.experiment.name,
+      arm: s.arm,
+      path: s.path,
+      body: s.raw,
+      reserveTokens: estimateShadowTokens(s.raw, s.promptChars),
+      limits: { maxConcurrent: cfg.maxConcurrent, dailyTokenBudget: cfg.dailyTokenBudget, timeoutMs: cfg.timeoutMs },
+      shadowTarget: targetOf(shadowDecision, shadowModel),
+      shadowPool: shadowPool.name,
+      shadowModel,
+      shadowHeaders: headersFor(shadowDecision),
+      noiseTarget: targetOf(noiseDecision, s.route.upstreamModel),
+      noiseHeaders: headersFor(noiseDecision),
+      primary,
+    },
   );
-  return report;
 }
