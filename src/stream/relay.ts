@@ -34,10 +34,25 @@ export class SseRelay implements ChunkSource {
   private finished = false;
   /** Last few characters seen, to detect `data: [DONE]` split across chunks. */
   private tail = '';
+  // Idle timeout without a timer per chunk: one timer per stream re-arms itself from the time of the last chunk,
+  // and rejects `idle` (raced with each read) once the stream has been silent for idleMs.
+  private lastDataAt = Date.now();
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  private readonly idle: Promise<never>;
+  private failIdle!: (err: UpstreamFailure) => void;
 
   constructor(first: Uint8Array | null, private upstream: BodyReader, private opts: RelayOptions) {
     this.pending = first;
+    this.idle = new Promise<never>((_, reject) => (this.failIdle = reject));
+    this.idle.catch(() => {});
+    this.timer = setTimeout(this.checkIdle, opts.idleMs);
   }
+
+  private checkIdle = (): void => {
+    const silent = Date.now() - this.lastDataAt;
+    if (silent >= this.opts.idleMs) this.failIdle(new UpstreamFailure('timeout', `no data for ${this.opts.idleMs} ms`));
+    else this.timer = setTimeout(this.checkIdle, this.opts.idleMs - silent);
+  };
 
   private track(chunk: Uint8Array): Uint8Array {
     this.opts.observe?.(chunk);
@@ -50,6 +65,7 @@ export class SseRelay implements ChunkSource {
   private end(outcome: StreamOutcome, detail?: string): void {
     if (this.finished) return;
     this.finished = true;
+    clearTimeout(this.timer);
     this.opts.onEnd(outcome, detail);
   }
 
@@ -60,18 +76,15 @@ export class SseRelay implements ChunkSource {
       this.pending = null;
       return this.track(c);
     }
-    let timer: ReturnType<typeof setTimeout> | undefined;
     try {
       const read = this.upstream.read();
-      // When the idle timer wins, the pending read rejects once the upstream is cancelled: expected, not unhandled.
+      // When the idle timeout wins, the pending read rejects once the upstream is cancelled: expected, not unhandled.
       read.catch(() => {});
-      const chunk = await Promise.race([
-        read,
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new UpstreamFailure('timeout', `no data for ${this.opts.idleMs} ms`)), this.opts.idleMs);
-        }),
-      ]);
-      if (chunk) return this.track(chunk);
+      const chunk = await Promise.race([read, this.idle]);
+      if (chunk) {
+        this.lastDataAt = Date.now();
+        return this.track(chunk);
+      }
       if (this.tail.includes(DONE)) {
         this.end('completed');
         return null;
@@ -87,8 +100,6 @@ export class SseRelay implements ChunkSource {
       }
       this.end('upstream_error', f.message);
       return sseErrorEvent(`The upstream backend failed mid-stream (${f.message}). The response is incomplete.`, 'upstream_stream_error');
-    } finally {
-      clearTimeout(timer);
     }
   }
 
