@@ -95,7 +95,17 @@ async function writeResult(res: http.ServerResponse, result: InferenceResult): P
     if (closed) return;
     if (!chunk) break;
     if (!res.write(chunk)) {
-      await Promise.race([once(res, 'drain'), once(res, 'close')]);
+      // Wait for drain or close, and remove both listeners either way (events.once would leave one behind
+      // per backpressure pause).
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          res.off('drain', done);
+          res.off('close', done);
+          resolve();
+        };
+        res.on('drain', done);
+        res.on('close', done);
+      });
       if (closed) return;
     }
   }
