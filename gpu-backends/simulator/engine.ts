@@ -127,6 +127,20 @@ class Queue<T> {
   }
 }
 
+/** Zeroed engine counters (at construction and on reset). */
+function emptyStats() {
+  return {
+    prefixCacheQueries: 0,
+    prefixCacheHits: 0,
+    promptTokens: 0,
+    generationTokens: 0,
+    preemptions: 0,
+    finished: { length: 0, stop: 0, abort: 0 },
+    steps: 0,
+    busyMs: 0,
+  };
+}
+
 export class Engine {
   readonly config: EngineConfig;
   private readonly pool: KvBlockPool;
@@ -139,16 +153,7 @@ export class Engine {
   private pending: EngineEvent[] = [];
   private clock = 0;
   private slowdown = 1;
-  private stats = {
-    prefixCacheQueries: 0,
-    prefixCacheHits: 0,
-    promptTokens: 0,
-    generationTokens: 0,
-    preemptions: 0,
-    finished: { length: 0, stop: 0, abort: 0 },
-    steps: 0,
-    busyMs: 0,
-  };
+  private stats = emptyStats();
 
   constructor(config: EngineConfig = engineConfig()) {
     this.config = config;
@@ -222,16 +227,7 @@ export class Engine {
   reset(): void {
     this.pool.clearCache();
     this.pool.evictions = 0;
-    this.stats = {
-      prefixCacheQueries: 0,
-      prefixCacheHits: 0,
-      promptTokens: 0,
-      generationTokens: 0,
-      preemptions: 0,
-      finished: { length: 0, stop: 0, abort: 0 },
-      steps: 0,
-      busyMs: 0,
-    };
+    this.stats = emptyStats();
   }
 
   snapshot(): EngineSnapshot {
