@@ -55,7 +55,7 @@ function analyticsFor(database: string, name: string): Promise<NodeAnalytics> {
     sqlitePath: join(tmp, `${name}.db`),
     spoolDir: join(tmp, `${name}-spool`),
     clickhouse: { url: ch.url, database },
-    buffer: { flushIntervalMs: 50 },
+    buffer: { lingerMs: 50 },
   });
 }
 
