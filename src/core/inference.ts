@@ -1,7 +1,7 @@
 // The inference hot path, independent of HTTP framework and runtime: authenticate, parse once, pick the arm and
 // the backend, forward with failover, and hand back either a buffered JSON body or a chunk source for SSE.
 // The Hono route (routes/openai.ts) and the Node fast path (src/node.ts) both adapt this one function.
-import type { AnalyticsEvent, ErrorClass } from '../analytics/event.ts';
+import type { AnalyticsEvent } from '../analytics/event.ts';
 import type { DriftConfig } from '../config/drift.ts';
 import { chatCompletionBody, completionBody, firstProblem, type InferenceBody, type InferenceKind } from '../config/openai-api.ts';
 import { errors, HttpError, toErrorResponse } from '../errors.ts';
@@ -18,6 +18,7 @@ import type { BackendStates } from '../upstream/backend-state.ts';
 import { forward, type AttemptRecord, type Forwarded } from '../upstream/forward.ts';
 import { readAllText, type UpstreamClient } from '../upstream/types.ts';
 import { chooseRoute } from './experiment.ts';
+import { outcomeErrorClass, routerErrorClass } from './error-class.ts';
 import { startShadow } from './shadow.ts';
 
 export interface InferenceRequest {
@@ -147,12 +148,6 @@ function emitRecord(ctx: RequestContext, rec: Omit<RequestRecord, 'requestId' | 
   if (pending) deps.defer(pending);
 }
 
-const OUTCOME_CLASS: Partial<Record<StreamOutcome, ErrorClass>> = {
-  upstream_error: 'reset',
-  idle_timeout: 'timeout',
-  truncated: 'truncated',
-  client_abort: 'aborted',
-};
 
 /** Turns a forwarded upstream response into the client's response: buffered JSON, or a relayed SSE stream. */
 async function finish(fwd: Forwarded, ctx: RequestContext): Promise<InferenceResult> {
@@ -217,7 +212,7 @@ async function finish(fwd: Forwarded, ctx: RequestContext): Promise<InferenceRes
       const end = deps.now();
       emitRecord(ctx, { ...base, latencyMs: end - startedAt, overheadMs: overhead, outcome, responseText: tail });
       if (observer) {
-        const cls = OUTCOME_CLASS[outcome];
+        const cls = outcomeErrorClass(outcome);
         ctx.reportPrimary!(legFromSummary({ ...legFacts, endedAt: end, summary: observer.end(end), ...(cls ? { errorClass: cls, errorMessage: detail ?? outcome } : {}) }));
       }
     },
@@ -238,8 +233,7 @@ function recordFailure(ctx: RequestContext, err: unknown): void {
     status, attempts: [], ttftMs: now - ctx.startedAt, latencyMs: now - ctx.startedAt, overheadMs: 0, outcome: 'failed', responseText: '',
     error: { status, code: body.error.code ?? '', message: body.error.message },
   });
-  const cls: ErrorClass = status === 504 ? 'timeout' : status === 503 ? 'no_backend' : status === 499 ? 'aborted' : status === 429 ? 'upstream_4xx' : 'connect';
-  ctx.reportPrimary?.(skippedLeg('', ctx.upstreamModel, cls, body.error.message));
+  ctx.reportPrimary?.(skippedLeg('', ctx.upstreamModel, routerErrorClass(status), body.error.message));
 }
 
 export async function handleInference(req: InferenceRequest, deps: InferenceDeps): Promise<InferenceResult> {

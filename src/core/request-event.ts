@@ -4,20 +4,12 @@ import { newEventId } from '../analytics/event.ts';
 import { decisionHeader } from '../routing/decide.ts';
 import { usageAndFinish } from '../drift/from-record.ts';
 import type { RequestRecord } from './inference.ts';
-
-const OUTCOME_CLASS: Record<string, ErrorClass> = {
-  upstream_error: 'reset',
-  idle_timeout: 'timeout',
-  truncated: 'truncated',
-  client_abort: 'aborted',
-};
+import { outcomeErrorClass, routerErrorClass } from './error-class.ts';
 
 function errorClassOf(rec: RequestRecord): ErrorClass {
-  if (rec.error) {
-    const s = rec.error.status;
-    return s === 504 ? 'timeout' : s === 503 ? 'no_backend' : s === 499 ? 'aborted' : s === 502 ? 'connect' : s >= 500 ? 'upstream_5xx' : 'upstream_4xx';
-  }
-  if (OUTCOME_CLASS[rec.outcome]) return OUTCOME_CLASS[rec.outcome]!;
+  if (rec.error) return routerErrorClass(rec.error.status);
+  const fromOutcome = outcomeErrorClass(rec.outcome);
+  if (fromOutcome) return fromOutcome;
   if (rec.status >= 500) return 'upstream_5xx';
   if (rec.status >= 400) return 'upstream_4xx';
   return '';

@@ -49,7 +49,7 @@ export function decide(
     reason: sel.reason,
     attempt,
     inflightSeen: candidates[sel.index]!.load.inflight,
-    matchedBlocks: 'matchedBlocks' in sel ? sel.matchedBlocks : undefined,
+    matchedBlocks: (sel as { matchedBlocks?: number }).matchedBlocks,
     prefixBlocks: input.prefixHashes.length,
   };
 }
