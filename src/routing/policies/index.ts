@@ -2,6 +2,7 @@
 // (isolate / replica) and pool; per-instance state (counters, indexes, popularity) lives in the instance.
 import type { AffinityPolicyName, PolicyOptions } from '../../config/affinity.ts';
 import type { RoutingPolicy } from '../policy.ts';
+import type { PopularitySource } from './prefix-popularity.ts';
 import { CacheAwarePolicy } from './cache-aware.ts';
 import { ConsistentHashPolicy } from './consistent-hash.ts';
 import { LeastLoadedPolicy } from './least-loaded.ts';
@@ -12,8 +13,14 @@ import { RoundRobinPolicy } from './round-robin.ts';
 
 export const DEFAULT_POLICY: AffinityPolicyName = 'prefix-affinity';
 
-const factories: Record<AffinityPolicyName, (o: PolicyOptions) => RoutingPolicy> = {
-  'prefix-affinity': (o) => new PrefixAffinityPolicy(o),
+/** What a policy may be handed besides its config options: objects owned by the platform. */
+export interface PolicyRuntime {
+  /** prefix-affinity: a popularity view shared with other router instances (shared-popularity.ts). */
+  popularity?: PopularitySource;
+}
+
+const factories: Record<AffinityPolicyName, (o: PolicyOptions, rt: PolicyRuntime) => RoutingPolicy> = {
+  'prefix-affinity': (o, rt) => new PrefixAffinityPolicy({ ...o, popularity: rt.popularity }),
   random: (o) => new RandomPolicy(o.seed),
   'round-robin': () => new RoundRobinPolicy(),
   'least-loaded': () => new LeastLoadedPolicy(),
@@ -29,8 +36,8 @@ export function isPolicyName(name: string): name is AffinityPolicyName {
 }
 
 /** Builds a policy by name; 'default' is kvroute's default. Throws on an unknown name, listing the known ones. */
-export function createPolicy(name: string, options: PolicyOptions = {}): RoutingPolicy {
+export function createPolicy(name: string, options: PolicyOptions = {}, runtime: PolicyRuntime = {}): RoutingPolicy {
   const key = name === 'default' ? DEFAULT_POLICY : name;
   if (!isPolicyName(key)) throw new Error(`unknown routing policy '${name}' (known: ${policyNames.join(', ')})`);
-  return factories[key](options);
+  return factories[key](options, runtime);
 }
