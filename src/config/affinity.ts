@@ -1,6 +1,7 @@
 // Prefix-affinity settings of a tenant or a pool: how requests are hashed and which policy picks the backend.
 // Validated once when a config is written; the router then uses the parsed value as is.
 import { z } from 'zod';
+import { DEFAULT_BLOCK_CHARS } from '../routing/policy.ts';
 
 export const affinityPolicyNames = [
   'prefix-affinity',
@@ -20,7 +21,7 @@ export const policyOptionsSchema = z
     keyBlocks: z.number().int().min(1).max(1024).optional(),
     /** consistent-hash: virtual nodes per unit of weight. */
     virtualNodes: z.number().int().min(1).max(1024).optional(),
-    /** prefix-affinity: time constant (ms) of the engine-load trend; 0 turns the trend bound off. */
+    /** prefix-affinity: time constant (ms) of the engine-load trend shedding; 0 (default) turns it off. */
     trendMs: z.number().int().min(0).optional(),
     /** prefix-affinity: a backend takes new keys only while its load trend is <= trendFactor x the mean. */
     trendFactor: z.number().min(1).optional(),
@@ -30,6 +31,11 @@ export const policyOptionsSchema = z
     staleLoadMs: z.number().int().min(0).optional(),
     /** prefix-affinity: a prefix carried by more than hotShare / backends of recent requests is hot and is spread. */
     hotShare: z.number().gt(0).max(8).optional(),
+    /**
+     * prefix-affinity: whether this router instance serves the pool alone. 'auto' (default) tells from engine
+     * reports; 'yes' for a single Node router, 'no' for many edge isolates.
+     */
+    alone: z.enum(['auto', 'yes', 'no']).optional(),
     /** prefix-affinity: half-life of the popularity counts, in requests seen by this router instance. */
     popularityHalfLife: z.number().int().min(8).optional(),
     /** cache-aware: minimum matched share of the prompt for a cache-directed choice. */
@@ -49,7 +55,7 @@ export const affinityConfigSchema = z.strictObject({
   /** Off: no prefix hashing; policies then see an empty prefix and behave as load balancers. */
   enabled: z.boolean().default(true),
   /** Characters per hashed block: 512 chars ~ 128 tokens (8 vLLM blocks); a shorter tail is ignored. */
-  blockChars: z.number().int().min(16).max(65_536).multipleOf(4, 'blockChars must be a multiple of 4').default(512),
+  blockChars: z.number().int().min(16).max(65_536).multipleOf(4, 'blockChars must be a multiple of 4').default(DEFAULT_BLOCK_CHARS),
   /** Hash at most this many leading blocks (128 x 512 = 64k chars ~ 16k tokens), bounding the per-request cost. */
   maxBlocks: z.number().int().min(1).max(4096).default(128),
   policy: z.enum(affinityPolicyNames).default('prefix-affinity'),

@@ -254,7 +254,7 @@ export async function handleInference(req: InferenceRequest, deps: InferenceDeps
     const aff = route.pool.affinity;
     const prefix = aff.enabled ? prefixHashes(body, { model: route.upstreamModel, blockChars: aff.blockChars, maxBlocks: aff.maxBlocks }) : null;
     const chars = prefix ? prefix.promptChars : promptChars(req.kind, body);
-    const routing = { prefixHashes: prefix ? prefix.hashes : EMPTY, promptChars: chars, model: route.upstreamModel, now: startedAt };
+    const routing = { prefixHashes: prefix ? prefix.hashes : EMPTY, promptChars: chars, blockChars: aff.blockChars, model: route.upstreamModel, now: startedAt };
 
     let reportPrimary: RequestContext['reportPrimary'] = null;
     const exp = choice.experiment;

@@ -2,6 +2,9 @@
 // the offline replay lab both call it, so the lab measures the code that serves traffic.
 // Policies are synchronous and do no I/O: everything they need arrives in the arguments.
 
+/** Characters per hashed block when a RoutingInput does not say (the affinity config's default). */
+export const DEFAULT_BLOCK_CHARS = 512;
+
 /** Load of one backend as the router sees it. Fields other than `inflight` are optional engine reports. */
 export interface BackendLoad {
   /** Requests this router instance currently has open to the backend (per isolate / per replica). */
@@ -14,6 +17,10 @@ export interface BackendLoad {
   kvUsage?: number;
   /** Router-clock time (ms) at which running/waiting/kvUsage were observed; lets a policy discount stale load. */
   observedAt?: number;
+  /** This instance's in-flight count when running/waiting were observed: its share of the engine's load then. */
+  inflightAtReport?: number;
+  /** This instance's requests to the backend that have not produced a first byte yet (their prefill is pending). */
+  awaitingFirstByte?: number;
 }
 
 /** One backend the policy may choose. The candidate list is already filtered to healthy, allowed backends. */
@@ -32,6 +39,8 @@ export interface RoutingInput {
   prefixHashes: ArrayLike<number>;
   /** Characters covered by the request's canonical text (not capped). */
   promptChars: number;
+  /** Characters per hashed block (default 512): how much prompt a matched block stands for. */
+  blockChars?: number;
   /** Model name as seen by the backend pool (hash seeds include it). */
   model: string;
   /** Router clock in ms. */

@@ -9,21 +9,26 @@ export type EngineLoadReport = EngineLoad;
 
 export class BackendState {
   inflight = 0;
+  /** In-flight requests still waiting for their first byte, i.e. still in (or queued for) prefill. */
+  awaitingFirstByte = 0;
   readonly breaker = new CircuitBreaker();
   /** Last engine-reported load (from /metrics probes or piggy-backed response headers). */
   engine: EngineLoadReport = {};
   engineObservedAt = 0;
+  /** Own in-flight count when the last engine report was taken. */
+  inflightAtReport = 0;
 
   load(): BackendLoad {
     const e = this.engine;
     return this.engineObservedAt
-      ? { inflight: this.inflight, running: e.running, waiting: e.waiting, kvUsage: e.kvUsage, observedAt: this.engineObservedAt }
-      : { inflight: this.inflight };
+      ? { inflight: this.inflight, awaitingFirstByte: this.awaitingFirstByte, running: e.running, waiting: e.waiting, kvUsage: e.kvUsage, observedAt: this.engineObservedAt, inflightAtReport: this.inflightAtReport }
+      : { inflight: this.inflight, awaitingFirstByte: this.awaitingFirstByte };
   }
 
   reportEngineLoad(report: EngineLoadReport, now: number): void {
     this.engine = report;
     this.engineObservedAt = now;
+    this.inflightAtReport = this.inflight;
   }
 }
 

@@ -83,6 +83,14 @@ export async function forward(input: ForwardInput, deps: ForwardDeps): Promise<F
     const state = deps.states.get(backend.url);
     state.breaker.onSend();
     state.inflight++;
+    state.awaitingFirstByte++;
+    let awaiting = true;
+    const firstByteSeen = () => {
+      if (awaiting) {
+        awaiting = false;
+        state.awaitingFirstByte--;
+      }
+    };
     const controller = new AbortController();
     const onClientAbort = () => controller.abort();
     input.clientSignal.addEventListener('abort', onClientAbort, { once: true });
@@ -92,6 +100,7 @@ export async function forward(input: ForwardInput, deps: ForwardDeps): Promise<F
     const release = () => {
       if (!released) {
         released = true;
+        firstByteSeen();
         state.inflight--;
         input.clientSignal.removeEventListener('abort', onClientAbort);
       }
@@ -136,6 +145,7 @@ export async function forward(input: ForwardInput, deps: ForwardDeps): Promise<F
         continue;
       }
       const first = await res.body.read();
+      firstByteSeen();
       clearTimeout(timer);
       const ms = input.now() - sentAt;
       upstreamMs += ms;

@@ -10,6 +10,8 @@ import { engineConfig } from '../../../gpu-backends/simulator/profiles.ts';
 import type { PolicyOptions } from '../../config/affinity.ts';
 import { fmix32 } from '../../util/hash.ts';
 import { createPolicy } from '../policies/index.ts';
+import { DEFAULT_POPULARITY_HALF_LIFE } from '../policies/prefix-popularity.ts';
+import { DEFAULT_POPULARITY_SYNC_MS, PopularityBoard, SharedPopularity } from '../policies/shared-popularity.ts';
 import type { BackendLoad, Candidate, RoutingPolicy } from '../policy.ts';
 import { LoadIntegrator, quantile } from './metrics.ts';
 import { engineHashes, type PreparedTrace } from './prepare.ts';
@@ -30,6 +32,12 @@ export interface SimulationOptions {
    * router does with the simulator's x-sim-* headers when /metrics probes are off).
    */
   loadSignal?: 'scrape' | 'piggyback';
+  /**
+   * Interval (ms) at which each replica exchanges prefix popularity with the shared board (the Durable Object
+   * tier, shared-popularity.ts): it sends what it counted and takes the board's hot list. 0: replicas use their
+   * own counts only. Default 2000.
+   */
+  popularitySyncMs?: number;
   /** Engine profile (gpu-backends/simulator/profiles.ts). */
   profile?: string;
   seed?: number;
@@ -75,10 +83,19 @@ export function simulate(trace: PreparedTrace, opts: SimulationOptions): Simulat
   const config = engineConfig(opts.profile, { capacityTokens: opts.capacityTokens });
   const engines = Array.from({ length: n }, () => new Engine(config));
   const ids = Array.from({ length: n }, (_, i) => `b${i}`);
+  const syncMs = opts.popularitySyncMs ?? DEFAULT_POPULARITY_SYNC_MS;
+  const halfLife = opts.policyOptions?.popularityHalfLife ?? DEFAULT_POPULARITY_HALF_LIFE;
+  const board = syncMs > 0 ? new PopularityBoard(halfLife) : undefined;
+  const views = Array.from({ length: R }, () => (board ? new SharedPopularity(halfLife) : undefined));
+  // Replicas sync at staggered times, as isolates started at different moments would.
+  const nextSync = Array.from({ length: R }, (_, k) => (syncMs * k) / R);
   const policies: RoutingPolicy[] = Array.from({ length: R }, (_, k) =>
-    createPolicy(opts.policy, { seed: seed * 7919 + k, ...opts.policyOptions }),
+    createPolicy(opts.policy, { seed: seed * 7919 + k, ...opts.policyOptions }, { popularity: views[k] }),
   );
   const inflight = Array.from({ length: R }, () => new Array<number>(n).fill(0));
+  const awaiting = Array.from({ length: R }, () => new Array<number>(n).fill(0));
+  // Each replica's own in-flight count at the last scrape (what BackendState.inflightAtReport holds).
+  const atScrape = Array.from({ length: R }, () => new Array<number>(n).fill(0));
   let reported: (BackendLoad & { observedAt: number })[] | undefined;
   const piggyback = opts.loadSignal === 'piggyback';
   const seen: (BackendLoad | undefined)[][] = Array.from({ length: R }, () => new Array(n).fill(undefined));
@@ -99,6 +116,7 @@ export function simulate(trace: PreparedTrace, opts: SimulationOptions): Simulat
       const f = flights.get(ev.id)!;
       if (ev.kind === 'first_token') {
         ttft.push(ev.time - f.arrival);
+        awaiting[f.replica]![f.backend]!--;
         cachedTokens += ev.cachedTokens;
         promptTokens += f.promptTokens;
       } else {
@@ -137,6 +155,7 @@ export function simulate(trace: PreparedTrace, opts: SimulationOptions): Simulat
         const s = e.snapshot();
         return { inflight: 0, running: s.running, waiting: s.waiting, kvUsage: s.kvUsage, observedAt: t };
       });
+      for (let k = 0; k < R; k++) atScrape[k] = [...inflight[k]!];
       nextScrape = t + scrapeMs;
       continue;
     }
@@ -144,18 +163,26 @@ export function simulate(trace: PreparedTrace, opts: SimulationOptions): Simulat
     const r = reqs[next]!;
     const replica = R === 1 ? 0 : fmix32((r.index * 0x9e3779b1) ^ seed) % R;
     const own = inflight[replica]!;
+    const ownAwaiting = awaiting[replica]!;
     const candidates: Candidate[] = ids.map((id, i) => ({
       id,
       weight: 1,
       maxConcurrency: 0,
       load: piggyback
-        ? { ...seen[replica]![i], inflight: own[i]! }
+        ? { ...seen[replica]![i], inflight: own[i]!, awaitingFirstByte: ownAwaiting[i]! }
         : reported
-          ? { ...reported[i]!, inflight: own[i]! }
-          : { inflight: own[i]! },
+          ? { ...reported[i]!, inflight: own[i]!, awaitingFirstByte: ownAwaiting[i]!, inflightAtReport: atScrape[replica]![i]! }
+          : { inflight: own[i]!, awaitingFirstByte: ownAwaiting[i]! },
     }));
-    const input = { prefixHashes: r.routerHashes, promptChars: r.promptChars, model: trace.model, now: t };
+    const input = { prefixHashes: r.routerHashes, promptChars: r.promptChars, blockChars: trace.hashOptions.blockChars, model: trace.model, now: t };
     const sel = policies[replica]!.select(input, candidates);
+    const view = views[replica];
+    if (board && view && t >= nextSync[replica]!) {
+      // After the decision, like the platform's background sync: the request itself never waits for the board.
+      board.ingest(view.takeBatch());
+      view.applyHotList(board.hotList());
+      nextSync[replica] = t + syncMs;
+    }
     const reasonKey = sel.reason.replace(/:\d+$/, '');
     reasons[reasonKey] = (reasons[reasonKey] ?? 0) + 1;
     const b = sel.index;
@@ -166,12 +193,13 @@ export function simulate(trace: PreparedTrace, opts: SimulationOptions): Simulat
     } else {
       flights.set(req.id, { arrival: t, backend: b, replica, promptTokens: r.promptTokens });
       own[b]!++;
+      ownAwaiting[b]!++;
       perBackend[b]!++;
       load.add(b, 1, t);
       engine.submit(req, t);
       if (piggyback) {
         const snap = engine.snapshot();
-        seen[replica]![b] = { inflight: 0, running: snap.running, waiting: snap.waiting, kvUsage: snap.kvUsage, observedAt: t };
+        seen[replica]![b] = { inflight: 0, running: snap.running, waiting: snap.waiting, kvUsage: snap.kvUsage, observedAt: t, inflightAtReport: own[b]! };
       }
     }
     next++;

@@ -1,9 +1,11 @@
 import { fmix32 } from '../../util/hash.ts';
-import type { Candidate, RoutingInput, RoutingPolicy, Selection } from '../policy.ts';
+import { DEFAULT_BLOCK_CHARS, type Candidate, type RoutingInput, type RoutingPolicy, type Selection } from '../policy.ts';
 import { ApproxPrefixIndex } from './approx-prefix-index.ts';
 import { argminLoad, DEFAULT_STALE_LOAD_MS, effectiveLoad, loadCap, SendLog } from './load.ts';
 import { LoadShedding } from './load-shedding.ts';
-import { PrefixPopularity } from './prefix-popularity.ts';
+import { OwnShare } from './own-share.ts';
+import { PrefillLedger } from './prefill-ledger.ts';
+import { DEFAULT_POPULARITY_HALF_LIFE, type PopularitySource, PrefixPopularity } from './prefix-popularity.ts';
 import { rendezvousOrder } from './rendezvous.ts';
 
 export interface PrefixAffinityOptions {
@@ -20,50 +22,67 @@ export interface PrefixAffinityOptions {
   trendFactor?: number;
   /** Capacity of this instance's own index of what it sent where, per backend in blocks (0 = no index). */
   indexBlocksPerBackend?: number;
+  /** Where popularity is read from; default: this instance's own counts. */
+  popularity?: PopularitySource;
+  /**
+   * Whether this instance routes the pool alone: 'auto' tells from the engine reports (its own in-flight count
+   * against the engine's), 'yes' / 'no' fix it (a single Node router / many edge isolates).
+   */
+  alone?: 'auto' | 'yes' | 'no';
 }
 
 /**
- * kvroute's default: popularity-aware rendezvous hashing with load shedding. Needs no shared state: every
- * replica computes the same ranking for the same prefix; what a replica keeps for itself (prefix popularity,
- * a load trend, an index of its own decisions) is either estimated as well from a 1/R sample or only a hint.
+ * kvroute's default. Two modes, one key:
  *
- * 1. Affinity key: walk the request's chained block hashes from the first block and stop at the first prefix
- *    that is not hot. Hot prefixes (a system prompt shared by a whole tenant or by everyone) are skipped, so
- *    they never pin traffic; the key is the shallowest prefix specific enough for one backend, so everything
- *    that shares it (a conversation's turns, the users of one document) lands together. A hot prefix is cheap
- *    to hold on every backend and stays cached there because it is hot. Identical hot prompts (nothing
- *    specific left within the hashed cap) go to the better of two random picks among the key's top backends.
- * 2. If this instance itself sent a longer match of the prompt somewhere, follow it (with one router, this is
- *    the SGLang tree's knowledge; with many, a hint that is right more often than not).
- * 3. Otherwise the key's rendezvous order: the first backend that (a) is under a loose bounded-load cap on
- *    current load (bursts) and (b) does not shed this key. Shedding is a slow controller on each backend's load
- *    trend that moves a fixed subset of a persistently overloaded backend's keys to their next choice
- *    (load-shedding.ts). Load is the engine report plus this instance's sends since it; a report older than
- *    staleLoadMs is ignored (load.ts). Overflow follows each key's own order, so a stale view cannot herd.
+ * Affinity key. Walk the request's chained block hashes from the first block and stop at the first prefix that
+ * is not hot (carried by more than hotShare / N of recent requests). Hot prefixes (an agent prompt, a big
+ * tenant's system prompt) are skipped, so they never pin traffic; they are cheap to hold on every backend and
+ * stay cached there because they are hot. Popularity comes from a PopularitySource: on Workers one board per
+ * tenant and pool in a Durable Object, synced off the hot path (shared-popularity.ts), so every isolate uses
+ * the same key for the same request.
+ *
+ * Shared mode (many routers, each seeing a share of the traffic; nothing shared on the hot path):
+ * 1. If this instance sent a longer match of the prompt somewhere (its own index), follow it while it has room.
+ * 2. Otherwise the key's rendezvous order: the first backend under a loose bounded-load cap (c x mean, on
+ *    engine-reported load plus this instance's sends since the report; reports older than staleLoadMs are
+ *    ignored, load.ts). Every replica ranks the same key the same way, so a conversation's turns meet on one
+ *    backend whichever isolate serves them, and overflow follows each key's own order, so a stale view cannot
+ *    herd. Identical hot prompts (nothing specific within the hashed cap) go to the better of two random
+ *    picks among the key's top backends.
+ *
+ * Alone mode (this instance carries the pool's whole load, as a single Node router does): its index is the
+ * whole history, as in an in-cluster router, and it knows every backend's prefill backlog. Follow the longest
+ * match beyond the hot part while it has room; place a new key where its time to first token is least:
+ * argmin of (this instance's requests there still waiting for a first byte, in uncached prompt characters,
+ * prefill-ledger.ts) + (this prompt's characters not cached there). Ties: longer match, lower load.
  */
 export class PrefixAffinityPolicy implements RoutingPolicy {
   readonly name = 'prefix-affinity';
   private readonly loadFactor: number;
   private readonly hotShare: number;
   private readonly staleLoadMs: number;
-  private readonly popularity: PrefixPopularity;
+  private readonly popularity: PopularitySource;
   private readonly sends: SendLog;
   private readonly shedding: LoadShedding | undefined;
   private readonly index: ApproxPrefixIndex | undefined;
+  private readonly ledger = new PrefillLedger();
+  private readonly aloneSetting: 'auto' | 'yes' | 'no';
+  private readonly ownShare = new OwnShare();
   private rotate = 0;
   private random = 0x6d2b79f5;
   private hotThreshold = 0;
 
   constructor(opts: PrefixAffinityOptions = {}) {
-    this.loadFactor = opts.loadFactor ?? 3;
-    this.hotShare = opts.hotShare ?? 0.5;
+    this.loadFactor = opts.loadFactor ?? 4;
+    this.hotShare = opts.hotShare ?? 0.125;
     this.staleLoadMs = opts.staleLoadMs ?? DEFAULT_STALE_LOAD_MS;
-    this.popularity = new PrefixPopularity(opts.popularityHalfLife ?? 1024);
+    this.popularity = opts.popularity ?? new PrefixPopularity(opts.popularityHalfLife ?? DEFAULT_POPULARITY_HALF_LIFE);
     this.sends = new SendLog(this.staleLoadMs);
-    const trendMs = opts.trendMs ?? 120_000;
+    const trendMs = opts.trendMs ?? 0;
     this.shedding = trendMs > 0 ? new LoadShedding(opts.trendFactor ?? 1.3, trendMs) : undefined;
     const indexBlocks = opts.indexBlocksPerBackend ?? 4096;
     this.index = indexBlocks > 0 ? new ApproxPrefixIndex(indexBlocks) : undefined;
+    this.aloneSetting = opts.alone ?? 'auto';
   }
 
   select(input: RoutingInput, candidates: readonly Candidate[]): Selection {
@@ -71,6 +90,7 @@ export class PrefixAffinityPolicy implements RoutingPolicy {
     const loads = candidates.map((c) => effectiveLoad(c, input.now, this.staleLoadMs, this.sends));
     const hashes = input.prefixHashes;
     this.shedding?.update(candidates, input.now);
+    this.ownShare.observe(candidates, input.now, this.staleLoadMs);
     let sel: Selection;
     if (hashes.length === 0) {
       sel = { index: argminLoad(loads, this.rotate++), reason: 'no-prefix' };
@@ -82,18 +102,52 @@ export class PrefixAffinityPolicy implements RoutingPolicy {
       let depth = 0;
       while (depth < hashes.length - 1 && this.popularity.share(hashes[depth]!, prior) > this.hotThreshold) depth++;
       const keyShare = this.popularity.share(hashes[depth]!, prior);
-      this.popularity.record(hashes, depth);
-      sel = this.place(hashes, depth, keyShare, loads, candidates);
+      this.popularity.record(hashes);
+      const matched = this.index ? candidates.map((c) => this.index!.matchedBlocks(c.id, hashes)) : undefined;
+      sel = this.isAlone() && matched
+        ? this.placeAlone(input, depth, matched, loads, candidates)
+        : this.placeShared(hashes, depth, keyShare, matched, loads, candidates);
       this.index?.insert(candidates[sel.index]!.id, hashes);
     }
-    this.sends.record(candidates[sel.index]!.id, input.now);
+    const chosen = candidates[sel.index]!.id;
+    this.sends.record(chosen, input.now);
+    this.ledger.add(chosen, uncachedChars(input, sel.matchedBlocks ?? 0));
     return sel;
   }
 
-  private place(
+  /** Whether this instance routes the pool alone (see the class comment). */
+  isAlone(): boolean {
+    return this.aloneSetting === 'auto' ? this.ownShare.alone : this.aloneSetting === 'yes';
+  }
+
+  private placeAlone(input: RoutingInput, depth: number, matched: number[], loads: number[], candidates: readonly Candidate[]): Selection {
+    const n = candidates.length;
+    const fits = loadCap(loads, candidates, this.loadFactor);
+    let best = -1;
+    for (let i = 0; i < n; i++) {
+      if (matched[i]! > depth && fits(i) && (best < 0 || matched[i]! > matched[best]! || (matched[i] === matched[best] && loads[i]! < loads[best]!))) best = i;
+    }
+    if (best >= 0) return { index: best, reason: 'indexed', matchedBlocks: matched[best]! };
+    let bestCost = Infinity;
+    const offset = this.rotate++;
+    for (let k = 0; k < n; k++) {
+      const i = (k + offset) % n;
+      if (!fits(i)) continue;
+      const cost = (this.ledger.pending(candidates[i]!) ?? 0) + uncachedChars(input, matched[i]!);
+      if (cost < bestCost || (cost === bestCost && (matched[i]! > matched[best]! || (matched[i] === matched[best] && loads[i]! < loads[best]!)))) {
+        best = i;
+        bestCost = cost;
+      }
+    }
+    if (best < 0) return { index: argminLoad(loads, this.rotate++), reason: 'all-full' };
+    return { index: best, reason: 'least-prefill', matchedBlocks: matched[best]! };
+  }
+
+  private placeShared(
     hashes: ArrayLike<number>,
     depth: number,
     keyShare: number,
+    matched: number[] | undefined,
     loads: number[],
     candidates: readonly Candidate[],
   ): Selection {
@@ -103,13 +157,12 @@ export class PrefixAffinityPolicy implements RoutingPolicy {
     const shedding = this.shedding;
     const fits = shedding ? (i: number) => burst(i) && !shedding.sheds(key, candidates[i]!) : burst;
     // This instance sent this prefix somewhere before, beyond its hot part: follow it while it has room. With
-    // one router this is all the history; with R replicas it is ~1/R of it, and the rendezvous rank is the
-    // agreement that remains.
-    if (this.index) {
+    // R replicas it knows ~1/R of the history; the rendezvous rank is the agreement that remains.
+    if (matched) {
       let best = -1;
       let bestMatch = depth;
       for (let i = 0; i < n; i++) {
-        const m = this.index.matchedBlocks(candidates[i]!.id, hashes);
+        const m = matched[i]!;
         if (m > bestMatch || (m === bestMatch && best >= 0 && loads[i]! < loads[best]!)) {
           bestMatch = m;
           best = i;
@@ -118,28 +171,34 @@ export class PrefixAffinityPolicy implements RoutingPolicy {
       if (best >= 0 && fits(best)) return { index: best, reason: 'indexed', matchedBlocks: bestMatch };
     }
     const order = rendezvousOrder(key, candidates);
+    const at = (i: number, reason: string): Selection => ({ index: i, reason, matchedBlocks: matched?.[i] });
     // Backends a hot key may use: enough fair shares to carry it.
     const spread = keyShare > this.hotThreshold ? Math.min(n, Math.max(2, Math.ceil(keyShare * n))) : 1;
     if (spread === 1) {
-      if (fits(order[0]!)) return { index: order[0]!, reason: `affinity:${depth}` };
+      if (fits(order[0]!)) return at(order[0]!, `affinity:${depth}`);
     } else {
       // Two random choices among the key's top `spread`, the less loaded one: every replica reads the same
       // stale report, so "the least loaded of all" would send every replica's hot requests to one backend.
       const a = order[this.nextRandom() % spread]!;
       const b = order[this.nextRandom() % spread]!;
       const pick = loads[b]! < loads[a]! ? b : a;
-      if (fits(pick)) return { index: pick, reason: `hot:${spread}` };
+      if (fits(pick)) return at(pick, `hot:${spread}`);
       const other = pick === a ? b : a;
-      if (fits(other)) return { index: other, reason: `hot:${spread}` };
+      if (fits(other)) return at(other, `hot:${spread}`);
     }
     for (let r = 1; r < n; r++) {
-      if (fits(order[r]!)) return { index: order[r]!, reason: `spill:${r}` };
+      if (fits(order[r]!)) return at(order[r]!, `spill:${r}`);
     }
-    return { index: argminLoad(loads, this.rotate++), reason: 'all-full' };
+    return at(argminLoad(loads, this.rotate++), 'all-full');
   }
 
   private nextRandom(): number {
     this.random = fmix32((this.random + 0x9e3779b9) >>> 0);
     return this.random;
   }
+}
+
+/** Prompt characters not covered by `matchedBlocks` cached blocks. */
+function uncachedChars(input: RoutingInput, matchedBlocks: number): number {
+  return Math.max(0, input.promptChars - matchedBlocks * (input.blockChars ?? DEFAULT_BLOCK_CHARS));
 }
