@@ -16,7 +16,8 @@ import { sha256Hex } from './tenants/keys.ts';
 import type { TenantStore } from './tenants/store.ts';
 import { BackendStates } from './upstream/backend-state.ts';
 import { NodeUpstreamClient } from './upstream/node-client.ts';
-import { defaultPolicyFactory } from './routing/policy-factory.ts';
+import { defaultPolicyFactory, sharedPopularityPolicyFactory } from './routing/policy-factory.ts';
+import type { PopularityExchange } from './routing/popularity-exchange.ts';
 import { HealthProber } from './upstream/probe.ts';
 import type { NodeAnalytics } from './analytics/node-analytics.ts';
 import { afterResponse, batched } from './core/after-response.ts';
@@ -41,6 +42,11 @@ export interface NodeRouterOptions {
   driftStore?: DriftStore;
   /** Active health/load probes of every configured backend (default on). */
   probes?: boolean;
+  /**
+   * Prefix popularity shared with other router instances (several Node routers behind one balancer): synced
+   * every `syncMs` on a timer. A single Node router needs none; its own counts are the whole traffic.
+   */
+  popularity?: { exchange: PopularityExchange; syncMs: number };
 }
 
 export interface NodeRouter {
@@ -126,7 +132,8 @@ export async function startNodeRouter(opts: NodeRouterOptions): Promise<NodeRout
   const states = new BackendStates();
   const client = new NodeUpstreamClient();
   const pending = new Set<Promise<unknown>>();
-  const directory = new TenantDirectory(opts.store, opts.policyFactory ?? defaultPolicyFactory, opts.cacheTtlMs ?? 5_000);
+  const policyFactory = opts.policyFactory ?? (opts.popularity ? sharedPopularityPolicyFactory(opts.popularity.exchange) : defaultPolicyFactory);
+  const directory = new TenantDirectory(opts.store, policyFactory, opts.cacheTtlMs ?? 5_000);
   const now = () => performance.now();
   const driftStore = opts.driftStore ?? new MemoryDriftStore();
   // Drift status changes go to the analytics store next to the requests (read `emit` at flush time).
@@ -195,6 +202,9 @@ export async function startNodeRouter(opts: NodeRouterOptions): Promise<NodeRout
   const port = (server.address() as AddressInfo).port;
   const prober = opts.probes === false ? null : new HealthProber(opts.store, states, client, platform.now);
   prober?.start();
+  const popularity = opts.popularity;
+  const popularityTimer = popularity ? setInterval(() => void popularity.exchange.sync(platform.now()).catch(() => {}), popularity.syncMs) : null;
+  popularityTimer?.unref();
 
   return {
     url: `http://${opts.host ?? '127.0.0.1'}:${port}`,
@@ -202,6 +212,7 @@ export async function startNodeRouter(opts: NodeRouterOptions): Promise<NodeRout
     platform,
     async close() {
       prober?.stop();
+      if (popularityTimer) clearInterval(popularityTimer);
       server.closeAllConnections();
       await new Promise<void>((r) => server.close(() => r()));
       await Promise.allSettled([...pending]);

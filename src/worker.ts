@@ -12,7 +12,8 @@ import { BackendStates } from './upstream/backend-state.ts';
 import { FetchUpstreamClient } from './upstream/fetch-client.ts';
 import { HealthProber } from './upstream/probe.ts';
 import { applySnapshot, snapshotOf, type MonitorSnapshot } from './upstream/monitor-sync.ts';
-import { defaultPolicyFactory } from './routing/policy-factory.ts';
+import { defaultPolicyFactory, sharedPopularityPolicyFactory } from './routing/policy-factory.ts';
+import { durableBoardCall, PopularityExchange } from './routing/popularity-exchange.ts';
 import type { Hono } from 'hono';
 import { handleEventBatch, type MessageBatchLike } from './analytics/delivery/queue.ts';
 import { clickhouseQueryable, d1Queryable, type Queryable } from './analytics/report.ts';
@@ -29,6 +30,7 @@ import { driftRoutes } from '../routes/drift.ts';
 import { experimentRoutes } from '../routes/experiments.ts';
 
 export { DriftDurableObject } from './drift/durable-object.ts';
+export { PopularityBoardDurableObject } from './routing/popularity-board-do.ts';
 
 export interface Env extends WorkerAnalyticsEnv {
   CONFIG: KVNamespace;
@@ -36,6 +38,8 @@ export interface Env extends WorkerAnalyticsEnv {
   DRIFT: DurableObjectNamespaceLike;
   TENANT_WRITER: DurableObjectNamespace;
   BACKEND_MONITOR: DurableObjectNamespace;
+  /** Per tenant pool: the shared prefix-popularity board (optional; without it isolates count alone). */
+  POPULARITY?: DurableObjectNamespaceLike;
   KVROUTE_ADMIN_TOKEN?: string;
   /** Read-only deployments (and standalone workerd): the whole tenant snapshot as JSON, instead of KV. */
   KVROUTE_STATIC_CONFIG?: string;
@@ -46,6 +50,7 @@ interface Isolate {
   app: Hono;
   platform: Platform;
   lastSync: number;
+  popularity: PopularityExchange | null;
 }
 
 let isolate: Isolate | undefined;
@@ -79,7 +84,8 @@ async function reportQueryable(env: Env): Promise<Queryable> {
 async function build(env: Env): Promise<Isolate> {
   const store = await storeOf(env);
   const states = new BackendStates();
-  const directory = new TenantDirectory(store, defaultPolicyFactory, 5_000);
+  const popularity = env.POPULARITY ? new PopularityExchange(durableBoardCall(env.POPULARITY)) : null;
+  const directory = new TenantDirectory(store, popularity ? sharedPopularityPolicyFactory(popularity) : defaultPolicyFactory, 5_000);
   const now = () => performance.now();
   const analytics = env.EVENTS ? workerAnalytics(env) : null;
   const emit = analytics ? (events: Parameters<typeof analytics.emit>[0]) => analytics.emit(events) : undefined;
@@ -101,7 +107,7 @@ async function build(env: Env): Promise<Isolate> {
       admin.route('/tenants/:id/experiments', experimentRoutes({ queryable: () => (q ??= reportQueryable(env)) }));
     },
   };
-  return { app: createApp(platform), platform, lastSync: 0 };
+  return { app: createApp(platform), platform, lastSync: 0, popularity };
 }
 
 async function syncFromMonitor(env: Env, iso: Isolate): Promise<void> {
@@ -120,7 +126,10 @@ export default {
       iso.lastSync = now;
       ctx.waitUntil(syncFromMonitor(env, iso).catch(() => {}));
     }
-    return iso.app.fetch(req, env, ctx);
+    const res = await iso.app.fetch(req, env, ctx);
+    // The routing decision has been made by now; popularity goes to the boards after the response, off its path.
+    if (iso.popularity?.due(now)) ctx.waitUntil(iso.popularity.sync(now).catch(() => {}));
+    return res;
   },
 
   /** Queue consumer: analytics events to D1 (and ClickHouse when configured), idempotent by event id. */

@@ -55,7 +55,13 @@ export interface RuntimeTenant {
   modelsJson: string;
 }
 
-export type PolicyFactory = (affinity: AffinityConfig) => RoutingPolicy;
+/** Which tenant's which pool a policy instance serves (platforms key shared policy state on it). */
+export interface PolicyScope {
+  tenantId: string;
+  pool: string;
+}
+
+export type PolicyFactory = (affinity: AffinityConfig, scope: PolicyScope) => RoutingPolicy;
 
 export function compileTenant(rec: TenantRecord, createPolicy: PolicyFactory): RuntimeTenant {
   const { config } = rec;
@@ -65,7 +71,7 @@ export function compileTenant(rec: TenantRecord, createPolicy: PolicyFactory): R
     pools.set(name, {
       name,
       affinity,
-      policy: createPolicy(affinity),
+      policy: createPolicy(affinity, { tenantId: rec.tenantId, pool: name }),
       backends: p.backends.map((b) => ({
         id: b.id,
         url: b.url.replace(/\/$/, ''),

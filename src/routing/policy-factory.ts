@@ -2,5 +2,17 @@
 // per isolate / replica; per-instance policy state lives in it.
 import type { PolicyFactory } from '../config/compile.ts';
 import { createPolicy } from './policies/index.ts';
+import { DEFAULT_POPULARITY_HALF_LIFE } from './policies/prefix-popularity.ts';
+import type { PopularityExchange } from './popularity-exchange.ts';
 
 export const defaultPolicyFactory: PolicyFactory = (affinity) => createPolicy(affinity.policy, affinity.options);
+
+/** The default factory, with prefix-affinity pools reading popularity shared through `exchange`. */
+export function sharedPopularityPolicyFactory(exchange: PopularityExchange): PolicyFactory {
+  return (affinity, scope) =>
+    createPolicy(affinity.policy, affinity.options, {
+      popularity: affinity.policy === 'prefix-affinity'
+        ? exchange.viewFor(scope.tenantId, scope.pool, affinity.options.popularityHalfLife ?? DEFAULT_POPULARITY_HALF_LIFE)
+        : undefined,
+    });
+}
