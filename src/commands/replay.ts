@@ -9,6 +9,7 @@ import { progressBar } from '../routing/lab/progress.ts';
 import { runLab } from '../routing/lab/run.ts';
 import { parseTrace } from '../routing/lab/trace.ts';
 import { num, parseFlags } from '../util/args.ts';
+import { DEFAULT_POPULARITY_SYNC_MS } from '../routing/policies/shared-popularity.ts';
 
 const HELP = `usage: kvroute replay --trace FILE [options]
 
@@ -20,6 +21,8 @@ const HELP = `usage: kvroute replay --trace FILE [options]
   --time-scale S          divide arrival times by S (default 1)
   --scrape-ms MS          engine-load scrape interval seen by the routers (default 1000)
   --load-signal S         scrape | piggyback (load learnt from each response's headers, as --e2e does)
+  --popularity-sync-ms MS replicas exchange prefix popularity with one board (the Durable Object tier) this
+                          often in simulated ms; 0 = each replica counts alone (default 2000)
   --limit N               replay only the first N requests
   --load-factor X         policy option loadFactor
   --hot-share X           policy option hotShare (prefix-affinity)
@@ -42,6 +45,7 @@ export async function main(argv: string[]): Promise<number> {
     'time-scale': { type: 'string' },
     'scrape-ms': { type: 'string' },
     'load-signal': { type: 'string' },
+    'popularity-sync-ms': { type: 'string' },
     limit: { type: 'string' },
     'load-factor': { type: 'string' },
     'hot-share': { type: 'string' },
@@ -74,6 +78,7 @@ export async function main(argv: string[]): Promise<number> {
     capacityTokens: num('capacity-tokens', f['capacity-tokens'], 500_000),
     timeScale: num('time-scale', f['time-scale'], 1),
     scrapeMs: num('scrape-ms', f['scrape-ms'], 1000),
+    popularitySyncMs: num('popularity-sync-ms', f['popularity-sync-ms'], DEFAULT_POPULARITY_SYNC_MS),
     seed: num('seed', f.seed, 1),
   };
   const records = parseTrace(readFileSync(f.trace, 'utf8'), num('limit', f.limit, Infinity));

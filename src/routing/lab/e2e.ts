@@ -15,6 +15,8 @@ import { fmix32 } from '../../util/hash.ts';
 import { LoadIntegrator, quantile } from './metrics.ts';
 import { labBody, prepareTrace } from './prepare.ts';
 import { traceBounds } from './run.ts';
+import { DEFAULT_POPULARITY_SYNC_MS, PopularityBoard } from '../policies/shared-popularity.ts';
+import { type BoardCall, PopularityExchange } from '../popularity-exchange.ts';
 import type { TraceRecord } from './trace.ts';
 
 const BIN = fileURLToPath(new URL('../../../bin/kvroute.mjs', import.meta.url));
@@ -39,6 +41,8 @@ export interface E2eOptions {
    * routers only piggy-backed on responses (x-sim-* headers), like the in-process `--load-signal piggyback`.
    */
   probes?: boolean;
+  /** As in the in-process lab: popularity exchange with one board per pool every this many simulated ms (0: off). */
+  popularitySyncMs?: number;
   onProgress?: (done: number, total: number) => void;
 }
 
@@ -84,7 +88,20 @@ export async function replayE2e(records: readonly TraceRecord[], o: E2eOptions) 
     if (!parsed.ok) throw new Error(parsed.problems.join('\n'));
     await store.putTenant('lab', parsed.value);
     await store.putKey({ keyId: 'lab', tenantId: 'lab', hash: await sha256Hex(KEY), createdAt: new Date().toISOString() });
-    for (let k = 0; k < o.replicas; k++) routers.push(await startNodeRouter({ store, port: 0, probes: o.probes ?? false, cacheTtlMs: 3_600_000 }));
+    // One popularity board for the pool, as the Durable Object is on Workers; each router exchanges with it on
+    // a timer, every popularitySyncMs of simulated time.
+    const boards = new Map<string, PopularityBoard>();
+    const boardCall: BoardCall = async (scope, halfLife, batch) => {
+      let b = boards.get(scope);
+      if (!b) boards.set(scope, (b = new PopularityBoard(halfLife)));
+      b.ingest(batch);
+      return b.hotList();
+    };
+    const syncMs = o.popularitySyncMs ?? DEFAULT_POPULARITY_SYNC_MS;
+    for (let k = 0; k < o.replicas; k++) {
+      const popularity = syncMs > 0 ? { exchange: new PopularityExchange(boardCall, 0), syncMs: Math.max(10, syncMs / speedup) } : undefined;
+      routers.push(await startNodeRouter({ store, port: 0, probes: o.probes ?? false, cacheTtlMs: 3_600_000, popularity }));
+    }
 
     const t0 = records.length ? records[0]!.timestamp : 0;
     const start = performance.now() + 200;

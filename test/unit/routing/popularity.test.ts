@@ -1,0 +1,163 @@
+import { describe, expect, it } from 'vitest';
+import { OwnShare } from '../../../src/routing/policies/own-share.ts';
+import { PrefillLedger } from '../../../src/routing/policies/prefill-ledger.ts';
+import { PrefixAffinityPolicy } from '../../../src/routing/policies/prefix-affinity.ts';
+import { PrefixPopularity } from '../../../src/routing/policies/prefix-popularity.ts';
+import { MAX_BATCH_REQUESTS, PopularityBoard, SharedPopularity } from '../../../src/routing/policies/shared-popularity.ts';
+import { PopularityExchange, hotListFromJson, hotListToJson } from '../../../src/routing/popularity-exchange.ts';
+import { fmix32 } from '../../../src/util/hash.ts';
+import { candidates, chain, input } from './helpers.ts';
+
+const agentPrompt = chain([], 0, 60, 4242); // 60 blocks (~7.5k tokens) shared by a third of the traffic
+
+describe('prefix popularity', () => {
+  it('knows a deep shared prefix is hot as soon as its first block is (every block is counted)', () => {
+    const p = new PrefixPopularity(1024);
+    for (let i = 0; i < 300; i++) p.record(i % 3 === 0 ? chain(agentPrompt, 60, 5, i) : chain([], 0, 20, i));
+    const first = p.share(agentPrompt[0]!);
+    expect(first).toBeCloseTo(1 / 3, 1);
+    expect(p.share(agentPrompt[59]!)).toBeCloseTo(first, 6);
+    expect(p.share(chain([], 0, 20, 7)[3]!)).toBeLessThan(0.01); // one request's own block
+  });
+
+  it('a flood of one-off blocks does not displace a popular entry from the bounded table', () => {
+    const p = new PrefixPopularity(1024, 1024);
+    for (let i = 0; i < 2000; i++) p.record(i % 4 === 0 ? chain(agentPrompt, 2, 100, i) : chain([], 0, 100, i));
+    expect(p.share(agentPrompt[0]!)).toBeGreaterThan(0.2);
+    expect(p.share(agentPrompt[1]!)).toBeGreaterThan(0.2);
+  });
+
+  it('forgets: a half-life of other traffic halves a prefix\'s count', () => {
+    const p = new PrefixPopularity(100);
+    for (let i = 0; i < 200; i++) p.record(agentPrompt);
+    const count = () => p.share(agentPrompt[0]!) * p.weight;
+    const before = count();
+    for (let i = 0; i < 100; i++) p.record(chain([], 0, 3, i));
+    expect(count() / before).toBeCloseTo(0.5, 6);
+  });
+
+  it('lists the entries above a share, most popular first', () => {
+    const p = new PrefixPopularity(1024);
+    for (let i = 0; i < 100; i++) p.record(i % 2 ? chain(agentPrompt, 3, 0, 0) : chain(agentPrompt, 1, 2, i));
+    const hot = p.hot(0.4);
+    expect(hot.hashes.length).toBe(3);
+    expect(hot.shares[0]).toBeCloseTo(1, 2);
+    expect(hot.shares[1]).toBeCloseTo(0.5, 2);
+    expect(hot.weight).toBeGreaterThan(90);
+  });
+});
+
+describe('shared popularity (board + per-instance views)', () => {
+  it('64 replicas seeing 1/64 each agree on the hot prefix and on the key once they have synced', () => {
+    const board = new PopularityBoard(1024);
+    const views = Array.from({ length: 64 }, () => new SharedPopularity(1024));
+    for (let i = 0; i < 2000; i++) views[fmix32(i) % 64]!.record(fmix32(i ^ 0x55) % 3 === 0 ? chain(agentPrompt, 60, 4, i) : chain([], 0, 10, i));
+    // Alone, each replica has seen ~10 agent requests out of ~31: the estimates scatter.
+    const prior = 2 / (0.125 / 8);
+    const local = views.map((v) => v.share(agentPrompt[30]!, prior));
+    expect(Math.max(...local) - Math.min(...local)).toBeGreaterThan(0.02);
+    for (const v of views) board.ingest(v.takeBatch());
+    const list = board.hotList();
+    for (const v of views) v.applyHotList(list);
+    const shares = views.map((v) => v.share(agentPrompt[30]!, prior));
+    expect(Math.min(...shares)).toBeGreaterThan(0.3);
+    expect(Math.max(...shares) - Math.min(...shares)).toBe(0);
+  });
+
+  it('keeps the local view until the board has seen more than this instance; caps a batch', () => {
+    const v = new SharedPopularity(1024);
+    for (let i = 0; i < MAX_BATCH_REQUESTS + 10; i++) v.record(agentPrompt.slice(0, 4));
+    expect(v.pendingRequests).toBe(MAX_BATCH_REQUESTS);
+    const batch = v.takeBatch();
+    expect(batch.length).toBe(MAX_BATCH_REQUESTS * 5);
+    expect(v.pendingRequests).toBe(0);
+    v.applyHotList({ hashes: new Int32Array(0), shares: new Float32Array(0), weight: 1 });
+    expect(v.share(agentPrompt[0]!)).toBeGreaterThan(0.9); // the board knows less: local counts win
+    const board = new PopularityBoard(1024);
+    expect(board.ingest(Int32Array.from([2, 1, 2, 5, 1]))).toBe(1); // the malformed tail is ignored
+  });
+
+  it('the exchange syncs only due views, survives a failing board, and round-trips the wire form', async () => {
+    const board = new PopularityBoard(1024);
+    let calls = 0;
+    let fail = true;
+    const ex = new PopularityExchange(async (_scope, _hl, batch) => {
+      calls++;
+      if (fail) throw new Error('board down');
+      board.ingest(batch);
+      return hotListFromJson(JSON.parse(JSON.stringify(hotListToJson(board.hotList()))));
+    }, 1000);
+    const view = ex.viewFor('acme', 'gpu', 1024);
+    expect(ex.viewFor('acme', 'gpu', 1024)).toBe(view);
+    expect(ex.due(0)).toBe(false); // nothing to send
+    for (let i = 0; i < 10; i++) view.record(agentPrompt.slice(0, 2));
+    expect(ex.due(0)).toBe(true);
+    await ex.sync(0); // fails; the batch is lost, counting goes on
+    for (let i = 0; i < 10; i++) view.record(agentPrompt.slice(0, 2));
+    expect(ex.due(500)).toBe(false);
+    fail = false;
+    await ex.sync(1000);
+    expect(calls).toBe(2);
+    expect(view.share(agentPrompt[1]!)).toBeCloseTo(1, 3);
+    expect(() => hotListFromJson({ weight: 1, hashes: [1], shares: [] })).toThrow(/malformed/);
+  });
+});
+
+describe('own share and the prefill ledger', () => {
+  const reported = (own: number, engine: number) => candidates(4, () => ({ inflightAtReport: own, running: engine, observedAt: 0 }));
+
+  it('a lone router is recognised, one of two is not, and the mode does not flap near the thresholds', () => {
+    const alone = new OwnShare();
+    for (let i = 0; i < 30; i++) alone.observe(reported(6, 6), 0, 5000);
+    expect(alone.alone).toBe(true);
+    for (let i = 0; i < 10; i++) alone.observe(reported(6, 8), 0, 5000); // 0.75: inside the band, stays
+    expect(alone.alone).toBe(true);
+    const half = new OwnShare();
+    for (let i = 0; i < 100; i++) half.observe(reported(i % 2 ? 4 : 2, 6), 0, 5000);
+    expect(half.alone).toBe(false);
+    const idle = new OwnShare();
+    idle.observe(reported(0, 0), 0, 5000);
+    expect(idle.value).toBe(0); // no load: no evidence either way
+  });
+
+  it('the ledger keeps the newest entries the platform still counts as waiting for a first byte', () => {
+    const ledger = new PrefillLedger();
+    for (const chars of [1000, 2000, 3000]) ledger.add('b0', chars);
+    const c = (awaiting?: number) => ({ id: 'b0', weight: 1, maxConcurrency: 0, load: { inflight: 3, awaitingFirstByte: awaiting } });
+    expect(ledger.pending(c(3))).toBe(6000);
+    expect(ledger.pending(c(1))).toBe(3000); // the two oldest have started
+    expect(ledger.pending(c(undefined))).toBeUndefined();
+  });
+});
+
+describe('prefix-affinity alone vs shared', () => {
+  // Every backend reports the load this instance put there: a lone router.
+  const lone = (awaiting: number[], inflight = awaiting) =>
+    candidates(4, (i) => ({ inflight: inflight[i], awaitingFirstByte: awaiting[i], inflightAtReport: inflight[i], running: inflight[i], observedAt: 0 }));
+
+  it('alone, a new long prompt goes where the prefill backlog is least, not where the hash points', () => {
+    const p = new PrefixAffinityPolicy({ alone: 'yes' });
+    const big = { ...input(chain([], 0, 100, 1)), promptChars: 51_200 };
+    const first = p.select(big, lone([0, 0, 0, 0], [2, 2, 2, 2]));
+    expect(first.reason).toBe('least-prefill');
+    const awaiting = [0, 0, 0, 0];
+    awaiting[first.index] = 1;
+    const second = p.select({ ...big, prefixHashes: chain([], 0, 100, 2) }, lone(awaiting, [2, 2, 2, 2]));
+    expect(second.index).not.toBe(first.index);
+    // The next turn of the first conversation follows the index to where its prefix is.
+    const turn = p.select({ ...big, prefixHashes: chain(chain([], 0, 100, 1), 100, 4, 9), promptChars: 53_248 }, lone([0, 0, 0, 0], [2, 2, 2, 2]));
+    expect(turn).toMatchObject({ index: first.index, reason: 'indexed' });
+  });
+
+  it("'auto' switches to alone mode from the reports; 'no' keeps rendezvous placement", () => {
+    const auto = new PrefixAffinityPolicy();
+    const shared = new PrefixAffinityPolicy({ alone: 'no' });
+    for (let i = 0; i < 30; i++) {
+      auto.select(input(chain([], 0, 4, i)), lone([0, 0, 0, 0], [3, 3, 3, 3]));
+      shared.select(input(chain([], 0, 4, i)), lone([0, 0, 0, 0], [3, 3, 3, 3]));
+    }
+    expect(auto.isAlone()).toBe(true);
+    expect(shared.isAlone()).toBe(false);
+    expect(shared.select(input(chain([], 0, 4, 999)), lone([0, 0, 0, 0], [3, 3, 3, 3])).reason).toMatch(/^affinity:/);
+  });
+});

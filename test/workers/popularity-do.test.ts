@@ -1,0 +1,62 @@
+// The shared prefix-popularity tier inside workerd: the PopularityBoardDurableObject bound as POPULARITY in
+// wrangler.toml, reached the way isolates reach it (durableBoardCall), and fed by the Worker's own traffic.
+import { SELF, env } from 'cloudflare:test';
+import { describe, expect, inject, it } from 'vitest';
+import { PopularityExchange, durableBoardCall, hotListFromJson } from '../../src/routing/popularity-exchange.ts';
+import { prefixHashes } from '../../src/routing/prefix-hash.ts';
+
+const ADMIN = { authorization: 'Bearer dev-admin-token', 'content-type': 'application/json' };
+const MODEL = 'llama-3.1-8b';
+const SYSTEM = 'You are the support agent of a large shop. '.repeat(40); // ~1.7k chars: 3 full blocks
+
+describe('prefix popularity board (Durable Object)', () => {
+  it('two isolates that each saw half the traffic read the same hot list after syncing', async () => {
+    const call = durableBoardCall(env.POPULARITY!);
+    const a = new PopularityExchange(call, 0);
+    const b = new PopularityExchange(call, 0);
+    const [va, vb] = [a.viewFor('t-board', 'gpu', 1024), b.viewFor('t-board', 'gpu', 1024)];
+    const hot = [11, 22, 33];
+    for (let i = 0; i < 200; i++) (i % 2 ? va : vb).record(i % 4 === 0 ? [...hot, 1000 + i] : [5000 + i, 6000 + i]);
+    await a.sync(1);
+    await b.sync(1);
+    await a.sync(2); // a's view now reflects b's batch too
+    va.record([1]);
+    await a.sync(3);
+    for (const v of [va, vb]) expect(v.share(33)).toBeGreaterThan(0.2);
+    expect(va.share(33)).toBeCloseTo(vb.share(33), 1);
+  });
+
+  it('rejects a body that is not an Int32Array, and a bad half-life, with a message', async () => {
+    const stub = env.POPULARITY!.get(env.POPULARITY!.idFromName('t-bad') as never);
+    const odd = await stub.fetch('https://popularity-board/sync', { method: 'POST', body: new Uint8Array(5) });
+    expect(odd.status).toBe(400);
+    expect(await odd.text()).toMatch(/Int32Array/);
+    expect((await stub.fetch('https://popularity-board/sync?halfLife=2')).status).toBe(400);
+  });
+
+  it("the Worker sends its routed prefixes to the tenant pool's board after responding", async () => {
+    const config = {
+      models: { [MODEL]: { pool: 'gpu-a' } },
+      pools: { 'gpu-a': { backends: inject('simUrls').map((url, i) => ({ id: `b${i}`, url })) } },
+      health: { probeIntervalMs: 0 },
+    };
+    expect((await SELF.fetch('http://kvroute/admin/tenants/popular', { method: 'PUT', headers: ADMIN, body: JSON.stringify(config) })).status).toBe(201);
+    const key = ((await (await SELF.fetch('http://kvroute/admin/tenants/popular/keys', { method: 'POST', headers: ADMIN })).json()) as { key: string }).key;
+    const body = (i: number) => ({ model: MODEL, messages: [{ role: 'system', content: SYSTEM }, { role: 'user', content: `question ${i}` }], max_tokens: 2 });
+    for (let i = 0; i < 6; i++) {
+      const r = await SELF.fetch('http://kvroute/v1/chat/completions', {
+        method: 'POST',
+        headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+        body: JSON.stringify(body(i)),
+      });
+      expect(r.status).toBe(200);
+      await r.arrayBuffer();
+      await new Promise((res) => setTimeout(res, 2_100 / 3)); // the exchange runs at most every 2 s
+    }
+    const first = prefixHashes(body(0), { model: MODEL, blockChars: 512, maxBlocks: 128 }).hashes[0]!;
+    const stub = env.POPULARITY!.get(env.POPULARITY!.idFromName('popular/gpu-a/1024') as never);
+    const list = hotListFromJson(await (await stub.fetch('https://popularity-board/sync?halfLife=1024')).json());
+    expect(list.weight).toBeGreaterThan(0);
+    expect(Array.from(list.hashes)).toContain(first | 0);
+  });
+});
