@@ -7,12 +7,14 @@ import type { PopularityExchange } from './popularity-exchange.ts';
 
 export const defaultPolicyFactory: PolicyFactory = (affinity) => createPolicy(affinity.policy, affinity.options);
 
-/** The default factory, with prefix-affinity pools reading popularity shared through `exchange`. */
+/** The default factory, with prefix-affinity pools reading popularity and placements shared through `exchange`. */
 export function sharedPopularityPolicyFactory(exchange: PopularityExchange): PolicyFactory {
   return (affinity, scope) =>
-    createPolicy(affinity.policy, affinity.options, {
-      popularity: affinity.policy === 'prefix-affinity'
-        ? exchange.viewFor(scope.tenantId, scope.pool, affinity.options.popularityHalfLife ?? DEFAULT_POPULARITY_HALF_LIFE)
-        : undefined,
-    });
+    createPolicy(
+      affinity.policy,
+      affinity.options,
+      affinity.policy === 'prefix-affinity'
+        ? exchange.viewsFor(scope.tenantId, scope.pool, affinity.options.popularityHalfLife ?? DEFAULT_POPULARITY_HALF_LIFE)
+        : {},
+    );
 }

@@ -1,16 +1,19 @@
-// The Durable Object that holds one tenant pool's prefix popularity board (shared-popularity.ts). Isolates POST
-// the block hashes they routed (a flat Int32Array batch) every couple of seconds and get the hot list back.
-// State is soft and in memory: after an eviction the board relearns within a few sync intervals, and until
-// then each isolate falls back to its own counts.
+// The Durable Object that holds one tenant pool's shared routing state: the prefix-popularity board
+// (shared-popularity.ts) and the placement log (shared-placements.ts). Isolates POST what they routed every
+// couple of seconds and get the hot list and everyone's new placements back. State is soft and in memory:
+// after an eviction the board relearns within a few sync intervals, and until then each isolate falls back to
+// its own counts and to rendezvous hashing.
 import { DEFAULT_POPULARITY_HALF_LIFE } from './policies/prefix-popularity.ts';
+import { PlacementLog } from './policies/shared-placements.ts';
 import { PopularityBoard } from './policies/shared-popularity.ts';
-import { hotListToJson } from './popularity-exchange.ts';
+import { boardAnswerToJson, decodeBoardRequest } from './popularity-exchange.ts';
 
 const MAX_BODY_BYTES = 4 * 1024 * 1024;
 
 /** Export this class from the Worker entry and bind it as POPULARITY (wrangler.toml). */
 export class PopularityBoardDurableObject {
   private board: PopularityBoard | undefined;
+  private readonly log = new PlacementLog();
   private halfLife = 0;
 
   constructor(_ctx?: unknown, _env?: unknown) {}
@@ -18,10 +21,12 @@ export class PopularityBoardDurableObject {
   async fetch(request: Request): Promise<Response> {
     const url = new URL(request.url);
     if (url.pathname !== '/sync' || (request.method !== 'POST' && request.method !== 'GET')) {
-      return Response.json({ error: 'use POST /sync (body: Int32Array batch) or GET /sync' }, { status: 404 });
+      return Response.json({ error: 'use POST /sync (body: Int32Array [n, batch..., m, placements...]) or GET /sync' }, { status: 404 });
     }
     const halfLife = Number(url.searchParams.get('halfLife') ?? DEFAULT_POPULARITY_HALF_LIFE);
     if (!Number.isInteger(halfLife) || halfLife < 8) return Response.json({ error: 'halfLife must be an integer >= 8' }, { status: 400 });
+    const cursor = Number(url.searchParams.get('cursor') ?? 0);
+    if (!Number.isSafeInteger(cursor) || cursor < 0) return Response.json({ error: 'cursor must be a non-negative integer' }, { status: 400 });
     if (!this.board || halfLife !== this.halfLife) {
       this.board = new PopularityBoard(halfLife);
       this.halfLife = halfLife;
@@ -31,8 +36,11 @@ export class PopularityBoardDurableObject {
       if (bytes.byteLength % 4 !== 0 || bytes.byteLength > MAX_BODY_BYTES) {
         return Response.json({ error: `body must be an Int32Array of at most ${MAX_BODY_BYTES} bytes` }, { status: 400 });
       }
-      this.board.ingest(new Int32Array(bytes));
+      const req = decodeBoardRequest(new Int32Array(bytes), cursor);
+      if (typeof req === 'string') return Response.json({ error: req }, { status: 400 });
+      this.board.ingest(req.batch);
+      this.log.append(req.placements);
     }
-    return Response.json(hotListToJson(this.board.hotList()));
+    return Response.json(boardAnswerToJson({ hot: this.board.hotList(), placements: this.log.since(cursor) }));
   }
 }

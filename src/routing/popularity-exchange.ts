@@ -1,48 +1,78 @@
-// The platform side of shared prefix popularity (policies/shared-popularity.ts): one SharedPopularity view per
-// tenant and pool in this isolate, and the periodic exchange with that scope's board. The board lives in a
-// Durable Object on Workers (popularity-board-do.ts); the exchange never runs on a request's critical path.
+// The platform side of state shared between router instances (policies/shared-popularity.ts and
+// policies/shared-placements.ts): per tenant pool, this isolate's views, and the periodic exchange with that
+// pool's board. The board lives in a Durable Object on Workers (popularity-board-do.ts); the exchange never
+// runs on a request's critical path.
 import type { DurableObjectNamespaceLike } from '../drift/durable-object.ts';
-import { DEFAULT_POPULARITY_SYNC_MS, SharedPopularity } from './policies/shared-popularity.ts';
 import type { HotList } from './policies/prefix-popularity.ts';
+import { type PlacementDelta, PlacementView } from './policies/shared-placements.ts';
+import { DEFAULT_POPULARITY_SYNC_MS, SharedPopularity } from './policies/shared-popularity.ts';
 
-/** Sends a batch to a scope's board and returns the board's hot list. */
-export type BoardCall = (scope: string, halfLife: number, batch: Int32Array) => Promise<HotList>;
+/** What an instance sends: its popularity batch, its placements since the last sync, and its log cursor. */
+export interface BoardRequest {
+  batch: Int32Array;
+  placements: Int32Array;
+  cursor: number;
+}
+
+/** What the board answers: the hot list and everyone's placements since the cursor. */
+export interface BoardAnswer {
+  hot: HotList;
+  placements: PlacementDelta;
+}
+
+export type BoardCall = (scope: string, halfLife: number, req: BoardRequest) => Promise<BoardAnswer>;
+
+/** One tenant pool's shared state in this instance. */
+export interface SharedViews {
+  popularity: SharedPopularity;
+  placements: PlacementView;
+}
 
 export class PopularityExchange {
-  private readonly views = new Map<string, { view: SharedPopularity; halfLife: number; lastSync: number; busy: boolean }>();
+  private readonly scopes = new Map<string, SharedViews & { halfLife: number; lastSync: number; busy: boolean }>();
 
   constructor(
     private readonly call: BoardCall,
     private readonly syncMs = DEFAULT_POPULARITY_SYNC_MS,
   ) {}
 
-  /** The view for a tenant's pool; the same object across config versions, so its counts survive a reload. */
-  viewFor(tenantId: string, pool: string, halfLife: number): SharedPopularity {
+  /** The views for a tenant's pool; the same objects across config versions, so what they hold survives a reload. */
+  viewsFor(tenantId: string, pool: string, halfLife: number): SharedViews {
     const scope = `${tenantId}/${pool}/${halfLife}`;
-    let v = this.views.get(scope);
-    if (!v) this.views.set(scope, (v = { view: new SharedPopularity(halfLife), halfLife, lastSync: -Infinity, busy: false }));
-    return v.view;
+    let s = this.scopes.get(scope);
+    if (!s) {
+      s = { popularity: new SharedPopularity(halfLife), placements: new PlacementView(), halfLife, lastSync: -Infinity, busy: false };
+      this.scopes.set(scope, s);
+    }
+    return s;
   }
 
-  /** Whether some view has requests to send and its interval has passed. */
+  private isDue(s: SharedViews & { lastSync: number; busy: boolean }, now: number): boolean {
+    return !s.busy && (s.popularity.pendingRequests > 0 || s.placements.pending > 0) && now - s.lastSync >= this.syncMs;
+  }
+
+  /** Whether some scope has something to send and its interval has passed. */
   due(now: number): boolean {
-    for (const v of this.views.values()) if (!v.busy && v.view.pendingRequests > 0 && now - v.lastSync >= this.syncMs) return true;
+    for (const s of this.scopes.values()) if (this.isDue(s, now)) return true;
     return false;
   }
 
-  /** Exchanges every due view with its board. A failed exchange is retried at the next interval. */
+  /** Exchanges every due scope with its board. A failed exchange loses that batch; counting goes on. */
   async sync(now: number): Promise<void> {
     const work: Promise<void>[] = [];
-    for (const [scope, v] of this.views) {
-      if (v.busy || v.view.pendingRequests === 0 || now - v.lastSync < this.syncMs) continue;
-      v.busy = true;
-      v.lastSync = now;
-      const batch = v.view.takeBatch();
+    for (const [scope, s] of this.scopes) {
+      if (!this.isDue(s, now)) continue;
+      s.busy = true;
+      s.lastSync = now;
+      const { pairs, cursor } = s.placements.take();
       work.push(
-        this.call(scope, v.halfLife, batch)
-          .then((list) => v.view.applyHotList(list))
+        this.call(scope, s.halfLife, { batch: s.popularity.takeBatch(), placements: pairs, cursor })
+          .then((a) => {
+            s.popularity.applyHotList(a.hot);
+            s.placements.apply(a.placements);
+          })
           .finally(() => {
-            v.busy = false;
+            s.busy = false;
           }),
       );
     }
@@ -52,35 +82,60 @@ export class PopularityExchange {
 
 const ORIGIN = 'https://popularity-board';
 
+/** Request body: [batch length, ...batch, placements length, ...placements] as one Int32Array. */
+export function encodeBoardRequest(req: BoardRequest): Int32Array {
+  const out = new Int32Array(2 + req.batch.length + req.placements.length);
+  out[0] = req.batch.length;
+  out.set(req.batch, 1);
+  out[1 + req.batch.length] = req.placements.length;
+  out.set(req.placements, 2 + req.batch.length);
+  return out;
+}
+
+export function decodeBoardRequest(body: Int32Array, cursor: number): BoardRequest | string {
+  if (body.length === 0) return { batch: new Int32Array(0), placements: new Int32Array(0), cursor };
+  const nb = body[0]!;
+  if (nb < 0 || 2 + nb > body.length) return 'malformed batch length';
+  const np = body[1 + nb]!;
+  if (np < 0 || np % 2 !== 0 || 2 + nb + np !== body.length) return 'malformed placements length';
+  return { batch: body.subarray(1, 1 + nb), placements: body.subarray(2 + nb), cursor };
+}
+
 /** A BoardCall through a Durable Object namespace (one object per scope). */
 export function durableBoardCall(namespace: DurableObjectNamespaceLike): BoardCall {
-  return async (scope, halfLife, batch) => {
+  return async (scope, halfLife, req) => {
     const stub = namespace.get(namespace.idFromName(scope) as never);
-    const res = await stub.fetch(`${ORIGIN}/sync?halfLife=${halfLife}`, {
+    const res = await stub.fetch(`${ORIGIN}/sync?halfLife=${halfLife}&cursor=${req.cursor}`, {
       method: 'POST',
       headers: { 'content-type': 'application/octet-stream' },
-      body: batch,
+      body: encodeBoardRequest(req),
     });
     if (!res.ok) throw new Error(`popularity board answered ${res.status}: ${await res.text()}`);
-    return hotListFromJson(await res.json());
+    return boardAnswerFromJson(await res.json());
   };
 }
 
-/** Wire form of a hot list (JSON: the lists are short, a few hundred entries). */
-export interface HotListJson {
+/** Wire form of an answer (JSON: hot lists are a few hundred entries, placement deltas a few seconds' worth). */
+export interface BoardAnswerJson {
   weight: number;
   hashes: number[];
   shares: number[];
+  cursor: number;
+  pairs: number[];
 }
 
-export function hotListToJson(l: HotList): HotListJson {
-  return { weight: l.weight, hashes: Array.from(l.hashes), shares: Array.from(l.shares) };
+export function boardAnswerToJson(a: BoardAnswer): BoardAnswerJson {
+  return { weight: a.hot.weight, hashes: Array.from(a.hot.hashes), shares: Array.from(a.hot.shares), cursor: a.placements.cursor, pairs: Array.from(a.placements.pairs) };
 }
 
-export function hotListFromJson(j: unknown): HotList {
-  const o = j as Partial<HotListJson>;
-  if (typeof o?.weight !== 'number' || !Array.isArray(o.hashes) || !Array.isArray(o.shares) || o.hashes.length !== o.shares.length) {
-    throw new Error('malformed hot list from the popularity board');
+export function boardAnswerFromJson(j: unknown): BoardAnswer {
+  const o = j as Partial<BoardAnswerJson>;
+  if (typeof o?.weight !== 'number' || !Array.isArray(o.hashes) || !Array.isArray(o.shares) || o.hashes.length !== o.shares.length
+    || typeof o.cursor !== 'number' || !Array.isArray(o.pairs) || o.pairs.length % 2 !== 0) {
+    throw new Error('malformed answer from the popularity board');
   }
-  return { weight: o.weight, hashes: Int32Array.from(o.hashes), shares: Float32Array.from(o.shares) };
+  return {
+    hot: { weight: o.weight, hashes: Int32Array.from(o.hashes), shares: Float32Array.from(o.shares) },
+    placements: { cursor: o.cursor, pairs: Int32Array.from(o.pairs) },
+  };
 }

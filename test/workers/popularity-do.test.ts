@@ -2,7 +2,8 @@
 // wrangler.toml, reached the way isolates reach it (durableBoardCall), and fed by the Worker's own traffic.
 import { SELF, env } from 'cloudflare:test';
 import { describe, expect, inject, it } from 'vitest';
-import { PopularityExchange, durableBoardCall, hotListFromJson } from '../../src/routing/popularity-exchange.ts';
+import { backendHash } from '../../src/routing/policies/shared-placements.ts';
+import { PopularityExchange, boardAnswerFromJson, durableBoardCall } from '../../src/routing/popularity-exchange.ts';
 import { prefixHashes } from '../../src/routing/prefix-hash.ts';
 
 const ADMIN = { authorization: 'Bearer dev-admin-token', 'content-type': 'application/json' };
@@ -14,7 +15,9 @@ describe('prefix popularity board (Durable Object)', () => {
     const call = durableBoardCall(env.POPULARITY!);
     const a = new PopularityExchange(call, 0);
     const b = new PopularityExchange(call, 0);
-    const [va, vb] = [a.viewFor('t-board', 'gpu', 1024), b.viewFor('t-board', 'gpu', 1024)];
+    const [sa, sb] = [a.viewsFor('t-board', 'gpu', 1024), b.viewsFor('t-board', 'gpu', 1024)];
+    const [va, vb] = [sa.popularity, sb.popularity];
+    sa.placements.record(777, 'b1');
     const hot = [11, 22, 33];
     for (let i = 0; i < 200; i++) (i % 2 ? va : vb).record(i % 4 === 0 ? [...hot, 1000 + i] : [5000 + i, 6000 + i]);
     await a.sync(1);
@@ -24,6 +27,9 @@ describe('prefix popularity board (Durable Object)', () => {
     await a.sync(3);
     for (const v of [va, vb]) expect(v.share(33)).toBeGreaterThan(0.2);
     expect(va.share(33)).toBeCloseTo(vb.share(33), 1);
+    vb.record([2]);
+    await b.sync(4);
+    expect(sb.placements.get(777)).toBe(backendHash('b1')); // a's placement reached b through the board
   });
 
   it('rejects a body that is not an Int32Array, and a bad half-life, with a message', async () => {
@@ -55,8 +61,9 @@ describe('prefix popularity board (Durable Object)', () => {
     }
     const first = prefixHashes(body(0), { model: MODEL, blockChars: 512, maxBlocks: 128 }).hashes[0]!;
     const stub = env.POPULARITY!.get(env.POPULARITY!.idFromName('popular/gpu-a/1024') as never);
-    const list = hotListFromJson(await (await stub.fetch('https://popularity-board/sync?halfLife=1024')).json());
-    expect(list.weight).toBeGreaterThan(0);
-    expect(Array.from(list.hashes)).toContain(first | 0);
+    const answer = boardAnswerFromJson(await (await stub.fetch('https://popularity-board/sync?halfLife=1024')).json());
+    expect(answer.hot.weight).toBeGreaterThan(0);
+    expect(Array.from(answer.hot.hashes)).toContain(first | 0);
+    expect(answer.placements.pairs.length).toBeGreaterThan(0); // where the Worker placed its keys
   });
 });

@@ -12,6 +12,7 @@ import { fmix32 } from '../../util/hash.ts';
 import { createPolicy } from '../policies/index.ts';
 import { DEFAULT_POPULARITY_HALF_LIFE } from '../policies/prefix-popularity.ts';
 import { DEFAULT_POPULARITY_SYNC_MS, PopularityBoard, SharedPopularity } from '../policies/shared-popularity.ts';
+import { PlacementLog, PlacementView } from '../policies/shared-placements.ts';
 import type { BackendLoad, Candidate, RoutingPolicy } from '../policy.ts';
 import { LoadIntegrator, quantile } from './metrics.ts';
 import { engineHashes, type PreparedTrace } from './prepare.ts';
@@ -87,10 +88,12 @@ export function simulate(trace: PreparedTrace, opts: SimulationOptions): Simulat
   const halfLife = opts.policyOptions?.popularityHalfLife ?? DEFAULT_POPULARITY_HALF_LIFE;
   const board = syncMs > 0 ? new PopularityBoard(halfLife) : undefined;
   const views = Array.from({ length: R }, () => (board ? new SharedPopularity(halfLife) : undefined));
+  const placementLog = board ? new PlacementLog() : undefined;
+  const placementViews = Array.from({ length: R }, () => (placementLog ? new PlacementView() : undefined));
   // Replicas sync at staggered times, as isolates started at different moments would.
   const nextSync = Array.from({ length: R }, (_, k) => (syncMs * k) / R);
   const policies: RoutingPolicy[] = Array.from({ length: R }, (_, k) =>
-    createPolicy(opts.policy, { seed: seed * 7919 + k, ...opts.policyOptions }, { popularity: views[k] }),
+    createPolicy(opts.policy, { seed: seed * 7919 + k, ...opts.policyOptions }, { popularity: views[k], placements: placementViews[k] }),
   );
   const inflight = Array.from({ length: R }, () => new Array<number>(n).fill(0));
   const awaiting = Array.from({ length: R }, () => new Array<number>(n).fill(0));
@@ -181,6 +184,12 @@ export function simulate(trace: PreparedTrace, opts: SimulationOptions): Simulat
       // After the decision, like the platform's background sync: the request itself never waits for the board.
       board.ingest(view.takeBatch());
       view.applyHotList(board.hotList());
+      const pv = placementViews[replica];
+      if (placementLog && pv) {
+        const { pairs, cursor } = pv.take();
+        placementLog.append(pairs);
+        pv.apply(placementLog.since(cursor));
+      }
       nextSync[replica] = t + syncMs;
     }
     const reasonKey = sel.reason.replace(/:\d+$/, '');

@@ -3,6 +3,7 @@
 import type { AffinityPolicyName, PolicyOptions } from '../../config/affinity.ts';
 import type { RoutingPolicy } from '../policy.ts';
 import type { PopularitySource } from './prefix-popularity.ts';
+import type { PlacementView } from './shared-placements.ts';
 import { CacheAwarePolicy } from './cache-aware.ts';
 import { ConsistentHashPolicy } from './consistent-hash.ts';
 import { LeastLoadedPolicy } from './least-loaded.ts';
@@ -17,10 +18,12 @@ export const DEFAULT_POLICY: AffinityPolicyName = 'prefix-affinity';
 export interface PolicyRuntime {
   /** prefix-affinity: a popularity view shared with other router instances (shared-popularity.ts). */
   popularity?: PopularitySource;
+  /** prefix-affinity: where other router instances placed each key (shared-placements.ts). */
+  placements?: PlacementView;
 }
 
 const factories: Record<AffinityPolicyName, (o: PolicyOptions, rt: PolicyRuntime) => RoutingPolicy> = {
-  'prefix-affinity': (o, rt) => new PrefixAffinityPolicy({ ...o, popularity: rt.popularity }),
+  'prefix-affinity': (o, rt) => new PrefixAffinityPolicy({ ...o, popularity: rt.popularity, placements: rt.placements }),
   random: (o) => new RandomPolicy(o.seed),
   'round-robin': () => new RoundRobinPolicy(),
   'least-loaded': () => new LeastLoadedPolicy(),

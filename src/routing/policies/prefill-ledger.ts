@@ -5,6 +5,8 @@
 // with R replicas it is this replica's share.
 import type { Candidate } from '../policy.ts';
 
+const MAX_ENTRIES = 4096;
+
 export class PrefillLedger {
   private readonly queues = new Map<string, number[]>();
 
@@ -20,12 +22,13 @@ export class PrefillLedger {
     return sum;
   }
 
-  /** A request expected to prefill `chars` characters was just sent to `backendId`. */
-  add(backendId: string, chars: number): void {
-    let q = this.queues.get(backendId);
-    if (!q) this.queues.set(backendId, (q = []));
+  /** A request expected to prefill `chars` characters was just sent to `c` (as seen before sending). */
+  add(c: Candidate, chars: number): void {
+    let q = this.queues.get(c.id);
+    if (!q) this.queues.set(c.id, (q = []));
     q.push(chars);
-    // A platform that never reports the count must not grow this without bound.
-    if (q.length > 4096) q.splice(0, q.length - 4096);
+    // Keep what the platform still counts plus this request; without a count, a bound (trimmed in chunks).
+    const keep = c.load.awaitingFirstByte === undefined ? MAX_ENTRIES : c.load.awaitingFirstByte + 1;
+    if (q.length > keep && (keep < MAX_ENTRIES || q.length > 2 * MAX_ENTRIES)) q.splice(0, q.length - keep);
   }
 }

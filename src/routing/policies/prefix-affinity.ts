@@ -7,6 +7,7 @@ import { OwnShare } from './own-share.ts';
 import { PrefillLedger } from './prefill-ledger.ts';
 import { DEFAULT_POPULARITY_HALF_LIFE, type PopularitySource, PrefixPopularity } from './prefix-popularity.ts';
 import { rendezvousOrder } from './rendezvous.ts';
+import { backendHash, type PlacementView } from './shared-placements.ts';
 
 export interface PrefixAffinityOptions {
   /** Bounded-load factor c: a backend takes a request while its load + 1 <= ceil(c x mean). */
@@ -24,6 +25,8 @@ export interface PrefixAffinityOptions {
   indexBlocksPerBackend?: number;
   /** Where popularity is read from; default: this instance's own counts. */
   popularity?: PopularitySource;
+  /** Where other instances placed each key (shared-placements.ts); default: none. */
+  placements?: PlacementView;
   /**
    * Whether this instance routes the pool alone: 'auto' tells from the engine reports (its own in-flight count
    * against the engine's), 'yes' / 'no' fix it (a single Node router / many edge isolates).
@@ -68,6 +71,7 @@ export class PrefixAffinityPolicy implements RoutingPolicy {
   private readonly ledger = new PrefillLedger();
   private readonly aloneSetting: 'auto' | 'yes' | 'no';
   private readonly ownShare = new OwnShare();
+  private readonly placements: PlacementView | undefined;
   private rotate = 0;
   private random = 0x6d2b79f5;
   private hotThreshold = 0;
@@ -83,6 +87,7 @@ export class PrefixAffinityPolicy implements RoutingPolicy {
     const indexBlocks = opts.indexBlocksPerBackend ?? 4096;
     this.index = indexBlocks > 0 ? new ApproxPrefixIndex(indexBlocks) : undefined;
     this.aloneSetting = opts.alone ?? 'auto';
+    this.placements = opts.placements;
   }
 
   select(input: RoutingInput, candidates: readonly Candidate[]): Selection {
@@ -104,13 +109,21 @@ export class PrefixAffinityPolicy implements RoutingPolicy {
       const keyShare = this.popularity.share(hashes[depth]!, prior);
       this.popularity.record(hashes);
       const matched = this.index ? candidates.map((c) => this.index!.matchedBlocks(c.id, hashes)) : undefined;
-      sel = this.isAlone() && matched
+      // Identical hot prompts (nothing specific left) are spread as in shared mode, alone or not: following
+      // the cache would pile them on the backend that served them first.
+      sel = this.isAlone() && matched && keyShare <= this.hotThreshold
         ? this.placeAlone(input, depth, matched, loads, candidates)
         : this.placeShared(hashes, depth, keyShare, matched, loads, candidates);
       this.index?.insert(candidates[sel.index]!.id, hashes);
+      if (keyShare <= this.hotThreshold && this.placements) {
+        // The key, and the prompt's last block: a next turn extends this prompt, so it finds its conversation
+        // by that block even if its key has moved (a prefix that turned hot or cold in between).
+        this.placements.record(hashes[depth]!, candidates[sel.index]!.id);
+        if (hashes.length - 1 > depth) this.placements.record(hashes[hashes.length - 1]!, candidates[sel.index]!.id);
+      }
     }
-    const chosen = candidates[sel.index]!.id;
-    this.sends.record(chosen, input.now);
+    const chosen = candidates[sel.index]!;
+    this.sends.record(chosen.id, input.now);
     this.ledger.add(chosen, uncachedChars(input, sel.matchedBlocks ?? 0));
     return sel;
   }
@@ -157,8 +170,10 @@ export class PrefixAffinityPolicy implements RoutingPolicy {
     const shedding = this.shedding;
     const fits = shedding ? (i: number) => burst(i) && !shedding.sheds(key, candidates[i]!) : burst;
     // This instance sent this prefix somewhere before, beyond its hot part: follow it while it has room. With
-    // R replicas it knows ~1/R of the history; the rendezvous rank is the agreement that remains.
-    if (matched) {
+    // R replicas it knows ~1/R of the history; the rendezvous rank is the agreement that remains. (A prompt
+    // that is hot as a whole has no part of its own to follow.)
+    const hot = keyShare > this.hotThreshold;
+    if (matched && !hot) {
       let best = -1;
       let bestMatch = depth;
       for (let i = 0; i < n; i++) {
@@ -170,10 +185,26 @@ export class PrefixAffinityPolicy implements RoutingPolicy {
       }
       if (best >= 0 && fits(best)) return { index: best, reason: 'indexed', matchedBlocks: bestMatch };
     }
-    const order = rendezvousOrder(key, candidates);
     const at = (i: number, reason: string): Selection => ({ index: i, reason, matchedBlocks: matched?.[i] });
+    // Another instance placed this key: follow it while it has room.
+    if (!hot && this.placements) {
+      // The deepest block some instance placed: this conversation's previous turn, else the key.
+      for (let d = hashes.length - 1; d >= depth; d--) {
+        const placed = this.placements.get(hashes[d]!);
+        if (placed === undefined) continue;
+        for (let i = 0; i < n; i++) if (backendHash(candidates[i]!.id) === placed && fits(i)) return at(i, 'placed');
+        break;
+      }
+    }
+    const order = rendezvousOrder(key, candidates);
+    if (!hot && this.placements) {
+      // A new key, and other instances will learn where it went: the less loaded of its top two, which
+      // balances the cache each backend must hold better than the hash alone.
+      const pick = loads[order[1]!]! < loads[order[0]!]! ? order[1]! : order[0]!;
+      if (fits(pick)) return at(pick, 'new');
+    }
     // Backends a hot key may use: enough fair shares to carry it.
-    const spread = keyShare > this.hotThreshold ? Math.min(n, Math.max(2, Math.ceil(keyShare * n))) : 1;
+    const spread = hot ? Math.min(n, Math.max(2, Math.ceil(keyShare * n))) : 1;
     if (spread === 1) {
       if (fits(order[0]!)) return at(order[0]!, `affinity:${depth}`);
     } else {

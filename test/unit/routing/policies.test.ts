@@ -171,8 +171,8 @@ describe('prefix-affinity (default)', () => {
     expect(chosen.size).toBe(1);
   });
 
-  it('identical hot prompts are spread over several backends, least loaded first', () => {
-    const p = new PrefixAffinityPolicy({ indexBlocksPerBackend: 0 });
+  it.each(['no', 'yes'] as const)('identical hot prompts are spread over several backends, least loaded first (alone: %s)', (alone) => {
+    const p = new PrefixAffinityPolicy({ alone });
     const loads = new Array(8).fill(0);
     for (let i = 0; i < 400; i++) {
       const sel = p.select(input(system), candidates(8, (j) => ({ inflight: loads[j] })));

@@ -4,7 +4,8 @@ import { PrefillLedger } from '../../../src/routing/policies/prefill-ledger.ts';
 import { PrefixAffinityPolicy } from '../../../src/routing/policies/prefix-affinity.ts';
 import { PrefixPopularity } from '../../../src/routing/policies/prefix-popularity.ts';
 import { MAX_BATCH_REQUESTS, PopularityBoard, SharedPopularity } from '../../../src/routing/policies/shared-popularity.ts';
-import { PopularityExchange, hotListFromJson, hotListToJson } from '../../../src/routing/popularity-exchange.ts';
+import { PlacementLog, PlacementView, backendHash } from '../../../src/routing/policies/shared-placements.ts';
+import { PopularityExchange, boardAnswerFromJson, boardAnswerToJson, decodeBoardRequest, encodeBoardRequest } from '../../../src/routing/popularity-exchange.ts';
 import { fmix32 } from '../../../src/util/hash.ts';
 import { candidates, chain, input } from './helpers.ts';
 
@@ -79,16 +80,21 @@ describe('shared popularity (board + per-instance views)', () => {
 
   it('the exchange syncs only due views, survives a failing board, and round-trips the wire form', async () => {
     const board = new PopularityBoard(1024);
+    const log = new PlacementLog();
     let calls = 0;
     let fail = true;
-    const ex = new PopularityExchange(async (_scope, _hl, batch) => {
+    const ex = new PopularityExchange(async (_scope, _hl, req) => {
       calls++;
       if (fail) throw new Error('board down');
-      board.ingest(batch);
-      return hotListFromJson(JSON.parse(JSON.stringify(hotListToJson(board.hotList()))));
+      const wire = decodeBoardRequest(encodeBoardRequest(req), req.cursor);
+      if (typeof wire === 'string') throw new Error(wire);
+      board.ingest(wire.batch);
+      log.append(wire.placements);
+      return boardAnswerFromJson(JSON.parse(JSON.stringify(boardAnswerToJson({ hot: board.hotList(), placements: log.since(wire.cursor) }))));
     }, 1000);
-    const view = ex.viewFor('acme', 'gpu', 1024);
-    expect(ex.viewFor('acme', 'gpu', 1024)).toBe(view);
+    const views = ex.viewsFor('acme', 'gpu', 1024);
+    expect(ex.viewsFor('acme', 'gpu', 1024)).toBe(views);
+    const view = views.popularity;
     expect(ex.due(0)).toBe(false); // nothing to send
     for (let i = 0; i < 10; i++) view.record(agentPrompt.slice(0, 2));
     expect(ex.due(0)).toBe(true);
@@ -99,7 +105,36 @@ describe('shared popularity (board + per-instance views)', () => {
     await ex.sync(1000);
     expect(calls).toBe(2);
     expect(view.share(agentPrompt[1]!)).toBeCloseTo(1, 3);
-    expect(() => hotListFromJson({ weight: 1, hashes: [1], shares: [] })).toThrow(/malformed/);
+    expect(() => boardAnswerFromJson({ weight: 1, hashes: [1], shares: [], cursor: 0, pairs: [] })).toThrow(/malformed/);
+    expect(decodeBoardRequest(Int32Array.from([5, 1]), 0)).toMatch(/malformed/);
+    expect(decodeBoardRequest(Int32Array.from([1, 7, 3, 1, 2, 3]), 0)).toMatch(/placements/);
+  });
+
+  it('placements: every instance learns where the others put a key, from its cursor on', () => {
+    const log = new PlacementLog(8);
+    const [a, b] = [new PlacementView(), new PlacementView()];
+    a.record(111, 'b3');
+    a.record(111, 'b3'); // unchanged: not sent twice
+    expect(a.pending).toBe(1);
+    const ta = a.take();
+    log.append(ta.pairs);
+    a.apply(log.since(ta.cursor));
+    const tb = b.take();
+    log.append(tb.pairs);
+    b.apply(log.since(tb.cursor));
+    expect(b.get(111)).toBe(backendHash('b3'));
+    b.record(111, 'b5'); // moved (spilled) elsewhere: last placement wins
+    const tb2 = b.take();
+    log.append(tb2.pairs);
+    b.apply(log.since(tb2.cursor));
+    a.apply(log.since(a.take().cursor));
+    expect(a.get(111)).toBe(backendHash('b5'));
+    // An instance further behind than the log holds gets the newest entries only.
+    for (let k = 0; k < 20; k++) log.append([1000 + k, backendHash('b1')]);
+    const late = new PlacementView();
+    late.apply(log.since(0));
+    expect(late.get(1019)).toBe(backendHash('b1'));
+    expect(late.get(1000)).toBeUndefined();
   });
 });
 
@@ -122,8 +157,8 @@ describe('own share and the prefill ledger', () => {
 
   it('the ledger keeps the newest entries the platform still counts as waiting for a first byte', () => {
     const ledger = new PrefillLedger();
-    for (const chars of [1000, 2000, 3000]) ledger.add('b0', chars);
     const c = (awaiting?: number) => ({ id: 'b0', weight: 1, maxConcurrency: 0, load: { inflight: 3, awaitingFirstByte: awaiting } });
+    for (const [i, chars] of [1000, 2000, 3000].entries()) ledger.add(c(i), chars);
     expect(ledger.pending(c(3))).toBe(6000);
     expect(ledger.pending(c(1))).toBe(3000); // the two oldest have started
     expect(ledger.pending(c(undefined))).toBeUndefined();

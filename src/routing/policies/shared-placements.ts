@@ -1,0 +1,124 @@
+// Where each affinity key was sent, shared by router instances through the same board as popularity
+// (shared-popularity.ts). One router's index knows where its own conversations live; with 64 edge isolates each
+// knows 1/64 of them, and a conversation's next turn usually lands on another isolate. Each instance logs its
+// placements (key -> backend) and, every sync, sends them to the board and takes back everyone else's since
+// its last cursor. A next turn arrives after a think time of seconds to minutes, the sync runs every 2 s, so
+// nearly every turn finds where its conversation went, whichever isolate placed it and however it was placed.
+//
+// Backends are named by a 32-bit hash of their configured id, so instances agree without sharing list order.
+import { hashString } from '../../util/hash.ts';
+
+const ID_SEED = 0x706c6163;
+const idHashes = new Map<string, number>();
+
+/** The wire name of a backend id. */
+export function backendHash(id: string): number {
+  let h = idHashes.get(id);
+  if (h === undefined) {
+    h = hashString(id, ID_SEED) | 0;
+    if (idHashes.size > 10_000) idHashes.clear();
+    idHashes.set(id, h);
+  }
+  return h;
+}
+
+/** A bounded map that forgets the least recently set keys. */
+class LruMap {
+  private readonly map = new Map<number, number>();
+  constructor(private readonly capacity: number) {}
+  get(k: number): number | undefined {
+    return this.map.get(k);
+  }
+  set(k: number, v: number): void {
+    this.map.delete(k);
+    this.map.set(k, v);
+    if (this.map.size > this.capacity) this.map.delete(this.map.keys().next().value!);
+  }
+  get size(): number {
+    return this.map.size;
+  }
+}
+
+/** What the board answers about placements: everything since the caller's cursor (or the newest part of it). */
+export interface PlacementDelta {
+  cursor: number;
+  /** Flat pairs: key, backend hash, key, backend hash, ... */
+  pairs: Int32Array;
+}
+
+/** The board's side: the latest placement of every key, as an append-only log with a sequence number. */
+export class PlacementLog {
+  private readonly keys: Int32Array;
+  private readonly backends: Int32Array;
+  private seq = 0;
+
+  /** @param capacity placements kept; an instance further behind than this gets the newest `capacity` */
+  constructor(private readonly capacity = 65_536) {
+    this.keys = new Int32Array(capacity);
+    this.backends = new Int32Array(capacity);
+  }
+
+  /** Appends flat (key, backend hash) pairs. */
+  append(pairs: ArrayLike<number>): void {
+    for (let i = 0; i + 1 < pairs.length; i += 2) {
+      const slot = this.seq % this.capacity;
+      this.keys[slot] = pairs[i]!;
+      this.backends[slot] = pairs[i + 1]!;
+      this.seq++;
+    }
+  }
+
+  /** Placements after `cursor` (at most `limit`, the newest), and the cursor to ask from next time. */
+  since(cursor: number, limit = this.capacity): PlacementDelta {
+    const from = Math.max(cursor, this.seq - Math.min(limit, this.capacity), 0);
+    const n = this.seq - from;
+    const pairs = new Int32Array(2 * Math.max(0, n));
+    for (let j = 0; j < n; j++) {
+      const slot = (from + j) % this.capacity;
+      pairs[2 * j] = this.keys[slot]!;
+      pairs[2 * j + 1] = this.backends[slot]!;
+    }
+    return { cursor: this.seq, pairs };
+  }
+}
+
+/** One instance's view: everyone's placements as of the last sync, plus its own since. */
+export class PlacementView {
+  private readonly known: LruMap;
+  private outbox: number[] = [];
+  private cursor = 0;
+
+  constructor(capacity = 200_000) {
+    this.known = new LruMap(capacity);
+  }
+
+  /** The backend (hash) key `key` was last placed on, if any instance has said so. */
+  get(key: number): number | undefined {
+    return this.known.get(key | 0);
+  }
+
+  /** This instance placed `key` on the backend with id `backendId`. */
+  record(key: number, backendId: string): void {
+    const b = backendHash(backendId);
+    if (this.known.get(key | 0) === b) return; // nothing new to tell
+    this.known.set(key | 0, b);
+    if (this.outbox.length < 2 * 65_536) this.outbox.push(key | 0, b);
+  }
+
+  get pending(): number {
+    return this.outbox.length >> 1;
+  }
+
+  /** Hands over this instance's placements since the last call, and the cursor to ask the board from. */
+  take(): { pairs: Int32Array; cursor: number } {
+    const pairs = Int32Array.from(this.outbox);
+    this.outbox = [];
+    return { pairs, cursor: this.cursor };
+  }
+
+  /** Installs the board's delta (which includes this instance's own placements; they are the same). */
+  apply(delta: PlacementDelta): void {
+    for (let i = 0; i + 1 < delta.pairs.length; i += 2) this.known.set(delta.pairs[i]!, delta.pairs[i + 1]!);
+    this.cursor = delta.cursor;
+  }
+}
