@@ -17,6 +17,8 @@ export const policyOptionsSchema = z
   .strictObject({
     /** consistent-hash, rendezvous, prefix-affinity: a backend takes a key only while load <= loadFactor x mean. */
     loadFactor: z.number().min(1).max(16).optional(),
+    /** prefix-affinity: the bounded-load factor for a request that starts a new conversation (default 1.5). */
+    newLoadFactor: z.number().min(1).max(16).optional(),
     /** consistent-hash, rendezvous: the key is the hash of this many leading blocks (fewer if the prompt is short). */
     keyBlocks: z.number().int().min(1).max(1024).optional(),
     /** consistent-hash: virtual nodes per unit of weight. */

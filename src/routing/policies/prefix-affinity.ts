@@ -7,11 +7,13 @@ import { OwnShare } from './own-share.ts';
 import { PrefillLedger } from './prefill-ledger.ts';
 import { DEFAULT_POPULARITY_HALF_LIFE, type PopularitySource, PrefixPopularity } from './prefix-popularity.ts';
 import { rendezvousOrder } from './rendezvous.ts';
-import { backendHash, type PlacementView } from './shared-placements.ts';
+import { backendHash, PlacementView } from './shared-placements.ts';
 
 export interface PrefixAffinityOptions {
   /** Bounded-load factor c: a backend takes a request while its load + 1 <= ceil(c x mean). */
   loadFactor?: number;
+  /** The same bound for a request that starts a new conversation (nothing of it cached anywhere yet). */
+  newLoadFactor?: number;
   /** A prefix is hot when it is carried by more than hotShare / backends of recent requests. */
   hotShare?: number;
   /** Half-life of popularity counts, in requests seen by this instance. */
@@ -25,7 +27,7 @@ export interface PrefixAffinityOptions {
   indexBlocksPerBackend?: number;
   /** Where popularity is read from; default: this instance's own counts. */
   popularity?: PopularitySource;
-  /** Where other instances placed each key (shared-placements.ts); default: none. */
+  /** Where other instances placed each key (shared-placements.ts); default: this instance's own placements. */
   placements?: PlacementView;
   /**
    * Whether this instance routes the pool alone: 'auto' tells from the engine reports (its own in-flight count
@@ -46,22 +48,27 @@ export interface PrefixAffinityOptions {
  *
  * Shared mode (many routers, each seeing a share of the traffic; nothing shared on the hot path):
  * 1. If this instance sent a longer match of the prompt somewhere (its own index), follow it while it has room.
- * 2. Otherwise the key's rendezvous order: the first backend under a loose bounded-load cap (c x mean, on
- *    engine-reported load plus this instance's sends since the report; reports older than staleLoadMs are
- *    ignored, load.ts). Every replica ranks the same key the same way, so a conversation's turns meet on one
- *    backend whichever isolate serves them, and overflow follows each key's own order, so a stale view cannot
- *    herd. Identical hot prompts (nothing specific within the hashed cap) go to the better of two random
- *    picks among the key's top backends.
+ * 2. If any instance placed this conversation (the deepest block of the prompt in the placement log, i.e. its
+ *    previous turn) or this key, follow that (shared-placements.ts; synced with the popularity board).
+ * 3. A new key: its rendezvous order, every replica ranking it the same way. With shared placements it takes
+ *    the less loaded of its top two (others learn where it went); without, the first. Only on a backend under
+ *    the bounded-load cap (c = 4 x mean for an existing conversation, 1.5 x for a new one; load is the engine
+ *    report plus this instance's sends since it, and a report older than staleLoadMs is ignored, load.ts);
+ *    otherwise the key's next choice, so replicas reading the same stale report do not herd. Identical hot
+ *    prompts (nothing specific within the hashed cap) go to the better of two random picks among the key's
+ *    top backends.
  *
- * Alone mode (this instance carries the pool's whole load, as a single Node router does): its index is the
- * whole history, as in an in-cluster router, and it knows every backend's prefill backlog. Follow the longest
- * match beyond the hot part while it has room; place a new key where its time to first token is least:
- * argmin of (this instance's requests there still waiting for a first byte, in uncached prompt characters,
- * prefill-ledger.ts) + (this prompt's characters not cached there). Ties: longer match, lower load.
+ * Alone mode (this instance carries the pool's whole load, as a single Node router does; own-share.ts): its
+ * index is the whole history, as in an in-cluster router, and it knows every backend's prefill backlog.
+ * Follow the longest match beyond the hot part (then the placement log) while it has room; place a new
+ * conversation where its time to first token is least: argmin of (this instance's requests there still
+ * waiting for a first byte, in uncached prompt characters, prefill-ledger.ts) + (this prompt's characters not
+ * cached there), among backends within the new-conversation bound. Ties: longer match, lower load.
  */
 export class PrefixAffinityPolicy implements RoutingPolicy {
   readonly name = 'prefix-affinity';
   private readonly loadFactor: number;
+  private readonly newLoadFactor: number;
   private readonly hotShare: number;
   private readonly staleLoadMs: number;
   private readonly popularity: PopularitySource;
@@ -71,13 +78,16 @@ export class PrefixAffinityPolicy implements RoutingPolicy {
   private readonly ledger = new PrefillLedger();
   private readonly aloneSetting: 'auto' | 'yes' | 'no';
   private readonly ownShare = new OwnShare();
-  private readonly placements: PlacementView | undefined;
+  private readonly placements: PlacementView;
+  /** Whether placements are shared with other instances (then a new key may leave its first hash choice). */
+  private readonly placementsShared: boolean;
   private rotate = 0;
   private random = 0x6d2b79f5;
   private hotThreshold = 0;
 
   constructor(opts: PrefixAffinityOptions = {}) {
     this.loadFactor = opts.loadFactor ?? 4;
+    this.newLoadFactor = Math.min(this.loadFactor, opts.newLoadFactor ?? 1.5);
     this.hotShare = opts.hotShare ?? 0.125;
     this.staleLoadMs = opts.staleLoadMs ?? DEFAULT_STALE_LOAD_MS;
     this.popularity = opts.popularity ?? new PrefixPopularity(opts.popularityHalfLife ?? DEFAULT_POPULARITY_HALF_LIFE);
@@ -87,7 +97,8 @@ export class PrefixAffinityPolicy implements RoutingPolicy {
     const indexBlocks = opts.indexBlocksPerBackend ?? 4096;
     this.index = indexBlocks > 0 ? new ApproxPrefixIndex(indexBlocks) : undefined;
     this.aloneSetting = opts.alone ?? 'auto';
-    this.placements = opts.placements;
+    this.placements = opts.placements ?? new PlacementView();
+    this.placementsShared = opts.placements !== undefined;
   }
 
   select(input: RoutingInput, candidates: readonly Candidate[]): Selection {
@@ -115,7 +126,7 @@ export class PrefixAffinityPolicy implements RoutingPolicy {
         ? this.placeAlone(input, depth, matched, loads, candidates)
         : this.placeShared(hashes, depth, keyShare, matched, loads, candidates);
       this.index?.insert(candidates[sel.index]!.id, hashes);
-      if (keyShare <= this.hotThreshold && this.placements) {
+      if (keyShare <= this.hotThreshold) {
         // The key, and the prompt's last block: a next turn extends this prompt, so it finds its conversation
         // by that block even if its key has moved (a prefix that turned hot or cold in between).
         this.placements.record(hashes[depth]!, candidates[sel.index]!.id);
@@ -141,11 +152,16 @@ export class PrefixAffinityPolicy implements RoutingPolicy {
       if (matched[i]! > depth && fits(i) && (best < 0 || matched[i]! > matched[best]! || (matched[i] === matched[best] && loads[i]! < loads[best]!))) best = i;
     }
     if (best >= 0) return { index: best, reason: 'indexed', matchedBlocks: matched[best]! };
+    // The index is sized like a KV cache of 500k tokens; the placement log remembers conversations longer.
+    const placed = this.placedOn(input.prefixHashes, depth, candidates, fits);
+    if (placed >= 0) return { index: placed, reason: 'placed', matchedBlocks: matched[placed]! };
     let bestCost = Infinity;
     const offset = this.rotate++;
+    // A new conversation may start anywhere: only where load is within newLoadFactor x the mean.
+    const fitsNew = loadCap(loads, candidates, this.newLoadFactor);
     for (let k = 0; k < n; k++) {
       const i = (k + offset) % n;
-      if (!fits(i)) continue;
+      if (!fitsNew(i)) continue;
       const cost = (this.ledger.pending(candidates[i]!) ?? 0) + uncachedChars(input, matched[i]!);
       if (cost < bestCost || (cost === bestCost && (matched[i]! > matched[best]! || (matched[i] === matched[best] && loads[i]! < loads[best]!)))) {
         best = i;
@@ -186,22 +202,18 @@ export class PrefixAffinityPolicy implements RoutingPolicy {
       if (best >= 0 && fits(best)) return { index: best, reason: 'indexed', matchedBlocks: bestMatch };
     }
     const at = (i: number, reason: string): Selection => ({ index: i, reason, matchedBlocks: matched?.[i] });
-    // Another instance placed this key: follow it while it has room.
-    if (!hot && this.placements) {
-      // The deepest block some instance placed: this conversation's previous turn, else the key.
-      for (let d = hashes.length - 1; d >= depth; d--) {
-        const placed = this.placements.get(hashes[d]!);
-        if (placed === undefined) continue;
-        for (let i = 0; i < n; i++) if (backendHash(candidates[i]!.id) === placed && fits(i)) return at(i, 'placed');
-        break;
-      }
+    // This or another instance placed this conversation or key: follow it while it has room.
+    if (!hot) {
+      const placed = this.placedOn(hashes, depth, candidates, fits);
+      if (placed >= 0) return at(placed, 'placed');
     }
     const order = rendezvousOrder(key, candidates);
-    if (!hot && this.placements) {
-      // A new key, and other instances will learn where it went: the less loaded of its top two, which
-      // balances the cache each backend must hold better than the hash alone.
+    if (!hot && this.placementsShared) {
+      // A new key, and other instances will learn where it went: the less loaded of its top two if it is
+      // within the new-conversation bound, which balances the cache each backend must hold better than the
+      // hash alone.
       const pick = loads[order[1]!]! < loads[order[0]!]! ? order[1]! : order[0]!;
-      if (fits(pick)) return at(pick, 'new');
+      if (loadCap(loads, candidates, this.newLoadFactor)(pick)) return at(pick, 'new');
     }
     // Backends a hot key may use: enough fair shares to carry it.
     const spread = hot ? Math.min(n, Math.max(2, Math.ceil(keyShare * n))) : 1;
@@ -221,6 +233,20 @@ export class PrefixAffinityPolicy implements RoutingPolicy {
       if (fits(order[r]!)) return at(order[r]!, `spill:${r}`);
     }
     return at(argminLoad(loads, this.rotate++), 'all-full');
+  }
+
+  /**
+   * The candidate holding the deepest placed block of the prompt (its conversation's previous turn, else its
+   * key), or -1 when none is known or that backend has no room.
+   */
+  private placedOn(hashes: ArrayLike<number>, depth: number, candidates: readonly Candidate[], fits: (i: number) => boolean): number {
+    for (let d = hashes.length - 1; d >= depth; d--) {
+      const placed = this.placements.get(hashes[d]!);
+      if (placed === undefined) continue;
+      for (let i = 0; i < candidates.length; i++) if (backendHash(candidates[i]!.id) === placed) return fits(i) ? i : -1;
+      return -1;
+    }
+    return -1;
   }
 
   private nextRandom(): number {

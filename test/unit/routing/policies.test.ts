@@ -182,8 +182,8 @@ describe('prefix-affinity (default)', () => {
     expect(loads.filter((l) => l > 0).length).toBeGreaterThan(4);
   });
 
-  it('treats a stale engine report as unknown, and spills an overloaded owner to a fixed next choice', () => {
-    const p = new PrefixAffinityPolicy({ indexBlocksPerBackend: 0, trendMs: 0 });
+  it('spills an overloaded owner to a fixed next choice, then keeps the conversation where it went', () => {
+    const p = new PrefixAffinityPolicy({ indexBlocksPerBackend: 0 });
     const conv = chain([], 0, 3, 5);
     for (let i = 0; i < 100; i++) p.select(input(chain([], 0, 3, 1000 + i)), candidates(8)); // unrelated traffic
     const owner = p.select(input(conv, 0), candidates(8)).index;
@@ -192,6 +192,11 @@ describe('prefix-affinity (default)', () => {
     expect(fresh.index).not.toBe(owner);
     expect(fresh.reason).toMatch(/^spill:/);
     expect(p.select(input(conv, 10_100), busy(9_500)).index).toBe(fresh.index);
-    expect(p.select(input(conv, 60_000), busy(9_500)).index).toBe(owner);
+    // Once the report is stale (unknown load), the conversation stays where its cache now is.
+    expect(p.select(input(conv, 60_000), busy(9_500))).toMatchObject({ index: fresh.index, reason: 'placed' });
+    // A new conversation with the same key is not pinned by the stale report either: its hash order applies.
+    const q = new PrefixAffinityPolicy({ indexBlocksPerBackend: 0 });
+    for (let i = 0; i < 100; i++) q.select(input(chain([], 0, 3, 1000 + i)), candidates(8));
+    expect(q.select(input(conv, 60_000), busy(9_500)).index).toBe(owner);
   });
 });

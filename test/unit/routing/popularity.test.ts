@@ -184,6 +184,14 @@ describe('prefix-affinity alone vs shared', () => {
     expect(turn).toMatchObject({ index: first.index, reason: 'indexed' });
   });
 
+  it('alone, a new conversation avoids a backend above 1.5 x the mean load even if its prefill queue is empty', () => {
+    const p = new PrefixAffinityPolicy({ alone: 'yes' });
+    for (let i = 0; i < 20; i++) {
+      const sel = p.select({ ...input(chain([], 0, 10, 500 + i)), promptChars: 5120 }, lone([0, 1, 1, 1], [12, 4, 4, 4]));
+      expect(sel.index).not.toBe(0);
+    }
+  });
+
   it("'auto' switches to alone mode from the reports; 'no' keeps rendezvous placement", () => {
     const auto = new PrefixAffinityPolicy();
     const shared = new PrefixAffinityPolicy({ alone: 'no' });
