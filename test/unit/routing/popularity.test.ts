@@ -186,7 +186,8 @@ describe('prefix-affinity alone vs shared', () => {
 
   it('alone, a new conversation avoids a backend above 1.5 x the mean load even if its prefill queue is empty', () => {
     const p = new PrefixAffinityPolicy({ alone: 'yes' });
-    for (let i = 0; i < 20; i++) {
+    // (Each send also counts on top of the report, so after a few the others catch up with backend 0.)
+    for (let i = 0; i < 5; i++) {
       const sel = p.select({ ...input(chain([], 0, 10, 500 + i)), promptChars: 5120 }, lone([0, 1, 1, 1], [12, 4, 4, 4]));
       expect(sel.index).not.toBe(0);
     }
