@@ -2,18 +2,11 @@
 // against router replicas, one line per policy (500k tokens per backend), the pooled bound as a dashed line.
 //   npx tsx bench/plot-routing.ts [--in bench/results/routing-lab.json] [--out bench/results/routing-lab.png]
 import { readFileSync, writeFileSync } from 'node:fs';
+import type { LabResult } from '../src/routing/lab/run.ts';
 import { parseFlags } from '../src/util/args.ts';
 import { Canvas, type Rgb } from './png.ts';
 
-interface Row {
-  workload: string;
-  policy: string;
-  replicas: number;
-  capacityTokens: number;
-  hitRate: number;
-  pooledHitRate: number;
-  ttftP99Ms: number;
-}
+type Row = LabResult & { workload: string };
 
 const f = parseFlags(process.argv.slice(2), {
   in: { type: 'string', default: 'bench/results/routing-lab.json' },

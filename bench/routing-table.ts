@@ -2,21 +2,10 @@
 // workloads side by side, and the "done when" check of the default policy against the targets.
 //   npx tsx bench/routing-table.ts [--in bench/results/routing-lab.json]
 import { readFileSync } from 'node:fs';
+import type { LabResult } from '../src/routing/lab/run.ts';
 import { parseFlags } from '../src/util/args.ts';
 
-interface Row {
-  workload: string;
-  policy: string;
-  replicas: number;
-  capacityTokens: number;
-  hitRate: number;
-  pooledHitRate: number;
-  pooledShare: number;
-  boundHitRate: number;
-  ttftP50Ms: number;
-  ttftP99Ms: number;
-  imbalance: number;
-}
+type Row = LabResult & { workload: string };
 
 const f = parseFlags(process.argv.slice(2), { in: { type: 'string', default: 'bench/results/routing-lab.json' } });
 const rows = (JSON.parse(readFileSync(f.in!, 'utf8')) as { results: Row[] }).results;
