@@ -47,9 +47,9 @@ export interface PrefixAffinityOptions {
  * the same key for the same request.
  *
  * Shared mode (many routers, each seeing a share of the traffic; nothing shared on the hot path):
- * 1. If this instance sent a longer match of the prompt somewhere (its own index), follow it while it has room.
- * 2. If any instance placed this conversation (the deepest block of the prompt in the placement log, i.e. its
- *    previous turn) or this key, follow that (shared-placements.ts; synced with the popularity board).
+ * 1. If any instance placed this conversation (the deepest block of the prompt in the placement log, i.e. its
+ *    previous turn) or this key, follow the newest placement (shared-placements.ts; synced with the board).
+ * 2. Else, if this instance sent a longer match of the prompt somewhere (its own index), follow it.
  * 3. A new key: its rendezvous order, every replica ranking it the same way. With shared placements it takes
  *    the less loaded of its top two (others learn where it went); without, the first. Only on a backend under
  *    the bounded-load cap (c = 4 x mean for an existing conversation, 1.5 x for a new one; load is the engine
@@ -185,10 +185,17 @@ export class PrefixAffinityPolicy implements RoutingPolicy {
     const burst = loadCap(loads, candidates, this.loadFactor);
     const shedding = this.shedding;
     const fits = shedding ? (i: number) => burst(i) && !shedding.sheds(key, candidates[i]!) : burst;
-    // This instance sent this prefix somewhere before, beyond its hot part: follow it while it has room. With
-    // R replicas it knows ~1/R of the history; the rendezvous rank is the agreement that remains. (A prompt
-    // that is hot as a whole has no part of its own to follow.)
+    // Some instance placed this conversation or key: follow the newest placement while it has room. It comes
+    // before this instance's own index, which knows only its own (possibly older) decisions: another isolate
+    // may have moved the conversation since. (A prompt that is hot as a whole has no part of its own.)
     const hot = keyShare > this.hotThreshold;
+    const at = (i: number, reason: string): Selection => ({ index: i, reason, matchedBlocks: matched?.[i] });
+    if (!hot) {
+      const placed = this.placedOn(hashes, depth, candidates, fits);
+      if (placed >= 0) return at(placed, 'placed');
+    }
+    // This instance sent a longer match of the prompt somewhere, beyond its hot part (a prefix the log does not
+    // name, e.g. a shared document under another key): follow it while it has room.
     if (matched && !hot) {
       let best = -1;
       let bestMatch = depth;
@@ -200,12 +207,6 @@ export class PrefixAffinityPolicy implements RoutingPolicy {
         }
       }
       if (best >= 0 && fits(best)) return { index: best, reason: 'indexed', matchedBlocks: bestMatch };
-    }
-    const at = (i: number, reason: string): Selection => ({ index: i, reason, matchedBlocks: matched?.[i] });
-    // This or another instance placed this conversation or key: follow it while it has room.
-    if (!hot) {
-      const placed = this.placedOn(hashes, depth, candidates, fits);
-      if (placed >= 0) return at(placed, 'placed');
     }
     const order = rendezvousOrder(key, candidates);
     if (!hot && this.placementsShared) {
