@@ -4,17 +4,13 @@
 // after an eviction the board relearns within a few sync intervals, and until then each isolate falls back to
 // its own counts and to rendezvous hashing.
 import { DEFAULT_POPULARITY_HALF_LIFE } from './policies/prefix-popularity.ts';
-import { PlacementLog } from './policies/shared-placements.ts';
-import { PopularityBoard } from './policies/shared-popularity.ts';
-import { boardAnswerToJson, decodeBoardRequest } from './popularity-exchange.ts';
+import { type BoardRequest, boardAnswerToJson, decodeBoardRequest, PoolBoard } from './popularity-exchange.ts';
 
 const MAX_BODY_BYTES = 4 * 1024 * 1024;
 
 /** Export this class from the Worker entry and bind it as POPULARITY (wrangler.toml). */
 export class PopularityBoardDurableObject {
-  private board: PopularityBoard | undefined;
-  private readonly log = new PlacementLog();
-  private halfLife = 0;
+  private board: PoolBoard | undefined;
 
   constructor(_ctx?: unknown, _env?: unknown) {}
 
@@ -27,20 +23,17 @@ export class PopularityBoardDurableObject {
     if (!Number.isInteger(halfLife) || halfLife < 8) return Response.json({ error: 'halfLife must be an integer >= 8' }, { status: 400 });
     const cursor = Number(url.searchParams.get('cursor') ?? 0);
     if (!Number.isSafeInteger(cursor) || cursor < 0) return Response.json({ error: 'cursor must be a non-negative integer' }, { status: 400 });
-    if (!this.board || halfLife !== this.halfLife) {
-      this.board = new PopularityBoard(halfLife);
-      this.halfLife = halfLife;
-    }
+    if (!this.board || halfLife !== this.board.halfLife) this.board = new PoolBoard(halfLife);
+    let req: BoardRequest = { batch: new Int32Array(0), placements: new Int32Array(0), cursor };
     if (request.method === 'POST') {
       const bytes = await request.arrayBuffer();
       if (bytes.byteLength % 4 !== 0 || bytes.byteLength > MAX_BODY_BYTES) {
         return Response.json({ error: `body must be an Int32Array of at most ${MAX_BODY_BYTES} bytes` }, { status: 400 });
       }
-      const req = decodeBoardRequest(new Int32Array(bytes), cursor);
-      if (typeof req === 'string') return Response.json({ error: req }, { status: 400 });
-      this.board.ingest(req.batch);
-      this.log.append(req.placements);
+      const decoded = decodeBoardRequest(new Int32Array(bytes), cursor);
+      if (typeof decoded === 'string') return Response.json({ error: decoded }, { status: 400 });
+      req = decoded;
     }
-    return Response.json(boardAnswerToJson({ hot: this.board.hotList(), placements: this.log.since(cursor) }));
+    return Response.json(boardAnswerToJson(this.board.exchange(req)));
   }
 }

@@ -4,8 +4,8 @@
 // runs on a request's critical path.
 import type { DurableObjectNamespaceLike } from '../drift/durable-object.ts';
 import type { HotList } from './policies/prefix-popularity.ts';
-import { type PlacementDelta, PlacementView } from './policies/shared-placements.ts';
-import { DEFAULT_POPULARITY_SYNC_MS, SharedPopularity } from './policies/shared-popularity.ts';
+import { type PlacementDelta, PlacementLog, PlacementView } from './policies/shared-placements.ts';
+import { DEFAULT_POPULARITY_SYNC_MS, PopularityBoard, SharedPopularity } from './policies/shared-popularity.ts';
 
 /** What an instance sends: its popularity batch, its placements since the last sync, and its log cursor. */
 export interface BoardRequest {
@@ -22,10 +22,42 @@ export interface BoardAnswer {
 
 export type BoardCall = (scope: string, halfLife: number, req: BoardRequest) => Promise<BoardAnswer>;
 
+/** One tenant pool's board: popularity and the placement log (held by a Durable Object, or by the lab). */
+export class PoolBoard {
+  private readonly popularity: PopularityBoard;
+  private readonly log = new PlacementLog();
+  constructor(readonly halfLife: number) {
+    this.popularity = new PopularityBoard(halfLife);
+  }
+
+  /** Takes an instance's batch and placements; answers the hot list and everyone's placements since its cursor. */
+  exchange(req: BoardRequest): BoardAnswer {
+    this.popularity.ingest(req.batch);
+    this.log.append(req.placements);
+    return { hot: this.popularity.hotList(), placements: this.log.since(req.cursor) };
+  }
+}
+
 /** One tenant pool's shared state in this instance. */
 export interface SharedViews {
   popularity: SharedPopularity;
   placements: PlacementView;
+}
+
+export function newSharedViews(halfLife: number): SharedViews {
+  return { popularity: new SharedPopularity(halfLife), placements: new PlacementView() };
+}
+
+/** What `views` has to send since the last exchange (taking it out of the views). */
+export function takeBoardRequest(views: SharedViews): BoardRequest {
+  const { pairs, cursor } = views.placements.take();
+  return { batch: views.popularity.takeBatch(), placements: pairs, cursor };
+}
+
+/** Installs a board's answer into `views`. */
+export function applyBoardAnswer(views: SharedViews, a: BoardAnswer): void {
+  views.popularity.applyHotList(a.hot);
+  views.placements.apply(a.placements);
 }
 
 export class PopularityExchange {
@@ -40,10 +72,7 @@ export class PopularityExchange {
   viewsFor(tenantId: string, pool: string, halfLife: number): SharedViews {
     const scope = `${tenantId}/${pool}/${halfLife}`;
     let s = this.scopes.get(scope);
-    if (!s) {
-      s = { popularity: new SharedPopularity(halfLife), placements: new PlacementView(), halfLife, lastSync: -Infinity, busy: false };
-      this.scopes.set(scope, s);
-    }
+    if (!s) this.scopes.set(scope, (s = { ...newSharedViews(halfLife), halfLife, lastSync: -Infinity, busy: false }));
     return s;
   }
 
@@ -64,13 +93,9 @@ export class PopularityExchange {
       if (!this.isDue(s, now)) continue;
       s.busy = true;
       s.lastSync = now;
-      const { pairs, cursor } = s.placements.take();
       work.push(
-        this.call(scope, s.halfLife, { batch: s.popularity.takeBatch(), placements: pairs, cursor })
-          .then((a) => {
-            s.popularity.applyHotList(a.hot);
-            s.placements.apply(a.placements);
-          })
+        this.call(scope, s.halfLife, takeBoardRequest(s))
+          .then((a) => applyBoardAnswer(s, a))
           .finally(() => {
             s.busy = false;
           }),

@@ -80,3 +80,20 @@ export function hashUtf8Blocks(parts: string | readonly string[], seed: number, 
   }
   return out;
 }
+
+/**
+ * A memoised hashString(id, seed) for identifiers hashed on every request (backend ids); the cache is cleared
+ * past 10,000 entries so ids that come and go cannot grow it without bound.
+ */
+export function idHasher(seed: number): (id: string) => number {
+  const cache = new Map<string, number>();
+  return (id) => {
+    let h = cache.get(id);
+    if (h === undefined) {
+      h = hashString(id, seed);
+      if (cache.size > 10_000) cache.clear();
+      cache.set(id, h);
+    }
+    return h;
+  };
+}

@@ -15,9 +15,8 @@ import { fmix32 } from '../../util/hash.ts';
 import { LoadIntegrator, quantile } from './metrics.ts';
 import { labBody, prepareTrace } from './prepare.ts';
 import { traceBounds } from './run.ts';
-import { DEFAULT_POPULARITY_SYNC_MS, PopularityBoard } from '../policies/shared-popularity.ts';
-import { PlacementLog } from '../policies/shared-placements.ts';
-import { type BoardCall, PopularityExchange } from '../popularity-exchange.ts';
+import { DEFAULT_POPULARITY_SYNC_MS } from '../policies/shared-popularity.ts';
+import { type BoardCall, PoolBoard, PopularityExchange } from '../popularity-exchange.ts';
 import type { TraceRecord } from './trace.ts';
 
 const BIN = fileURLToPath(new URL('../../../bin/kvroute.mjs', import.meta.url));
@@ -91,13 +90,11 @@ export async function replayE2e(records: readonly TraceRecord[], o: E2eOptions) 
     await store.putKey({ keyId: 'lab', tenantId: 'lab', hash: await sha256Hex(KEY), createdAt: new Date().toISOString() });
     // One popularity board for the pool, as the Durable Object is on Workers; each router exchanges with it on
     // a timer, every popularitySyncMs of simulated time.
-    const boards = new Map<string, { popularity: PopularityBoard; log: PlacementLog }>();
+    const boards = new Map<string, PoolBoard>();
     const boardCall: BoardCall = async (scope, halfLife, req) => {
       let b = boards.get(scope);
-      if (!b) boards.set(scope, (b = { popularity: new PopularityBoard(halfLife), log: new PlacementLog() }));
-      b.popularity.ingest(req.batch);
-      b.log.append(req.placements);
-      return { hot: b.popularity.hotList(), placements: b.log.since(req.cursor) };
+      if (!b) boards.set(scope, (b = new PoolBoard(halfLife)));
+      return b.exchange(req);
     };
     const syncMs = o.popularitySyncMs ?? DEFAULT_POPULARITY_SYNC_MS;
     for (let k = 0; k < o.replicas; k++) {

@@ -11,8 +11,8 @@ import type { PolicyOptions } from '../../config/affinity.ts';
 import { fmix32 } from '../../util/hash.ts';
 import { createPolicy } from '../policies/index.ts';
 import { DEFAULT_POPULARITY_HALF_LIFE } from '../policies/prefix-popularity.ts';
-import { DEFAULT_POPULARITY_SYNC_MS, PopularityBoard, SharedPopularity } from '../policies/shared-popularity.ts';
-import { PlacementLog, PlacementView } from '../policies/shared-placements.ts';
+import { DEFAULT_POPULARITY_SYNC_MS } from '../policies/shared-popularity.ts';
+import { applyBoardAnswer, newSharedViews, PoolBoard, takeBoardRequest } from '../popularity-exchange.ts';
 import type { BackendLoad, Candidate, RoutingPolicy } from '../policy.ts';
 import { LoadIntegrator, quantile } from './metrics.ts';
 import { engineHashes, type PreparedTrace } from './prepare.ts';
@@ -86,14 +86,12 @@ export function simulate(trace: PreparedTrace, opts: SimulationOptions): Simulat
   const ids = Array.from({ length: n }, (_, i) => `b${i}`);
   const syncMs = opts.popularitySyncMs ?? DEFAULT_POPULARITY_SYNC_MS;
   const halfLife = opts.policyOptions?.popularityHalfLife ?? DEFAULT_POPULARITY_HALF_LIFE;
-  const board = syncMs > 0 ? new PopularityBoard(halfLife) : undefined;
-  const views = Array.from({ length: R }, () => (board ? new SharedPopularity(halfLife) : undefined));
-  const placementLog = board ? new PlacementLog() : undefined;
-  const placementViews = Array.from({ length: R }, () => (placementLog ? new PlacementView() : undefined));
+  const board = syncMs > 0 ? new PoolBoard(halfLife) : undefined;
+  const views = Array.from({ length: R }, () => (board ? newSharedViews(halfLife) : undefined));
   // Replicas sync at staggered times, as isolates started at different moments would.
   const nextSync = Array.from({ length: R }, (_, k) => (syncMs * k) / R);
   const policies: RoutingPolicy[] = Array.from({ length: R }, (_, k) =>
-    createPolicy(opts.policy, { seed: seed * 7919 + k, ...opts.policyOptions }, { popularity: views[k], placements: placementViews[k] }),
+    createPolicy(opts.policy, { seed: seed * 7919 + k, ...opts.policyOptions }, views[k] ?? {}),
   );
   const inflight = Array.from({ length: R }, () => new Array<number>(n).fill(0));
   const awaiting = Array.from({ length: R }, () => new Array<number>(n).fill(0));
@@ -182,14 +180,7 @@ export function simulate(trace: PreparedTrace, opts: SimulationOptions): Simulat
     const view = views[replica];
     if (board && view && t >= nextSync[replica]!) {
       // After the decision, like the platform's background sync: the request itself never waits for the board.
-      board.ingest(view.takeBatch());
-      view.applyHotList(board.hotList());
-      const pv = placementViews[replica];
-      if (placementLog && pv) {
-        const { pairs, cursor } = pv.take();
-        placementLog.append(pairs);
-        pv.apply(placementLog.since(cursor));
-      }
+      applyBoardAnswer(view, board.exchange(takeBoardRequest(view)));
       nextSync[replica] = t + syncMs;
     }
     const reasonKey = sel.reason.replace(/:\d+$/, '');

@@ -97,7 +97,7 @@ export class PrefixAffinityPolicy implements RoutingPolicy {
     const indexBlocks = opts.indexBlocksPerBackend ?? 4096;
     this.index = indexBlocks > 0 ? new ApproxPrefixIndex(indexBlocks) : undefined;
     this.aloneSetting = opts.alone ?? 'auto';
-    this.placements = opts.placements ?? new PlacementView();
+    this.placements = opts.placements ?? new PlacementView(undefined, false);
     this.placementsShared = opts.placements !== undefined;
   }
 

@@ -1,17 +1,8 @@
-import { combine32, hashString, unitFloat } from '../../util/hash.ts';
+import { combine32, hashString, idHasher, unitFloat } from '../../util/hash.ts';
 import type { Candidate, RoutingInput, RoutingPolicy, Selection } from '../policy.ts';
 import { DEFAULT_STALE_LOAD_MS, effectiveLoad, loadCap, SendLog } from './load.ts';
 
-const idHashes = new Map<string, number>();
-function idHash(id: string): number {
-  let h = idHashes.get(id);
-  if (h === undefined) {
-    h = hashString(id, 0x68727721);
-    if (idHashes.size > 10_000) idHashes.clear();
-    idHashes.set(id, h);
-  }
-  return h;
-}
+const idHash = idHasher(0x68727721);
 
 /**
  * Highest-random-weight score of `key` on a backend: -w / ln(u), u uniform from hash(key, id). The top score

@@ -6,20 +6,13 @@
 // nearly every turn finds where its conversation went, whichever isolate placed it and however it was placed.
 //
 // Backends are named by a 32-bit hash of their configured id, so instances agree without sharing list order.
-import { hashString } from '../../util/hash.ts';
+import { idHasher } from '../../util/hash.ts';
 
-const ID_SEED = 0x706c6163;
-const idHashes = new Map<string, number>();
+const idHash = idHasher(0x706c6163);
 
 /** The wire name of a backend id. */
 export function backendHash(id: string): number {
-  let h = idHashes.get(id);
-  if (h === undefined) {
-    h = hashString(id, ID_SEED) | 0;
-    if (idHashes.size > 10_000) idHashes.clear();
-    idHashes.set(id, h);
-  }
-  return h;
+  return idHash(id) | 0;
 }
 
 /** A bounded map that forgets the least recently set keys. */
@@ -88,7 +81,8 @@ export class PlacementView {
   private outbox: number[] = [];
   private cursor = 0;
 
-  constructor(capacity = 200_000) {
+  /** @param toBoard whether placements are sent to a board; a view that is never synced keeps no outbox */
+  constructor(capacity = 200_000, private readonly toBoard = true) {
     this.known = new LruMap(capacity);
   }
 
@@ -102,7 +96,7 @@ export class PlacementView {
     const b = backendHash(backendId);
     if (this.known.get(key | 0) === b) return; // nothing new to tell
     this.known.set(key | 0, b);
-    if (this.outbox.length < 2 * 65_536) this.outbox.push(key | 0, b);
+    if (this.toBoard && this.outbox.length < 2 * 65_536) this.outbox.push(key | 0, b);
   }
 
   get pending(): number {
