@@ -127,8 +127,13 @@ export default {
       ctx.waitUntil(syncFromMonitor(env, iso).catch(() => {}));
     }
     const res = await iso.app.fetch(req, env, ctx);
-    // The routing decision has been made by now; popularity goes to the boards after the response, off its path.
+    // The routing decision has been made by now; popularity and placements go to the boards after the response,
+    // off its path: now if the interval has passed, else when it does (this isolate may see no further request).
     if (iso.popularity?.due(now)) ctx.waitUntil(iso.popularity.sync(now).catch(() => {}));
+    else {
+      const later = iso.popularity?.syncWhenDue();
+      if (later) ctx.waitUntil(later.catch(() => {}));
+    }
     return res;
   },
 

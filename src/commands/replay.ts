@@ -6,6 +6,7 @@ import { affinityConfigSchema, policyOptionsSchema } from '../config/affinity.ts
 import { policyNames } from '../routing/policies/index.ts';
 import { prepareTrace } from '../routing/lab/prepare.ts';
 import { progressBar } from '../routing/lab/progress.ts';
+import { DEFAULT_LOOKUP_RTT_MS } from '../routing/lab/simulate.ts';
 import { runLab } from '../routing/lab/run.ts';
 import { parseTrace } from '../routing/lab/trace.ts';
 import { num, parseFlags } from '../util/args.ts';
@@ -23,6 +24,8 @@ const HELP = `usage: kvroute replay --trace FILE [options]
   --load-signal S         scrape | piggyback (load learnt from each response's headers, as --e2e does)
   --popularity-sync-ms MS replicas exchange prefix popularity with one board (the Durable Object tier) this
                           often in simulated ms; 0 = each replica counts alone (default 2000)
+  --lookup-rtt-ms MS      round trip of a policy's lookup at that board before placing a long prompt on a
+                          stale view, charged to that request (default 30)
   --limit N               replay only the first N requests
   --load-factor X         policy option loadFactor
   --hot-share X           policy option hotShare (prefix-affinity)
@@ -46,6 +49,7 @@ export async function main(argv: string[]): Promise<number> {
     'scrape-ms': { type: 'string' },
     'load-signal': { type: 'string' },
     'popularity-sync-ms': { type: 'string' },
+    'lookup-rtt-ms': { type: 'string' },
     limit: { type: 'string' },
     'load-factor': { type: 'string' },
     'hot-share': { type: 'string' },
@@ -79,6 +83,7 @@ export async function main(argv: string[]): Promise<number> {
     timeScale: num('time-scale', f['time-scale'], 1),
     scrapeMs: num('scrape-ms', f['scrape-ms'], 1000),
     popularitySyncMs: num('popularity-sync-ms', f['popularity-sync-ms'], DEFAULT_POPULARITY_SYNC_MS),
+    lookupRttMs: num('lookup-rtt-ms', f['lookup-rtt-ms'], DEFAULT_LOOKUP_RTT_MS),
     seed: num('seed', f.seed, 1),
   };
   const records = parseTrace(readFileSync(f.trace, 'utf8'), num('limit', f.limit, Infinity));

@@ -38,6 +38,15 @@ export const policyOptionsSchema = z
      * reports; 'yes' for a single Node router, 'no' for many edge isolates.
      */
     alone: z.enum(['auto', 'yes', 'no']).optional(),
+    /** prefix-affinity: below this load (requests) a backend keeps its conversations whatever the bound (default 8). */
+    minLoad: z.number().min(0).max(1024).optional(),
+    /**
+     * prefix-affinity: a prompt with at least this many characters past its hot prefix, that this instance would
+     * place blind on a view of the shared board older than lookupAfterMs, waits for one board lookup first
+     * (default 4096 characters, 1000 ms; the wait is bounded at 50 ms).
+     */
+    lookupMinChars: z.number().int().min(0).optional(),
+    lookupAfterMs: z.number().int().min(0).optional(),
     /** prefix-affinity: half-life of the popularity counts, in requests seen by this router instance. */
     popularityHalfLife: z.number().int().min(8).optional(),
     /** cache-aware: minimum matched share of the prompt for a cache-directed choice. */

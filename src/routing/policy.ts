@@ -62,4 +62,10 @@ export interface RoutingPolicy {
   select(input: RoutingInput, candidates: readonly Candidate[]): Selection;
   /** Optional: told where a request was actually sent (after retries), so stateful policies can learn. */
   onRouted?(input: RoutingInput, backendId: string): void;
+  /**
+   * Optional, asked before select(): a promise when this request is worth waiting for fresher shared state
+   * (e.g. a long prompt the policy would otherwise place blind). The caller awaits it, then calls select().
+   * The promise settles within the policy's own time bound and never rejects; undefined means route at once.
+   */
+  prepare?(input: RoutingInput): Promise<void> | undefined;
 }

@@ -1,8 +1,10 @@
 // The platform side of state shared between router instances (policies/shared-popularity.ts and
 // policies/shared-placements.ts): per tenant pool, this isolate's views, and the periodic exchange with that
-// pool's board. The board lives in a Durable Object on Workers (popularity-board-do.ts); the exchange never
-// runs on a request's critical path.
+// pool's board. The board lives in a Durable Object on Workers (popularity-board-do.ts). The exchange runs off
+// the request path, except a policy's lookup (policies/board-lookup.ts): a long prompt the policy would place
+// blind waits for one exchange, at most lookupTimeoutMs.
 import type { DurableObjectNamespaceLike } from '../drift/durable-object.ts';
+import type { BoardLookup } from './policies/board-lookup.ts';
 import type { HotList } from './policies/prefix-popularity.ts';
 import { type PlacementDelta, PlacementLog, PlacementView } from './policies/shared-placements.ts';
 import { DEFAULT_POPULARITY_SYNC_MS, PopularityBoard, SharedPopularity } from './policies/shared-popularity.ts';
@@ -60,24 +62,53 @@ export function applyBoardAnswer(views: SharedViews, a: BoardAnswer): void {
   views.placements.apply(a.placements);
 }
 
+/** How long a request waits for a board lookup at most before it is placed on the view it has. */
+export const DEFAULT_LOOKUP_TIMEOUT_MS = 50;
+
+interface Scope extends SharedViews {
+  halfLife: number;
+  lastSync: number;
+  /** The exchange in flight, if any (a lookup joins it rather than sending another). */
+  inflight: Promise<void> | null;
+  handle?: SharedViews & { lookup: BoardLookup };
+}
+
 export class PopularityExchange {
-  private readonly scopes = new Map<string, SharedViews & { halfLife: number; lastSync: number; busy: boolean }>();
+  private readonly scopes = new Map<string, Scope>();
+  private flushTimer: Promise<void> | null = null;
 
   constructor(
     private readonly call: BoardCall,
     private readonly syncMs = DEFAULT_POPULARITY_SYNC_MS,
+    private readonly lookupTimeoutMs = DEFAULT_LOOKUP_TIMEOUT_MS,
+    private readonly now: () => number = () => performance.now(),
   ) {}
 
-  /** The views for a tenant's pool; the same objects across config versions, so what they hold survives a reload. */
-  viewsFor(tenantId: string, pool: string, halfLife: number): SharedViews {
-    const scope = `${tenantId}/${pool}/${halfLife}`;
-    let s = this.scopes.get(scope);
-    if (!s) this.scopes.set(scope, (s = { ...newSharedViews(halfLife), halfLife, lastSync: -Infinity, busy: false }));
-    return s;
+  /**
+   * The views for a tenant's pool, and their BoardLookup; the same objects across config versions, so what they
+   * hold survives a reload.
+   */
+  viewsFor(tenantId: string, pool: string, halfLife: number): SharedViews & { lookup: BoardLookup } {
+    const key = `${tenantId}/${pool}/${halfLife}`;
+    let s = this.scopes.get(key);
+    if (!s) this.scopes.set(key, (s = { ...newSharedViews(halfLife), halfLife, lastSync: -Infinity, inflight: null }));
+    const scope = s;
+    return (scope.handle ??= {
+      popularity: scope.popularity,
+      placements: scope.placements,
+      lookup: {
+        ageMs: (now) => now - scope.lastSync,
+        refresh: (now) => this.lookup(key, scope, now),
+      },
+    });
   }
 
-  private isDue(s: SharedViews & { lastSync: number; busy: boolean }, now: number): boolean {
-    return !s.busy && (s.popularity.pendingRequests > 0 || s.placements.pending > 0) && now - s.lastSync >= this.syncMs;
+  private hasPending(s: Scope): boolean {
+    return s.popularity.pendingRequests > 0 || s.placements.pending > 0;
+  }
+
+  private isDue(s: Scope, now: number, force = false): boolean {
+    return s.inflight === null && this.hasPending(s) && (force || now - s.lastSync >= this.syncMs);
   }
 
   /** Whether some scope has something to send and its interval has passed. */
@@ -86,22 +117,52 @@ export class PopularityExchange {
     return false;
   }
 
-  /** Exchanges every due scope with its board. A failed exchange loses that batch; counting goes on. */
-  async sync(now: number): Promise<void> {
+  private exchange(key: string, s: Scope, now: number): Promise<void> {
+    s.lastSync = now;
+    const p = this.call(key, s.halfLife, takeBoardRequest(s))
+      .then((a) => applyBoardAnswer(s, a))
+      .finally(() => {
+        s.inflight = null;
+      });
+    s.inflight = p;
+    return p;
+  }
+
+  /**
+   * Exchanges every due scope with its board (with `force`, every scope with something to send). A failed
+   * exchange loses that batch; counting goes on.
+   */
+  async sync(now: number, force = false): Promise<void> {
     const work: Promise<void>[] = [];
-    for (const [scope, s] of this.scopes) {
-      if (!this.isDue(s, now)) continue;
-      s.busy = true;
-      s.lastSync = now;
-      work.push(
-        this.call(scope, s.halfLife, takeBoardRequest(s))
-          .then((a) => applyBoardAnswer(s, a))
-          .finally(() => {
-            s.busy = false;
-          }),
-      );
-    }
+    for (const [key, s] of this.scopes) if (this.isDue(s, now, force)) work.push(this.exchange(key, s, now));
     await Promise.allSettled(work);
+  }
+
+  /**
+   * Syncs what is pending once its interval has passed, even if no request comes to trigger it: an isolate
+   * that placed a conversation and then went quiet would otherwise keep that placement to itself. For
+   * waitUntil; one timer at a time.
+   */
+  syncWhenDue(): Promise<void> | null {
+    if (this.flushTimer) return null;
+    let wait = Infinity;
+    const now = this.now();
+    for (const s of this.scopes.values()) if (this.hasPending(s)) wait = Math.min(wait, Math.max(0, s.lastSync + this.syncMs - now));
+    if (wait === Infinity) return null;
+    this.flushTimer = new Promise<void>((r) => setTimeout(r, wait))
+      .then(() => this.sync(this.now(), true)) // (a timer may fire a hair before the interval by this clock)
+      .finally(() => {
+        this.flushTimer = null;
+      });
+    return this.flushTimer;
+  }
+
+  /** A policy's lookup (BoardLookup.refresh): exchange now, or join the exchange in flight; bounded, never rejects. */
+  private lookup(key: string, s: Scope, now: number): Promise<void> {
+    const p = (s.inflight ?? this.exchange(key, s, now)).catch(() => {});
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const bound = new Promise<void>((r) => (timer = setTimeout(r, this.lookupTimeoutMs)));
+    return Promise.race([p, bound]).finally(() => clearTimeout(timer));
   }
 }
 

@@ -68,6 +68,10 @@ export async function forward(input: ForwardInput, deps: ForwardDeps): Promise<F
   const attempts: AttemptRecord[] = [];
   let lastError: HttpError | null = null;
   let upstreamMs = 0;
+  // A policy may want fresher shared state before it places this request (a bounded board lookup that never
+  // rejects, BoardLookup); most requests get undefined and go on at once.
+  const prepared = route.pool.policy.prepare?.({ ...input.routing, now: start });
+  if (prepared) await prepared;
 
   for (let attempt = 1; attempt <= retry.maxAttempts; attempt++) {
     if (input.clientSignal.aborted) throw new HttpError(499, 'invalid_request_error', 'Client closed the request.', 'client_closed');

@@ -66,4 +66,42 @@ describe('prefix popularity board (Durable Object)', () => {
     expect(Array.from(answer.hot.hashes)).toContain(first | 0);
     expect(answer.placements.pairs.length).toBeGreaterThan(0); // where the Worker placed its keys
   });
+
+  it('a long next turn whose conversation another isolate placed is followed after one lookup at the board', async () => {
+    const backends = inject('simUrls').map((url, i) => ({ id: `b${i}`, url }));
+    const config = {
+      models: { [MODEL]: { pool: 'gpu-a' } },
+      pools: { 'gpu-a': { backends } },
+      health: { probeIntervalMs: 0 },
+      // Many isolates (never alone), and look up whenever the view is not brand new.
+      affinity: { policy: 'prefix-affinity', options: { alone: 'no', lookupAfterMs: 0 } },
+    };
+    expect((await SELF.fetch('http://kvroute/admin/tenants/lookup', { method: 'PUT', headers: ADMIN, body: JSON.stringify(config) })).status).toBe(201);
+    const key = ((await (await SELF.fetch('http://kvroute/admin/tenants/lookup/keys', { method: 'POST', headers: ADMIN })).json()) as { key: string }).key;
+    const send = async (body: object) => {
+      const r = await SELF.fetch('http://kvroute/v1/chat/completions', {
+        method: 'POST',
+        headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ model: MODEL, max_tokens: 2, ...body }),
+      });
+      expect(r.status).toBe(200);
+      await r.arrayBuffer();
+      return Object.fromEntries(r.headers.get('x-kvroute-decision')!.split(';').map((kv) => kv.split('=') as [string, string]));
+    };
+    await send({ messages: [{ role: 'user', content: 'warm up' }] }); // the policy learns the pool
+    // Turn 1 of a long conversation was routed by another isolate, which told the board where it went: one
+    // conversation per backend, so the hash cannot land them all there by chance.
+    for (const target of backends.map((b) => b.id)) {
+      const doc = `Case ${target}. ` + 'The contract between the parties covers delivery, payment and liability. '.repeat(90); // ~6.6k chars
+      const turn1 = [{ role: 'system', content: doc }, { role: 'user', content: 'Summarise clause 4.' }];
+      const h1 = prefixHashes({ model: MODEL, messages: turn1 }, { model: MODEL, blockChars: 512, maxBlocks: 128 }).hashes;
+      const other = new PopularityExchange(durableBoardCall(env.POPULARITY!), 0).viewsFor('lookup', 'gpu-a', 1024);
+      other.placements.record(h1[h1.length - 1]!, target);
+      await other.lookup.refresh(0); // sends it to the board
+      const turn2 = [...turn1, { role: 'assistant', content: 'Clause 4 limits liability.' }, { role: 'user', content: 'And clause 5?' }];
+      const d = await send({ messages: turn2 });
+      expect(d).toMatchObject({ backend: target, reason: 'placed' });
+    }
+  });
 });
+

@@ -17,6 +17,7 @@ import { labBody, prepareTrace } from './prepare.ts';
 import { traceBounds } from './run.ts';
 import { DEFAULT_POPULARITY_SYNC_MS } from '../policies/shared-popularity.ts';
 import { type BoardCall, PoolBoard, PopularityExchange } from '../popularity-exchange.ts';
+import { DEFAULT_LOOKUP_RTT_MS } from './simulate.ts';
 import type { TraceRecord } from './trace.ts';
 
 const BIN = fileURLToPath(new URL('../../../bin/kvroute.mjs', import.meta.url));
@@ -43,8 +44,12 @@ export interface E2eOptions {
   probes?: boolean;
   /** As in the in-process lab: popularity exchange with one board per pool every this many simulated ms (0: off). */
   popularitySyncMs?: number;
+  /** Simulated ms every call to the board takes (as the in-process lab charges a lookup); default 30. */
+  lookupRttMs?: number;
   onProgress?: (done: number, total: number) => void;
 }
+
+const isLookupPolicy = (p: string) => p === 'default' || p === 'prefix-affinity';
 
 export async function replayE2e(records: readonly TraceRecord[], o: E2eOptions) {
   const speedup = o.speedup ?? 20;
@@ -76,7 +81,13 @@ export async function replayE2e(records: readonly TraceRecord[], o: E2eOptions) 
       pools: {
         lab: {
           backends: urls.map((url, i) => ({ id: `b${i}`, url })),
-          affinity: { policy: o.policy === 'default' ? 'prefix-affinity' : o.policy, options: o.policyOptions ?? {}, blockChars: o.blockChars, maxBlocks: o.maxBlocks },
+          affinity: {
+            policy: o.policy === 'default' ? 'prefix-affinity' : o.policy,
+            // The lookup's age threshold is in the router's (wall) clock: scale it like the other timers.
+            options: isLookupPolicy(o.policy) ? { ...o.policyOptions, lookupAfterMs: Math.round((o.policyOptions?.lookupAfterMs ?? 1000) / speedup) } : (o.policyOptions ?? {}),
+            blockChars: o.blockChars,
+            maxBlocks: o.maxBlocks,
+          },
         },
       },
       timeouts: { connectMs: 5_000, firstByteMs: 600_000, idleMs: 600_000 },
@@ -91,7 +102,10 @@ export async function replayE2e(records: readonly TraceRecord[], o: E2eOptions) 
     // One popularity board for the pool, as the Durable Object is on Workers; each router exchanges with it on
     // a timer, every popularitySyncMs of simulated time.
     const boards = new Map<string, PoolBoard>();
+    // Every call takes the lab's board round trip (DEFAULT_LOOKUP_RTT_MS of simulated time), as the in-process
+    // simulation charges a lookup.
     const boardCall: BoardCall = async (scope, halfLife, req) => {
+      await new Promise((res) => setTimeout(res, (o.lookupRttMs ?? DEFAULT_LOOKUP_RTT_MS) / speedup));
       let b = boards.get(scope);
       if (!b) boards.set(scope, (b = new PoolBoard(halfLife)));
       return b.exchange(req);

@@ -13,6 +13,7 @@ import { createPolicy } from '../policies/index.ts';
 import { DEFAULT_POPULARITY_HALF_LIFE } from '../policies/prefix-popularity.ts';
 import { DEFAULT_POPULARITY_SYNC_MS } from '../policies/shared-popularity.ts';
 import { applyBoardAnswer, newSharedViews, PoolBoard, takeBoardRequest } from '../popularity-exchange.ts';
+import type { BoardLookup } from '../policies/board-lookup.ts';
 import type { BackendLoad, Candidate, RoutingPolicy } from '../policy.ts';
 import { LoadIntegrator, quantile } from './metrics.ts';
 import { engineHashes, type PreparedTrace } from './prepare.ts';
@@ -39,11 +40,26 @@ export interface SimulationOptions {
    * own counts only. Default 2000.
    */
   popularitySyncMs?: number;
+  /** Round trip (ms) of a policy's lookup at the board before placing a request (BoardLookup); default 30. */
+  lookupRttMs?: number;
   /** Engine profile (gpu-backends/simulator/profiles.ts). */
   profile?: string;
   seed?: number;
   /** Called now and then with the number of requests routed so far. */
   onProgress?: (done: number, total: number) => void;
+  /** Called at each request's first token: where it went, why, and how much of its prompt was cached there. */
+  onFirstToken?: (outcome: RequestOutcome) => void;
+}
+
+export interface RequestOutcome {
+  /** Index of the request in the trace. */
+  index: number;
+  backend: number;
+  replica: number;
+  reason: string;
+  promptTokens: number;
+  cachedTokens: number;
+  ttftMs: number;
 }
 
 export interface SimulationResult {
@@ -65,14 +81,37 @@ export interface SimulationResult {
   perBackendShare: number[];
   preemptions: number;
   rejected: number;
+  /** Requests that waited for a lookup at the board before being placed. */
+  lookups: number;
   reasons: Record<string, number>;
 }
 
+export const DEFAULT_LOOKUP_RTT_MS = 30;
+
+/** A replica's BoardLookup in the simulation: exchanges with the lab's board at once (the delay is modelled). */
+class LabLookup implements BoardLookup {
+  private exchange: (now: number) => void = () => {};
+  private age: (now: number) => number = () => Infinity;
+  bind(exchange: (now: number) => void, age: (now: number) => number): void {
+    this.exchange = exchange;
+    this.age = age;
+  }
+  ageMs(now: number): number {
+    return this.age(now);
+  }
+  refresh(now: number): Promise<void> {
+    this.exchange(now);
+    return Promise.resolve();
+  }
+}
+
 interface Flight {
+  index: number;
   arrival: number;
   backend: number;
   replica: number;
   promptTokens: number;
+  reason: string;
 }
 
 export function simulate(trace: PreparedTrace, opts: SimulationOptions): SimulationResult {
@@ -88,10 +127,9 @@ export function simulate(trace: PreparedTrace, opts: SimulationOptions): Simulat
   const halfLife = opts.policyOptions?.popularityHalfLife ?? DEFAULT_POPULARITY_HALF_LIFE;
   const board = syncMs > 0 ? new PoolBoard(halfLife) : undefined;
   const views = Array.from({ length: R }, () => (board ? newSharedViews(halfLife) : undefined));
-  // Replicas sync at staggered times, as isolates started at different moments would.
-  const nextSync = Array.from({ length: R }, (_, k) => (syncMs * k) / R);
+  const lookupHooks = views.map(() => new LabLookup());
   const policies: RoutingPolicy[] = Array.from({ length: R }, (_, k) =>
-    createPolicy(opts.policy, { seed: seed * 7919 + k, ...opts.policyOptions }, views[k] ?? {}),
+    createPolicy(opts.policy, { seed: seed * 7919 + k, ...opts.policyOptions }, views[k] ? { ...views[k], lookup: lookupHooks[k] } : {}),
   );
   const inflight = Array.from({ length: R }, () => new Array<number>(n).fill(0));
   const awaiting = Array.from({ length: R }, () => new Array<number>(n).fill(0));
@@ -120,6 +158,15 @@ export function simulate(trace: PreparedTrace, opts: SimulationOptions): Simulat
         awaiting[f.replica]![f.backend]!--;
         cachedTokens += ev.cachedTokens;
         promptTokens += f.promptTokens;
+        opts.onFirstToken?.({
+          index: f.index,
+          backend: f.backend,
+          replica: f.replica,
+          reason: f.reason,
+          promptTokens: f.promptTokens,
+          cachedTokens: ev.cachedTokens,
+          ttftMs: ev.time - f.arrival,
+        });
       } else {
         e2e.push(ev.time - f.arrival);
         inflight[f.replica]![f.backend]!--;
@@ -129,19 +176,95 @@ export function simulate(trace: PreparedTrace, opts: SimulationOptions): Simulat
     }
   };
 
+  // The shared board: each replica exchanges right after a decision if its last exchange is syncMs old, else
+  // at that moment (the platform's flush in waitUntil / on its timer), and at once when its policy asks for a
+  // lookup before placing a request (BoardLookup), which delays that request by lookupRttMs.
+  const lastSync = Array.from({ length: R }, (_, k) => (syncMs * k) / R - syncMs); // staggered, as isolates start
+  const flushAt = new Array<number>(R).fill(Infinity);
+  let nextFlush = Infinity;
+  const exchangeNow = (k: number, t: number) => {
+    applyBoardAnswer(views[k]!, board!.exchange(takeBoardRequest(views[k]!)));
+    lastSync[k] = t;
+    if (flushAt[k] !== Infinity) {
+      flushAt[k] = Infinity;
+      nextFlush = Math.min(...flushAt);
+    }
+  };
+  const afterDecision = (k: number, t: number) => {
+    const view = views[k];
+    if (!view || (view.placements.pending === 0 && view.popularity.pendingRequests === 0)) return;
+    if (t >= lastSync[k]! + syncMs) exchangeNow(k, t);
+    else if (flushAt[k] === Infinity) nextFlush = Math.min(nextFlush, (flushAt[k] = lastSync[k]! + syncMs));
+  };
+  const rttMs = opts.lookupRttMs ?? DEFAULT_LOOKUP_RTT_MS;
+  let lookups = 0;
+  lookupHooks.forEach((hook, k) =>
+    hook.bind((now) => {
+      exchangeNow(k, now);
+      lookups++;
+    }, (now) => now - lastSync[k]!),
+  );
+  // Requests waiting for their lookup's answer, in arrival order (every lookup takes the same time).
+  const delayed: { r: (typeof trace.requests)[number]; replica: number; arrival: number }[] = [];
+
+  const route = (r: (typeof trace.requests)[number], replica: number, arrival: number, t: number) => {
+    const own = inflight[replica]!;
+    const ownAwaiting = awaiting[replica]!;
+    const candidates: Candidate[] = ids.map((id, i) => ({
+      id,
+      weight: 1,
+      maxConcurrency: 0,
+      load: piggyback
+        ? { ...seen[replica]![i], inflight: own[i]!, awaitingFirstByte: ownAwaiting[i]! }
+        : reported
+          ? { ...reported[i]!, inflight: own[i]!, awaitingFirstByte: ownAwaiting[i]!, inflightAtReport: atScrape[replica]![i]! }
+          : { inflight: own[i]!, awaitingFirstByte: ownAwaiting[i]! },
+    }));
+    const sel = policies[replica]!.select(inputOf(r, t), candidates);
+    // After the decision, like the platform's background sync: the request itself never waits for it.
+    afterDecision(replica, t);
+    const reasonKey = sel.reason.replace(/:\d+$/, '');
+    reasons[reasonKey] = (reasons[reasonKey] ?? 0) + 1;
+    const b = sel.index;
+    const engine = engines[b]!;
+    const req = { id: String(r.index), blockHashes: engineHashes(r), promptTokens: r.promptTokens, maxTokens: r.outputTokens };
+    if (engine.validate(req)) {
+      rejected++;
+      return;
+    }
+    flights.set(req.id, { index: r.index, arrival, backend: b, replica, promptTokens: r.promptTokens, reason: sel.reason });
+    own[b]!++;
+    ownAwaiting[b]!++;
+    perBackend[b]!++;
+    load.add(b, 1, t);
+    engine.submit(req, t);
+    if (piggyback) {
+      const snap = engine.snapshot();
+      seen[replica]![b] = { inflight: 0, running: snap.running, waiting: snap.waiting, kvUsage: snap.kvUsage, observedAt: t, inflightAtReport: own[b]! };
+    }
+  };
+  const inputOf = (r: (typeof trace.requests)[number], t: number) => ({
+    prefixHashes: r.routerHashes,
+    promptChars: r.promptChars,
+    blockChars: trace.hashOptions.blockChars,
+    model: trace.model,
+    now: t,
+  });
+
   const reqs = trace.requests;
   let next = 0;
   let nextScrape = 0;
   const progressEvery = Math.max(1, Math.floor(reqs.length / 100));
   for (;;) {
     const tArrival = next < reqs.length ? reqs[next]!.arrivalMs / timeScale : Infinity;
+    const tDelayed = delayed.length ? delayed[0]!.arrival + rttMs : Infinity;
     let tEngine = Infinity;
     for (const e of engines) {
       const t = e.nextEventTime();
       if (t !== undefined && t < tEngine) tEngine = t;
     }
     const tScrape = next < reqs.length && !piggyback ? nextScrape : Infinity;
-    const t = Math.min(tArrival, tEngine, tScrape);
+    const t = Math.min(tArrival, tDelayed, tEngine, tScrape, nextFlush);
     if (t === Infinity) break;
 
     if (tEngine <= t) {
@@ -160,48 +283,21 @@ export function simulate(trace: PreparedTrace, opts: SimulationOptions): Simulat
       nextScrape = t + scrapeMs;
       continue;
     }
+    if (nextFlush <= t) {
+      exchangeNow(flushAt.indexOf(nextFlush), t);
+      continue;
+    }
+    if (tDelayed <= t) {
+      const d = delayed.shift()!;
+      route(d.r, d.replica, d.arrival, t);
+      continue;
+    }
 
     const r = reqs[next]!;
     const replica = R === 1 ? 0 : fmix32((r.index * 0x9e3779b1) ^ seed) % R;
-    const own = inflight[replica]!;
-    const ownAwaiting = awaiting[replica]!;
-    const candidates: Candidate[] = ids.map((id, i) => ({
-      id,
-      weight: 1,
-      maxConcurrency: 0,
-      load: piggyback
-        ? { ...seen[replica]![i], inflight: own[i]!, awaitingFirstByte: ownAwaiting[i]! }
-        : reported
-          ? { ...reported[i]!, inflight: own[i]!, awaitingFirstByte: ownAwaiting[i]!, inflightAtReport: atScrape[replica]![i]! }
-          : { inflight: own[i]!, awaitingFirstByte: ownAwaiting[i]! },
-    }));
-    const input = { prefixHashes: r.routerHashes, promptChars: r.promptChars, blockChars: trace.hashOptions.blockChars, model: trace.model, now: t };
-    const sel = policies[replica]!.select(input, candidates);
-    const view = views[replica];
-    if (board && view && t >= nextSync[replica]!) {
-      // After the decision, like the platform's background sync: the request itself never waits for the board.
-      applyBoardAnswer(view, board.exchange(takeBoardRequest(view)));
-      nextSync[replica] = t + syncMs;
-    }
-    const reasonKey = sel.reason.replace(/:\d+$/, '');
-    reasons[reasonKey] = (reasons[reasonKey] ?? 0) + 1;
-    const b = sel.index;
-    const engine = engines[b]!;
-    const req = { id: String(r.index), blockHashes: engineHashes(r), promptTokens: r.promptTokens, maxTokens: r.outputTokens };
-    if (engine.validate(req)) {
-      rejected++;
-    } else {
-      flights.set(req.id, { arrival: t, backend: b, replica, promptTokens: r.promptTokens });
-      own[b]!++;
-      ownAwaiting[b]!++;
-      perBackend[b]!++;
-      load.add(b, 1, t);
-      engine.submit(req, t);
-      if (piggyback) {
-        const snap = engine.snapshot();
-        seen[replica]![b] = { inflight: 0, running: snap.running, waiting: snap.waiting, kvUsage: snap.kvUsage, observedAt: t, inflightAtReport: own[b]! };
-      }
-    }
+    // The policy may want the board's newest placements first (it exchanges at once; the answer takes rttMs).
+    if (policies[replica]!.prepare?.(inputOf(r, t))) delayed.push({ r, replica, arrival: t });
+    else route(r, replica, t, t);
     next++;
     if (opts.onProgress && next % progressEvery === 0) opts.onProgress(next, reqs.length);
   }
@@ -228,6 +324,7 @@ export function simulate(trace: PreparedTrace, opts: SimulationOptions): Simulat
     perBackendShare: perBackend.map((c) => (routed ? c / routed : 0)),
     preemptions: engines.reduce((a, e) => a + e.snapshot().preemptions, 0),
     rejected,
+    lookups,
     reasons,
   };
 }

@@ -2,6 +2,7 @@
 // (isolate / replica) and pool; per-instance state (counters, indexes, popularity) lives in the instance.
 import type { AffinityPolicyName, PolicyOptions } from '../../config/affinity.ts';
 import type { RoutingPolicy } from '../policy.ts';
+import type { BoardLookup } from './board-lookup.ts';
 import type { PopularitySource } from './prefix-popularity.ts';
 import type { PlacementView } from './shared-placements.ts';
 import { CacheAwarePolicy } from './cache-aware.ts';
@@ -20,10 +21,12 @@ export interface PolicyRuntime {
   popularity?: PopularitySource;
   /** prefix-affinity: where other router instances placed each key (shared-placements.ts). */
   placements?: PlacementView;
+  /** prefix-affinity: a look at the shared board before placing a long prompt blind (board-lookup.ts). */
+  lookup?: BoardLookup;
 }
 
 const factories: Record<AffinityPolicyName, (o: PolicyOptions, rt: PolicyRuntime) => RoutingPolicy> = {
-  'prefix-affinity': (o, rt) => new PrefixAffinityPolicy({ ...o, popularity: rt.popularity, placements: rt.placements }),
+  'prefix-affinity': (o, rt) => new PrefixAffinityPolicy({ ...o, popularity: rt.popularity, placements: rt.placements, lookup: rt.lookup }),
   random: (o) => new RandomPolicy(o.seed),
   'round-robin': () => new RoundRobinPolicy(),
   'least-loaded': () => new LeastLoadedPolicy(),

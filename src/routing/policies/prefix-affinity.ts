@@ -1,6 +1,7 @@
 import { fmix32 } from '../../util/hash.ts';
 import { DEFAULT_BLOCK_CHARS, type Candidate, type RoutingInput, type RoutingPolicy, type Selection } from '../policy.ts';
 import { ApproxPrefixIndex } from './approx-prefix-index.ts';
+import type { BoardLookup } from './board-lookup.ts';
 import { argminLoad, DEFAULT_STALE_LOAD_MS, effectiveLoad, loadCap, SendLog } from './load.ts';
 import { LoadShedding } from './load-shedding.ts';
 import { OwnShare } from './own-share.ts';
@@ -34,6 +35,17 @@ export interface PrefixAffinityOptions {
    * against the engine's), 'yes' / 'no' fix it (a single Node router / many edge isolates).
    */
   alone?: 'auto' | 'yes' | 'no';
+  /**
+   * Below this load (requests) a backend keeps its conversations whatever the bound says: spreading a handful
+   * of requests costs more cache than it saves queueing (SGLang's router lets loads differ by 64 first).
+   */
+  minLoad?: number;
+  /** The shared board, for a look before placing a long prompt blind (board-lookup.ts); default: none. */
+  lookup?: BoardLookup;
+  /** A prompt is worth a lookup when at least this many of its characters lie beyond its hot prefix. */
+  lookupMinChars?: number;
+  /** ... and the instance's view of the board is at least this old (ms). */
+  lookupAfterMs?: number;
 }
 
 /**
@@ -46,17 +58,22 @@ export interface PrefixAffinityOptions {
  * tenant and pool in a Durable Object, synced off the hot path (shared-popularity.ts), so every isolate uses
  * the same key for the same request.
  *
- * Shared mode (many routers, each seeing a share of the traffic; nothing shared on the hot path):
+ * Shared mode (many routers, each seeing a share of the traffic; nothing shared on the hot path but one bounded
+ * lookup, see prepare()):
  * 1. If any instance placed this conversation (the deepest block of the prompt in the placement log, i.e. its
  *    previous turn) or this key, follow the newest placement (shared-placements.ts; synced with the board).
  * 2. Else, if this instance sent a longer match of the prompt somewhere (its own index), follow it.
  * 3. A new key: its rendezvous order, every replica ranking it the same way. With shared placements it takes
- *    the less loaded of its top two (others learn where it went); without, the first. Only on a backend under
- *    the bounded-load cap (c = 4 x mean for an existing conversation, 1.5 x for a new one; load is the engine
- *    report plus this instance's sends since it, and a report older than staleLoadMs is ignored, load.ts);
- *    otherwise the key's next choice, so replicas reading the same stale report do not herd. Identical hot
- *    prompts (nothing specific within the hashed cap) go to the better of two random picks among the key's
- *    top backends.
+ *    whichever of its top two this instance's index shows more of the prompt on, else the less loaded (others
+ *    learn where it went); without, the first. Only on a backend under the bounded-load cap (c = 4 x mean for
+ *    an existing conversation, 1.5 x for a new one; below minLoad requests a backend keeps its conversations
+ *    anyway; load is the engine report plus this instance's sends since it, and a report older than
+ *    staleLoadMs is ignored, load.ts); otherwise the key's next choice, so replicas reading the same stale
+ *    report do not herd. Identical hot prompts (nothing specific within the hashed cap) go to the better of two
+ *    random picks among the key's top backends.
+ * Before step 3 for a long prompt, when this instance's view of the board is stale (it served nothing for a
+ * while), prepare() has the platform fetch the board's newest placements first: one round trip, bounded, and
+ * only where the prefill it may save is larger.
  *
  * Alone mode (this instance carries the pool's whole load, as a single Node router does; own-share.ts): its
  * index is the whole history, as in an in-cluster router, and it knows every backend's prefill backlog.
@@ -81,6 +98,10 @@ export class PrefixAffinityPolicy implements RoutingPolicy {
   private readonly placements: PlacementView;
   /** Whether placements are shared with other instances (then a new key may leave its first hash choice). */
   private readonly placementsShared: boolean;
+  private readonly minLoad: number;
+  private readonly lookup: BoardLookup | undefined;
+  private readonly lookupMinChars: number;
+  private readonly lookupAfterMs: number;
   private rotate = 0;
   private random = 0x6d2b79f5;
   private hotThreshold = 0;
@@ -99,6 +120,44 @@ export class PrefixAffinityPolicy implements RoutingPolicy {
     this.aloneSetting = opts.alone ?? 'auto';
     this.placements = opts.placements ?? new PlacementView(undefined, false);
     this.placementsShared = opts.placements !== undefined;
+    this.minLoad = opts.minLoad ?? 8;
+    this.lookup = opts.lookup;
+    this.lookupMinChars = opts.lookupMinChars ?? 4096;
+    this.lookupAfterMs = opts.lookupAfterMs ?? 1000;
+  }
+
+  /**
+   * Asks the board first when this request would start a "new" conversation on a stale view: shared mode, a
+   * view older than lookupAfterMs, no placement known for any block past the hot prefix, and enough prompt
+   * past it (lookupMinChars) that finding its cache elsewhere would save more than the round trip costs. The
+   * board knows every instance's placements as of their last sync, so a conversation whose previous turn
+   * another isolate placed is followed instead of restarted.
+   */
+  prepare(input: RoutingInput): Promise<void> | undefined {
+    const lookup = this.lookup;
+    const hashes = input.prefixHashes;
+    // hotThreshold is 0 until the first select() has seen the pool: nothing to compare with yet.
+    if (!lookup || hashes.length === 0 || this.hotThreshold === 0 || this.isAlone()) return undefined;
+    if (lookup.ageMs(input.now) < this.lookupAfterMs) return undefined;
+    const depth = this.keyDepth(hashes);
+    if (input.promptChars - depth * (input.blockChars ?? DEFAULT_BLOCK_CHARS) < this.lookupMinChars) return undefined;
+    if (this.popularity.share(hashes[depth]!, this.prior()) > this.hotThreshold) return undefined; // spread anyway
+    for (let d = hashes.length - 1; d >= depth; d--) if (this.placements.get(hashes[d]!) !== undefined) return undefined;
+    return lookup.refresh(input.now);
+  }
+
+  /** Shares are shrunk by a prior of two thresholds' worth of pseudo-requests that lack the prefix, so a prefix
+   * must be seen a few times before it counts as hot, whatever this replica's traffic share. */
+  private prior(): number {
+    return 2 / this.hotThreshold;
+  }
+
+  /** Depth of the affinity key: the first block of the prompt that is not hot (or its last block). */
+  private keyDepth(hashes: ArrayLike<number>): number {
+    const prior = this.prior();
+    let depth = 0;
+    while (depth < hashes.length - 1 && this.popularity.share(hashes[depth]!, prior) > this.hotThreshold) depth++;
+    return depth;
   }
 
   select(input: RoutingInput, candidates: readonly Candidate[]): Selection {
@@ -107,17 +166,13 @@ export class PrefixAffinityPolicy implements RoutingPolicy {
     const hashes = input.prefixHashes;
     this.shedding?.update(candidates, input.now);
     this.ownShare.observe(candidates, input.now, this.staleLoadMs);
+    this.hotThreshold = this.hotShare / n;
     let sel: Selection;
     if (hashes.length === 0) {
       sel = { index: argminLoad(loads, this.rotate++), reason: 'no-prefix' };
     } else {
-      this.hotThreshold = this.hotShare / n;
-      // Shares are shrunk by a prior of two thresholds' worth of pseudo-requests that lack the prefix, so a
-      // prefix must be seen a few times before it counts as hot, whatever this replica's traffic share.
-      const prior = 2 / this.hotThreshold;
-      let depth = 0;
-      while (depth < hashes.length - 1 && this.popularity.share(hashes[depth]!, prior) > this.hotThreshold) depth++;
-      const keyShare = this.popularity.share(hashes[depth]!, prior);
+      const depth = this.keyDepth(hashes);
+      const keyShare = this.popularity.share(hashes[depth]!, this.prior());
       this.popularity.record(hashes);
       const matched = this.index ? candidates.map((c) => this.index!.matchedBlocks(c.id, hashes)) : undefined;
       // Identical hot prompts (nothing specific left) are spread as in shared mode, alone or not: following
@@ -146,6 +201,7 @@ export class PrefixAffinityPolicy implements RoutingPolicy {
 
   private placeAlone(input: RoutingInput, depth: number, matched: number[], loads: number[], candidates: readonly Candidate[]): Selection {
     const n = candidates.length;
+    // The bound alone, without minLoad: knowing every backend's backlog exactly, this mode did better bounded.
     const fits = loadCap(loads, candidates, this.loadFactor);
     let best = -1;
     for (let i = 0; i < n; i++) {
@@ -182,7 +238,7 @@ export class PrefixAffinityPolicy implements RoutingPolicy {
   ): Selection {
     const n = candidates.length;
     const key = hashes[depth]!;
-    const burst = loadCap(loads, candidates, this.loadFactor);
+    const burst = this.continuingFits(loads, candidates);
     const shedding = this.shedding;
     const fits = shedding ? (i: number) => burst(i) && !shedding.sheds(key, candidates[i]!) : burst;
     // Some instance placed this conversation or key: follow the newest placement while it has room. It comes
@@ -210,10 +266,14 @@ export class PrefixAffinityPolicy implements RoutingPolicy {
     }
     const order = rendezvousOrder(key, candidates);
     if (!hot && this.placementsShared) {
-      // A new key, and other instances will learn where it went: the less loaded of its top two if it is
-      // within the new-conversation bound, which balances the cache each backend must hold better than the
+      // A new key, and other instances will learn where it went: of its top two, the one where this instance's
+      // index shows more of the prompt (its hot part may be cached on one only), else the less loaded, if it is
+      // within the new-conversation bound. Two choices balance the cache each backend must hold better than the
       // hash alone.
-      const pick = loads[order[1]!]! < loads[order[0]!]! ? order[1]! : order[0]!;
+      const [a, b] = [order[0]!, order[1] ?? order[0]!];
+      const ma = matched?.[a] ?? 0;
+      const mb = matched?.[b] ?? 0;
+      const pick = mb > ma || (mb === ma && loads[b]! < loads[a]!) ? b : a;
       if (loadCap(loads, candidates, this.newLoadFactor)(pick)) return at(pick, 'new');
     }
     // Backends a hot key may use: enough fair shares to carry it.
@@ -234,6 +294,16 @@ export class PrefixAffinityPolicy implements RoutingPolicy {
       if (fits(order[r]!)) return at(order[r]!, `spill:${r}`);
     }
     return at(argminLoad(loads, this.rotate++), 'all-full');
+  }
+
+  /**
+   * Shared mode: whether a backend may take one more request of a conversation it holds: under minLoad, or
+   * within the c = loadFactor bound. At a few requests per backend the bound's ceiling is 1 or 2, and spreading
+   * a handful of requests costs more cache than it saves queueing.
+   */
+  private continuingFits(loads: number[], candidates: readonly Candidate[]): (i: number) => boolean {
+    const bounded = loadCap(loads, candidates, this.loadFactor);
+    return (i) => loads[i]! + 1 <= this.minLoad || bounded(i);
   }
 
   /**

@@ -85,6 +85,21 @@ describe('simulation', () => {
     expect(r.hitRate).toBeGreaterThan(0);
   });
 
+  it('charges a board lookup to the request that waits for it, and routes every request exactly once', () => {
+    const trace = prepareTrace(records, { hash });
+    const ttfts = new Map<number, number>();
+    const opts = { policy: 'prefix-affinity', backends: 4, replicas: 8, capacityTokens: 200_000, policyOptions: { lookupMinChars: 0 } };
+    const slow = runLab(trace, { ...opts, lookupRttMs: 400 });
+    const fast = runLab(trace, { ...opts, lookupRttMs: 0, onFirstToken: (o) => ttfts.set(o.index, o.ttftMs) });
+    expect(slow.lookups).toBeGreaterThan(0);
+    expect(fast.lookups).toBeGreaterThan(0);
+    expect(ttfts.size).toBe(records.length);
+    expect(slow.requests).toBe(records.length);
+    expect(slow.ttftMeanMs - fast.ttftMeanMs).toBeGreaterThan((400 * slow.lookups) / records.length / 2);
+    const off = runLab(trace, { ...opts, popularitySyncMs: 0 });
+    expect(off.lookups).toBe(0); // no board, nothing to look up
+  });
+
   it('is deterministic for a seed', () => {
     const trace = prepareTrace(records, { hash });
     const a = runLab(trace, { policy: 'random', backends: 4, replicas: 3, capacityTokens: 200_000, seed: 9 });

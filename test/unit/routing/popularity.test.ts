@@ -205,3 +205,122 @@ describe('prefix-affinity alone vs shared', () => {
     expect(shared.select(input(chain([], 0, 4, 999)), lone([0, 0, 0, 0], [3, 3, 3, 3])).reason).toMatch(/^affinity:/);
   });
 });
+
+describe('prefix-affinity: a board lookup before placing a long prompt blind', () => {
+  const idle = () => candidates(4, () => ({ running: 1, waiting: 0, observedAt: 0 }));
+  /** A shared-mode policy whose lookup installs `board`'s placements into its own view when asked. */
+  function sharedPolicy(opts: { age: number; board?: PlacementView }) {
+    const placements = new PlacementView();
+    const asked: number[] = [];
+    const lookup = {
+      ageMs: () => opts.age,
+      refresh: async (now: number) => {
+        asked.push(now);
+        if (opts.board) {
+          const log = new PlacementLog();
+          log.append(opts.board.take().pairs);
+          placements.apply(log.since(0));
+        }
+      },
+    };
+    const policy = new PrefixAffinityPolicy({ alone: 'no', placements, lookup });
+    return { policy, asked, placements };
+  }
+
+  it('asks only for a long prompt with nothing known past its hot part, on a stale view', () => {
+    const { policy, asked } = sharedPolicy({ age: 5_000 });
+    policy.select(input(chain([], 0, 4, 1)), idle()); // the first select learns the pool size
+    const long = { ...input(chain([], 0, 20, 2)), promptChars: 10_240 };
+    expect(policy.prepare(long)).toBeInstanceOf(Promise);
+    expect(policy.prepare({ ...long, promptChars: 2_048 })).toBeUndefined(); // too short to pay for a round trip
+    const placed = policy.select(long, idle());
+    expect(placed.reason).toBe('new');
+    // Its next turn is known here (this instance placed it): no lookup.
+    expect(policy.prepare({ ...input(chain(long.prefixHashes as number[], 20, 2, 3)), promptChars: 11_264 })).toBeUndefined();
+    expect(asked).toHaveLength(1);
+    const fresh = sharedPolicy({ age: 100 });
+    fresh.policy.select(input(chain([], 0, 4, 1)), idle());
+    expect(fresh.policy.prepare(long)).toBeUndefined(); // the view is recent enough
+    const alone = new PrefixAffinityPolicy({ alone: 'yes', lookup: { ageMs: () => 1e9, refresh: async () => {} } });
+    alone.select(input(chain([], 0, 4, 1)), idle());
+    expect(alone.prepare(long)).toBeUndefined(); // a lone router knows everything already
+  });
+
+  it("after the lookup, a conversation another instance placed is followed to that instance's backend", async () => {
+    const other = new PlacementView();
+    const conversation = chain([], 0, 30, 77);
+    const { policy } = sharedPolicy({ age: 5_000, board: other });
+    policy.select(input(chain([], 0, 4, 1)), idle());
+    // Another isolate placed the previous turn on b2 (not where this key's hash would send it first).
+    const turn = { ...input(chain(conversation, 30, 3, 5)), promptChars: 33 * 512 };
+    const blind = new PrefixAffinityPolicy({ alone: 'no', placements: new PlacementView() });
+    blind.select(input(chain([], 0, 4, 1)), idle());
+    const target = (blind.select(turn, idle()).index + 2) % 4;
+    other.record(conversation[29]!, `b${target}`);
+    const p = policy.prepare(turn);
+    expect(p).toBeInstanceOf(Promise);
+    await p;
+    expect(policy.select(turn, idle())).toMatchObject({ index: target, reason: 'placed' });
+  });
+
+  it('below minLoad a backend keeps its conversation though the bounded-load cap would refuse it', () => {
+    const placements = new PlacementView();
+    const conversation = chain([], 0, 10, 9);
+    const loads = (l: number[]) => candidates(8, (i) => ({ running: l[i] ?? 0, waiting: 0, observedAt: 0 }));
+    for (const minLoad of [8, 0]) {
+      const p = new PrefixAffinityPolicy({ alone: 'no', placements, minLoad });
+      p.select(input(chain([], 0, 4, 1)), loads([]));
+      placements.record(conversation[9]!, 'b1');
+      // Backend 1 runs 6 requests, the other seven none: 6 + 1 > ceil(4 x 7 / 8) = 4, so the bound alone refuses.
+      const sel = p.select(input(chain(conversation, 10, 1, 3)), loads([0, 6]));
+      if (minLoad === 8) expect(sel).toMatchObject({ index: 1, reason: 'placed' });
+      else expect(sel.index).not.toBe(1);
+    }
+  });
+});
+
+describe('popularity exchange: lookups and the scheduled flush', () => {
+  it('a lookup is bounded by its timeout when the board hangs, joins an exchange in flight, and never rejects', async () => {
+    let calls = 0;
+    let release: (() => void) | undefined;
+    const hanging = new PopularityExchange(
+      () => {
+        calls++;
+        return new Promise((_, reject) => (release = () => reject(new Error('board down'))));
+      },
+      1000,
+      20,
+    );
+    const { lookup, placements } = hanging.viewsFor('acme', 'gpu', 1024);
+    placements.record(5, 'b1');
+    const t0 = performance.now();
+    await lookup.refresh(0);
+    expect(performance.now() - t0).toBeLessThan(1_000); // bounded (20 ms), not the board's time
+    await lookup.refresh(1); // joins the exchange still in flight
+    expect(calls).toBe(1);
+    release!();
+    await new Promise((r) => setTimeout(r, 0));
+    expect(lookup.ageMs(11)).toBe(11);
+  });
+
+  it('an isolate that placed a conversation and then saw no request still sends it once the interval passes', async () => {
+    const log = new PlacementLog();
+    const ex = new PopularityExchange(async (_s, _h, req) => {
+      log.append(req.placements);
+      return { hot: { weight: 0, hashes: new Int32Array(0), shares: new Float32Array(0) }, placements: log.since(req.cursor) };
+    }, 30);
+    const { placements } = ex.viewsFor('acme', 'gpu', 1024);
+    await ex.sync(performance.now()); // nothing pending: no exchange, lastSync stays
+    placements.record(42, 'b3');
+    await ex.sync(performance.now());
+    placements.record(43, 'b2'); // placed right after an exchange: not due yet
+    expect(ex.due(performance.now())).toBe(false);
+    const flush = ex.syncWhenDue();
+    expect(flush).not.toBeNull();
+    expect(ex.syncWhenDue()).toBeNull(); // one timer at a time
+    await flush;
+    const late = new PlacementView();
+    late.apply(log.since(0));
+    expect(late.get(43)).toBe(backendHash('b2'));
+  });
+});
