@@ -201,8 +201,7 @@ export class PrefixAffinityPolicy implements RoutingPolicy {
 
   private placeAlone(input: RoutingInput, depth: number, matched: number[], loads: number[], candidates: readonly Candidate[]): Selection {
     const n = candidates.length;
-    // The bound alone, without minLoad: knowing every backend's backlog exactly, this mode did better bounded.
-    const fits = loadCap(loads, candidates, this.loadFactor);
+    const fits = this.continuingFits(loads, candidates);
     let best = -1;
     for (let i = 0; i < n; i++) {
       if (matched[i]! > depth && fits(i) && (best < 0 || matched[i]! > matched[best]! || (matched[i] === matched[best] && loads[i]! < loads[best]!))) best = i;
@@ -297,12 +296,14 @@ export class PrefixAffinityPolicy implements RoutingPolicy {
   }
 
   /**
-   * Shared mode: whether a backend may take one more request of a conversation it holds: under minLoad, or
-   * within the c = loadFactor bound. At a few requests per backend the bound's ceiling is 1 or 2, and spreading
-   * a handful of requests costs more cache than it saves queueing.
+   * Whether a backend may take one more request of a conversation it holds: within the c = loadFactor bound,
+   * or (shared mode) under minLoad. At a few requests per backend the bound's ceiling is 1 or 2, and spreading
+   * a handful of requests costs more cache than it saves queueing. A lone router knows the exact backlog and
+   * measured better with the plain bound (README).
    */
   private continuingFits(loads: number[], candidates: readonly Candidate[]): (i: number) => boolean {
     const bounded = loadCap(loads, candidates, this.loadFactor);
+    if (this.isAlone()) return bounded;
     return (i) => loads[i]! + 1 <= this.minLoad || bounded(i);
   }
 
