@@ -1,4 +1,4 @@
-// Micro-benchmark of one routing decision (policy.select) per request, on the generated workload's real
+// Micro-benchmark of one routing decision (policy.prepare, if any, then policy.select) per request, on the generated workload's real
 // prefix hashes, 8 backends with fresh engine reports. Compares the working tree with another checkout of
 // kvroute side by side in one process (interleaved rounds, median of the rounds), so a hot-path change is
 // measured before and after on the same noisy machine.
@@ -14,13 +14,24 @@ import { parseFlags } from '../src/util/args.ts';
 
 const f = parseFlags(process.argv.slice(2), {
   base: { type: 'string' },
-  policies: { type: 'string', default: 'prefix-affinity,cache-aware,rendezvous' },
+  policies: { type: 'string', default: 'prefix-affinity,prefix-affinity+board,cache-aware,rendezvous' },
   requests: { type: 'string', default: '4000' },
   rounds: { type: 'string', default: '9' },
 });
-type Create = (name: string, o?: object) => RoutingPolicy;
-const load = async (root: string): Promise<Create> =>
-  (await import(pathToFileURL(resolve(root, 'src/routing/policies/index.ts')).href)).createPolicy as Create;
+type Create = (name: string, o?: object, runtime?: object) => RoutingPolicy;
+/**
+ * A checkout's createPolicy. The name 'prefix-affinity+board' is the default as an edge isolate runs it: shared
+ * placements and a board lookup whose view is always stale (the worst case for prepare(); the lookup itself
+ * resolves at once, so only the router's own work is timed).
+ */
+const load = async (root: string): Promise<Create> => {
+  const create = (await import(pathToFileURL(resolve(root, 'src/routing/policies/index.ts')).href)).createPolicy as Create;
+  const { PlacementView } = await import(pathToFileURL(resolve(root, 'src/routing/policies/shared-placements.ts')).href);
+  return (name, o) =>
+    name === 'prefix-affinity+board'
+      ? create('prefix-affinity', { ...o, alone: 'no' }, { placements: new PlacementView(), lookup: { ageMs: () => Infinity, refresh: () => Promise.resolve() } })
+      : create(name, o);
+};
 
 const trace = prepareTrace(parseTrace(readFileSync('bench/workloads/generated.jsonl', 'utf8'), Number(f.requests)), { hash: { blockChars: 512, maxBlocks: 128 } });
 const cands = (t: number): Candidate[] =>
@@ -34,7 +45,11 @@ function once(create: Create, name: string): number {
   const p = create(name, {});
   const t0 = process.hrtime.bigint();
   let sink = 0;
-  for (const r of trace.requests) sink += p.select({ prefixHashes: r.routerHashes, promptChars: r.promptChars, blockChars: 512, model: trace.model, now: r.arrivalMs }, cands(r.arrivalMs)).index;
+  for (const r of trace.requests) {
+    const input = { prefixHashes: r.routerHashes, promptChars: r.promptChars, blockChars: 512, model: trace.model, now: r.arrivalMs };
+    if (p.prepare?.(input)) sink++; // as forward() asks before deciding
+    sink += p.select(input, cands(r.arrivalMs)).index;
+  }
   const us = Number(process.hrtime.bigint() - t0) / 1000 / trace.requests.length;
   return sink < 0 ? -1 : us;
 }
