@@ -295,7 +295,7 @@ export class PrefixAffinityPolicy implements RoutingPolicy {
    * Whether a backend may take one more request of a conversation it holds: within the c = loadFactor bound,
    * or (shared mode) under minLoad. At a few requests per backend the bound's ceiling is 1 or 2, and spreading
    * a handful of requests costs more cache than it saves queueing. A lone router knows the exact backlog and
-   * measured better with the plain bound (README).
+   * keeps the plain bound (the two did not differ beyond the lab's resolution there, README).
    */
   private continuingFits(loads: number[], candidates: readonly Candidate[]): (i: number) => boolean {
     const bounded = loadCap(loads, candidates, this.loadFactor);
