@@ -13,11 +13,7 @@ import { progressBar } from '../src/routing/lab/progress.ts';
 import { runLab, type LabResult } from '../src/routing/lab/run.ts';
 import { parseTrace } from '../src/routing/lab/trace.ts';
 import { num, parseFlags } from '../src/util/args.ts';
-
-export const WORKLOADS: Record<string, string> = {
-  mooncake: '../shared/traces/mooncake-conversation.jsonl',
-  generated: 'bench/workloads/generated.jsonl',
-};
+import { WORKLOADS } from './routing-workloads.ts';
 
 const f = parseFlags(process.argv.slice(2), {
   workloads: { type: 'string', default: 'mooncake,generated' },

@@ -50,6 +50,11 @@ export function newSharedViews(halfLife: number): SharedViews {
   return { popularity: new SharedPopularity(halfLife), placements: new PlacementView() };
 }
 
+/** Whether `views` has anything to send to its board. */
+export function hasBoardRequest(views: SharedViews): boolean {
+  return views.popularity.pendingRequests > 0 || views.placements.pending > 0;
+}
+
 /** What `views` has to send since the last exchange (taking it out of the views). */
 export function takeBoardRequest(views: SharedViews): BoardRequest {
   const { pairs, cursor } = views.placements.take();
@@ -70,7 +75,7 @@ interface Scope extends SharedViews {
   lastSync: number;
   /** The exchange in flight, if any (a lookup joins it rather than sending another). */
   inflight: Promise<void> | null;
-  handle?: SharedViews & { lookup: BoardLookup };
+  lookup: BoardLookup;
 }
 
 export class PopularityExchange {
@@ -91,24 +96,21 @@ export class PopularityExchange {
   viewsFor(tenantId: string, pool: string, halfLife: number): SharedViews & { lookup: BoardLookup } {
     const key = `${tenantId}/${pool}/${halfLife}`;
     let s = this.scopes.get(key);
-    if (!s) this.scopes.set(key, (s = { ...newSharedViews(halfLife), halfLife, lastSync: -Infinity, inflight: null }));
-    const scope = s;
-    return (scope.handle ??= {
-      popularity: scope.popularity,
-      placements: scope.placements,
-      lookup: {
-        ageMs: (now) => now - scope.lastSync,
-        refresh: (now) => this.lookup(key, scope, now),
-      },
-    });
-  }
-
-  private hasPending(s: Scope): boolean {
-    return s.popularity.pendingRequests > 0 || s.placements.pending > 0;
+    if (!s) {
+      const scope: Scope = {
+        ...newSharedViews(halfLife),
+        halfLife,
+        lastSync: -Infinity,
+        inflight: null,
+        lookup: { ageMs: (now) => now - scope.lastSync, refresh: (now) => this.lookup(key, scope, now) },
+      };
+      this.scopes.set(key, (s = scope));
+    }
+    return s;
   }
 
   private isDue(s: Scope, now: number, force = false): boolean {
-    return s.inflight === null && this.hasPending(s) && (force || now - s.lastSync >= this.syncMs);
+    return s.inflight === null && hasBoardRequest(s) && (force || now - s.lastSync >= this.syncMs);
   }
 
   /** Whether some scope has something to send and its interval has passed. */
@@ -147,7 +149,7 @@ export class PopularityExchange {
     if (this.flushTimer) return null;
     let wait = Infinity;
     const now = this.now();
-    for (const s of this.scopes.values()) if (this.hasPending(s)) wait = Math.min(wait, Math.max(0, s.lastSync + this.syncMs - now));
+    for (const s of this.scopes.values()) if (hasBoardRequest(s)) wait = Math.min(wait, Math.max(0, s.lastSync + this.syncMs - now));
     if (wait === Infinity) return null;
     this.flushTimer = new Promise<void>((r) => setTimeout(r, wait))
       .then(() => this.sync(this.now(), true)) // (a timer may fire a hair before the interval by this clock)

@@ -12,7 +12,7 @@ import { fmix32 } from '../../util/hash.ts';
 import { createPolicy } from '../policies/index.ts';
 import { DEFAULT_POPULARITY_HALF_LIFE } from '../policies/prefix-popularity.ts';
 import { DEFAULT_POPULARITY_SYNC_MS } from '../policies/shared-popularity.ts';
-import { applyBoardAnswer, newSharedViews, PoolBoard, takeBoardRequest } from '../popularity-exchange.ts';
+import { applyBoardAnswer, hasBoardRequest, newSharedViews, PoolBoard, takeBoardRequest } from '../popularity-exchange.ts';
 import type { BoardLookup } from '../policies/board-lookup.ts';
 import type { BackendLoad, Candidate, RoutingPolicy } from '../policy.ts';
 import { LoadIntegrator, quantile } from './metrics.ts';
@@ -88,23 +88,6 @@ export interface SimulationResult {
 
 export const DEFAULT_LOOKUP_RTT_MS = 30;
 
-/** A replica's BoardLookup in the simulation: exchanges with the lab's board at once (the delay is modelled). */
-class LabLookup implements BoardLookup {
-  private exchange: (now: number) => void = () => {};
-  private age: (now: number) => number = () => Infinity;
-  bind(exchange: (now: number) => void, age: (now: number) => number): void {
-    this.exchange = exchange;
-    this.age = age;
-  }
-  ageMs(now: number): number {
-    return this.age(now);
-  }
-  refresh(now: number): Promise<void> {
-    this.exchange(now);
-    return Promise.resolve();
-  }
-}
-
 interface Flight {
   index: number;
   arrival: number;
@@ -127,9 +110,40 @@ export function simulate(trace: PreparedTrace, opts: SimulationOptions): Simulat
   const halfLife = opts.policyOptions?.popularityHalfLife ?? DEFAULT_POPULARITY_HALF_LIFE;
   const board = syncMs > 0 ? new PoolBoard(halfLife) : undefined;
   const views = Array.from({ length: R }, () => (board ? newSharedViews(halfLife) : undefined));
-  const lookupHooks = views.map(() => new LabLookup());
+
+  // The shared board: each replica exchanges right after a decision if its last exchange is syncMs old, else
+  // at that moment (the platform's flush in waitUntil / on its timer), and at once when its policy asks for a
+  // lookup before placing a request (BoardLookup), which delays that request by lookupRttMs.
+  const lastSync = Array.from({ length: R }, (_, k) => (syncMs * k) / R - syncMs); // staggered, as isolates start
+  const flushAt = new Array<number>(R).fill(Infinity);
+  let nextFlush = Infinity;
+  const exchangeNow = (k: number, t: number) => {
+    applyBoardAnswer(views[k]!, board!.exchange(takeBoardRequest(views[k]!)));
+    lastSync[k] = t;
+    if (flushAt[k] !== Infinity) {
+      flushAt[k] = Infinity;
+      nextFlush = Math.min(...flushAt);
+    }
+  };
+  const afterDecision = (k: number, t: number) => {
+    const view = views[k];
+    if (!view || !hasBoardRequest(view)) return;
+    if (t >= lastSync[k]! + syncMs) exchangeNow(k, t);
+    else if (flushAt[k] === Infinity) nextFlush = Math.min(nextFlush, (flushAt[k] = lastSync[k]! + syncMs));
+  };
+  const rttMs = opts.lookupRttMs ?? DEFAULT_LOOKUP_RTT_MS;
+  let lookups = 0;
+  // A replica's lookup exchanges with the board at once; the round trip is charged where the request waits.
+  const lookupFor = (k: number): BoardLookup => ({
+    ageMs: (now) => now - lastSync[k]!,
+    refresh: (now) => {
+      exchangeNow(k, now);
+      lookups++;
+      return Promise.resolve();
+    },
+  });
   const policies: RoutingPolicy[] = Array.from({ length: R }, (_, k) =>
-    createPolicy(opts.policy, { seed: seed * 7919 + k, ...opts.policyOptions }, views[k] ? { ...views[k], lookup: lookupHooks[k] } : {}),
+    createPolicy(opts.policy, { seed: seed * 7919 + k, ...opts.policyOptions }, views[k] ? { ...views[k], lookup: lookupFor(k) } : {}),
   );
   const inflight = Array.from({ length: R }, () => new Array<number>(n).fill(0));
   const awaiting = Array.from({ length: R }, () => new Array<number>(n).fill(0));
@@ -176,34 +190,6 @@ export function simulate(trace: PreparedTrace, opts: SimulationOptions): Simulat
     }
   };
 
-  // The shared board: each replica exchanges right after a decision if its last exchange is syncMs old, else
-  // at that moment (the platform's flush in waitUntil / on its timer), and at once when its policy asks for a
-  // lookup before placing a request (BoardLookup), which delays that request by lookupRttMs.
-  const lastSync = Array.from({ length: R }, (_, k) => (syncMs * k) / R - syncMs); // staggered, as isolates start
-  const flushAt = new Array<number>(R).fill(Infinity);
-  let nextFlush = Infinity;
-  const exchangeNow = (k: number, t: number) => {
-    applyBoardAnswer(views[k]!, board!.exchange(takeBoardRequest(views[k]!)));
-    lastSync[k] = t;
-    if (flushAt[k] !== Infinity) {
-      flushAt[k] = Infinity;
-      nextFlush = Math.min(...flushAt);
-    }
-  };
-  const afterDecision = (k: number, t: number) => {
-    const view = views[k];
-    if (!view || (view.placements.pending === 0 && view.popularity.pendingRequests === 0)) return;
-    if (t >= lastSync[k]! + syncMs) exchangeNow(k, t);
-    else if (flushAt[k] === Infinity) nextFlush = Math.min(nextFlush, (flushAt[k] = lastSync[k]! + syncMs));
-  };
-  const rttMs = opts.lookupRttMs ?? DEFAULT_LOOKUP_RTT_MS;
-  let lookups = 0;
-  lookupHooks.forEach((hook, k) =>
-    hook.bind((now) => {
-      exchangeNow(k, now);
-      lookups++;
-    }, (now) => now - lastSync[k]!),
-  );
   // Requests waiting for their lookup's answer, in arrival order (every lookup takes the same time).
   const delayed: { r: (typeof trace.requests)[number]; replica: number; arrival: number }[] = [];
 

@@ -68,8 +68,8 @@ export interface PrefixAffinityOptions {
  *    the bounded-load cap (c = 4 x mean for an existing conversation, 1.5 x for a new one; below minLoad
  *    requests a backend keeps its conversations anyway; load is the engine report plus this instance's sends
  *    since it, and a report older than staleLoadMs is ignored, load.ts); otherwise the key's next choice, so
- *    replicas reading the same stale report do not herd. Identical hot prompts (nothing specific within the hashed cap) go to the better of two
- *    random picks among the key's top backends.
+ *    replicas reading the same stale report do not herd. Identical hot prompts (nothing specific within the
+ *    hashed cap) go to the better of two random picks among the key's top backends.
  * Before step 3 for a long prompt, when this instance's view of the board is stale (it served nothing for a
  * while), prepare() has the platform fetch the board's newest placements first: one round trip, bounded, and
  * only where the prefill it may save is larger.
