@@ -4,8 +4,9 @@
 // the second policy gave. Figures are percentage points of all prompt tokens.
 //
 //   npx tsx bench/routing-losses.ts [--workload generated] [--a cache-aware:1] [--b prefix-affinity:16] [--top 12]
+//     [--options '{"minLoad":0}' (policy options of --b)]
 import { readFileSync } from 'node:fs';
-import { affinityConfigSchema } from '../src/config/affinity.ts';
+import { affinityConfigSchema, type PolicyOptions, policyOptionsSchema } from '../src/config/affinity.ts';
 import { prepareTrace } from '../src/routing/lab/prepare.ts';
 import { simulate, type RequestOutcome } from '../src/routing/lab/simulate.ts';
 import { parseTrace } from '../src/routing/lab/trace.ts';
@@ -17,6 +18,7 @@ const f = parseFlags(process.argv.slice(2), {
   a: { type: 'string', default: 'cache-aware:1' },
   b: { type: 'string', default: 'prefix-affinity:16' },
   top: { type: 'string', default: '12' },
+  options: { type: 'string', default: '{}' },
 });
 const records = parseTrace(readFileSync(WORKLOADS[f.workload!] ?? f.workload!, 'utf8'), Infinity);
 const hash = affinityConfigSchema.parse({});
@@ -31,14 +33,14 @@ const kind = records.map((r) => {
   return m === 0 ? 'first' : m === r.hash_ids.length ? 'repeat' : m >= r.hash_ids.length - 3 ? 'next-turn' : 'shared-prefix';
 });
 
-function run(spec: string): { outcomes: RequestOutcome[]; hitRate: number } {
+function run(spec: string, policyOptions: PolicyOptions = {}): { outcomes: RequestOutcome[]; hitRate: number } {
   const [policy, replicas] = spec.split(':');
   const outcomes: RequestOutcome[] = new Array(records.length);
-  const r = simulate(trace, { policy: policy!, replicas: Number(replicas ?? 1), backends: 8, capacityTokens: 500_000, onFirstToken: (o) => (outcomes[o.index] = o) });
+  const r = simulate(trace, { policy: policy!, replicas: Number(replicas ?? 1), backends: 8, capacityTokens: 500_000, policyOptions, onFirstToken: (o) => (outcomes[o.index] = o) });
   return { outcomes, hitRate: r.hitRate };
 }
 const a = run(f.a!);
-const b = run(f.b!);
+const b = run(f.b!, policyOptionsSchema.parse(JSON.parse(f.options!)));
 let total = 0;
 for (const o of a.outcomes) total += o?.promptTokens ?? 0;
 const lost = new Map<string, number>();

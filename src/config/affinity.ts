@@ -47,6 +47,11 @@ export const policyOptionsSchema = z
      */
     lookupMinChars: z.number().int().min(0).optional(),
     lookupAfterMs: z.number().int().min(0).optional(),
+    /**
+     * prefix-affinity: a new conversation under a hot prefix goes to the least loaded of the prefix's top
+     * ceil(homeSpread x share x backends) rendezvous choices (default 12; 0 = any backend).
+     */
+    homeSpread: z.number().min(0).max(1024).optional(),
     /** prefix-affinity: half-life of the popularity counts, in requests seen by this router instance. */
     popularityHalfLife: z.number().int().min(8).optional(),
     /** cache-aware: minimum matched share of the prompt for a cache-directed choice. */

@@ -46,6 +46,11 @@ export interface PrefixAffinityOptions {
   lookupMinChars?: number;
   /** ... and the instance's view of the board is at least this old (ms). */
   lookupAfterMs?: number;
+  /**
+   * A new conversation under a hot prefix goes to the least loaded of that prefix's home: its top
+   * ceil(homeSpread x share x backends) rendezvous choices (at least 2). 0: anywhere (its own key's top two).
+   */
+  homeSpread?: number;
 }
 
 /**
@@ -64,7 +69,10 @@ export interface PrefixAffinityOptions {
  *    previous turn) or this key, follow the newest placement (shared-placements.ts; synced with the board).
  * 2. Else, if this instance sent a longer match of the prompt somewhere (its own index), follow it.
  * 3. A new key: its rendezvous order, every replica ranking it the same way. With shared placements it takes
- *    the less loaded of its top two (others learn where it went); without, the first. Only on a backend under
+ *    the less loaded of its top two (others learn where it went); without, the first. Under a hot prefix it
+ *    takes the least loaded of the prefix's home instead: the prefix's top rendezvous choices, as many as
+ *    homeSpread x its share of the pool's fair shares, so a prefix is cached where its traffic needs it rather
+ *    than on every backend (a hot prefix shared by all requests has every backend as its home). Only on a backend under
  *    the bounded-load cap (c = 4 x mean for an existing conversation, 1.5 x for a new one; below minLoad
  *    requests a backend keeps its conversations anyway; load is the engine report plus this instance's sends
  *    since it, and a report older than staleLoadMs is ignored, load.ts); otherwise the key's next choice, so
@@ -101,6 +109,7 @@ export class PrefixAffinityPolicy implements RoutingPolicy {
   private readonly lookup: BoardLookup | undefined;
   private readonly lookupMinChars: number;
   private readonly lookupAfterMs: number;
+  private readonly homeSpread: number;
   private rotate = 0;
   private random = 0x6d2b79f5;
   private hotThreshold = 0;
@@ -123,6 +132,7 @@ export class PrefixAffinityPolicy implements RoutingPolicy {
     this.lookup = opts.lookup;
     this.lookupMinChars = opts.lookupMinChars ?? 4096;
     this.lookupAfterMs = opts.lookupAfterMs ?? 1000;
+    this.homeSpread = opts.homeSpread ?? 12;
   }
 
   /**
@@ -267,8 +277,11 @@ export class PrefixAffinityPolicy implements RoutingPolicy {
       // A new key, and other instances will learn where it went: the less loaded of its top two if it is
       // within the new-conversation bound, which balances the cache each backend must hold better than the
       // hash alone. (Preferring the one where the own index shows more of the prompt measured +0.3 points on
-      // Mooncake at 16-64 replicas but raised imbalance on the generated workload: not adopted.)
-      const pick = loads[order[1]!]! < loads[order[0]!]! ? order[1]! : order[0]!;
+      // Mooncake at 16-64 replicas but raised imbalance on the generated workload: not adopted.) Under a hot
+      // prefix, the least loaded of the prefix's home (ties in the key's order): a prefix held by 2 of 8
+      // backends stays cached there, where spread over all 8 it was evicted from the quieter ones.
+      const home = depth > 0 ? this.homeOf(hashes[depth - 1]!, order, candidates) : undefined;
+      const pick = home ? leastLoaded(home, loads) : loads[order[1]!]! < loads[order[0]!]! ? order[1]! : order[0]!;
       if (loadCap(loads, candidates, this.newLoadFactor)(pick)) return at(pick, 'new');
     }
     // Backends a hot key may use: enough fair shares to carry it.
@@ -317,10 +330,29 @@ export class PrefixAffinityPolicy implements RoutingPolicy {
     return -1;
   }
 
+  /**
+   * The backends (in `order`) that are home to a hot prefix: its top ceil(homeSpread x share x n) rendezvous
+   * choices, at least 2; undefined when that is every backend or homes are off.
+   */
+  private homeOf(prefix: number, order: readonly number[], candidates: readonly Candidate[]): number[] | undefined {
+    const n = candidates.length;
+    const k = Math.max(2, Math.ceil(this.homeSpread * this.popularity.share(prefix, this.prior()) * n));
+    if (this.homeSpread <= 0 || k >= n) return undefined;
+    const home = new Set(rendezvousOrder(prefix, candidates).slice(0, k));
+    return order.filter((i) => home.has(i));
+  }
+
   private nextRandom(): number {
     this.random = fmix32((this.random + 0x9e3779b9) >>> 0);
     return this.random;
   }
+}
+
+/** The least loaded of `indices`, the first of them on a tie. */
+function leastLoaded(indices: readonly number[], loads: readonly number[]): number {
+  let best = indices[0]!;
+  for (const i of indices) if (loads[i]! < loads[best]!) best = i;
+  return best;
 }
 
 /** Prompt characters not covered by `matchedBlocks` cached blocks. */

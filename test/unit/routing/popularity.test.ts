@@ -206,6 +206,36 @@ describe('prefix-affinity alone vs shared', () => {
   });
 });
 
+describe('prefix-affinity: the home of a hot prefix', () => {
+  /** Backends used by new conversations under `agent` (4% of the traffic) and under only the prefix every request shares. */
+  function spreadOf(homeSpread: number): { agent: Set<number>; everyone: Set<number> } {
+    const p = new PrefixAffinityPolicy({ alone: 'no', placements: new PlacementView(), homeSpread });
+    const everyone = chain([], 0, 2, 5);
+    const agent = chain(everyone, 2, 8, 31);
+    const used = { agent: new Set<number>(), everyone: new Set<number>() };
+    for (let i = 0; i < 4000; i++) {
+      const underAgent = i % 25 === 0;
+      const hashes = underAgent ? chain(agent, 10, 4, 1000 + i) : chain(everyone, 2, 10, 100_000 + i);
+      // Fresh equal reports: where a request goes is the policy's choice, not a load difference.
+      const sel = p.select(input(hashes, i), candidates(8, () => ({ running: 2, waiting: 0, observedAt: i })));
+      if (i < 2000) continue; // popularity has settled
+      expect(sel.reason).toBe('new');
+      (underAgent ? used.agent : used.everyone).add(sel.index);
+    }
+    return used;
+  }
+
+  it('new conversations under a prefix carried by 4% of requests stay on its few home backends', () => {
+    const home = spreadOf(12);
+    // ceil(12 x ~0.04 x 8) = 4 backends, where without homes the same 80 conversations use all 8.
+    expect(home.agent.size).toBeGreaterThanOrEqual(2);
+    expect(home.agent.size).toBeLessThanOrEqual(4);
+    expect(spreadOf(0).agent.size).toBe(8);
+    // A prefix every request shares has every backend as its home: nothing is concentrated.
+    expect(home.everyone.size).toBe(8);
+  });
+});
+
 describe('prefix-affinity: a board lookup before placing a long prompt blind', () => {
   const idle = () => candidates(4, () => ({ running: 1, waiting: 0, observedAt: 0 }));
   /** A shared-mode policy whose lookup installs `board`'s placements into its own view when asked. */
