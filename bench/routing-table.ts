@@ -47,7 +47,9 @@ line('hitRate >= 90% of pooled', (w, r) => {
 line('hitRate >= cache-aware at R=1', (w, r) => {
   const d = find(w, 'prefix-affinity', r);
   const c = find(w, 'cache-aware', 1);
-  return d && c ? `${pct(d.hitRate)} vs ${pct(c.hitRate)} ${yes(d.hitRate >= c.hitRate)}` : '-';
+  // Two decimals: the two differ by less than the one-decimal rounding here.
+  const pct2 = (x: number) => `${(x * 100).toFixed(2)}%`;
+  return d && c ? `${pct2(d.hitRate)} vs ${pct2(c.hitRate)} ${yes(d.hitRate >= c.hitRate)}` : '-';
 });
 line('TTFT p99 <= better of round-robin, least-loaded', (w, r) => {
   const d = find(w, 'prefix-affinity', r);
