@@ -10,6 +10,7 @@ type Row = LabResult & { workload: string };
 const f = parseFlags(process.argv.slice(2), { in: { type: 'string', default: 'bench/results/routing-lab.json' } });
 const rows = (JSON.parse(readFileSync(f.in!, 'utf8')) as { results: Row[] }).results;
 const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
+const pct2 = (x: number) => `${(x * 100).toFixed(2)}%`;
 const ms = (x: number) => (x >= 10_000 ? `${(x / 1000).toFixed(1)} s` : `${Math.round(x)} ms`);
 const BASE = 500_000;
 const find = (w: string, p: string, r: number, c = BASE) => rows.find((x) => x.workload === w && x.policy === p && x.replicas === r && x.capacityTokens === c);
@@ -47,8 +48,7 @@ line('hitRate >= 90% of pooled', (w, r) => {
 line('hitRate >= cache-aware at R=1', (w, r) => {
   const d = find(w, 'prefix-affinity', r);
   const c = find(w, 'cache-aware', 1);
-  // Two decimals: the two differ by less than the one-decimal rounding here.
-  const pct2 = (x: number) => `${(x * 100).toFixed(2)}%`;
+  // Two decimals: the two differ by less than the one-decimal rounding.
   return d && c ? `${pct2(d.hitRate)} vs ${pct2(c.hitRate)} ${yes(d.hitRate >= c.hitRate)}` : '-';
 });
 line('TTFT p99 <= better of round-robin, least-loaded', (w, r) => {

@@ -281,7 +281,7 @@ export class PrefixAffinityPolicy implements RoutingPolicy {
       // prefix, the least loaded of the prefix's home (ties in the key's order): a prefix held by 2 of 8
       // backends stays cached there, where spread over all 8 it was evicted from the quieter ones.
       const home = depth > 0 ? this.homeOf(hashes[depth - 1]!, order, candidates) : undefined;
-      const pick = home ? leastLoaded(home, loads) : loads[order[1]!]! < loads[order[0]!]! ? order[1]! : order[0]!;
+      const pick = home ? leastLoaded(home, loads) : leastLoaded(order, loads, 2);
       if (loadCap(loads, candidates, this.newLoadFactor)(pick)) return at(pick, 'new');
     }
     // Backends a hot key may use: enough fair shares to carry it.
@@ -335,11 +335,12 @@ export class PrefixAffinityPolicy implements RoutingPolicy {
    * choices, at least 2; undefined when that is every backend or homes are off.
    */
   private homeOf(prefix: number, order: readonly number[], candidates: readonly Candidate[]): number[] | undefined {
+    if (this.homeSpread <= 0) return undefined;
     const n = candidates.length;
     const k = Math.max(2, Math.ceil(this.homeSpread * this.popularity.share(prefix, this.prior()) * n));
-    if (this.homeSpread <= 0 || k >= n) return undefined;
-    const home = new Set(rendezvousOrder(prefix, candidates).slice(0, k));
-    return order.filter((i) => home.has(i));
+    if (k >= n) return undefined;
+    const home = rendezvousOrder(prefix, candidates).slice(0, k); // k < n <= a pool's few backends
+    return order.filter((i) => home.includes(i));
   }
 
   private nextRandom(): number {
@@ -348,10 +349,10 @@ export class PrefixAffinityPolicy implements RoutingPolicy {
   }
 }
 
-/** The least loaded of `indices`, the first of them on a tie. */
-function leastLoaded(indices: readonly number[], loads: readonly number[]): number {
+/** The least loaded of the first `count` of `indices`, the earliest of them on a tie. */
+function leastLoaded(indices: readonly number[], loads: readonly number[], count = indices.length): number {
   let best = indices[0]!;
-  for (const i of indices) if (loads[i]! < loads[best]!) best = i;
+  for (let k = 1; k < Math.min(count, indices.length); k++) if (loads[indices[k]!]! < loads[best]!) best = indices[k]!;
   return best;
 }
 
