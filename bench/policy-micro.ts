@@ -47,7 +47,7 @@ function once(create: Create, name: string): number {
   let sink = 0;
   for (const r of trace.requests) {
     const input = { prefixHashes: r.routerHashes, promptChars: r.promptChars, blockChars: 512, model: trace.model, now: r.arrivalMs };
-    if (p.prepare?.(input)) sink++; // as forward() asks before deciding
+    if (p.prepare?.(input, 8)) sink++; // as forward() asks before deciding
     sink += p.select(input, cands(r.arrivalMs)).index;
   }
   const us = Number(process.hrtime.bigint() - t0) / 1000 / trace.requests.length;

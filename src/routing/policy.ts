@@ -66,6 +66,7 @@ export interface RoutingPolicy {
    * Optional, asked before select(): a promise when this request is worth waiting for fresher shared state
    * (e.g. a long prompt the policy would otherwise place blind). The caller awaits it, then calls select().
    * The promise settles within the policy's own time bound and never rejects; undefined means route at once.
+   * `poolSize` is the number of backends in the pool (candidates are only known at select()).
    */
-  prepare?(input: RoutingInput): Promise<void> | undefined;
+  prepare?(input: RoutingInput, poolSize: number): Promise<void> | undefined;
 }

@@ -70,7 +70,7 @@ export async function forward(input: ForwardInput, deps: ForwardDeps): Promise<F
   let upstreamMs = 0;
   // A policy may want fresher shared state before it places this request (a bounded board lookup that never
   // rejects, BoardLookup); most requests get undefined and go on at once.
-  const prepared = route.pool.policy.prepare?.(input.routing);
+  const prepared = route.pool.policy.prepare?.(input.routing, route.pool.backends.length);
   if (prepared) await prepared;
 
   for (let attempt = 1; attempt <= retry.maxAttempts; attempt++) {

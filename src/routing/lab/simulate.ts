@@ -282,7 +282,7 @@ export function simulate(trace: PreparedTrace, opts: SimulationOptions): Simulat
     const r = reqs[next]!;
     const replica = R === 1 ? 0 : fmix32((r.index * 0x9e3779b1) ^ seed) % R;
     // The policy may want the board's newest placements first (it exchanges at once; the answer takes rttMs).
-    if (policies[replica]!.prepare?.(inputOf(r, t))) delayed.push({ r, replica, arrival: t });
+    if (policies[replica]!.prepare?.(inputOf(r, t), n)) delayed.push({ r, replica, arrival: t });
     else route(r, replica, t, t);
     next++;
     if (opts.onProgress && next % progressEvery === 0) opts.onProgress(next, reqs.length);

@@ -78,8 +78,8 @@ export interface PrefixAffinityOptions {
  *    since it, and a report older than staleLoadMs is ignored, load.ts); otherwise the key's next choice, so
  *    replicas reading the same stale report do not herd. Identical hot prompts (nothing specific within the
  *    hashed cap) go to the better of two random picks among the key's top backends.
- * Before step 3 for a long prompt, when this instance's view of the board is stale (it served nothing for a
- * while), prepare() has the platform fetch the board's newest placements first: one round trip, bounded, and
+ * Before step 3 for a long prompt, when this instance's view of the board is stale (it is new, or served
+ * nothing for a while), prepare() has the platform fetch the board's newest placements first: one round trip, bounded, and
  * only where the prefill it may save is larger.
  *
  * Alone mode (this instance carries the pool's whole load, as a single Node router does; own-share.ts): its
@@ -142,12 +142,14 @@ export class PrefixAffinityPolicy implements RoutingPolicy {
    * board knows every instance's placements as of their last sync, so a conversation whose previous turn
    * another isolate placed is followed instead of restarted.
    */
-  prepare(input: RoutingInput): Promise<void> | undefined {
+  prepare(input: RoutingInput, poolSize: number): Promise<void> | undefined {
     const lookup = this.lookup;
     const hashes = input.prefixHashes;
-    // hotThreshold is 0 until the first select() has seen the pool: nothing to compare with yet.
-    if (!lookup || hashes.length === 0 || this.hotThreshold === 0 || this.isAlone()) return undefined;
+    if (!lookup || hashes.length === 0 || poolSize < 2 || this.isAlone()) return undefined;
     if (lookup.ageMs(input.now) < this.lookupAfterMs) return undefined;
+    // From the pool's size, as select() sets it: on an instance's very first request select() has not run yet,
+    // and a fresh isolate, which knows nothing of what others placed, is the one that most needs to ask.
+    this.hotThreshold = this.hotShare / poolSize;
     const depth = this.keyDepth(hashes);
     if (input.promptChars - depth * (input.blockChars ?? DEFAULT_BLOCK_CHARS) < this.lookupMinChars) return undefined;
     if (this.popularity.share(hashes[depth]!, this.prior()) > this.hotThreshold) return undefined; // spread anyway

@@ -259,21 +259,20 @@ describe('prefix-affinity: a board lookup before placing a long prompt blind', (
 
   it('asks only for a long prompt with nothing known past its hot part, on a stale view', () => {
     const { policy, asked } = sharedPolicy({ age: 5_000 });
-    policy.select(input(chain([], 0, 4, 1)), idle()); // the first select learns the pool size
     const long = { ...input(chain([], 0, 20, 2)), promptChars: 10_240 };
-    expect(policy.prepare(long)).toBeInstanceOf(Promise);
-    expect(policy.prepare({ ...long, promptChars: 2_048 })).toBeUndefined(); // too short to pay for a round trip
+    // A fresh instance asks on its very first request: it knows nothing of what others placed.
+    expect(policy.prepare(long, 4)).toBeInstanceOf(Promise);
+    expect(policy.prepare({ ...long, promptChars: 2_048 }, 4)).toBeUndefined(); // too short to pay for a round trip
+    expect(policy.prepare(long, 1)).toBeUndefined(); // a single backend: nothing to choose
     const placed = policy.select(long, idle());
     expect(placed.reason).toBe('new');
     // Its next turn is known here (this instance placed it): no lookup.
-    expect(policy.prepare({ ...input(chain(long.prefixHashes as number[], 20, 2, 3)), promptChars: 11_264 })).toBeUndefined();
+    expect(policy.prepare({ ...input(chain(long.prefixHashes as number[], 20, 2, 3)), promptChars: 11_264 }, 4)).toBeUndefined();
     expect(asked).toHaveLength(1);
     const fresh = sharedPolicy({ age: 100 });
-    fresh.policy.select(input(chain([], 0, 4, 1)), idle());
-    expect(fresh.policy.prepare(long)).toBeUndefined(); // the view is recent enough
+    expect(fresh.policy.prepare(long, 4)).toBeUndefined(); // the view is recent enough
     const alone = new PrefixAffinityPolicy({ alone: 'yes', lookup: { ageMs: () => 1e9, refresh: async () => {} } });
-    alone.select(input(chain([], 0, 4, 1)), idle());
-    expect(alone.prepare(long)).toBeUndefined(); // a lone router knows everything already
+    expect(alone.prepare(long, 4)).toBeUndefined(); // a lone router knows everything already
   });
 
   it("after the lookup, a conversation another instance placed is followed to that instance's backend", async () => {
@@ -287,7 +286,7 @@ describe('prefix-affinity: a board lookup before placing a long prompt blind', (
     blind.select(input(chain([], 0, 4, 1)), idle());
     const target = (blind.select(turn, idle()).index + 2) % 4;
     other.record(conversation[29]!, `b${target}`);
-    const p = policy.prepare(turn);
+    const p = policy.prepare(turn, 4);
     expect(p).toBeInstanceOf(Promise);
     await p;
     expect(policy.select(turn, idle())).toMatchObject({ index: target, reason: 'placed' });
