@@ -4,7 +4,8 @@
 // the second policy gave. Figures are percentage points of all prompt tokens.
 //
 //   npx tsx bench/routing-losses.ts [--workload generated] [--a cache-aware:1] [--b prefix-affinity:16] [--top 12]
-//     [--options '{"minLoad":0}' (policy options of --b)]
+//     [--options '{"minLoad":0}' (policy options of --b)] [--over-time (also the points lost per tenth of the trace,
+//     and per hundredth within its first tenth: warm-up against steady state)]
 import { readFileSync } from 'node:fs';
 import { affinityConfigSchema, type PolicyOptions, policyOptionsSchema } from '../src/config/affinity.ts';
 import { prepareTrace } from '../src/routing/lab/prepare.ts';
@@ -19,6 +20,7 @@ const f = parseFlags(process.argv.slice(2), {
   b: { type: 'string', default: 'prefix-affinity:16' },
   top: { type: 'string', default: '12' },
   options: { type: 'string', default: '{}' },
+  'over-time': { type: 'boolean', default: false },
 });
 const records = parseTrace(readFileSync(WORKLOADS[f.workload!] ?? f.workload!, 'utf8'), Infinity);
 const hash = affinityConfigSchema.parse({});
@@ -53,3 +55,16 @@ console.log(`${f.workload}: ${f.a} hitRate ${(a.hitRate * 100).toFixed(2)}%, ${f
 console.log(`| request kind / reason (${f.b}) | points of hit rate ${f.b} loses against ${f.a} |`);
 console.log('|---|---|');
 for (const [k, v] of [...lost].sort((x, y) => y[1] - x[1]).slice(0, Number(f.top))) console.log(`| ${k} | ${((v / total) * 100).toFixed(2)} |`);
+
+if (f['over-time']) {
+  // Requests are in arrival order, so a slice of indices is a slice of time.
+  const pointsLost = (from: number, to: number): string => {
+    let d = 0;
+    for (let i = from; i < to; i++) d += (a.outcomes[i]?.cachedTokens ?? 0) - (b.outcomes[i]?.cachedTokens ?? 0);
+    return ((d / total) * 100).toFixed(3);
+  };
+  const n = records.length;
+  const at = (k: number, parts: number, span: number) => Math.floor((k * span) / parts);
+  console.log(`\npoints lost per tenth of the trace: ${Array.from({ length: 10 }, (_, k) => pointsLost(at(k, 10, n), at(k + 1, 10, n))).join(' ')}`);
+  console.log(`per hundredth within the first tenth: ${Array.from({ length: 10 }, (_, k) => pointsLost(at(k, 100, n), at(k + 1, 100, n))).join(' ')}`);
+}
