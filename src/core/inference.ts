@@ -117,6 +117,8 @@ function promptChars(kind: InferenceKind, body: InferenceBody): number {
 }
 
 const fmt = (ms: number) => ms.toFixed(2);
+/** The board lookup's wait, part of the router's time (Server-Timing entry). */
+const lookupTiming = (fwd: Forwarded) => (fwd.decision.lookupMs === undefined ? '' : `, lookup;dur=${fmt(fwd.decision.lookupMs)}`);
 
 /** What the response-finishing step needs to know about the request. */
 interface RequestContext {
@@ -180,7 +182,7 @@ async function finish(fwd: Forwarded, ctx: RequestContext): Promise<InferenceRes
     const upstream = fwd.upstreamMs + (end - firstByteAt);
     const overhead = end - startedAt - upstream;
     headers['x-kvroute-overhead-ms'] = fmt(overhead);
-    headers['server-timing'] = `router;dur=${fmt(overhead)}, upstream;dur=${fmt(upstream)}`;
+    headers['server-timing'] = `router;dur=${fmt(overhead)}${lookupTiming(fwd)}, upstream;dur=${fmt(upstream)}`;
     emitRecord(ctx, { ...base, latencyMs: end - startedAt, overheadMs: overhead, outcome: 'completed', responseText: out });
     ctx.reportPrimary?.(legFromSummary({ ...legFacts, endedAt: end, summary: { ...summariseCompletionBody(out), firstByteMs: firstByteAt - fwd.dispatchedAt } }));
     return { status: res.status, headers, body: out };
@@ -188,7 +190,7 @@ async function finish(fwd: Forwarded, ctx: RequestContext): Promise<InferenceRes
 
   const overhead = firstByteAt - startedAt - fwd.upstreamMs;
   headers['x-kvroute-overhead-ms'] = fmt(overhead);
-  headers['server-timing'] = `router;dur=${fmt(overhead)}, upstream-ttfb;dur=${fmt(fwd.upstreamMs)}`;
+  headers['server-timing'] = `router;dur=${fmt(overhead)}${lookupTiming(fwd)}, upstream-ttfb;dur=${fmt(fwd.upstreamMs)}`;
   headers['cache-control'] = 'no-cache';
   // Keep only the stream's tail for the record (usage and finish_reason arrive last); a shadowed request also
   // collects the full output text for the comparison.

@@ -15,6 +15,8 @@ export interface Decision {
   inflightSeen: number;
   matchedBlocks?: number;
   prefixBlocks: number;
+  /** How long the request waited for its policy's board lookup before it was placed (ms); absent without one. */
+  lookupMs?: number;
 }
 
 /**
@@ -54,10 +56,14 @@ export function decide(
   };
 }
 
-/** Compact header form: `pool=gpu-a;backend=b2;policy=least-loaded;reason=least-loaded;attempt=1;inflight=3`. */
+/**
+ * Compact header form: `pool=gpu-a;backend=b2;policy=least-loaded;reason=least-loaded;attempt=1;inflight=3`, then
+ * `prefix=`, `matched=` (blocks) and `lookup=` (ms) where they apply.
+ */
 export function decisionHeader(d: Decision): string {
   let s = `pool=${d.pool};backend=${d.backend.id};policy=${d.policy};reason=${d.reason};attempt=${d.attempt};inflight=${d.inflightSeen}`;
   if (d.prefixBlocks) s += `;prefix=${d.prefixBlocks}`;
   if (d.matchedBlocks !== undefined) s += `;matched=${d.matchedBlocks}`;
+  if (d.lookupMs !== undefined) s += `;lookup=${d.lookupMs.toFixed(2)}`;
   return s;
 }

@@ -71,7 +71,11 @@ export async function forward(input: ForwardInput, deps: ForwardDeps): Promise<F
   // A policy may want fresher shared state before it places this request (a bounded board lookup that never
   // rejects, BoardLookup); most requests get undefined and go on at once.
   const prepared = route.pool.policy.prepare?.(input.routing, route.pool.backends.length);
-  if (prepared) await prepared;
+  let lookupMs: number | undefined;
+  if (prepared) {
+    await prepared;
+    lookupMs = input.now() - start; // reported in the decision header and Server-Timing
+  }
 
   for (let attempt = 1; attempt <= retry.maxAttempts; attempt++) {
     if (input.clientSignal.aborted) throw new HttpError(499, 'invalid_request_error', 'Client closed the request.', 'client_closed');
@@ -82,6 +86,7 @@ export async function forward(input: ForwardInput, deps: ForwardDeps): Promise<F
       if (tried.size === 0) throw errors.noBackend(route.pool.name);
       break;
     }
+    if (lookupMs !== undefined) decision.lookupMs = lookupMs;
     const backend = decision.backend;
     tried.add(backend.id);
     const state = deps.states.get(backend.url);

@@ -86,9 +86,14 @@ describe('prefix popularity board (Durable Object)', () => {
       });
       expect(r.status).toBe(200);
       await r.arrayBuffer();
-      return Object.fromEntries(r.headers.get('x-kvroute-decision')!.split(';').map((kv) => kv.split('=') as [string, string]));
+      const d = Object.fromEntries(r.headers.get('x-kvroute-decision')!.split(';').map((kv) => kv.split('=') as [string, string]));
+      // The lookup's wait is reported twice: in the decision and as a Server-Timing entry of its own.
+      const timing = /lookup;dur=([\d.]+)/.exec(r.headers.get('server-timing') ?? '');
+      expect(timing?.[1]).toBe(d.lookup);
+      return d;
     };
-    await send({ messages: [{ role: 'user', content: 'warm up' }] }); // the policy learns the pool
+    const warm = await send({ messages: [{ role: 'user', content: 'warm up' }] }); // the policy learns the pool
+    expect(warm.lookup).toBeUndefined(); // a short prompt is placed without asking
     // Turn 1 of a long conversation was routed by another isolate, which told the board where it went: one
     // conversation per backend, so the hash cannot land them all there by chance.
     for (const target of backends.map((b) => b.id)) {
@@ -101,6 +106,7 @@ describe('prefix popularity board (Durable Object)', () => {
       const turn2 = [...turn1, { role: 'assistant', content: 'Clause 4 limits liability.' }, { role: 'user', content: 'And clause 5?' }];
       const d = await send({ messages: turn2 });
       expect(d).toMatchObject({ backend: target, reason: 'placed' });
+      expect(Number(d.lookup)).toBeGreaterThanOrEqual(0); // it waited for the board (at most lookupTimeoutMs)
     }
   });
 });
