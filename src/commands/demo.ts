@@ -46,7 +46,7 @@ export async function startDemoPool(o: DemoOptions): Promise<SimPool> {
   return startSimPool({ backends: o.backends, basePort: o.simBasePort, timeScale: o.timeScale, model: DEMO_MODEL });
 }
 
-async function waitForHealth(baseUrl: string, timeoutMs: number, isAlive: () => boolean): Promise<void> {
+export async function waitForHealth(baseUrl: string, timeoutMs: number, isAlive: () => boolean): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     try {

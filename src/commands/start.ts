@@ -1,11 +1,8 @@
 // `npm start` / `kvroute start`: the router in the local Workers runtime (wrangler dev on 127.0.0.1:8787 with
 // local KV, D1, Durable Objects and Queues), a simulated pool of 4 vLLM backends, and a demo tenant.
-import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { demoOptions, printBanner, seedDemoTenant, startDemoPool } from './demo.ts';
+import { spawnWranglerDev } from './wrangler-dev.ts';
 import { untilSignal } from '../util/signals.ts';
-
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
 export async function main(argv: string[]): Promise<number> {
   if (argv.includes('--help')) {
@@ -14,28 +11,20 @@ export async function main(argv: string[]): Promise<number> {
   }
   const o = demoOptions(argv);
   const pool = await startDemoPool(o);
-  const wrangler = spawn(
-    process.execPath,
-    [fileURLToPath(new URL('../../node_modules/wrangler/bin/wrangler.js', import.meta.url)), 'dev', '--ip', '127.0.0.1', '--port', String(o.port),
-      '--var', `KVROUTE_ADMIN_TOKEN:${o.adminToken}`, '--log-level', 'warn', '--show-interactive-dev-session=false'],
-    { cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, WRANGLER_SEND_METRICS: 'false', CLOUDFLARE_CF_FETCH_ENABLED: 'false' } },
-  );
-  const baseUrl = `http://127.0.0.1:${o.port}`;
+  const wrangler = spawnWranglerDev({ port: o.port, adminToken: o.adminToken });
+  const baseUrl = wrangler.url;
   const stopAll = async () => {
-    if (wrangler.exitCode === null) {
-      wrangler.kill('SIGTERM');
-      await new Promise((r) => wrangler.once('exit', r));
-    }
+    await wrangler.stop();
     await pool.close();
   };
   try {
-    await seedDemoTenant(baseUrl, o, pool.urls, () => wrangler.exitCode === null);
+    await seedDemoTenant(baseUrl, o, pool.urls, wrangler.alive);
   } catch (e) {
     await stopAll();
     throw e;
   }
   printBanner('Workers runtime, wrangler dev', baseUrl, o, pool.urls);
-  await Promise.race([untilSignal(), new Promise((r) => wrangler.once('exit', r))]);
+  await Promise.race([untilSignal(), new Promise((r) => wrangler.process.once('exit', r))]);
   await stopAll();
   return 0;
 }
