@@ -6,7 +6,7 @@ import { argminLoad, DEFAULT_STALE_LOAD_MS, effectiveLoad, loadCap, SendLog } fr
 import { LoadShedding } from './load-shedding.ts';
 import { OwnShare } from './own-share.ts';
 import { PrefillLedger } from './prefill-ledger.ts';
-import { DEFAULT_POPULARITY_HALF_LIFE, type PopularitySource, PrefixPopularity } from './prefix-popularity.ts';
+import { DEFAULT_POPULARITY_HALF_LIFE, HOT_PRIOR_THRESHOLDS, type PopularitySource, PrefixPopularity } from './prefix-popularity.ts';
 import { rendezvousOrder } from './rendezvous.ts';
 import { backendHash, PlacementView } from './shared-placements.ts';
 
@@ -160,7 +160,7 @@ export class PrefixAffinityPolicy implements RoutingPolicy {
   /** Shares are shrunk by a prior of two thresholds' worth of pseudo-requests that lack the prefix, so a prefix
    * must be seen a few times before it counts as hot, whatever this replica's traffic share. */
   private prior(): number {
-    return 2 / this.hotThreshold;
+    return HOT_PRIOR_THRESHOLDS / this.hotThreshold;
   }
 
   /** Depth of the affinity key: the first block of the prompt that is not hot (or its last block). */

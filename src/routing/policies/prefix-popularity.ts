@@ -17,6 +17,14 @@ const EMPTY = 0;
 
 export const DEFAULT_POPULARITY_HALF_LIFE = 1024;
 
+/**
+ * The default policy shrinks every share by this many hot thresholds' worth of pseudo-requests that lack the
+ * prefix (prior = HOT_PRIOR_THRESHOLDS / threshold), so a prefix is hot only when its count c satisfies
+ * c / (weight + prior) > threshold, i.e. c > threshold x weight + HOT_PRIOR_THRESHOLDS. A prefix carried by at most
+ * this many (decayed) requests is never hot, for any pool size, and a board need not list it.
+ */
+export const HOT_PRIOR_THRESHOLDS = 2;
+
 /** Where the default policy reads prefix popularity from: this instance's own counts, or a shared view. */
 export interface PopularitySource {
   /** Share of recent requests carrying prefix `h`, shrunk by `prior` pseudo-requests without it. */
@@ -93,9 +101,12 @@ export class PrefixPopularity implements PopularitySource {
     return this.total / this.g;
   }
 
-  /** The entries whose share exceeds `minShare`, most popular first, at most `limit` of them. */
-  hot(minShare: number, limit = 4096): HotList {
-    const cut = minShare * this.total;
+  /**
+   * The entries whose share exceeds `minShare` and whose decayed count exceeds `minCount` requests, most popular
+   * first, at most `limit` of them.
+   */
+  hot(minShare: number, limit = 4096, minCount = 0): HotList {
+    const cut = Math.max(minShare * this.total, minCount * this.g);
     const found: number[] = [];
     for (let i = 0; i < this.counts.length; i++) if (this.keys[i] !== EMPTY && this.counts[i]! > cut) found.push(i);
     found.sort((a, b) => this.counts[b]! - this.counts[a]!);

@@ -7,7 +7,7 @@
 // and, off the hot path every few seconds, sends the block hashes it saw to one board per tenant and pool (a
 // Durable Object on Workers) and takes back the board's list of hot prefixes. Every instance then reads the
 // same list; the board sees all the traffic, so it learns as fast as one router would.
-import { type HotList, type PopularitySource, PrefixPopularity, popularityKey } from './prefix-popularity.ts';
+import { HOT_PRIOR_THRESHOLDS, type HotList, type PopularitySource, PrefixPopularity, popularityKey } from './prefix-popularity.ts';
 
 /** How often an instance exchanges popularity with the board. */
 export const DEFAULT_POPULARITY_SYNC_MS = 2_000;
@@ -40,8 +40,13 @@ export class PopularityBoard {
     return n;
   }
 
+  /**
+   * The prefixes worth listing: above `minShare`, and carried by more than HOT_PRIOR_THRESHOLDS requests, as no
+   * other can be hot. Without that count a young or quiet board, where one request is already 0.1% of all it has
+   * seen, listed every block it had seen (4,096 entries, ~100 kB of JSON per exchange).
+   */
   hotList(minShare = DEFAULT_MIN_SHARE, limit = 4096): HotList {
-    return this.pop.hot(minShare, limit);
+    return this.pop.hot(minShare, limit, HOT_PRIOR_THRESHOLDS);
   }
 }
 

@@ -49,6 +49,31 @@ describe('prefix popularity', () => {
 });
 
 describe('shared popularity (board + per-instance views)', () => {
+  it("a young board lists only prefixes that could be hot, and the policy's decisions are the same with its list", () => {
+    // 300 new conversations, each ~16 blocks seen once (0.3% of what the board has seen: above DEFAULT_MIN_SHARE),
+    // and a tenant prompt carried by 4 of them.
+    const board = new PopularityBoard(1024);
+    const tenant = chain([], 0, 6, 77);
+    const batch: number[] = [];
+    const requests = Array.from({ length: 300 }, (_, i) => (i % 75 === 0 ? chain(tenant, 6, 10, i) : chain([], 0, 16, i)));
+    for (const r of requests) batch.push(r.length, ...Array.from(r));
+    board.ingest(Int32Array.from(batch));
+    const list = board.hotList();
+    expect(list.hashes.length).toBe(6); // the tenant prompt's blocks, not ~4,700 one-off blocks
+    expect(Array.from(list.hashes)).toContain(tenant[5]! | 0);
+    // What is left out is below the policy's hot threshold for any pool size: a view with the full list and one
+    // with the board's list give every share the same side of the threshold.
+    const full = new PrefixPopularity(1024);
+    for (const r of requests) full.record(r);
+    const view = new SharedPopularity(1024);
+    view.applyHotList(list);
+    for (const n of [1, 2, 8, 64, 125]) {
+      const threshold = 0.125 / n;
+      const prior = 2 / threshold;
+      for (const r of requests) for (const h of Array.from(r)) expect(view.share(h, prior) > threshold).toBe(full.share(h, prior) > threshold);
+    }
+  });
+
   it('64 replicas seeing 1/64 each agree on the hot prefix and on the key once they have synced', () => {
     const board = new PopularityBoard(1024);
     const views = Array.from({ length: 64 }, () => new SharedPopularity(1024));
