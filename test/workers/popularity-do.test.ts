@@ -3,7 +3,7 @@
 import { SELF, env } from 'cloudflare:test';
 import { describe, expect, inject, it } from 'vitest';
 import { backendHash } from '../../src/routing/policies/shared-placements.ts';
-import { PopularityExchange, boardAnswerFromJson, durableBoardCall } from '../../src/routing/popularity-exchange.ts';
+import { PopularityExchange, decodeBoardAnswer, durableBoardCall } from '../../src/routing/popularity-exchange.ts';
 import { prefixHashes } from '../../src/routing/prefix-hash.ts';
 
 const ADMIN = { authorization: 'Bearer dev-admin-token', 'content-type': 'application/json' };
@@ -61,7 +61,7 @@ describe('prefix popularity board (Durable Object)', () => {
     }
     const first = prefixHashes(body(0), { model: MODEL, blockChars: 512, maxBlocks: 128 }).hashes[0]!;
     const stub = env.POPULARITY!.get(env.POPULARITY!.idFromName('popular/gpu-a/1024') as never);
-    const answer = boardAnswerFromJson(await (await stub.fetch('https://popularity-board/sync?halfLife=1024')).json());
+    const answer = decodeBoardAnswer(await (await stub.fetch('https://popularity-board/sync?halfLife=1024')).arrayBuffer());
     expect(answer.hot.weight).toBeGreaterThan(0);
     expect(Array.from(answer.hot.hashes)).toContain(first | 0);
     expect(answer.placements.pairs.length).toBeGreaterThan(0); // where the Worker placed its keys

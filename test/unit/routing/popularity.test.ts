@@ -5,7 +5,7 @@ import { PrefixAffinityPolicy } from '../../../src/routing/policies/prefix-affin
 import { PrefixPopularity } from '../../../src/routing/policies/prefix-popularity.ts';
 import { MAX_BATCH_REQUESTS, PopularityBoard, SharedPopularity } from '../../../src/routing/policies/shared-popularity.ts';
 import { PlacementLog, PlacementView, backendHash } from '../../../src/routing/policies/shared-placements.ts';
-import { PopularityExchange, boardAnswerFromJson, boardAnswerToJson, decodeBoardRequest, encodeBoardRequest } from '../../../src/routing/popularity-exchange.ts';
+import { PopularityExchange, decodeBoardAnswer, decodeBoardRequest, encodeBoardAnswer, encodeBoardRequest } from '../../../src/routing/popularity-exchange.ts';
 import { fmix32 } from '../../../src/util/hash.ts';
 import { candidates, chain, input } from './helpers.ts';
 
@@ -115,7 +115,7 @@ describe('shared popularity (board + per-instance views)', () => {
       if (typeof wire === 'string') throw new Error(wire);
       board.ingest(wire.batch);
       log.append(wire.placements);
-      return boardAnswerFromJson(JSON.parse(JSON.stringify(boardAnswerToJson({ hot: board.hotList(), placements: log.since(wire.cursor) }))));
+      return decodeBoardAnswer(encodeBoardAnswer({ hot: board.hotList(), placements: log.since(wire.cursor) }).slice(0));
     }, 1000);
     const views = ex.viewsFor('acme', 'gpu', 1024);
     expect(ex.viewsFor('acme', 'gpu', 1024)).toBe(views);
@@ -130,7 +130,15 @@ describe('shared popularity (board + per-instance views)', () => {
     await ex.sync(1000);
     expect(calls).toBe(2);
     expect(view.share(agentPrompt[1]!)).toBeCloseTo(1, 3);
-    expect(() => boardAnswerFromJson({ weight: 1, hashes: [1], shares: [], cursor: 0, pairs: [] })).toThrow(/malformed/);
+    const good = encodeBoardAnswer({ hot: { weight: 3, hashes: Int32Array.from([7, -8]), shares: Float32Array.from([0.5, 0.25]) }, placements: { cursor: 9, pairs: Int32Array.from([1, 2, 3, 4]) } });
+    const back = decodeBoardAnswer(good);
+    expect([back.hot.weight, Array.from(back.hot.hashes), Array.from(back.hot.shares), back.placements.cursor, Array.from(back.placements.pairs)])
+      .toEqual([3, [7, -8], [0.5, 0.25], 9, [1, 2, 3, 4]]);
+    expect(() => decodeBoardAnswer(good.slice(0, good.byteLength - 4))).toThrow(/malformed.*header does not match/);
+    expect(() => decodeBoardAnswer(new ArrayBuffer(8))).toThrow(/malformed.*shorter/);
+    const otherVersion = good.slice(0);
+    new Float64Array(otherVersion, 0, 1)[0] = 2;
+    expect(() => decodeBoardAnswer(otherVersion)).toThrow(/format version 2/);
     expect(decodeBoardRequest(Int32Array.from([5, 1]), 0)).toMatch(/malformed/);
     expect(decodeBoardRequest(Int32Array.from([1, 7, 3, 1, 2, 3]), 0)).toMatch(/placements/);
   });
