@@ -17,14 +17,14 @@ export class PopularityBoardDurableObject {
   async fetch(request: Request): Promise<Response> {
     const url = new URL(request.url);
     if (url.pathname !== '/sync' || (request.method !== 'POST' && request.method !== 'GET')) {
-      return Response.json({ error: 'use POST /sync (body: Int32Array [n, batch..., m, placements...]) or GET /sync' }, { status: 404 });
+      return Response.json({ error: 'use POST /sync (body: Int32Array [n, batch..., m, placements..., k, ask...]) or GET /sync' }, { status: 404 });
     }
     const halfLife = Number(url.searchParams.get('halfLife') ?? DEFAULT_POPULARITY_HALF_LIFE);
     if (!Number.isInteger(halfLife) || halfLife < 8) return Response.json({ error: 'halfLife must be an integer >= 8' }, { status: 400 });
     const cursor = Number(url.searchParams.get('cursor') ?? 0);
     if (!Number.isSafeInteger(cursor) || cursor < 0) return Response.json({ error: 'cursor must be a non-negative integer' }, { status: 400 });
     if (!this.board || halfLife !== this.board.halfLife) this.board = new PoolBoard(halfLife);
-    let req: BoardRequest = { batch: new Int32Array(0), placements: new Int32Array(0), cursor };
+    let req: BoardRequest = { batch: new Int32Array(0), placements: new Int32Array(0), cursor, ask: new Int32Array(0) };
     if (request.method === 'POST') {
       const bytes = await request.arrayBuffer();
       if (bytes.byteLength % 4 !== 0 || bytes.byteLength > MAX_BODY_BYTES) {

@@ -6,17 +6,21 @@
 import type { DurableObjectNamespaceLike } from '../drift/durable-object.ts';
 import type { BoardLookup } from './policies/board-lookup.ts';
 import type { HotList } from './policies/prefix-popularity.ts';
-import { type PlacementDelta, PlacementLog, PlacementView } from './policies/shared-placements.ts';
+import { type PlacementDelta, PlacementLog, PlacementTable, PlacementView } from './policies/shared-placements.ts';
 import { DEFAULT_POPULARITY_SYNC_MS, PopularityBoard, SharedPopularity } from './policies/shared-popularity.ts';
 
-/** What an instance sends: its popularity batch, its placements since the last sync, and its log cursor. */
+/**
+ * What an instance sends: its popularity batch, its placements since the last sync, its log cursor, and (a
+ * lookup) the keys it wants to know the placement of, whenever they were placed.
+ */
 export interface BoardRequest {
   batch: Int32Array;
   placements: Int32Array;
   cursor: number;
+  ask: Int32Array;
 }
 
-/** What the board answers: the hot list and everyone's placements since the cursor. */
+/** What the board answers: the hot list, and where the asked keys went followed by everyone's placements since the cursor. */
 export interface BoardAnswer {
   hot: HotList;
   placements: PlacementDelta;
@@ -27,16 +31,29 @@ export type BoardCall = (scope: string, halfLife: number, req: BoardRequest) => 
 /** One tenant pool's board: popularity and the placement log (held by a Durable Object, or by the lab). */
 export class PoolBoard {
   private readonly popularity: PopularityBoard;
-  private readonly log = new PlacementLog();
-  constructor(readonly halfLife: number) {
+  private readonly log: PlacementLog;
+  private readonly table: PlacementTable;
+  constructor(readonly halfLife: number, sizes: { logCapacity?: number; tableSlots?: number } = {}) {
     this.popularity = new PopularityBoard(halfLife);
+    this.log = new PlacementLog(sizes.logCapacity);
+    this.table = new PlacementTable(sizes.tableSlots);
   }
 
-  /** Takes an instance's batch and placements; answers the hot list and everyone's placements since its cursor. */
+  /**
+   * Takes an instance's batch and placements; answers the hot list, then the asked keys' placements followed by
+   * everyone's since its cursor (so a newer entry in the delta overrides an asked one when applied in order).
+   */
   exchange(req: BoardRequest): BoardAnswer {
     this.popularity.ingest(req.batch);
     this.log.append(req.placements);
-    return { hot: this.popularity.hotList(), placements: this.log.since(req.cursor) };
+    this.table.setAll(req.placements);
+    const delta = this.log.since(req.cursor);
+    if (req.ask.length === 0) return { hot: this.popularity.hotList(), placements: delta };
+    const asked = this.table.lookup(req.ask);
+    const pairs = new Int32Array(asked.length + delta.pairs.length);
+    pairs.set(asked);
+    pairs.set(delta.pairs, asked.length);
+    return { hot: this.popularity.hotList(), placements: { cursor: delta.cursor, pairs } };
   }
 }
 
@@ -55,10 +72,10 @@ export function hasBoardRequest(views: SharedViews): boolean {
   return views.popularity.pendingRequests > 0 || views.placements.pending > 0;
 }
 
-/** What `views` has to send since the last exchange (taking it out of the views). */
-export function takeBoardRequest(views: SharedViews): BoardRequest {
+/** What `views` has to send since the last exchange (taking it out of the views), and the keys a lookup asks about. */
+export function takeBoardRequest(views: SharedViews, ask: ArrayLike<number> = []): BoardRequest {
   const { pairs, cursor } = views.placements.take();
-  return { batch: views.popularity.takeBatch(), placements: pairs, cursor };
+  return { batch: views.popularity.takeBatch(), placements: pairs, cursor, ask: Int32Array.from(ask) };
 }
 
 /** Installs a board's answer into `views`. */
@@ -102,7 +119,7 @@ export class PopularityExchange {
         halfLife,
         lastSync: -Infinity,
         inflight: null,
-        lookup: { ageMs: (now) => now - scope.lastSync, refresh: (now) => this.lookup(key, scope, now) },
+        lookup: { ageMs: (now) => now - scope.lastSync, refresh: (now, ask) => this.lookup(key, scope, now, ask) },
       };
       this.scopes.set(key, (s = scope));
     }
@@ -119,9 +136,9 @@ export class PopularityExchange {
     return false;
   }
 
-  private exchange(key: string, s: Scope, now: number): Promise<void> {
+  private exchange(key: string, s: Scope, now: number, ask?: ArrayLike<number>): Promise<void> {
     s.lastSync = now;
-    const p = this.call(key, s.halfLife, takeBoardRequest(s))
+    const p = this.call(key, s.halfLife, takeBoardRequest(s, ask))
       .then((a) => applyBoardAnswer(s, a))
       .finally(() => {
         s.inflight = null;
@@ -159,9 +176,13 @@ export class PopularityExchange {
     return this.flushTimer;
   }
 
-  /** A policy's lookup (BoardLookup.refresh): exchange now, or join the exchange in flight; bounded, never rejects. */
-  private lookup(key: string, s: Scope, now: number): Promise<void> {
-    const p = (s.inflight ?? this.exchange(key, s, now)).catch(() => {});
+  /**
+   * A policy's lookup (BoardLookup.refresh): exchange now, asking about `ask`, or join the exchange in flight
+   * (which brings everything placed up to its answer, if not what was placed before the log's horizon);
+   * bounded, never rejects.
+   */
+  private lookup(key: string, s: Scope, now: number, ask?: ArrayLike<number>): Promise<void> {
+    const p = (s.inflight ?? this.exchange(key, s, now, ask)).catch(() => {});
     let timer: ReturnType<typeof setTimeout> | undefined;
     const bound = new Promise<void>((r) => (timer = setTimeout(r, this.lookupTimeoutMs)));
     return Promise.race([p, bound]).finally(() => clearTimeout(timer));
@@ -170,23 +191,34 @@ export class PopularityExchange {
 
 const ORIGIN = 'https://popularity-board';
 
-/** Request body: [batch length, ...batch, placements length, ...placements] as one Int32Array. */
+/** Request body: [batch length, ...batch, placements length, ...placements, ask length, ...ask] as one Int32Array. */
 export function encodeBoardRequest(req: BoardRequest): Int32Array {
-  const out = new Int32Array(2 + req.batch.length + req.placements.length);
-  out[0] = req.batch.length;
+  const nb = req.batch.length;
+  const np = req.placements.length;
+  const out = new Int32Array(3 + nb + np + req.ask.length);
+  out[0] = nb;
   out.set(req.batch, 1);
-  out[1 + req.batch.length] = req.placements.length;
-  out.set(req.placements, 2 + req.batch.length);
+  out[1 + nb] = np;
+  out.set(req.placements, 2 + nb);
+  out[2 + nb + np] = req.ask.length;
+  out.set(req.ask, 3 + nb + np);
   return out;
 }
 
+/** Reads a request body (the ask section may be left out); a string says what is malformed. */
 export function decodeBoardRequest(body: Int32Array, cursor: number): BoardRequest | string {
-  if (body.length === 0) return { batch: new Int32Array(0), placements: new Int32Array(0), cursor };
+  const empty = new Int32Array(0);
+  if (body.length === 0) return { batch: empty, placements: empty, cursor, ask: empty };
   const nb = body[0]!;
   if (nb < 0 || 2 + nb > body.length) return 'malformed batch length';
   const np = body[1 + nb]!;
-  if (np < 0 || np % 2 !== 0 || 2 + nb + np !== body.length) return 'malformed placements length';
-  return { batch: body.subarray(1, 1 + nb), placements: body.subarray(2 + nb), cursor };
+  if (np < 0 || np % 2 !== 0 || 2 + nb + np > body.length) return 'malformed placements length';
+  const batch = body.subarray(1, 1 + nb);
+  const placements = body.subarray(2 + nb, 2 + nb + np);
+  if (2 + nb + np === body.length) return { batch, placements, cursor, ask: empty };
+  const na = body[2 + nb + np]!;
+  if (na < 0 || 3 + nb + np + na !== body.length) return 'malformed ask length';
+  return { batch, placements, cursor, ask: body.subarray(3 + nb + np) };
 }
 
 /** A BoardCall through a Durable Object namespace (one object per scope). */

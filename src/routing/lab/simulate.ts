@@ -117,8 +117,8 @@ export function simulate(trace: PreparedTrace, opts: SimulationOptions): Simulat
   const lastSync = Array.from({ length: R }, (_, k) => (syncMs * k) / R - syncMs); // staggered, as isolates start
   const flushAt = new Array<number>(R).fill(Infinity);
   let nextFlush = Infinity;
-  const exchangeNow = (k: number, t: number) => {
-    applyBoardAnswer(views[k]!, board!.exchange(takeBoardRequest(views[k]!)));
+  const exchangeNow = (k: number, t: number, ask?: ArrayLike<number>) => {
+    applyBoardAnswer(views[k]!, board!.exchange(takeBoardRequest(views[k]!, ask)));
     lastSync[k] = t;
     if (flushAt[k] !== Infinity) {
       flushAt[k] = Infinity;
@@ -136,8 +136,8 @@ export function simulate(trace: PreparedTrace, opts: SimulationOptions): Simulat
   // A replica's lookup exchanges with the board at once; the round trip is charged where the request waits.
   const lookupFor = (k: number): BoardLookup => ({
     ageMs: (now) => now - lastSync[k]!,
-    refresh: (now) => {
-      exchangeNow(k, now);
+    refresh: (now, ask) => {
+      exchangeNow(k, now, ask);
       lookups++;
       return Promise.resolve();
     },

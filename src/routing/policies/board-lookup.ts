@@ -8,8 +8,9 @@ export interface BoardLookup {
   /** Milliseconds since this instance's views last heard from the board (Infinity if never). */
   ageMs(now: number): number;
   /**
-   * Exchanges with the board now. Resolves once the answer is installed or the lookup's time bound has passed,
-   * whichever is first; never rejects (a failed lookup leaves the views as they were).
+   * Exchanges with the board now, asking where the blocks in `ask` were placed (the board's answer also holds
+   * everything placed since the last exchange). Resolves once the answer is installed or the lookup's time bound
+   * has passed, whichever is first; never rejects (a failed lookup leaves the views as they were).
    */
-  refresh(now: number): Promise<void>;
+  refresh(now: number, ask?: ArrayLike<number>): Promise<void>;
 }

@@ -154,7 +154,8 @@ export class PrefixAffinityPolicy implements RoutingPolicy {
     if (input.promptChars - depth * (input.blockChars ?? DEFAULT_BLOCK_CHARS) < this.lookupMinChars) return undefined;
     if (this.popularity.share(hashes[depth]!, this.prior()) > this.hotThreshold) return undefined; // spread anyway
     for (let d = hashes.length - 1; d >= depth; d--) if (this.placements.get(hashes[d]!) !== undefined) return undefined;
-    return lookup.refresh(input.now);
+    // Ask about the blocks placedOn() would follow: the board may know them from before its log's horizon.
+    return lookup.refresh(input.now, Array.prototype.slice.call(hashes, depth) as number[]);
   }
 
   /** Shares are shrunk by a prior of two thresholds' worth of pseudo-requests that lack the prefix, so a prefix

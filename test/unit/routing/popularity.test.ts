@@ -4,8 +4,8 @@ import { PrefillLedger } from '../../../src/routing/policies/prefill-ledger.ts';
 import { PrefixAffinityPolicy } from '../../../src/routing/policies/prefix-affinity.ts';
 import { PrefixPopularity } from '../../../src/routing/policies/prefix-popularity.ts';
 import { MAX_BATCH_REQUESTS, PopularityBoard, SharedPopularity } from '../../../src/routing/policies/shared-popularity.ts';
-import { PlacementLog, PlacementView, backendHash } from '../../../src/routing/policies/shared-placements.ts';
-import { PopularityExchange, decodeBoardAnswer, decodeBoardRequest, encodeBoardAnswer, encodeBoardRequest } from '../../../src/routing/popularity-exchange.ts';
+import { PlacementLog, PlacementTable, PlacementView, backendHash } from '../../../src/routing/policies/shared-placements.ts';
+import { type BoardRequest, PoolBoard, PopularityExchange, decodeBoardAnswer, decodeBoardRequest, encodeBoardAnswer, encodeBoardRequest } from '../../../src/routing/popularity-exchange.ts';
 import { fmix32 } from '../../../src/util/hash.ts';
 import { candidates, chain, input } from './helpers.ts';
 
@@ -141,6 +141,11 @@ describe('shared popularity (board + per-instance views)', () => {
     expect(() => decodeBoardAnswer(otherVersion)).toThrow(/format version 2/);
     expect(decodeBoardRequest(Int32Array.from([5, 1]), 0)).toMatch(/malformed/);
     expect(decodeBoardRequest(Int32Array.from([1, 7, 3, 1, 2, 3]), 0)).toMatch(/placements/);
+    expect(decodeBoardRequest(Int32Array.from([1, 7, 2, 1, 2, 5, 9]), 0)).toMatch(/ask/);
+    const asked = decodeBoardRequest(encodeBoardRequest({ batch: Int32Array.from([1, 7]), placements: Int32Array.from([1, 2]), cursor: 4, ask: Int32Array.from([8, 9]) }), 4);
+    expect(typeof asked !== 'string' && [Array.from(asked.batch), Array.from(asked.placements), Array.from(asked.ask)]).toEqual([[1, 7], [1, 2], [8, 9]]);
+    const noAsk = decodeBoardRequest(Int32Array.from([0, 2, 1, 2]), 0); // the ask section may be left out
+    expect(typeof noAsk !== 'string' && noAsk.ask.length).toBe(0);
   });
 
   it('placements: every instance learns where the others put a key, from its cursor on', () => {
@@ -168,6 +173,45 @@ describe('shared popularity (board + per-instance views)', () => {
     late.apply(log.since(0));
     expect(late.get(1019)).toBe(backendHash('b1'));
     expect(late.get(1000)).toBeUndefined();
+  });
+
+  it("a lookup finds a conversation placed before the log's horizon by asking about its prompt's blocks", async () => {
+    // A log of 8 placements stands for a busy pool's 65,536 (~30 s at 1,000 requests a second).
+    const board = new PoolBoard(1024, { logCapacity: 8, tableSlots: 1024 });
+    const wire = async (_scope: string, _hl: number, req: BoardRequest) => {
+      const r = decodeBoardRequest(encodeBoardRequest(req), req.cursor);
+      if (typeof r === 'string') throw new Error(r);
+      return decodeBoardAnswer(encodeBoardAnswer(board.exchange(r)).slice(0));
+    };
+    const placer = new PopularityExchange(wire, 0).viewsFor('acme', 'gpu', 1024);
+    placer.placements.record(4242, 'b6'); // turn 1's last block
+    await placer.lookup.refresh(0);
+    for (let k = 0; k < 30; k++) placer.placements.record(9000 + k, 'b1'); // everything since: the log wraps
+    await placer.lookup.refresh(1);
+    const fresh = () => new PopularityExchange(wire, 0).viewsFor('acme', 'gpu', 1024);
+    const blind = fresh();
+    await blind.lookup.refresh(2);
+    expect(blind.placements.get(4242)).toBeUndefined(); // the log alone no longer has it
+    const asking = fresh();
+    await asking.lookup.refresh(3, [4242, 5555]);
+    expect(asking.placements.get(4242)).toBe(backendHash('b6'));
+    expect(asking.placements.get(5555)).toBeUndefined(); // never placed
+    expect(asking.placements.get(9029)).toBe(backendHash('b1')); // and the log's delta as before
+    // A newer placement of an asked key comes after it in the answer, so it wins.
+    placer.placements.record(4242, 'b2');
+    await placer.lookup.refresh(4);
+    await asking.lookup.refresh(5, [4242]);
+    expect(asking.placements.get(4242)).toBe(backendHash('b2'));
+  });
+
+  it('the placement table keeps the newer of two keys that share a slot pair, and answers only what it holds', () => {
+    const table = new PlacementTable(2); // one pair: every key collides
+    table.setAll([1, 10, 2, 20]);
+    expect(Array.from(table.lookup([1, 2, 3]))).toEqual([1, 10, 2, 20]);
+    table.setAll([3, 30]); // evicts the older, 1
+    expect(Array.from(table.lookup([1, 2, 3]))).toEqual([2, 20, 3, 30]);
+    table.setAll([2, 21, 4, 40]); // 2 updated in place (now newest but one), 4 evicts 3
+    expect(Array.from(table.lookup([2, 3, 4]))).toEqual([2, 21, 4, 40]);
   });
 });
 
@@ -275,10 +319,12 @@ describe('prefix-affinity: a board lookup before placing a long prompt blind', (
   function sharedPolicy(opts: { age: number; board?: PlacementView }) {
     const placements = new PlacementView();
     const asked: number[] = [];
+    const keys: number[][] = [];
     const lookup = {
       ageMs: () => opts.age,
-      refresh: async (now: number) => {
+      refresh: async (now: number, ask?: ArrayLike<number>) => {
         asked.push(now);
+        keys.push(Array.from(ask ?? []));
         if (opts.board) {
           const log = new PlacementLog();
           log.append(opts.board.take().pairs);
@@ -287,14 +333,16 @@ describe('prefix-affinity: a board lookup before placing a long prompt blind', (
       },
     };
     const policy = new PrefixAffinityPolicy({ alone: 'no', placements, lookup });
-    return { policy, asked, placements };
+    return { policy, asked, keys, placements };
   }
 
   it('asks only for a long prompt with nothing known past its hot part, on a stale view', () => {
-    const { policy, asked } = sharedPolicy({ age: 5_000 });
+    const { policy, asked, keys } = sharedPolicy({ age: 5_000 });
     const long = { ...input(chain([], 0, 20, 2)), promptChars: 10_240 };
-    // A fresh instance asks on its very first request: it knows nothing of what others placed.
+    // A fresh instance asks on its very first request: it knows nothing of what others placed. It asks about
+    // the prompt's blocks (nothing of it is hot here, so all of them), whose placement it would follow.
     expect(policy.prepare(long, 4)).toBeInstanceOf(Promise);
+    expect(keys[0]).toEqual(Array.from(long.prefixHashes));
     expect(policy.prepare({ ...long, promptChars: 2_048 }, 4)).toBeUndefined(); // too short to pay for a round trip
     expect(policy.prepare(long, 1)).toBeUndefined(); // a single backend: nothing to choose
     const placed = policy.select(long, idle());
