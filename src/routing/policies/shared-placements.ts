@@ -82,33 +82,37 @@ export class PlacementLog {
  * table about the blocks of its own prompt instead, however long ago they were placed.
  */
 export class PlacementTable {
-  private readonly keys: Int32Array;
-  private readonly backends: Int32Array;
+  private keys: Int32Array;
+  private backends: Int32Array;
   /** When each slot was last set (0: empty). */
-  private readonly stamps: Float64Array;
-  private readonly mask: number;
+  private stamps: Float64Array;
+  private mask: number;
+  private used = 0;
   private seq = 0;
+  private readonly maxSize: number;
 
-  /** @param slots table size (rounded up to a power of two): 16 bytes each, 8 MB by default */
-  constructor(slots = 1 << 19) {
-    const size = 2 ** Math.ceil(Math.log2(Math.max(2, slots)));
+  /**
+   * @param maxSlots largest table (rounded up to a power of two), 16 bytes a slot: 8 MB by default. It starts
+   *   at 4,096 slots and doubles once a quarter full, so a quiet pool's board stays small (boards of many pools
+   *   may share one Durable Object isolate's memory).
+   */
+  constructor(maxSlots = 1 << 19) {
+    this.maxSize = pow2(maxSlots);
+    const size = Math.min(this.maxSize, 4096);
     this.keys = new Int32Array(size);
     this.backends = new Int32Array(size);
     this.stamps = new Float64Array(size);
     this.mask = size - 2; // even slot of a pair
   }
 
+  /** Slots allocated now. */
+  get size(): number {
+    return this.keys.length;
+  }
+
   /** Records flat (key, backend hash) pairs, later pairs newer. */
   setAll(pairs: ArrayLike<number>): void {
-    for (let i = 0; i + 1 < pairs.length; i += 2) {
-      const k = pairs[i]! | 0;
-      const s = this.slot(k);
-      const at = this.find(k, s);
-      const victim = at >= 0 ? at : this.stamps[s]! <= this.stamps[s + 1]! ? s : s + 1;
-      this.keys[victim] = k;
-      this.backends[victim] = pairs[i + 1]! | 0;
-      this.stamps[victim] = ++this.seq;
-    }
+    for (let i = 0; i + 1 < pairs.length; i += 2) this.set(pairs[i]! | 0, pairs[i + 1]! | 0, ++this.seq);
   }
 
   /** Flat (key, backend hash) pairs for those of `keys` the table knows. */
@@ -122,6 +126,30 @@ export class PlacementTable {
     return Int32Array.from(out);
   }
 
+  private set(k: number, backend: number, stamp: number): void {
+    if (4 * this.used >= this.keys.length && this.keys.length < this.maxSize) this.grow(); // a quarter full: few pairs collide
+    const s = this.slot(k);
+    const at = this.find(k, s);
+    const victim = at >= 0 ? at : this.stamps[s]! <= this.stamps[s + 1]! ? s : s + 1;
+    if (this.stamps[victim] === 0) this.used++;
+    this.keys[victim] = k;
+    this.backends[victim] = backend;
+    this.stamps[victim] = stamp;
+  }
+
+  /** Doubles the table, re-adding every entry oldest first (so a pair that still collides keeps the newer). */
+  private grow(): void {
+    const { keys, backends, stamps } = this;
+    const order = [...stamps.keys()].filter((i) => stamps[i]! > 0).sort((a, b) => stamps[a]! - stamps[b]!);
+    const size = keys.length * 2;
+    this.keys = new Int32Array(size);
+    this.backends = new Int32Array(size);
+    this.stamps = new Float64Array(size);
+    this.mask = size - 2;
+    this.used = 0;
+    for (const i of order) this.set(keys[i]!, backends[i]!, stamps[i]!);
+  }
+
   private find(k: number, s: number): number {
     if (this.stamps[s]! > 0 && this.keys[s] === k) return s;
     if (this.stamps[s + 1]! > 0 && this.keys[s + 1] === k) return s + 1;
@@ -131,6 +159,10 @@ export class PlacementTable {
   private slot(k: number): number {
     return (Math.imul(k, 0x9e3779b1) >>> 8) & this.mask;
   }
+}
+
+function pow2(n: number): number {
+  return 2 ** Math.ceil(Math.log2(Math.max(2, n)));
 }
 
 /** One instance's view: everyone's placements as of the last sync, plus its own since. */

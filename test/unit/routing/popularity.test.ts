@@ -213,6 +213,20 @@ describe('shared popularity (board + per-instance views)', () => {
     table.setAll([2, 21, 4, 40]); // 2 updated in place (now newest but one), 4 evicts 3
     expect(Array.from(table.lookup([2, 3, 4]))).toEqual([2, 21, 4, 40]);
   });
+
+  it('the placement table starts small, grows with what it holds up to its bound, and keeps the newest keys', () => {
+    const keys = Array.from({ length: 20_000 }, (_, i) => fmix32(i + 5) | 0);
+    const table = new PlacementTable(1 << 14);
+    expect(table.size).toBe(4096);
+    keys.slice(0, 600).forEach((k, i) => table.setAll([k, i]));
+    expect(table.size).toBe(4096); // a quiet pool's board stays small
+    keys.forEach((k, i) => table.setAll([k, i]));
+    expect(table.size).toBe(1 << 14); // and never passes its bound
+    const newest = keys.slice(-1000);
+    const found = table.lookup(newest);
+    expect(found.length / 2).toBeGreaterThan(990);
+    for (let j = 0; j < found.length; j += 2) expect(found[j + 1]).toBe(keys.indexOf(found[j]!)); // the right backend
+  });
 });
 
 describe('own share and the prefill ledger', () => {
