@@ -75,7 +75,7 @@ export function hasBoardRequest(views: SharedViews): boolean {
 /** What `views` has to send since the last exchange (taking it out of the views), and the keys a lookup asks about. */
 export function takeBoardRequest(views: SharedViews, ask: ArrayLike<number> = []): BoardRequest {
   const { pairs, cursor } = views.placements.take();
-  return { batch: views.popularity.takeBatch(), placements: pairs, cursor, ask: Int32Array.from(ask) };
+  return { batch: views.popularity.takeBatch(), placements: pairs, cursor, ask: ask instanceof Int32Array ? ask : Int32Array.from(ask) };
 }
 
 /** Installs a board's answer into `views`. */

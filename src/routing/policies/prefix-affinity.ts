@@ -155,7 +155,9 @@ export class PrefixAffinityPolicy implements RoutingPolicy {
     if (this.popularity.share(hashes[depth]!, this.prior()) > this.hotThreshold) return undefined; // spread anyway
     for (let d = hashes.length - 1; d >= depth; d--) if (this.placements.get(hashes[d]!) !== undefined) return undefined;
     // Ask about the blocks placedOn() would follow: the board may know them from before its log's horizon.
-    return lookup.refresh(input.now, Array.prototype.slice.call(hashes, depth) as number[]);
+    const ask = new Int32Array(hashes.length - depth);
+    for (let i = 0; i < ask.length; i++) ask[i] = hashes[depth + i]!;
+    return lookup.refresh(input.now, ask);
   }
 
   /** Shares are shrunk by a prior of two thresholds' worth of pseudo-requests that lack the prefix, so a prefix
