@@ -14,7 +14,7 @@ import { writeFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { startSimPool } from '../gpu-backends/simulator/pool.ts';
-import { DEMO_MODEL, waitForHealth } from '../src/commands/demo.ts';
+import { DEMO_MODEL, demoConfig, putTenant, waitForHealth } from '../src/commands/demo.ts';
 import { spawnWranglerDev } from '../src/commands/wrangler-dev.ts';
 import { num, parseFlags } from '../src/util/args.ts';
 import { freePortRange } from '../src/util/ports.ts';
@@ -43,19 +43,10 @@ interface Sample {
   overheadMs: number;
 }
 
-async function seedTenant(url: string, arm: Arm, backendUrls: string[]): Promise<string> {
-  const headers = { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' };
-  const config = {
-    models: { [DEMO_MODEL]: { pool: 'gpu' } },
-    pools: { gpu: { backends: backendUrls.map((u, i) => ({ id: `sim-${i}`, url: u, engine: 'vllm' })) } },
-    health: { probeIntervalMs: 0 },
-    affinity: { policy: 'prefix-affinity', options: TENANTS[arm] },
-  };
-  const put = await fetch(`${url}/admin/tenants/bench-${arm}`, { method: 'PUT', headers, body: JSON.stringify(config) });
-  if (!put.ok) throw new Error(`creating tenant bench-${arm}: ${put.status} ${await put.text()}`);
-  const key = await fetch(`${url}/admin/tenants/bench-${arm}/keys`, { method: 'POST', headers });
-  if (!key.ok) throw new Error(`creating a key for bench-${arm}: ${key.status} ${await key.text()}`);
-  return ((await key.json()) as { key: string }).key;
+/** The demo pool's tenant, without health probes, with this arm's lookup settings. */
+function seedTenant(url: string, arm: Arm, backendUrls: string[]): Promise<string> {
+  const config = { ...demoConfig(backendUrls), health: { probeIntervalMs: 0 }, affinity: { policy: 'prefix-affinity', options: TENANTS[arm] } };
+  return putTenant(url, ADMIN_TOKEN, `bench-${arm}`, config);
 }
 
 let serial = 0;

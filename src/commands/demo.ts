@@ -61,14 +61,24 @@ export async function waitForHealth(baseUrl: string, timeoutMs: number, isAlive:
   }
 }
 
+/**
+ * Creates (or replaces) a tenant through the admin API and gives it an API key: `key` imported, or a new one.
+ * Returns the key.
+ */
+export async function putTenant(baseUrl: string, adminToken: string, tenantId: string, config: object, key?: string): Promise<string> {
+  const headers = { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' };
+  const put = await fetch(`${baseUrl}/admin/tenants/${tenantId}`, { method: 'PUT', headers, body: JSON.stringify(config) });
+  if (!put.ok) throw new Error(`creating tenant '${tenantId}' failed: ${put.status} ${await put.text()}`);
+  const body = key === undefined ? undefined : JSON.stringify({ name: tenantId, key });
+  const res = await fetch(`${baseUrl}/admin/tenants/${tenantId}/keys`, { method: 'POST', headers, body });
+  if (!res.ok) throw new Error(`${key === undefined ? 'creating' : 'importing'} a key for '${tenantId}' failed: ${res.status} ${await res.text()}`);
+  return key ?? ((await res.json()) as { key: string }).key;
+}
+
 /** Creates (or replaces) the demo tenant and imports the demo key, through the admin API. */
 export async function seedDemoTenant(baseUrl: string, o: DemoOptions, urls: string[], isAlive: () => boolean = () => true): Promise<void> {
   await waitForHealth(baseUrl, 60_000, isAlive);
-  const headers = { authorization: `Bearer ${o.adminToken}`, 'content-type': 'application/json' };
-  const put = await fetch(`${baseUrl}/admin/tenants/${DEMO_TENANT}`, { method: 'PUT', headers, body: JSON.stringify(demoConfig(urls)) });
-  if (!put.ok) throw new Error(`creating the demo tenant failed: ${put.status} ${await put.text()}`);
-  const key = await fetch(`${baseUrl}/admin/tenants/${DEMO_TENANT}/keys`, { method: 'POST', headers, body: JSON.stringify({ name: 'demo', key: o.demoKey }) });
-  if (!key.ok) throw new Error(`importing the demo key failed: ${key.status} ${await key.text()}`);
+  await putTenant(baseUrl, o.adminToken, DEMO_TENANT, demoConfig(urls), o.demoKey);
 }
 
 export function printBanner(runtime: string, baseUrl: string, o: DemoOptions, urls: string[]): void {

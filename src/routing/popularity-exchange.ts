@@ -47,13 +47,17 @@ export class PoolBoard {
     this.popularity.ingest(req.batch);
     this.log.append(req.placements);
     this.table.setAll(req.placements);
+    return { hot: this.popularity.hotList(), placements: this.placementsFor(req) };
+  }
+
+  private placementsFor(req: BoardRequest): PlacementDelta {
     const delta = this.log.since(req.cursor);
-    if (req.ask.length === 0) return { hot: this.popularity.hotList(), placements: delta };
+    if (req.ask.length === 0) return delta;
     const asked = this.table.lookup(req.ask);
     const pairs = new Int32Array(asked.length + delta.pairs.length);
     pairs.set(asked);
     pairs.set(delta.pairs, asked.length);
-    return { hot: this.popularity.hotList(), placements: { cursor: delta.cursor, pairs } };
+    return { cursor: delta.cursor, pairs };
   }
 }
 
@@ -73,10 +77,12 @@ export function hasBoardRequest(views: SharedViews): boolean {
 }
 
 /** What `views` has to send since the last exchange (taking it out of the views), and the keys a lookup asks about. */
-export function takeBoardRequest(views: SharedViews, ask: ArrayLike<number> = []): BoardRequest {
+export function takeBoardRequest(views: SharedViews, ask: Int32Array = NOTHING): BoardRequest {
   const { pairs, cursor } = views.placements.take();
-  return { batch: views.popularity.takeBatch(), placements: pairs, cursor, ask: ask instanceof Int32Array ? ask : Int32Array.from(ask) };
+  return { batch: views.popularity.takeBatch(), placements: pairs, cursor, ask };
 }
+
+const NOTHING = new Int32Array(0);
 
 /** Installs a board's answer into `views`. */
 export function applyBoardAnswer(views: SharedViews, a: BoardAnswer): void {
@@ -136,7 +142,7 @@ export class PopularityExchange {
     return false;
   }
 
-  private exchange(key: string, s: Scope, now: number, ask?: ArrayLike<number>): Promise<void> {
+  private exchange(key: string, s: Scope, now: number, ask?: Int32Array): Promise<void> {
     s.lastSync = now;
     const p = this.call(key, s.halfLife, takeBoardRequest(s, ask))
       .then((a) => applyBoardAnswer(s, a))
@@ -181,7 +187,7 @@ export class PopularityExchange {
    * (which brings everything placed up to its answer, if not what was placed before the log's horizon);
    * bounded, never rejects.
    */
-  private lookup(key: string, s: Scope, now: number, ask?: ArrayLike<number>): Promise<void> {
+  private lookup(key: string, s: Scope, now: number, ask?: Int32Array): Promise<void> {
     const p = (s.inflight ?? this.exchange(key, s, now, ask)).catch(() => {});
     let timer: ReturnType<typeof setTimeout> | undefined;
     const bound = new Promise<void>((r) => (timer = setTimeout(r, this.lookupTimeoutMs)));
@@ -207,15 +213,14 @@ export function encodeBoardRequest(req: BoardRequest): Int32Array {
 
 /** Reads a request body (the ask section may be left out); a string says what is malformed. */
 export function decodeBoardRequest(body: Int32Array, cursor: number): BoardRequest | string {
-  const empty = new Int32Array(0);
-  if (body.length === 0) return { batch: empty, placements: empty, cursor, ask: empty };
+  if (body.length === 0) return { batch: NOTHING, placements: NOTHING, cursor, ask: NOTHING };
   const nb = body[0]!;
   if (nb < 0 || 2 + nb > body.length) return 'malformed batch length';
   const np = body[1 + nb]!;
   if (np < 0 || np % 2 !== 0 || 2 + nb + np > body.length) return 'malformed placements length';
   const batch = body.subarray(1, 1 + nb);
   const placements = body.subarray(2 + nb, 2 + nb + np);
-  if (2 + nb + np === body.length) return { batch, placements, cursor, ask: empty };
+  if (2 + nb + np === body.length) return { batch, placements, cursor, ask: NOTHING };
   const na = body[2 + nb + np]!;
   if (na < 0 || 3 + nb + np + na !== body.length) return 'malformed ask length';
   return { batch, placements, cursor, ask: body.subarray(3 + nb + np) };

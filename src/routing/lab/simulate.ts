@@ -117,7 +117,7 @@ export function simulate(trace: PreparedTrace, opts: SimulationOptions): Simulat
   const lastSync = Array.from({ length: R }, (_, k) => (syncMs * k) / R - syncMs); // staggered, as isolates start
   const flushAt = new Array<number>(R).fill(Infinity);
   let nextFlush = Infinity;
-  const exchangeNow = (k: number, t: number, ask?: ArrayLike<number>) => {
+  const exchangeNow = (k: number, t: number, ask?: Int32Array) => {
     applyBoardAnswer(views[k]!, board!.exchange(takeBoardRequest(views[k]!, ask)));
     lastSync[k] = t;
     if (flushAt[k] !== Infinity) {

@@ -12,5 +12,5 @@ export interface BoardLookup {
    * everything placed since the last exchange). Resolves once the answer is installed or the lookup's time bound
    * has passed, whichever is first; never rejects (a failed lookup leaves the views as they were).
    */
-  refresh(now: number, ask?: ArrayLike<number>): Promise<void>;
+  refresh(now: number, ask?: Int32Array): Promise<void>;
 }

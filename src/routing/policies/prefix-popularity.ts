@@ -13,6 +13,8 @@
 // Decay without touching every entry: each record adds weight g, and g grows by 2^(1/halfLife) per record, so
 // older weights shrink relative to new ones. Everything is rescaled when g gets large.
 
+import { pairSlot, pairTableSize } from './pair-table.ts';
+
 const EMPTY = 0;
 
 export const DEFAULT_POPULARITY_HALF_LIFE = 1024;
@@ -55,7 +57,7 @@ export class PrefixPopularity implements PopularitySource {
    */
   constructor(halfLife: number, slots = 32_768) {
     this.growth = 2 ** (1 / halfLife);
-    const size = 2 ** Math.ceil(Math.log2(Math.max(2, slots)));
+    const size = pairTableSize(slots);
     this.keys = new Int32Array(size);
     this.counts = new Float64Array(size);
     this.mask = size - 2; // even slot of a pair
@@ -120,8 +122,7 @@ export class PrefixPopularity implements PopularitySource {
   }
 
   private slot(k: number): number {
-    // Block hashes are already well mixed; the multiply guards against hashes that differ only in high bits.
-    return (Math.imul(k, 0x9e3779b1) >>> 8) & this.mask;
+    return pairSlot(k, this.mask);
   }
 
   private rescale(f: number): void {

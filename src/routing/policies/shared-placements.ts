@@ -7,6 +7,7 @@
 //
 // Backends are named by a 32-bit hash of their configured id, so instances agree without sharing list order.
 import { idHasher } from '../../util/hash.ts';
+import { pairSlot, pairTableSize } from './pair-table.ts';
 
 const idHash = idHasher(0x706c6163);
 
@@ -97,7 +98,7 @@ export class PlacementTable {
    *   may share one Durable Object isolate's memory).
    */
   constructor(maxSlots = 1 << 19) {
-    this.maxSize = pow2(maxSlots);
+    this.maxSize = pairTableSize(maxSlots);
     const size = Math.min(this.maxSize, 4096);
     this.keys = new Int32Array(size);
     this.backends = new Int32Array(size);
@@ -157,12 +158,8 @@ export class PlacementTable {
   }
 
   private slot(k: number): number {
-    return (Math.imul(k, 0x9e3779b1) >>> 8) & this.mask;
+    return pairSlot(k, this.mask);
   }
-}
-
-function pow2(n: number): number {
-  return 2 ** Math.ceil(Math.log2(Math.max(2, n)));
 }
 
 /** One instance's view: everyone's placements as of the last sync, plus its own since. */

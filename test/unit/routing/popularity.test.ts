@@ -193,14 +193,14 @@ describe('shared popularity (board + per-instance views)', () => {
     await blind.lookup.refresh(2);
     expect(blind.placements.get(4242)).toBeUndefined(); // the log alone no longer has it
     const asking = fresh();
-    await asking.lookup.refresh(3, [4242, 5555]);
+    await asking.lookup.refresh(3, Int32Array.from([4242, 5555]));
     expect(asking.placements.get(4242)).toBe(backendHash('b6'));
     expect(asking.placements.get(5555)).toBeUndefined(); // never placed
     expect(asking.placements.get(9029)).toBe(backendHash('b1')); // and the log's delta as before
     // A newer placement of an asked key comes after it in the answer, so it wins.
     placer.placements.record(4242, 'b2');
     await placer.lookup.refresh(4);
-    await asking.lookup.refresh(5, [4242]);
+    await asking.lookup.refresh(5, Int32Array.from([4242]));
     expect(asking.placements.get(4242)).toBe(backendHash('b2'));
   });
 
@@ -336,7 +336,7 @@ describe('prefix-affinity: a board lookup before placing a long prompt blind', (
     const keys: number[][] = [];
     const lookup = {
       ageMs: () => opts.age,
-      refresh: async (now: number, ask?: ArrayLike<number>) => {
+      refresh: async (now: number, ask?: Int32Array) => {
         asked.push(now);
         keys.push(Array.from(ask ?? []));
         if (opts.board) {
