@@ -1,10 +1,13 @@
 // The popularity board's answer on the wire, as a new isolate gets it (cursor 0: the whole placement log) and as
 // a busy isolate gets it every sync: the binary form (encodeBoardAnswer / decodeBoardAnswer) against the JSON
 // form it replaced (a reference copy below), side by side in one process, median of rounds. Also what the
-// isolate then spends installing the answer into its view (the same for both forms).
+// isolate then spends installing the answer into its view (the same for both forms). Last, a young board's hot
+// list (400 requests of one-off blocks seen) with and without the count cut of PopularityBoard.hotList.
 //
 //   npx tsx bench/board-wire.ts [--rounds 9] [--pairs 65536,2048] [--hot 300]
 import { type BoardAnswer, decodeBoardAnswer, encodeBoardAnswer, newSharedViews, applyBoardAnswer } from '../src/routing/popularity-exchange.ts';
+import { HOT_PRIOR_THRESHOLDS, PrefixPopularity } from '../src/routing/policies/prefix-popularity.ts';
+import { DEFAULT_MIN_SHARE } from '../src/routing/policies/shared-popularity.ts';
 import { num, parseFlags } from '../src/util/args.ts';
 import { fmix32 } from '../src/util/hash.ts';
 import { median } from './overhead/stats.ts';
@@ -75,3 +78,16 @@ for (const pairs of f.pairs!.split(',').map((p) => num('pairs', p, 65_536))) {
   console.log(`| ${pairs} | binary | ${bytes.binary.toLocaleString('en-US')} | ${m(samples.binary.enc)} | ${m(samples.binary.dec)} | same |`);
 }
 console.log(`(${hotEntries} hot entries; median of ${rounds} rounds)`);
+
+// A young board: 400 new conversations of 16 blocks each, every block seen once (0.25% of what it has seen).
+const young = new PrefixPopularity(1024);
+for (let r = 0; r < 400; r++) young.record(Int32Array.from({ length: 16 }, (_, i) => fmix32(r * 16 + i + 0x1234) | 0));
+console.log(`\n| young board's hot list | entries | JSON bytes | binary bytes | list + encode ms (binary) |\n|---|---|---|---|---|`);
+for (const [label, minCount] of [['every entry above 0.1% (before)', 0], [`only counts > ${HOT_PRIOR_THRESHOLDS} (now)`, HOT_PRIOR_THRESHOLDS]] as const) {
+  const ms: number[] = [];
+  let a: BoardAnswer | undefined;
+  for (let r = 0; r < rounds; r++) {
+    ms.push(time(() => encodeBoardAnswer((a = { hot: young.hot(DEFAULT_MIN_SHARE, 4096, minCount), placements: { cursor: 0, pairs: new Int32Array(0) } }))));
+  }
+  console.log(`| ${label} | ${a!.hot.hashes.length} | ${Buffer.byteLength(jsonWire.encode(a!)).toLocaleString('en-US')} | ${encodeBoardAnswer(a!).byteLength.toLocaleString('en-US')} | ${median(ms).toFixed(2)} |`);
+}
