@@ -183,17 +183,33 @@ export class PopularityExchange {
   }
 
   /**
-   * A policy's lookup (BoardLookup.refresh): exchange now, asking about `ask`, or join the exchange in flight
-   * (which brings everything placed up to its answer, if not what was placed before the log's horizon);
-   * bounded, never rejects.
+   * A policy's lookup (BoardLookup.refresh): exchange now, asking about `ask`; or, with an exchange in flight,
+   * join it (it brings everything placed up to its answer) and send the ask beside it, since only the board's
+   * table knows what was placed before the log's horizon. Bounded, never rejects.
    */
   private lookup(key: string, s: Scope, now: number, ask?: Int32Array): Promise<void> {
-    const p = (s.inflight ?? this.exchange(key, s, now, ask)).catch(() => {});
+    const p = (s.inflight ? this.joinWithAsk(key, s, s.inflight, ask) : this.exchange(key, s, now, ask)).catch(() => {});
     let timer: ReturnType<typeof setTimeout> | undefined;
     const bound = new Promise<void>((r) => (timer = setTimeout(r, this.lookupTimeoutMs)));
     return Promise.race([p, bound]).finally(() => clearTimeout(timer));
   }
+
+  /**
+   * The exchange in flight, plus an ask-only request (nothing to hand over, a cursor past the log's end so no
+   * delta) sent at once beside it. Its pairs are installed after the exchange's answer: they are the board's
+   * newest for each asked key, so they must not be overwritten by an older entry of that answer's delta.
+   */
+  private joinWithAsk(key: string, s: Scope, inflight: Promise<void>, ask?: Int32Array): Promise<void> {
+    if (!ask || ask.length === 0) return inflight;
+    const asked = this.call(key, s.halfLife, { batch: NOTHING, placements: NOTHING, cursor: ASK_ONLY_CURSOR, ask });
+    return Promise.allSettled([inflight, asked]).then(([, a]) => {
+      if (a.status === 'fulfilled') s.placements.applyPairs(a.value.placements.pairs);
+    });
+  }
 }
+
+/** The cursor of an ask-only request: past any log's end, so the answer holds the asked keys and no delta. */
+export const ASK_ONLY_CURSOR = Number.MAX_SAFE_INTEGER;
 
 const ORIGIN = 'https://popularity-board';
 

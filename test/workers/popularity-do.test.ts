@@ -3,7 +3,7 @@
 import { SELF, env } from 'cloudflare:test';
 import { describe, expect, inject, it } from 'vitest';
 import { backendHash } from '../../src/routing/policies/shared-placements.ts';
-import { PopularityExchange, decodeBoardAnswer, durableBoardCall } from '../../src/routing/popularity-exchange.ts';
+import { ASK_ONLY_CURSOR, PopularityExchange, decodeBoardAnswer, durableBoardCall } from '../../src/routing/popularity-exchange.ts';
 import { prefixHashes } from '../../src/routing/prefix-hash.ts';
 
 const ADMIN = { authorization: 'Bearer dev-admin-token', 'content-type': 'application/json' };
@@ -30,6 +30,9 @@ describe('prefix popularity board (Durable Object)', () => {
     vb.record([2]);
     await b.sync(4);
     expect(sb.placements.get(777)).toBe(backendHash('b1')); // a's placement reached b through the board
+    // An ask-only request (a lookup beside an exchange in flight): the asked key's placement and no log delta.
+    const asked = await call('t-board/gpu/1024', 1024, { batch: new Int32Array(0), placements: new Int32Array(0), cursor: ASK_ONLY_CURSOR, ask: Int32Array.from([777, 778]) });
+    expect(Array.from(asked.placements.pairs)).toEqual([777, backendHash('b1')]);
   });
 
   it('rejects a body that is not an Int32Array, and a bad half-life, with a message', async () => {

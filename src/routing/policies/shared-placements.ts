@@ -199,7 +199,16 @@ export class PlacementView {
 
   /** Installs the board's delta (which includes this instance's own placements; they are the same). */
   apply(delta: PlacementDelta): void {
-    for (let i = 0; i + 1 < delta.pairs.length; i += 2) this.known.set(delta.pairs[i]!, delta.pairs[i + 1]!);
+    this.applyPairs(delta.pairs);
     this.cursor = delta.cursor;
+  }
+
+  /**
+   * Installs (key, backend hash) pairs from the board, except for keys this instance placed after its request
+   * left (still in the outbox): the answer cannot know those, and what it says of them is older.
+   */
+  applyPairs(pairs: Int32Array): void {
+    const mine = this.outbox.length > 0 ? new Set(this.outbox.filter((_, i) => i % 2 === 0)) : undefined;
+    for (let i = 0; i + 1 < pairs.length; i += 2) if (!mine?.has(pairs[i]!)) this.known.set(pairs[i]!, pairs[i + 1]!);
   }
 }

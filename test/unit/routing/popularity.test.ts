@@ -427,6 +427,44 @@ describe('popularity exchange: lookups and the scheduled flush', () => {
     expect(lookup.ageMs(11)).toBe(11);
   });
 
+  it('a lookup that joins an exchange in flight still asks its keys, and answers never undo a newer own placement', async () => {
+    // The board's log holds 8 placements, so a conversation placed before 30 others is found only by asking.
+    const board = new PoolBoard(1024, { logCapacity: 8, tableSlots: 1024 });
+    const held: (() => void)[] = [];
+    const sent: BoardRequest[] = [];
+    let hold = false;
+    const wire = (_scope: string, _hl: number, req: BoardRequest) => {
+      sent.push(req);
+      const r = decodeBoardRequest(encodeBoardRequest(req), req.cursor);
+      if (typeof r === 'string') return Promise.reject(new Error(r));
+      const answer = decodeBoardAnswer(encodeBoardAnswer(board.exchange(r)).slice(0));
+      return hold ? new Promise<typeof answer>((res) => held.push(() => res(answer))) : Promise.resolve(answer);
+    };
+    const placer = new PopularityExchange(wire, 0).viewsFor('acme', 'gpu', 1024);
+    placer.placements.record(4242, 'b6');
+    await placer.lookup.refresh(0);
+    for (let k = 0; k < 30; k++) placer.placements.record(9000 + k, 'b1');
+    await placer.lookup.refresh(1);
+    placer.placements.record(777, 'b0'); // an older placement of a key this isolate is about to move
+    await placer.lookup.refresh(1.5);
+
+    const ex = new PopularityExchange(wire, 0, 5_000);
+    const views = ex.viewsFor('acme', 'gpu', 1024);
+    hold = true;
+    views.placements.record(555, 'b2');
+    const sync = ex.sync(2, true); // hands over 555; in flight until released
+    expect(sent.at(-1)!.placements).toEqual(Int32Array.from([555, backendHash('b2')]));
+    views.placements.record(777, 'b3'); // placed while the exchange is in flight: newer than its answer's b0
+    const asking = views.lookup.refresh(3, Int32Array.from([4242]));
+    expect(sent.at(-1)!.ask).toEqual(Int32Array.from([4242])); // sent at once, not after the exchange
+    expect(sent.at(-1)!.placements.length).toBe(0); // the ask-only request hands nothing over twice
+    for (const release of held.reverse()) release(); // the ask's answer first, the exchange's second
+    await Promise.all([sync, asking]);
+    expect(views.placements.get(4242)).toBe(backendHash('b6'));
+    expect(views.placements.get(9029)).toBe(backendHash('b1')); // the exchange's delta too
+    expect(views.placements.get(777)).toBe(backendHash('b3'));
+  });
+
   it('an isolate that placed a conversation and then saw no request still sends it once the interval passes', async () => {
     const log = new PlacementLog();
     const ex = new PopularityExchange(async (_s, _h, req) => {
