@@ -7,6 +7,9 @@ const metricNames: LoadMetricNames = {
   running: ['sglang:num_running_reqs'],
   waiting: ['sglang:num_queue_reqs'],
   kvUsage: ['sglang:token_usage'],
+  // Prompt tokens, and those served from cache (summed over cache_source where the version labels it).
+  cacheQueries: ['sglang:prompt_tokens_total'],
+  cacheHits: ['sglang:cached_tokens_total'],
 };
 
 export const sglangAdapter: EngineAdapter = {

@@ -8,6 +8,8 @@ export interface EngineLoad {
   waiting?: number;
   /** KV-cache usage in [0, 1]. */
   kvUsage?: number;
+  /** Prompt tokens not found in the prefix cache since the engine started (a counter): what it wrote to its cache. */
+  uncachedPromptTokens?: number;
 }
 
 /** Metric names the adapter reads, first present name wins (newer name first, older fallbacks after). */
@@ -15,6 +17,9 @@ export interface LoadMetricNames {
   running: readonly string[];
   waiting: readonly string[];
   kvUsage: readonly string[];
+  /** Counters of prompt tokens looked up in the prefix cache and of those found there (uncached = their difference). */
+  cacheQueries?: readonly string[];
+  cacheHits?: readonly string[];
 }
 
 export type HeaderLookup = (name: string) => string | null | undefined;

@@ -8,6 +8,9 @@ const metricNames: LoadMetricNames = {
   waiting: ['vllm:num_requests_waiting'],
   // Renamed in vLLM 0.9; the old gauge is still exported (deprecated) by many deployed versions.
   kvUsage: ['vllm:kv_cache_usage_perc', 'vllm:gpu_cache_usage_perc'],
+  // Counters in tokens (V1); the gpu_ spelling is the older one.
+  cacheQueries: ['vllm:prefix_cache_queries_total', 'vllm:gpu_prefix_cache_queries_total'],
+  cacheHits: ['vllm:prefix_cache_hits_total', 'vllm:gpu_prefix_cache_hits_total'],
 };
 
 /** vLLM's block size as it reports it (vllm:cache_config_info{block_size="16"}), if present. */

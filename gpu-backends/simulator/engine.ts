@@ -420,3 +420,9 @@ export class Engine {
     return Math.ceil(tokens / this.config.blockSizeTokens);
   }
 }
+
+/** Prompt tokens the engine did not find cached, i.e. wrote to its cache: what vLLM's
+ * prefix_cache_queries_total - prefix_cache_hits_total reads. */
+export function uncachedPromptTokens(s: Pick<EngineSnapshot, 'prefixCacheQueries' | 'prefixCacheHits'>): number {
+  return s.prefixCacheQueries - s.prefixCacheHits;
+}

@@ -1,15 +1,20 @@
 // Small HTTP helpers of the simulator: bounded JSON bodies, JSON/text replies, OpenAI-style errors, load headers.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Engine } from './engine.ts';
+import { type Engine, uncachedPromptTokens } from './engine.ts';
 import { RequestError } from './openai-request.ts';
 import { errorBody } from './openai-response.ts';
 
 const MAX_BODY_BYTES = 16 * 1024 * 1024;
 
-/** The engine's load as response headers (x-sim-running, x-sim-waiting, x-sim-kv-usage). */
+/** The engine's load as response headers (x-sim-running, x-sim-waiting, x-sim-kv-usage, x-sim-uncached-tokens). */
 export function loadHeaders(engine: Engine): Record<string, string> {
   const s = engine.snapshot();
-  return { 'x-sim-running': String(s.running), 'x-sim-waiting': String(s.waiting), 'x-sim-kv-usage': s.kvUsage.toFixed(4) };
+  return {
+    'x-sim-running': String(s.running),
+    'x-sim-waiting': String(s.waiting),
+    'x-sim-kv-usage': s.kvUsage.toFixed(4),
+    'x-sim-uncached-tokens': String(uncachedPromptTokens(s)),
+  };
 }
 
 /** Reads and parses a JSON body; on failure it answers the error itself and returns undefined. */

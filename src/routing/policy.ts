@@ -21,6 +21,8 @@ export interface BackendLoad {
   inflightAtReport?: number;
   /** This instance's requests to the backend that have not produced a first byte yet (their prefill is pending). */
   awaitingFirstByte?: number;
+  /** Uncached prompt tokens per second the engine writes to its KV cache, averaged over minutes (fill-rate.ts). */
+  fillRate?: number;
 }
 
 /** One backend the policy may choose. The candidate list is already filtered to healthy, allowed backends. */

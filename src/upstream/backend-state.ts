@@ -1,5 +1,6 @@
 // Per-process (Node) / per-isolate (Workers) view of every backend this router talks to, keyed by backend URL
 // so tenants that share a GPU share its in-flight count and its breaker.
+import { CounterRate } from '../routing/policies/fill-rate.ts';
 import type { BackendLoad } from '../routing/policy.ts';
 import { CircuitBreaker } from './breaker.ts';
 import type { EngineLoad } from '../../gpu-backends/adapters/types.ts';
@@ -17,17 +18,20 @@ export class BackendState {
   engineObservedAt = 0;
   /** Own in-flight count when the last engine report was taken. */
   inflightAtReport = 0;
+  /** How fast the engine writes its KV cache, from its uncached-prompt-token counter (fill-rate.ts). */
+  private readonly fill = new CounterRate();
 
   load(): BackendLoad {
     const e = this.engine;
     return this.engineObservedAt
-      ? { inflight: this.inflight, awaitingFirstByte: this.awaitingFirstByte, running: e.running, waiting: e.waiting, kvUsage: e.kvUsage, observedAt: this.engineObservedAt, inflightAtReport: this.inflightAtReport }
+      ? { inflight: this.inflight, awaitingFirstByte: this.awaitingFirstByte, running: e.running, waiting: e.waiting, kvUsage: e.kvUsage, observedAt: this.engineObservedAt, inflightAtReport: this.inflightAtReport, fillRate: this.fill.perSecond() }
       : { inflight: this.inflight, awaitingFirstByte: this.awaitingFirstByte };
   }
 
   reportEngineLoad(report: EngineLoadReport, now: number): void {
     this.engine = report;
     this.engineObservedAt = now;
+    if (report.uncachedPromptTokens !== undefined) this.fill.observe(report.uncachedPromptTokens, now);
     this.inflightAtReport = this.inflight;
   }
 }

@@ -5,10 +5,11 @@
 // R router replicas share nothing: each request goes to a random replica, and each replica has its own policy
 // instance and its own in-flight counts. Engine load (running, waiting, KV usage) reaches every replica only
 // through a scrape every `scrapeMs` (like the router's /metrics scrape), so it is up to that much stale.
-import { Engine, type EngineEvent } from '../../../gpu-backends/simulator/engine.ts';
+import { Engine, type EngineEvent, uncachedPromptTokens } from '../../../gpu-backends/simulator/engine.ts';
 import { engineConfig } from '../../../gpu-backends/simulator/profiles.ts';
 import type { PolicyOptions } from '../../config/affinity.ts';
 import { fmix32 } from '../../util/hash.ts';
+import { CounterRate } from '../policies/fill-rate.ts';
 import { createPolicy } from '../policies/index.ts';
 import { DEFAULT_POPULARITY_HALF_LIFE } from '../policies/prefix-popularity.ts';
 import { DEFAULT_POPULARITY_SYNC_MS } from '../policies/shared-popularity.ts';
@@ -152,6 +153,10 @@ export function simulate(trace: PreparedTrace, opts: SimulationOptions): Simulat
   let reported: (BackendLoad & { observedAt: number })[] | undefined;
   const piggyback = opts.loadSignal === 'piggyback';
   const seen: (BackendLoad | undefined)[][] = Array.from({ length: R }, () => new Array(n).fill(undefined));
+  // Each engine's cache fill rate, from its uncached-token counter as the scrape reads it (one scrape serves
+  // every replica) or, piggy-backed, as each replica reads it from its own responses.
+  const scrapedFill = Array.from({ length: n }, () => new CounterRate());
+  const seenFill = Array.from({ length: R }, () => Array.from({ length: n }, () => new CounterRate()));
 
   const flights = new Map<string, Flight>();
   const ttft: number[] = [];
@@ -226,7 +231,9 @@ export function simulate(trace: PreparedTrace, opts: SimulationOptions): Simulat
     engine.submit(req, t);
     if (piggyback) {
       const snap = engine.snapshot();
-      seen[replica]![b] = { inflight: 0, running: snap.running, waiting: snap.waiting, kvUsage: snap.kvUsage, observedAt: t, inflightAtReport: own[b]! };
+      const fill = seenFill[replica]![b]!;
+      fill.observe(uncachedPromptTokens(snap), t);
+      seen[replica]![b] = { inflight: 0, running: snap.running, waiting: snap.waiting, kvUsage: snap.kvUsage, observedAt: t, inflightAtReport: own[b]!, fillRate: fill.perSecond() };
     }
   };
   const inputOf = (r: (typeof trace.requests)[number], t: number) => ({
@@ -261,9 +268,10 @@ export function simulate(trace: PreparedTrace, opts: SimulationOptions): Simulat
       continue; // re-evaluate: finishing steps may have freed work at the same instant
     }
     if (tScrape <= t) {
-      reported = engines.map((e) => {
+      reported = engines.map((e, b) => {
         const s = e.snapshot();
-        return { inflight: 0, running: s.running, waiting: s.waiting, kvUsage: s.kvUsage, observedAt: t };
+        scrapedFill[b]!.observe(uncachedPromptTokens(s), t);
+        return { inflight: 0, running: s.running, waiting: s.waiting, kvUsage: s.kvUsage, observedAt: t, fillRate: scrapedFill[b]!.perSecond() };
       });
       for (let k = 0; k < R; k++) atScrape[k] = [...inflight[k]!];
       nextScrape = t + scrapeMs;

@@ -69,7 +69,8 @@ export interface PrefixAffinityOptions {
  *    previous turn) or this key, follow the newest placement (shared-placements.ts; synced with the board).
  * 2. Else, if this instance sent a longer match of the prompt somewhere (its own index), follow it.
  * 3. A new key: its rendezvous order, every replica ranking it the same way. With shared placements it takes
- *    the less loaded of its top two (others learn where it went); without, the first. Under a hot prefix it
+ *    the less loaded of its top two (others learn where it went), or, where the engines report how fast they
+ *    fill their KV caches, the slower-filling of the two (its cache survives longest there); without, the first. Under a hot prefix it
  *    takes the least loaded of the prefix's home instead: the prefix's top rendezvous choices, as many as
  *    homeSpread x its share of the pool's fair shares, so a prefix is cached where its traffic needs it rather
  *    than on every backend (a hot prefix shared by all requests has every backend as its home). Only on a backend under
@@ -285,9 +286,14 @@ export class PrefixAffinityPolicy implements RoutingPolicy {
       // Mooncake at 16-64 replicas but raised imbalance on the generated workload: not adopted.) Under a hot
       // prefix, the least loaded of the prefix's home (ties in the key's order): a prefix held by 2 of 8
       // backends stays cached there, where spread over all 8 it was evicted from the quieter ones.
+      // Where the engines report how fast they fill their caches, the slowest-filling of these within the
+      // bound instead: the conversation's cache lives longest there (fill-rate.ts).
       const home = depth > 0 ? this.homeOf(hashes[depth - 1]!, order, candidates) : undefined;
-      const pick = home ? leastLoaded(home, loads) : leastLoaded(order, loads, 2);
-      if (loadCap(loads, candidates, this.newLoadFactor)(pick)) return at(pick, 'new');
+      const choices = home ?? order;
+      const count = home ? home.length : 2;
+      const fitsNew = loadCap(loads, candidates, this.newLoadFactor);
+      const pick = slowestFilling(choices, count, loads, candidates, fitsNew) ?? leastLoaded(choices, loads, count);
+      if (fitsNew(pick)) return at(pick, 'new');
     }
     // Backends a hot key may use: enough fair shares to carry it.
     const spread = hot ? Math.min(n, Math.max(2, Math.ceil(keyShare * n))) : 1;
@@ -359,6 +365,29 @@ function leastLoaded(indices: readonly number[], loads: readonly number[], count
   let best = indices[0]!;
   for (let k = 1; k < Math.min(count, indices.length); k++) if (loads[indices[k]!]! < loads[best]!) best = indices[k]!;
   return best;
+}
+
+/**
+ * Of the first `count` of `indices`, the one within `fits` whose engine fills its KV cache slowest (ties: less
+ * loaded, then earlier); undefined when one of them has no fill rate reported, or none fits.
+ */
+function slowestFilling(
+  indices: readonly number[],
+  count: number,
+  loads: readonly number[],
+  candidates: readonly Candidate[],
+  fits: (i: number) => boolean,
+): number | undefined {
+  let best = -1;
+  for (let k = 0; k < Math.min(count, indices.length); k++) {
+    const i = indices[k]!;
+    const rate = candidates[i]!.load.fillRate;
+    if (rate === undefined) return undefined;
+    if (!fits(i)) continue;
+    const bestRate = best < 0 ? Infinity : candidates[best]!.load.fillRate!;
+    if (rate < bestRate || (rate === bestRate && loads[i]! < loads[best]!)) best = i;
+  }
+  return best < 0 ? undefined : best;
 }
 
 /** Prompt characters not covered by `matchedBlocks` cached blocks. */
