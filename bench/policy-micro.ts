@@ -1,5 +1,5 @@
 // Micro-benchmark of one routing decision (policy.prepare, if any, then policy.select) per request, on the generated workload's real
-// prefix hashes, 8 backends with fresh engine reports. Compares the working tree with another checkout of
+// prefix hashes, 8 backends with fresh engine reports (and cache fill rates). Compares the working tree with another checkout of
 // kvroute side by side in one process (interleaved rounds, median of the rounds), so a hot-path change is
 // measured before and after on the same noisy machine.
 //
@@ -37,7 +37,7 @@ const trace = prepareTrace(parseTrace(readFileSync('bench/workloads/generated.js
 const cands = (t: number): Candidate[] =>
   Array.from({ length: 8 }, (_, i) => ({
     id: `b${i}`, weight: 1, maxConcurrency: 0,
-    load: { inflight: 3 + (i % 3), awaitingFirstByte: i % 2, running: 12 + i, waiting: i % 4, kvUsage: 0.5, observedAt: t - 200, inflightAtReport: 3 },
+    load: { inflight: 3 + (i % 3), awaitingFirstByte: i % 2, running: 12 + i, waiting: i % 4, kvUsage: 0.5, observedAt: t - 200, inflightAtReport: 3, fillRate: 300 + 40 * ((i * 5) % 8) },
   }));
 
 /** Microseconds per select over the whole request list, fresh policy instance. */

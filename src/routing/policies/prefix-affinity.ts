@@ -70,8 +70,8 @@ export interface PrefixAffinityOptions {
  * 2. Else, if this instance sent a longer match of the prompt somewhere (its own index), follow it.
  * 3. A new key: its rendezvous order, every replica ranking it the same way. With shared placements it takes
  *    the less loaded of its top two (others learn where it went), or, where the engines report how fast they
- *    fill their KV caches, the slower-filling of the two (its cache survives longest there); without, the first. Under a hot prefix it
- *    takes the least loaded of the prefix's home instead: the prefix's top rendezvous choices, as many as
+ *    fill their KV caches, the slower-filling of the two (its cache survives longest there); without, the
+ *    first. Under a hot prefix it takes the least loaded (or slowest-filling) of the prefix's home instead: the prefix's top rendezvous choices, as many as
  *    homeSpread x its share of the pool's fair shares, so a prefix is cached where its traffic needs it rather
  *    than on every backend (a hot prefix shared by all requests has every backend as its home). Only on a backend under
  *    the bounded-load cap (c = 4 x mean for an existing conversation, 1.5 x for a new one; below minLoad
