@@ -44,6 +44,22 @@ describe('active probes', () => {
     expect(s.engine.kvUsage).toBeGreaterThanOrEqual(0);
   });
 
+  it('turn the engine\'s prefix-cache counters into a cache fill rate', async () => {
+    const s = router.platform.states.get(pool.urls[1]!);
+    await until(() => s.load().fillRate !== undefined); // two probes of an idle engine
+    expect(s.load().fillRate).toBe(0);
+    const prompt = 'A document nobody has sent before. '.repeat(200);
+    const res = await fetch(`${pool.urls[1]}/v1/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'llama-3.1-8b', prompt, max_tokens: 4 }),
+    });
+    expect(res.status).toBe(200);
+    await res.text();
+    await until(() => (s.engine.uncachedPromptTokens ?? 0) > 0);
+    expect(s.load().fillRate!).toBeGreaterThan(0);
+  });
+
   it('open the breaker of a backend that refuses connections, with no client traffic', async () => {
     const s = router.platform.states.get(pool.urls[1]!);
     expect(s.breaker.state).toBe('closed');
