@@ -4,7 +4,8 @@ import { PrefixAffinityPolicy } from '../../../src/routing/policies/prefix-affin
 import { rendezvousOrder } from '../../../src/routing/policies/rendezvous.ts';
 import { PlacementView } from '../../../src/routing/policies/shared-placements.ts';
 import type { BackendLoad } from '../../../src/routing/policy.ts';
-import { BackendState } from '../../../src/upstream/backend-state.ts';
+import { BackendState, BackendStates } from '../../../src/upstream/backend-state.ts';
+import { applySnapshot } from '../../../src/upstream/monitor-sync.ts';
 import { candidates, chain, input } from './helpers.ts';
 
 describe('cache fill rate (CounterRate)', () => {
@@ -49,6 +50,18 @@ describe('cache fill rate (CounterRate)', () => {
     expect(s.load().fillRate).toBeCloseTo(1_000, 6);
     s.reportEngineLoad({ running: 2 }, 13_000); // an engine without the counters leaves the rate as it was
     expect(s.load().fillRate).toBeCloseTo(1_000, 6);
+  });
+
+  it("on Workers, from the backend monitor's snapshots, at the time each reading was taken", () => {
+    const states = new BackendStates();
+    const snap = (uncached: number, ageMs: number) => ({
+      at: 0,
+      backends: { 'http://gpu-1': { breaker: 'closed' as const, openedUntilIn: 0, engine: { running: 3, uncachedPromptTokens: uncached }, engineAgeMs: ageMs } },
+    });
+    applySnapshot(states, snap(50_000, 400), 10_000); // read at 9,600
+    applySnapshot(states, snap(50_000, 900), 10_500); // the same reading, pulled again: ignored
+    applySnapshot(states, snap(56_000, 600), 13_600); // read at 13,000: 6,000 tokens in 3.4 s
+    expect(states.get('http://gpu-1').load().fillRate).toBeCloseTo(6_000 / 3.4, 6);
   });
 });
 
