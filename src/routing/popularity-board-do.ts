@@ -1,8 +1,8 @@
 // The Durable Object that holds one tenant pool's shared routing state: the prefix-popularity board
 // (shared-popularity.ts) and the placement log (shared-placements.ts). Isolates POST what they routed every
-// couple of seconds and get the hot list and everyone's new placements back (binary both ways, popularity-exchange.ts). State is soft and in memory:
-// after an eviction the board relearns within a few sync intervals, and until then each isolate falls back to
-// its own counts and to rendezvous hashing.
+// couple of seconds and get the hot list and everyone's new placements back (binary both ways,
+// popularity-exchange.ts). State is soft and in memory: after an eviction the board relearns within a few sync
+// intervals, and until then each isolate falls back to its own counts and to rendezvous hashing.
 import { DEFAULT_POPULARITY_HALF_LIFE } from './policies/prefix-popularity.ts';
 import { type BoardRequest, decodeBoardRequest, encodeBoardAnswer, PoolBoard } from './popularity-exchange.ts';
 

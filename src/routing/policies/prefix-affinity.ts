@@ -68,17 +68,17 @@ export interface PrefixAffinityOptions {
  * 1. If any instance placed this conversation (the deepest block of the prompt in the placement log, i.e. its
  *    previous turn) or this key, follow the newest placement (shared-placements.ts; synced with the board).
  * 2. Else, if this instance sent a longer match of the prompt somewhere (its own index), follow it.
- * 3. A new key: its rendezvous order, every replica ranking it the same way. With shared placements it takes
- *    the less loaded of its top two (others learn where it went), or, where the engines report how fast they
- *    fill their KV caches, the slower-filling of the two (its cache survives longest there); without, the
- *    first. Under a hot prefix it takes the least loaded (or slowest-filling) of the prefix's home instead: the prefix's top rendezvous choices, as many as
- *    homeSpread x its share of the pool's fair shares, so a prefix is cached where its traffic needs it rather
- *    than on every backend (a hot prefix shared by all requests has every backend as its home). Only on a backend under
- *    the bounded-load cap (c = 4 x mean for an existing conversation, 1.5 x for a new one; below minLoad
- *    requests a backend keeps its conversations anyway; load is the engine report plus this instance's sends
- *    since it, and a report older than staleLoadMs is ignored, load.ts); otherwise the key's next choice, so
- *    replicas reading the same stale report do not herd. Identical hot prompts (nothing specific within the
- *    hashed cap) go to the better of two random picks among the key's top backends.
+ * 3. A new key: its rendezvous order, every replica ranking it the same way. With shared placements it takes the
+ *    less loaded of its top two (others learn where it went), or, where the engines report how fast they fill their KV
+ *    caches, the slower-filling of the two (its cache survives longest there); without, the first. Under a hot prefix
+ *    it takes the least loaded (or slowest-filling) of the prefix's home instead: the prefix's top rendezvous choices,
+ *    as many as homeSpread x its share of the pool's fair shares, so a prefix is cached where its traffic needs it
+ *    rather than on every backend (a hot prefix shared by all requests has every backend as its home). Only on a
+ *    backend under the bounded-load cap (c = 4 x mean for an existing conversation, 1.5 x for a new one; below minLoad
+ *    requests a backend keeps its conversations anyway; load is the engine report plus this instance's sends since it,
+ *    and a report older than staleLoadMs is ignored, load.ts); otherwise the key's next choice, so replicas reading
+ *    the same stale report do not herd. Identical hot prompts (nothing specific within the hashed cap) go to the
+ *    better of two random picks among the key's top backends.
  * Before step 3 for a long prompt, when this instance's view of the board is stale (it is new, or served
  * nothing for a while), prepare() has the platform fetch the board's newest placements first: one round trip, bounded, and
  * only where the prefill it may save is larger.

@@ -208,7 +208,11 @@ export class PlacementView {
    * left (still in the outbox): the answer cannot know those, and what it says of them is older.
    */
   applyPairs(pairs: Int32Array): void {
-    const mine = this.outbox.length > 0 ? new Set(this.outbox.filter((_, i) => i % 2 === 0)) : undefined;
+    let mine: Set<number> | undefined;
+    if (this.outbox.length > 0) {
+      mine = new Set();
+      for (let i = 0; i < this.outbox.length; i += 2) mine.add(this.outbox[i]!);
+    }
     for (let i = 0; i + 1 < pairs.length; i += 2) if (!mine?.has(pairs[i]!)) this.known.set(pairs[i]!, pairs[i + 1]!);
   }
 }
