@@ -144,7 +144,11 @@ export function adminRoutes(p: Platform): Hono {
   app.get('/backends', (c) => {
     const out: Record<string, unknown> = {};
     for (const [url, s] of p.states.entries()) {
-      out[url] = { inflight: s.inflight, breaker: s.breaker.state, failures: s.breaker.failures, engine: s.engine, engineObservedAt: s.engineObservedAt || null };
+      const br = s.breaker;
+      out[url] = {
+        inflight: s.inflight, breaker: br.state, failures: br.failures, ejections: br.ejections, healthy: br.healthy,
+        ejectedForMs: br.state === 'open' ? Math.max(0, Math.round(br.openedUntil - p.now())) : 0, engine: s.engine, engineObservedAt: s.engineObservedAt || null,
+      };
     }
     return c.json({ backends: out });
   });

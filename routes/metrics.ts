@@ -12,13 +12,18 @@ export function metricsRoutes(p: Platform): Hono {
       '# HELP kvroute_backend_inflight Requests this router instance has open to the backend.',
       '# TYPE kvroute_backend_inflight gauge',
     ];
-    const breaker: string[] = ['# HELP kvroute_backend_circuit_open 1 when the circuit breaker is open or half-open.', '# TYPE kvroute_backend_circuit_open gauge'];
+    const breaker: string[] = [
+      '# HELP kvroute_backend_circuit_open 1 when inference failures ejected the backend (open or half-open).',
+      '# TYPE kvroute_backend_circuit_open gauge',
+    ];
+    const healthy: string[] = ['# HELP kvroute_backend_healthy 1 when active health probes pass.', '# TYPE kvroute_backend_healthy gauge'];
     for (const [url, s] of p.states.entries()) {
       const l = `{backend="${url.replace(/"/g, '\\"')}"}`;
       lines.push(`kvroute_backend_inflight${l} ${s.inflight}`);
       breaker.push(`kvroute_backend_circuit_open${l} ${s.breaker.state === 'closed' ? 0 : 1}`);
+      healthy.push(`kvroute_backend_healthy${l} ${s.breaker.healthy ? 1 : 0}`);
     }
-    return c.text([...lines, ...breaker, ''].join('\n'), 200, { 'content-type': 'text/plain; version=0.0.4' });
+    return c.text([...lines, ...breaker, ...healthy, ''].join('\n'), 200, { 'content-type': 'text/plain; version=0.0.4' });
   });
   return app;
 }

@@ -51,6 +51,21 @@ export const errors = {
     new HttpError(503, 'upstream_error', `No healthy backend available in pool '${pool}'. Retry later.`, 'no_backend_available'),
   upstreamFailed: (detail: string) => new HttpError(502, 'upstream_error', `Upstream backend failed: ${detail}`, 'upstream_error'),
   upstreamTimeout: (detail: string) => new HttpError(504, 'timeout_error', `Upstream backend timed out: ${detail}`, 'upstream_timeout'),
+  /** The last attempt could not reach its backend, broke, or timed out before the first byte. */
+  upstreamFailure: (backend: string, f: { kind: 'connect' | 'timeout' | 'reset' | 'aborted'; message: string }) =>
+    f.kind === 'timeout'
+      ? new HttpError(504, 'timeout_error', `Upstream backend timed out: backend '${backend}': ${f.message}`, 'upstream_timeout')
+      : f.kind === 'connect'
+        ? new HttpError(502, 'upstream_error', `Could not connect to the upstream backend '${backend}': ${f.message}`, 'upstream_connect_failed')
+        : new HttpError(502, 'upstream_error', `Upstream backend failed: backend '${backend}': ${f.message}`, 'upstream_error'),
+  /** Every attempt got a retryable error status. */
+  upstreamStatus: (backend: string, status: number) =>
+    new HttpError(502, 'upstream_error', `Upstream backend failed: every attempt got an error status (last: backend '${backend}' answered ${status}). Retry later.`, 'upstream_status_error'),
+  rateLimited: (backend: string, retryAfter: string | null) =>
+    new HttpError(429, 'rate_limit_error', `All backends are rate limited (last: ${backend}). Retry later.`, 'upstream_rate_limited', null, retryAfter ? { 'retry-after': retryAfter } : {}),
+  clientClosed: () => new HttpError(499, 'invalid_request_error', 'Client closed the request.', 'client_closed'),
+  bodyTimeout: (ms: number) =>
+    new HttpError(408, 'invalid_request_error', `The request body did not arrive within ${ms} ms. Send the whole body at once.`, 'request_body_timeout'),
 };
 
 /** Serialises any thrown value into (status, body); unknown errors become 500 without leaking internals. */

@@ -58,24 +58,45 @@ export interface NodeRouter {
 
 const INFERENCE_PATHS: Record<string, InferenceKind> = { '/v1/chat/completions': 'chat', '/v1/completions': 'completions' };
 
-function readNodeBody(req: http.IncomingMessage, limit: number): Promise<string> {
+/**
+ * Reads the request body with a byte limit and a deadline for the whole body. Over the limit, the 413 goes out
+ * at once and the rest of the upload is dropped as it arrives; an upload that is still running when the
+ * deadline passes (too slow, or endless) loses its connection.
+ */
+function readNodeBody(req: http.IncomingMessage, limit: number, timeoutMs: number): Promise<string> {
   const declared = Number(req.headers['content-length'] ?? NaN);
   if (declared > limit) return Promise.reject(errors.tooLarge(limit));
   return new Promise((resolve, reject) => {
     const parts: Buffer[] = [];
     let size = 0;
-    req.on('data', (chunk: Buffer) => {
+    const timer = setTimeout(() => {
+      reject(errors.bodyTimeout(timeoutMs));
+      req.destroy();
+    }, timeoutMs);
+    const onData = (chunk: Buffer) => {
       size += chunk.length;
       if (size > limit) {
-        req.removeAllListeners('data');
+        req.off('data', onData);
         req.resume();
         reject(errors.tooLarge(limit));
         return;
       }
       parts.push(chunk);
+    };
+    req.on('data', onData);
+    req.on('end', () => {
+      clearTimeout(timer);
+      resolve(parts.length === 1 ? parts[0]!.toString('utf8') : Buffer.concat(parts).toString('utf8'));
     });
-    req.on('end', () => resolve(parts.length === 1 ? parts[0]!.toString('utf8') : Buffer.concat(parts).toString('utf8')));
-    req.on('error', reject);
+    // The client went away mid-upload.
+    const gone = () => {
+      clearTimeout(timer);
+      reject(errors.clientClosed());
+    };
+    req.on('error', gone);
+    req.on('close', () => {
+      if (!req.complete) gone();
+    });
   });
 }
 
@@ -188,7 +209,7 @@ export async function startNodeRouter(opts: NodeRouterOptions): Promise<NodeRout
           const v = req.headers[n];
           return v === undefined ? null : Array.isArray(v) ? v.join(', ') : v;
         },
-        readBody: (limit) => readNodeBody(req, limit),
+        readBody: (limit, timeoutMs) => readNodeBody(req, limit, timeoutMs),
         signal: ac.signal,
       },
       deps,

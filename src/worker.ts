@@ -2,6 +2,8 @@
 // per-isolate backend state refreshed from the BackendMonitor Durable Object. The same createApp as on Node.
 import { DurableObject } from 'cloudflare:workers';
 import { createApp } from './app.ts';
+import { HttpError } from './errors.ts';
+import { errorResponse } from '../routes/errors.ts';
 import type { Platform } from './platform.ts';
 import { TenantDirectory } from './tenants/directory.ts';
 import { sha256Hex } from './tenants/keys.ts';
@@ -119,7 +121,17 @@ async function syncFromMonitor(env: Env, iso: Isolate): Promise<void> {
 
 export default {
   async fetch(req: Request, env: Env, ctx: ExecutionContext): Promise<Response> {
-    if (!isolate) isolate = await (building ??= build(env));
+    if (!isolate) {
+      try {
+        isolate = await (building ??= build(env));
+      } catch (err) {
+        // A failed start is not cached: the next request builds again (a KV blip must not mean 500 until the
+        // isolate is recycled).
+        building = undefined;
+        console.error('kvroute: start-up failed', err);
+        return errorResponse(new HttpError(503, 'server_error', `The router could not start: ${(err as Error).message}. Retry later.`, 'router_starting'));
+      }
+    }
     const iso = isolate;
     const now = iso.platform.now();
     if (now - iso.lastSync > MONITOR_SYNC_MS) {

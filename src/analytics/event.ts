@@ -20,6 +20,8 @@ export const errorClassSchema = z.enum([
   'truncated', // stream ended without [DONE] or a finish_reason
   'stream_error', // an {"error": ...} event inside a 200 stream
   'no_backend', // nothing eligible to send to
+  'rate_limited', // every backend answered 429
+  'invalid_request', // the router refused the request itself (bad body, unknown model, too large, too slow)
   'skipped_concurrency', // shadow not sent: concurrency cap reached
   'skipped_budget', // shadow not sent: daily token budget exhausted
   'internal',

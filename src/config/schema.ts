@@ -37,8 +37,10 @@ export const timeoutsSchema = z.strictObject({
   connectMs: z.number().int().positive().default(2_000),
   /** Time to the first byte of the upstream response body (first token when streaming). */
   firstByteMs: z.number().int().positive().default(60_000),
-  /** Max gap between two chunks of a stream. */
+  /** Longest wait for the next chunk of a stream from the backend. */
   idleMs: z.number().int().positive().default(30_000),
+  /** Time the client has to send its whole request body (a slow upload must not hold a connection for minutes). */
+  requestBodyMs: z.number().int().positive().default(30_000),
 });
 
 export const retrySchema = z.strictObject({
@@ -52,7 +54,9 @@ export const retrySchema = z.strictObject({
 
 export const healthSchema = z.strictObject({
   failureThreshold: z.number().int().min(1).default(3),
+  /** First ejection of a failing backend; each consecutive ejection doubles it, up to maxCooldownMs. */
   cooldownMs: z.number().int().positive().default(5_000),
+  maxCooldownMs: z.number().int().positive().default(60_000),
   probeIntervalMs: z.number().int().min(0).default(5_000).describe('0 disables active probes'),
 });
 

@@ -14,11 +14,20 @@ export function outcomeErrorClass(outcome: string): ErrorClass {
   return OUTCOME_CLASS[outcome as StreamOutcome] ?? '';
 }
 
-/** The router answered with an error status itself (no backend response was relayed). */
-export function routerErrorClass(status: number): ErrorClass {
-  if (status === 504) return 'timeout';
-  if (status === 503) return 'no_backend';
-  if (status === 499) return 'aborted';
-  if (status === 502) return 'connect';
-  return status >= 500 ? 'upstream_5xx' : 'upstream_4xx';
+/** Error codes of the router's own answers (src/errors.ts) that say what failed upstream. */
+const CODE_CLASS: Partial<Record<string, ErrorClass>> = {
+  upstream_connect_failed: 'connect',
+  upstream_timeout: 'timeout',
+  upstream_error: 'reset',
+  upstream_status_error: 'upstream_5xx',
+  upstream_rate_limited: 'rate_limited',
+  no_backend_available: 'no_backend',
+  client_closed: 'aborted',
+};
+
+/** The router answered with an error itself (no backend response was relayed): classed by its error code. */
+export function routerErrorClass(status: number, code: string | null): ErrorClass {
+  const cls = code ? CODE_CLASS[code] : undefined;
+  if (cls) return cls;
+  return status >= 500 ? 'internal' : 'invalid_request';
 }

@@ -15,7 +15,7 @@ import { SseRelay, sseErrorEvent, type ChunkSource, type StreamOutcome } from '.
 import { CompletionStreamObserver, summariseCompletionBody } from '../stream/sse.ts';
 import type { TenantDirectory } from '../tenants/directory.ts';
 import type { BackendStates } from '../upstream/backend-state.ts';
-import { forward, type AttemptRecord, type Forwarded } from '../upstream/forward.ts';
+import { forward, outcomeOfStatus, type AttemptRecord, type Forwarded } from '../upstream/forward.ts';
 import { readAllText, type UpstreamClient } from '../upstream/types.ts';
 import { chooseRoute } from './experiment.ts';
 import { outcomeErrorClass, routerErrorClass } from './error-class.ts';
@@ -25,8 +25,9 @@ export interface InferenceRequest {
   kind: InferenceKind;
   path: string;
   header(name: string): string | null;
-  /** Reads the body, rejecting with 413 past `limit` bytes. */
-  readBody(limit: number): Promise<string>;
+  /** Reads the body, rejecting with 413 past `limit` bytes and with 408 when it takes longer than `timeoutMs`. */
+  readBody(limit: number, timeoutMs: number): Promise<string>;
+  /** Aborts when the client goes away. */
   signal: AbortSignal;
 }
 
@@ -37,6 +38,8 @@ export type InferenceResult =
 /** Everything known about a finished request; turned into analytics events / drift features off the hot path. */
 export interface RequestRecord {
   requestId: string;
+  /** The router's own random id for this request: sampling (drift) keys on it, never on a client-chosen id. */
+  samplingId: string;
   tenantId: string;
   keyId: string;
   kind: InferenceKind;
@@ -82,12 +85,15 @@ export interface InferenceDeps {
 }
 
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
+/** The body of a request that failed before its body was parsed. */
+const NO_BODY = { model: '', messages: [] } as InferenceBody;
 const EMPTY: ArrayLike<number> = [];
 const STREAM_TAIL_CHARS = 8192;
 
-function requestIdOf(req: InferenceRequest): string {
+/** The client's x-request-id when it is well formed (kept for correlation), else the router's own id. */
+function requestIdOf(req: InferenceRequest, routerId: string): string {
   const incoming = req.header('x-request-id');
-  return incoming && REQUEST_ID.test(incoming) ? incoming : crypto.randomUUID();
+  return incoming && REQUEST_ID.test(incoming) ? incoming : routerId;
 }
 
 function parseBody(kind: InferenceKind, text: string): { body: InferenceBody; raw: Record<string, unknown> } {
@@ -125,6 +131,8 @@ interface RequestContext {
   deps: InferenceDeps;
   kind: InferenceKind;
   requestId: string;
+  samplingId: string;
+  signal: AbortSignal;
   startedAt: number;
   tenantId: string;
   keyId: string;
@@ -139,11 +147,11 @@ interface RequestContext {
   reportPrimary: ((leg: LegOutcome) => void) | null;
 }
 
-function emitRecord(ctx: RequestContext, rec: Omit<RequestRecord, 'requestId' | 'tenantId' | 'keyId' | 'kind' | 'model' | 'body' | 'stream' | 'startedAt' | 'experiment' | 'arm' | 'shadowed' | 'drift'>) {
+function emitRecord(ctx: RequestContext, rec: Omit<RequestRecord, 'requestId' | 'samplingId' | 'tenantId' | 'keyId' | 'kind' | 'model' | 'body' | 'stream' | 'startedAt' | 'experiment' | 'arm' | 'shadowed' | 'drift'>) {
   const { deps } = ctx;
   if (!deps.onRecord) return;
   const full: RequestRecord = {
-    requestId: ctx.requestId, tenantId: ctx.tenantId, keyId: ctx.keyId, kind: ctx.kind, model: ctx.body.model, body: ctx.body,
+    requestId: ctx.requestId, samplingId: ctx.samplingId, tenantId: ctx.tenantId, keyId: ctx.keyId, kind: ctx.kind, model: ctx.body.model, body: ctx.body,
     stream: ctx.stream, startedAt: ctx.startedAt, experiment: ctx.experiment, arm: ctx.arm, shadowed: ctx.reportPrimary !== null, drift: ctx.drift, ...rec,
   };
   const pending = deps.onRecord(full);
@@ -173,11 +181,11 @@ async function finish(fwd: Forwarded, ctx: RequestContext): Promise<InferenceRes
       const rest = await readAllText(res.body);
       out = fwd.first ? new TextDecoder().decode(fwd.first) + rest : rest;
     } catch (e) {
+      fwd.settle('failure');
       ctx.reportPrimary?.(skippedLeg(fwd.decision.pool, ctx.upstreamModel, 'reset', (e as Error).message));
       throw errors.upstreamFailed(`backend '${fwd.decision.backend.id}' broke while sending its response: ${(e as Error).message}`);
-    } finally {
-      fwd.release();
     }
+    fwd.settle(outcomeOfStatus(res.status));
     const end = deps.now();
     const upstream = fwd.upstreamMs + (end - firstByteAt);
     const overhead = end - startedAt - upstream;
@@ -208,8 +216,10 @@ async function finish(fwd: Forwarded, ctx: RequestContext): Promise<InferenceRes
             if (tail.length > 2 * STREAM_TAIL_CHARS) tail = tail.slice(-STREAM_TAIL_CHARS);
           }
         : undefined,
+    now: deps.now,
     onEnd: (outcome, detail) => {
-      fwd.release();
+      // A stream that broke, stalled or ended early after its first byte is an inference failure of the backend.
+      fwd.settle(outcome === 'completed' ? outcomeOfStatus(res.status) : outcome === 'client_abort' ? 'neutral' : 'failure');
       if (outcome === 'client_abort') fwd.controller.abort();
       const end = deps.now();
       emitRecord(ctx, { ...base, latencyMs: end - startedAt, overheadMs: overhead, outcome, responseText: tail });
@@ -220,6 +230,29 @@ async function finish(fwd: Forwarded, ctx: RequestContext): Promise<InferenceRes
     },
   });
   return { status: res.status, headers, stream: relay };
+}
+
+const KEEPALIVE_DUE = Symbol('keepalive-due');
+
+/** The forward's result if it settles within `ms` (rejections propagate), else KEEPALIVE_DUE. */
+function settleWithin(forwarded: Promise<Forwarded>, ms: number): Promise<Forwarded | typeof KEEPALIVE_DUE> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const due = new Promise<typeof KEEPALIVE_DUE>((resolve) => (timer = setTimeout(() => resolve(KEEPALIVE_DUE), ms)));
+  return Promise.race([forwarded, due]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * A stream ends for the router when the client goes away, whether or not the runtime cancels the response body
+ * (workerd may drop it without calling cancel): the request's signal cancels the source, which releases the
+ * backend and records the request.
+ */
+function cancelOnAbort(r: InferenceResult, signal: AbortSignal): InferenceResult {
+  if ('stream' in r) {
+    const src = r.stream;
+    if (signal.aborted) src.cancel();
+    else signal.addEventListener('abort', () => src.cancel(), { once: true });
+  }
+  return r;
 }
 
 function errorEventOf(err: unknown): Uint8Array {
@@ -235,19 +268,26 @@ function recordFailure(ctx: RequestContext, err: unknown): void {
     status, attempts: [], ttftMs: now - ctx.startedAt, latencyMs: now - ctx.startedAt, overheadMs: 0, outcome: 'failed', responseText: '',
     error: { status, code: body.error.code ?? '', message: body.error.message },
   });
-  ctx.reportPrimary?.(skippedLeg('', ctx.upstreamModel, routerErrorClass(status), body.error.message));
+  ctx.reportPrimary?.(skippedLeg('', ctx.upstreamModel, routerErrorClass(status, body.error.code), body.error.message));
 }
 
 export async function handleInference(req: InferenceRequest, deps: InferenceDeps): Promise<InferenceResult> {
   const startedAt = deps.now();
-  const requestId = requestIdOf(req);
+  const samplingId = crypto.randomUUID();
+  const requestId = requestIdOf(req, samplingId);
   let ctx: RequestContext | null = null;
   try {
     const principal = await deps.directory.authenticate(req.header('authorization'));
     const tenant = principal.tenant;
-    const text = await req.readBody(tenant.config.limits.maxBodyBytes);
+    // From here on the request belongs to a tenant: whatever happens to it is recorded (filled in as it is known).
+    ctx = {
+      deps, kind: req.kind, requestId, samplingId, signal: req.signal, startedAt, tenantId: tenant.tenantId, keyId: principal.keyId, body: NO_BODY,
+      stream: false, idleMs: tenant.config.timeouts.idleMs, experiment: '', arm: '', upstreamModel: '', drift: tenant.config.drift, reportPrimary: null,
+    };
+    const text = await req.readBody(tenant.config.limits.maxBodyBytes, tenant.config.timeouts.requestBodyMs);
     const { body, raw } = parseBody(req.kind, text);
-    const choice = chooseRoute(tenant, body.model, { header: req.header, bodyUser: body.user, apiKeyId: principal.keyId, requestId });
+    ctx.body = body;
+    const choice = chooseRoute(tenant, body.model, { header: req.header, bodyUser: body.user, apiKeyId: principal.keyId, requestId: samplingId });
     if (!choice) throw errors.unknownModel(body.model);
     const { route } = choice;
     const stream = body.stream === true;
@@ -261,7 +301,7 @@ export async function handleInference(req: InferenceRequest, deps: InferenceDeps
     let reportPrimary: RequestContext['reportPrimary'] = null;
     const exp = choice.experiment;
     if (exp?.experiment.shadow && deps.emit && deps.shadowLimiter) {
-      const plan = shouldShadow(exp.experiment, requestId);
+      const plan = shouldShadow(exp.experiment, samplingId);
       if (plan.shadow) {
         reportPrimary = startShadow(
           { client: deps.client, states: deps.states, now: deps.now, defer: deps.defer, limiter: deps.shadowLimiter, emit: deps.emit },
@@ -269,10 +309,7 @@ export async function handleInference(req: InferenceRequest, deps: InferenceDeps
         );
       }
     }
-    ctx = {
-      deps, kind: req.kind, requestId, startedAt, tenantId: tenant.tenantId, keyId: principal.keyId, body, stream,
-      idleMs: tenant.config.timeouts.idleMs, experiment: choice.experimentName, arm: choice.arm, upstreamModel: route.upstreamModel, drift: tenant.config.drift, reportPrimary,
-    };
+    Object.assign(ctx, { stream, experiment: choice.experimentName, arm: choice.arm, upstreamModel: route.upstreamModel, reportPrimary });
     const forwarded = forward(
       {
         route,
@@ -288,7 +325,11 @@ export async function handleInference(req: InferenceRequest, deps: InferenceDeps
     );
     const keepaliveMs = tenant.config.stream.keepaliveMs;
     if (stream && keepaliveMs > 0) {
-      // Commit the SSE response now and keep the connection warm; failover still works until the first event.
+      // Commit the SSE response only when the first keep-alive is due: a backend that answers (or fails) sooner
+      // gives the client its real status and headers. After that, comments keep proxies from timing out, and
+      // failover still works until the first event.
+      const settled = await settleWithin(forwarded, keepaliveMs);
+      if (settled !== KEEPALIVE_DUE) return cancelOnAbort(await finish(settled, ctx), req.signal);
       const c = ctx;
       const source = forwarded
         .then((fwd) => finish(fwd, c))
@@ -302,9 +343,9 @@ export async function handleInference(req: InferenceRequest, deps: InferenceDeps
         });
       const headers: Record<string, string> = { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', 'x-request-id': requestId };
       if (c.experiment) headers['x-kvroute-arm'] = `${c.experiment}:${c.arm}`;
-      return { status: 200, headers, stream: new KeepaliveSource(source, keepaliveMs, errorEventOf) };
+      return cancelOnAbort({ status: 200, headers, stream: new KeepaliveSource(source, keepaliveMs, errorEventOf, true) }, req.signal);
     }
-    return await finish(await forwarded, ctx);
+    return cancelOnAbort(await finish(await forwarded, ctx), req.signal);
   } catch (err) {
     if (ctx) recordFailure(ctx, err);
     if (err instanceof HttpError) err.headers['x-request-id'] = requestId;

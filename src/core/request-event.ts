@@ -7,7 +7,7 @@ import type { RequestRecord } from './inference.ts';
 import { outcomeErrorClass, routerErrorClass } from './error-class.ts';
 
 function errorClassOf(rec: RequestRecord): ErrorClass {
-  if (rec.error) return routerErrorClass(rec.error.status);
+  if (rec.error) return routerErrorClass(rec.error.status, rec.error.code);
   const fromOutcome = outcomeErrorClass(rec.outcome);
   if (fromOutcome) return fromOutcome;
   if (rec.status >= 500) return 'upstream_5xx';

@@ -1,5 +1,5 @@
-// SSE keep-alive while the first token is slow: the response is committed (200, text/event-stream) at once and
-// `: keepalive` comments flow every interval, so proxies with idle timeouts (ALB, nginx) keep the connection.
+// SSE keep-alive while the first token is slow: once the first keep-alive is due the response is committed (200,
+// text/event-stream) and `: keepalive` comments flow every interval, so proxies with idle timeouts (ALB, nginx) keep the connection.
 // Comments carry no content, so failover to another backend is still possible until the first data event; if
 // every attempt fails the stream ends with one OpenAI-style error event.
 import type { ChunkSource } from './relay.ts';
@@ -13,10 +13,12 @@ export class KeepaliveSource implements ChunkSource {
   private cancelled = false;
   private settled: Promise<void>;
 
+  /** `dueNow`: the first keep-alive is already due (the caller waited one interval before committing). */
   constructor(
     pending: Promise<ChunkSource>,
     private intervalMs: number,
     toErrorEvent: (err: unknown) => Uint8Array,
+    private dueNow = false,
   ) {
     this.settled = pending.then(
       (s) => {
@@ -32,6 +34,10 @@ export class KeepaliveSource implements ChunkSource {
   async next(): Promise<Uint8Array | null> {
     if (this.done) return null;
     if (!this.source && !this.failed) {
+      if (this.dueNow) {
+        this.dueNow = false;
+        return KEEPALIVE;
+      }
       let timer: ReturnType<typeof setTimeout> | undefined;
       const tick = new Promise<'tick'>((r) => (timer = setTimeout(() => r('tick'), this.intervalMs)));
       const won = await Promise.race([this.settled.then(() => 'settled' as const), tick]);

@@ -22,7 +22,10 @@ export function sseErrorEvent(message: string, code: string, type = 'upstream_er
 }
 
 export interface RelayOptions {
+  /** Longest wait for the upstream's next chunk (time the router spends waiting on the client does not count). */
   idleMs: number;
+  /** Monotonic ms (default performance.now). */
+  now?: () => number;
   /** Sees every upstream chunk (TTFT, usage, output text taps). */
   observe?: (chunk: Uint8Array) => void;
   /** Called once with the outcome when the relay ends for any reason. */
@@ -34,24 +37,27 @@ export class SseRelay implements ChunkSource {
   private finished = false;
   /** Last few characters seen, to detect `data: [DONE]` split across chunks. */
   private tail = '';
-  // Idle timeout without a timer per chunk: one timer per stream re-arms itself from the time of the last chunk,
-  // and rejects `idle` (raced with each read) once the stream has been silent for idleMs.
-  private lastDataAt = Date.now();
+  // Idle timeout without a timer per chunk: one timer per stream re-arms itself and rejects `idle` (raced with
+  // each read) once an upstream read has been pending for idleMs. Only time spent waiting on the upstream counts:
+  // a slow client (backpressure) delays the next read, and that is not the backend stalling.
+  private readStartedAt = -1;
   private timer: ReturnType<typeof setTimeout> | undefined;
   private readonly idle: Promise<never>;
   private failIdle!: (err: UpstreamFailure) => void;
+  private readonly now: () => number;
 
   constructor(first: Uint8Array | null, private upstream: BodyReader, private opts: RelayOptions) {
     this.pending = first;
+    this.now = opts.now ?? (() => performance.now());
     this.idle = new Promise<never>((_, reject) => (this.failIdle = reject));
     this.idle.catch(() => {});
     this.timer = setTimeout(this.checkIdle, opts.idleMs);
   }
 
   private checkIdle = (): void => {
-    const silent = Date.now() - this.lastDataAt;
-    if (silent >= this.opts.idleMs) this.failIdle(new UpstreamFailure('timeout', `no data for ${this.opts.idleMs} ms`));
-    else this.timer = setTimeout(this.checkIdle, this.opts.idleMs - silent);
+    const waited = this.readStartedAt < 0 ? 0 : this.now() - this.readStartedAt;
+    if (waited >= this.opts.idleMs) this.failIdle(new UpstreamFailure('timeout', `no data for ${this.opts.idleMs} ms`));
+    else this.timer = setTimeout(this.checkIdle, this.opts.idleMs - waited);
   };
 
   private track(chunk: Uint8Array): Uint8Array {
@@ -77,14 +83,14 @@ export class SseRelay implements ChunkSource {
       return this.track(c);
     }
     try {
+      this.readStartedAt = this.now();
       const read = this.upstream.read();
       // When the idle timeout wins, the pending read rejects once the upstream is cancelled: expected, not unhandled.
       read.catch(() => {});
       const chunk = await Promise.race([read, this.idle]);
-      if (chunk) {
-        this.lastDataAt = Date.now();
-        return this.track(chunk);
-      }
+      this.readStartedAt = -1;
+      if (this.finished) return null; // cancelled while the read was pending
+      if (chunk) return this.track(chunk);
       if (this.tail.includes(DONE)) {
         this.end('completed');
         return null;
@@ -92,6 +98,8 @@ export class SseRelay implements ChunkSource {
       this.end('truncated', 'upstream closed the stream before data: [DONE]');
       return sseErrorEvent('The upstream backend ended the stream before it finished. The response is incomplete.', 'upstream_stream_truncated');
     } catch (err) {
+      this.readStartedAt = -1;
+      if (this.finished) return null; // cancelled while the read was pending: the rejection is ours
       this.upstream.cancel();
       const f = err instanceof UpstreamFailure ? err : new UpstreamFailure('reset', String(err));
       if (f.kind === 'timeout') {

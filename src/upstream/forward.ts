@@ -4,10 +4,11 @@
 // stalls before its first token can still fail over.
 import type { ModelRoute } from '../config/compile.ts';
 import type { TenantConfig } from '../config/schema.ts';
-import { errors, HttpError } from '../errors.ts';
+import { errors, type HttpError } from '../errors.ts';
 import { decide, type Decision } from '../routing/decide.ts';
 import type { RoutingInput } from '../routing/policy.ts';
 import type { BackendState, BackendStates } from './backend-state.ts';
+import type { Outcome } from './breaker.ts';
 import { UpstreamFailure, type UpstreamClient, type UpstreamResponse } from './types.ts';
 
 export interface ForwardInput {
@@ -40,8 +41,11 @@ export interface Forwarded {
   /** Time spent waiting on upstreams (for the overhead figure). */
   upstreamMs: number;
   dispatchedAt: number;
-  /** Gives the backend's in-flight slot back; call exactly once when the body is finished or abandoned. */
-  release(): void;
+  /**
+   * Ends the attempt: gives the backend's in-flight slot back and tells its breaker how the inference went
+   * (a stream counts as a success only once it completed). The first call counts; later calls do nothing.
+   */
+  settle(outcome: Outcome): void;
 }
 
 export interface ForwardDeps {
@@ -49,7 +53,23 @@ export interface ForwardDeps {
   states: BackendStates;
 }
 
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+/** Waits `ms`, or less if the signal aborts first (the caller checks the signal afterwards). */
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener('abort', done, { once: true });
+  });
+}
+
+/** How an upstream status counts for the backend's health: 5xx fails it; 429 and other 4xx say nothing. */
+export function outcomeOfStatus(status: number): Outcome {
+  return status >= 500 ? 'failure' : status >= 400 ? 'neutral' : 'success';
+}
 
 function parseRetryAfterMs(v: string | null): number | null {
   if (!v) return null;
@@ -78,7 +98,7 @@ export async function forward(input: ForwardInput, deps: ForwardDeps): Promise<F
   }
 
   for (let attempt = 1; attempt <= retry.maxAttempts; attempt++) {
-    if (input.clientSignal.aborted) throw new HttpError(499, 'invalid_request_error', 'Client closed the request.', 'client_closed');
+    if (input.clientSignal.aborted) throw errors.clientClosed();
     const now = input.now();
     if (attempt > 1 && now >= deadline) break;
     const decision = decide(route, { ...input.routing, now }, deps.states, tried, attempt);
@@ -90,7 +110,7 @@ export async function forward(input: ForwardInput, deps: ForwardDeps): Promise<F
     const backend = decision.backend;
     tried.add(backend.id);
     const state = deps.states.get(backend.url);
-    state.breaker.onSend();
+    const trial = state.breaker.onSend();
     state.inflight++;
     state.awaitingFirstByte++;
     let awaiting = true;
@@ -105,14 +125,15 @@ export async function forward(input: ForwardInput, deps: ForwardDeps): Promise<F
     input.clientSignal.addEventListener('abort', onClientAbort, { once: true });
     const headers = backend.authorization ? { ...input.headers, authorization: backend.authorization } : input.headers;
     const sentAt = input.now();
-    let released = false;
-    const release = () => {
-      if (!released) {
-        released = true;
-        firstByteSeen();
-        state.inflight--;
-        input.clientSignal.removeEventListener('abort', onClientAbort);
-      }
+    let settled = false;
+    const settle = (outcome: Outcome) => {
+      if (settled) return;
+      settled = true;
+      firstByteSeen();
+      state.inflight--;
+      input.clientSignal.removeEventListener('abort', onClientAbort);
+      // Whatever the upstream did, a request the client abandoned says nothing about the backend.
+      state.breaker.onOutcome(input.clientSignal.aborted && outcome === 'failure' ? 'neutral' : outcome, trial, input.now(), health);
     };
     // One timer per attempt bounds connect + headers + first body chunk; it aborts the attempt, which rejects
     // whichever read is pending (no per-phase races or extra promises on the hot path).
@@ -140,16 +161,17 @@ export async function forward(input: ForwardInput, deps: ForwardDeps): Promise<F
         const ms = input.now() - sentAt;
         upstreamMs += ms;
         attempts.push({ backend: backend.id, outcome: `status ${res.status}`, ms });
-        release();
+        settle(outcomeOfStatus(res.status));
         if (res.status === 429) {
           // Overload is not a fault: no breaker penalty. Wait out a short Retry-After, else move on at once.
-          lastError = new HttpError(429, 'rate_limit_error', `All backends are rate limited (last: ${backend.id}). Retry later.`, 'upstream_rate_limited', null,
-            res.header('retry-after') ? { 'retry-after': res.header('retry-after')! } : {});
-          const wait = parseRetryAfterMs(res.header('retry-after'));
-          if (wait !== null && wait <= retry.maxRetryAfterMs && input.now() + wait < deadline && attempt < retry.maxAttempts) await sleep(wait);
+          const retryAfter = res.header('retry-after');
+          lastError = errors.rateLimited(backend.id, retryAfter);
+          const wait = parseRetryAfterMs(retryAfter);
+          if (wait !== null && wait <= retry.maxRetryAfterMs && input.now() + wait < deadline && attempt < retry.maxAttempts) {
+            await sleep(wait, input.clientSignal);
+          }
         } else {
-          state.breaker.onFailure(input.now(), health.failureThreshold, health.cooldownMs);
-          lastError = errors.upstreamFailed(`backend '${backend.id}' answered ${res.status}`);
+          lastError = errors.upstreamStatus(backend.id, res.status);
         }
         continue;
       }
@@ -159,23 +181,24 @@ export async function forward(input: ForwardInput, deps: ForwardDeps): Promise<F
       const ms = input.now() - sentAt;
       upstreamMs += ms;
       attempts.push({ backend: backend.id, outcome: `status ${res.status}`, ms });
-      if (res.status < 500) state.breaker.onSuccess();
-      // The caller owns the response now and calls `release` when it is done with the body.
-      return { decision, response: res, first, controller, state, attempts, upstreamMs, dispatchedAt: sentAt, release };
+      // The caller owns the response now and settles the attempt when it is done with the body.
+      return { decision, response: res, first, controller, state, attempts, upstreamMs, dispatchedAt: sentAt, settle };
     } catch (err) {
       clearTimeout(timer);
-      release();
       const ms = input.now() - sentAt;
       upstreamMs += ms;
-      if (input.clientSignal.aborted) throw new HttpError(499, 'invalid_request_error', 'Client closed the request.', 'client_closed');
+      if (input.clientSignal.aborted) {
+        settle('neutral');
+        throw errors.clientClosed();
+      }
       const f = timedOut
         ? new UpstreamFailure('timeout', `no first byte within ${timeouts.firstByteMs} ms`)
         : err instanceof UpstreamFailure
           ? err
           : new UpstreamFailure('reset', String(err));
       attempts.push({ backend: backend.id, outcome: f.kind, ms });
-      state.breaker.onFailure(input.now(), health.failureThreshold, health.cooldownMs);
-      lastError = f.kind === 'timeout' ? errors.upstreamTimeout(`backend '${backend.id}': ${f.message}`) : errors.upstreamFailed(`backend '${backend.id}': ${f.message}`);
+      settle('failure');
+      lastError = errors.upstreamFailure(backend.id, f);
     }
   }
   throw lastError ?? errors.noBackend(route.pool.name);

@@ -13,7 +13,6 @@ interface Target {
   url: string;
   adapter: EngineAdapter;
   failureThreshold: number;
-  cooldownMs: number;
   intervalMs: number;
 }
 
@@ -43,7 +42,7 @@ export class HealthProber {
           const url = b.url.replace(/\/$/, '');
           const prev = out.get(url);
           if (!prev || h.probeIntervalMs < prev.intervalMs) {
-            out.set(url, { url, adapter: this.adapterFor(b.engine), failureThreshold: h.failureThreshold, cooldownMs: h.cooldownMs, intervalMs: h.probeIntervalMs });
+            out.set(url, { url, adapter: this.adapterFor(b.engine), failureThreshold: h.failureThreshold, intervalMs: h.probeIntervalMs });
           }
         }
       }
@@ -60,12 +59,13 @@ export class HealthProber {
       const text = await readAllText(res.body, 4 * 1024 * 1024);
       return { status: res.status, text };
     };
+    // Probes decide active health only: a good /health never ends an ejection that inference caused.
     try {
       const health = await get(t.adapter.healthPath);
       if (health.status >= 500) throw new Error(`health ${health.status}`);
-      if (state.breaker.state !== 'closed') state.breaker.onSuccess();
+      state.breaker.onProbe(true, t.failureThreshold);
     } catch {
-      state.breaker.onFailure(this.now(), t.failureThreshold, t.cooldownMs);
+      state.breaker.onProbe(false, t.failureThreshold);
       return;
     }
     if (t.adapter.metricsPath) {

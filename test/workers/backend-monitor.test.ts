@@ -33,7 +33,7 @@ describe('BackendMonitor Durable Object', () => {
     for (const url of urls) {
       const b = snap.backends[url];
       expect(b, url).toBeDefined();
-      expect(b!.breaker).toBe('closed');
+      expect(b!.healthy).toBe(true);
       expect(b!.engine.running).toBe(0);
       expect(b!.engineAgeMs).not.toBeNull();
     }

@@ -56,7 +56,7 @@ describe('cache fill rate (CounterRate)', () => {
     const states = new BackendStates();
     const snap = (uncached: number, ageMs: number) => ({
       at: 0,
-      backends: { 'http://gpu-1': { breaker: 'closed' as const, openedUntilIn: 0, engine: { running: 3, uncachedPromptTokens: uncached }, engineAgeMs: ageMs } },
+      backends: { 'http://gpu-1': { healthy: true, engine: { running: 3, uncachedPromptTokens: uncached }, engineAgeMs: ageMs } },
     });
     applySnapshot(states, snap(50_000, 400), 10_000); // read at 9,600
     applySnapshot(states, snap(50_000, 900), 10_500); // the same reading, pulled again: ignored
