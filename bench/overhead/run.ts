@@ -2,6 +2,9 @@
 // run, same upstream, loopback only.
 //
 //   npx tsx bench/overhead/run.ts [--duration 10] [--connections 50] [--runs 3] [--targets direct,nginx,...]
+//                                 [--base-ref REF --targets ...,kvroute-node,kvroute-node@base]
+// A target named NAME@base runs NAME from commit REF, in the same run as NAME from the tree: before/after
+// ratios of a change measured side by side.
 //
 // Per run and per target (targets interleaved, order rotated every run):
 //   1. non-streaming at saturation: autocannon, `connections` keep-alive connections for `duration` s
@@ -50,6 +53,7 @@ const f = parseFlags(process.argv.slice(2), {
   'client-cpus': { type: 'string' },
   'kvroute-config': { type: 'string' },
   'kvroute-ref': { type: 'string' },
+  'base-ref': { type: 'string' },
   nice: { type: 'string' },
   out: { type: 'string' },
   help: { type: 'boolean' },
@@ -81,7 +85,11 @@ const opt = {
   nice: num('nice', f.nice, 0),
 };
 if (!['split', 'none'].includes(opt.pin)) throw new Error(`--pin must be split or none, got '${opt.pin}'`);
-for (const n of opt.targets) if (!TARGETS.some((t) => t.name === n)) throw new Error(`unknown target '${n}' (known: ${TARGETS.map((t) => t.name).join(', ')})`);
+/** `NAME@base`: target NAME run from the --base-ref export, side by side with the same target from the tree. */
+const BASE = '@base';
+const defOf = (n: string) => TARGETS.find((t) => t.name === (n.endsWith(BASE) ? n.slice(0, -BASE.length) : n));
+for (const n of opt.targets) if (n.endsWith(BASE) && !f['base-ref']) throw new Error(`target '${n}' needs --base-ref REF`);
+for (const n of opt.targets) if (!defOf(n)) throw new Error(`unknown target '${n}' (known: ${TARGETS.map((t) => t.name).join(', ')})`);
 if (!opt.targets.includes('direct')) opt.targets.unshift('direct'); // the baseline for "added latency"
 
 const command = `npx tsx bench/overhead/run.ts ${process.argv.slice(2).join(' ')}`.trim();
@@ -166,9 +174,8 @@ interface RunRow {
  * (`git archive`, no change to the repository or the working tree) into the scratch dir, with node_modules
  * linked, so a run measures committed code even while the tree is being edited.
  */
-function kvrouteSource(tmp: string): { dir: string; describe: string } {
+function kvrouteSource(tmp: string, ref = f['kvroute-ref'], sub = 'kvroute-src'): { dir: string; describe: string } {
   const git = (...a: string[]) => spawnSync('git', ['-C', root, ...a], { encoding: 'utf8' });
-  const ref = f['kvroute-ref'];
   if (!ref) {
     const head = git('rev-parse', '--short', 'HEAD').stdout.trim();
     const dirty = git('status', '--porcelain', '--', 'src', 'routes', 'bin', 'wrangler.toml').stdout.trim() !== '';
@@ -176,7 +183,7 @@ function kvrouteSource(tmp: string): { dir: string; describe: string } {
   }
   const sha = git('rev-parse', '--verify', `${ref}^{commit}`).stdout.trim();
   if (!sha) throw new Error(`--kvroute-ref: unknown ref '${ref}'`);
-  const dir = path.join(tmp, 'kvroute-src');
+  const dir = path.join(tmp, sub);
   fs.mkdirSync(dir);
   const r = spawnSync('sh', ['-c', `git -C '${root}' archive --format=tar ${sha} | tar -x -C '${dir}'`], { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`git archive ${sha} failed: ${r.stderr}`);
@@ -203,15 +210,23 @@ async function main() {
   const kv = kvrouteSource(tmp);
   log(`kvroute source: ${kv.describe}`);
   const ctx: Ctx = { root, kvrouteRoot: kv.dir, upstreamPort: upPort, serverCpus, tmp, kvrouteConfig: f['kvroute-config'] };
+  const base = f['base-ref'] ? kvrouteSource(tmp, f['base-ref'], 'kvroute-base') : null;
+  if (base) log(`@base targets: ${base.describe}`);
+  // @base targets get their own scratch dir (configs, data dirs, logs), beside the tree's.
+  const baseTmp = () => {
+    const d = path.join(tmp, 'base');
+    fs.mkdirSync(d, { recursive: true });
+    return d;
+  };
   const running = new Map<string, Running>();
   const unavailable: Record<string, string> = {};
   const decisions: Record<string, string> = {};
   for (const name of opt.targets) {
-    const def = TARGETS.find((t) => t.name === name)!;
+    const def = defOf(name)!;
     const before = new Set(live());
     try {
       log(`starting ${name}`);
-      const t = await def.start(ctx);
+      const t = await def.start(name.endsWith(BASE) && base ? { ...ctx, kvrouteRoot: base.dir, tmp: baseTmp() } : ctx);
       const a = await once(t, body);
       if (a.status !== 200 || !a.text.includes('chat.completion')) throw new Error(`non-streaming check: HTTP ${a.status} ${a.text.slice(0, 300)}`);
       if (name.startsWith('kvroute')) {

@@ -13,6 +13,8 @@ export interface WranglerDevOptions {
   persistTo?: string;
   /** Where wrangler's own output goes (default: this process's stdout / stderr). */
   output?: 'inherit' | 'ignore';
+  /** Extra Worker vars (e.g. CLICKHOUSE_URL). */
+  vars?: Record<string, string>;
 }
 
 export interface WranglerDev {
@@ -26,6 +28,7 @@ export function spawnWranglerDev(o: WranglerDevOptions): WranglerDev {
   const args = [WRANGLER, 'dev', '--ip', '127.0.0.1', '--port', String(o.port), '--var', `KVROUTE_ADMIN_TOKEN:${o.adminToken}`,
     '--log-level', 'warn', '--show-interactive-dev-session=false'];
   if (o.persistTo) args.push('--persist-to', o.persistTo);
+  for (const [k, v] of Object.entries(o.vars ?? {})) args.push('--var', `${k}:${v}`);
   const out = o.output ?? 'inherit';
   const child = spawn(process.execPath, args, {
     cwd: ROOT,
