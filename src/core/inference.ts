@@ -3,11 +3,11 @@
 // The Hono route (routes/openai.ts) and the Node fast path (src/node.ts) both adapt this one function.
 import type { AnalyticsEvent } from '../analytics/event.ts';
 import type { DriftConfig } from '../config/drift.ts';
-import { chatCompletionBody, completionBody, firstProblem, type InferenceBody, type InferenceKind } from '../config/openai-api.ts';
+import { firstProblem, inferenceEndpoints, type InferenceBody, type InferenceKind } from '../config/openai-api.ts';
 import { errors, HttpError, toErrorResponse } from '../errors.ts';
 import { decisionHeader, type Decision } from '../routing/decide.ts';
 import { shouldShadow } from '../routing/experiments.ts';
-import { prefixHashes } from '../routing/prefix-hash.ts';
+import { canonicalLength, prefixHashes } from '../routing/prefix-hash.ts';
 import { legFromSummary, skippedLeg, type LegOutcome } from '../shadow/leg.ts';
 import type { ShadowLimiter } from '../shadow/limiter.ts';
 import { KeepaliveSource } from '../stream/keepalive.ts';
@@ -15,6 +15,7 @@ import { SseRelay, sseErrorEvent, type ChunkSource, type StreamOutcome } from '.
 import { CompletionStreamObserver, summariseCompletionBody } from '../stream/sse.ts';
 import type { TenantDirectory } from '../tenants/directory.ts';
 import type { BackendStates } from '../upstream/backend-state.ts';
+import { normaliseUpstreamError } from '../upstream/error-body.ts';
 import { forward, type AttemptRecord, type Forwarded } from '../upstream/forward.ts';
 import { readAllText, type UpstreamClient } from '../upstream/types.ts';
 import { chooseRoute } from './experiment.ts';
@@ -98,7 +99,7 @@ function parseBody(kind: InferenceKind, text: string): { body: InferenceBody; ra
     throw errors.badJson((e as Error).message);
   }
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw errors.badJson('the body must be a JSON object');
-  const parsed = (kind === 'chat' ? chatCompletionBody : completionBody).safeParse(raw);
+  const parsed = inferenceEndpoints[kind].schema.safeParse(raw);
   if (!parsed.success) {
     const p = firstProblem(parsed.error);
     throw errors.badField(p.param, p.message);
@@ -107,6 +108,7 @@ function parseBody(kind: InferenceKind, text: string): { body: InferenceBody; ra
 }
 
 function promptChars(kind: InferenceKind, body: InferenceBody): number {
+  if (kind === 'responses' || kind === 'embeddings') return canonicalLength(body);
   if (kind === 'completions') {
     const p = (body as { prompt: unknown }).prompt;
     return typeof p === 'string' ? p.length : Array.isArray(p) ? p.length : 0;
@@ -167,7 +169,7 @@ async function finish(fwd: Forwarded, ctx: RequestContext): Promise<InferenceRes
   const base = { status: res.status, decision: fwd.decision, attempts: fwd.attempts, ttftMs: firstByteAt - startedAt };
   const legFacts = { pool: fwd.decision.pool, backend: fwd.decision.backend.id, upstreamModel: ctx.upstreamModel, status: res.status, startedAt: fwd.dispatchedAt, stream: ctx.stream };
 
-  if (!contentType.includes('text/event-stream')) {
+  if (res.status >= 400 || !contentType.includes('text/event-stream')) {
     let out: string;
     try {
       const rest = await readAllText(res.body);
@@ -177,6 +179,11 @@ async function finish(fwd: Forwarded, ctx: RequestContext): Promise<InferenceRes
       throw errors.upstreamFailed(`backend '${fwd.decision.backend.id}' broke while sending its response: ${(e as Error).message}`);
     } finally {
       fwd.release();
+    }
+    // One error shape for every answer: a backend's own error body becomes OpenAI's (status and message kept).
+    if (res.status >= 400) {
+      out = normaliseUpstreamError(res.status, out);
+      headers['content-type'] = 'application/json';
     }
     const end = deps.now();
     const upstream = fwd.upstreamMs + (end - firstByteAt);
@@ -199,6 +206,7 @@ async function finish(fwd: Forwarded, ctx: RequestContext): Promise<InferenceRes
   const observer = ctx.reportPrimary ? new CompletionStreamObserver({ startedAt: fwd.dispatchedAt, collectText: true }) : null;
   const relay = new SseRelay(fwd.first, res.body, {
     idleMs: ctx.idleMs,
+    endLines: inferenceEndpoints[ctx.kind].endLines,
     observe:
       deps.onRecord || observer
         ? (chunk) => {
@@ -260,7 +268,7 @@ export async function handleInference(req: InferenceRequest, deps: InferenceDeps
 
     let reportPrimary: RequestContext['reportPrimary'] = null;
     const exp = choice.experiment;
-    if (exp?.experiment.shadow && deps.emit && deps.shadowLimiter) {
+    if (exp?.experiment.shadow && deps.emit && deps.shadowLimiter && inferenceEndpoints[req.kind].shadow) {
       const plan = shouldShadow(exp.experiment, requestId);
       if (plan.shadow) {
         reportPrimary = startShadow(
