@@ -1,7 +1,8 @@
 // /v1/*: the OpenAI-compatible surface. HTTP only: adapt the request, call the core, shape the response.
 import { Hono, type Context } from 'hono';
 import { handleInference, type InferenceResult } from '../src/core/inference.ts';
-import type { InferenceKind } from '../src/config/openai-api.ts';
+import { inferenceEndpoints, type InferenceKind } from '../src/config/openai-api.ts';
+import type { RuntimeTenant } from '../src/config/compile.ts';
 import { errors } from '../src/errors.ts';
 import type { Platform } from '../src/platform.ts';
 import type { ChunkSource } from '../src/stream/relay.ts';
@@ -85,7 +86,7 @@ export function openaiRoutes(p: Platform): Hono {
       const result = await handleInference(
         {
           kind,
-          path: kind === 'chat' ? '/v1/chat/completions' : '/v1/completions',
+          path: inferenceEndpoints[kind].path,
           header: (n) => c.req.header(n) ?? null,
           readBody: (limit, timeoutMs) => readLimited(c.req.raw, limit, timeoutMs),
           signal: c.req.raw.signal,
@@ -97,8 +98,7 @@ export function openaiRoutes(p: Platform): Hono {
       return errorResponse(err);
     }
   };
-  app.post('/chat/completions', run('chat'));
-  app.post('/completions', run('completions'));
+  for (const [kind, endpoint] of Object.entries(inferenceEndpoints)) app.post(endpoint.path.slice('/v1'.length), run(kind as InferenceKind));
   app.get('/models', async (c) => {
     try {
       const { tenant } = await p.directory.authenticate(c.req.header('authorization') ?? null);
@@ -107,5 +107,29 @@ export function openaiRoutes(p: Platform): Hono {
       return errorResponse(err);
     }
   });
+  // models.retrieve; model names may hold slashes (`meta-llama/Llama-3.1-8B`), so the id is the rest of the path.
+  app.get('/models/:id{.+}', async (c) => {
+    try {
+      const { tenant } = await p.directory.authenticate(c.req.header('authorization') ?? null);
+      const id = c.req.param('id');
+      const card = modelCards(tenant).get(id);
+      if (!card) throw errors.unknownModel(id);
+      return new Response(card, { headers: { 'content-type': 'application/json' } });
+    } catch (err) {
+      return errorResponse(err);
+    }
+  });
   return app;
+}
+
+/** One model's `GET /v1/models/{id}` body, from the tenant's compiled model list (the one source of the cards). */
+const cardsByTenant = new WeakMap<RuntimeTenant, Map<string, string>>();
+function modelCards(tenant: RuntimeTenant): Map<string, string> {
+  let cards = cardsByTenant.get(tenant);
+  if (!cards) {
+    const list = JSON.parse(tenant.modelsJson) as { data: { id: string }[] };
+    cards = new Map(list.data.map((m) => [m.id, JSON.stringify(m)]));
+    cardsByTenant.set(tenant, cards);
+  }
+  return cards;
 }

@@ -1,6 +1,7 @@
 // createApp(platform): the one Hono app both runtimes serve.
-import { Hono } from 'hono';
+import { Hono, type Context } from 'hono';
 import { adminRoutes } from '../routes/admin.ts';
+import { corsMiddleware } from '../routes/cors.ts';
 import { errorResponse, onAppError } from '../routes/errors.ts';
 import { healthRoutes } from '../routes/health.ts';
 import { metricsRoutes } from '../routes/metrics.ts';
@@ -8,13 +9,35 @@ import { openaiRoutes } from '../routes/openai.ts';
 import { errors } from './errors.ts';
 import type { Platform } from './platform.ts';
 
+const METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'] as const;
+
+/** Methods with a route (not just middleware) at `path`, HEAD with GET as Hono serves it. */
+function allowedMethods(app: Hono, path: string): string[] {
+  const allowed: string[] = [];
+  for (const m of METHODS) {
+    const [handlers] = app.router.match(m, path);
+    if (handlers.some(([[, route]]) => route.method !== 'ALL')) allowed.push(m);
+  }
+  if (allowed.includes('GET')) allowed.splice(1, 0, 'HEAD');
+  return allowed;
+}
+
 export function createApp(platform: Platform): Hono {
-  const app = new Hono();
+  // Not strict: `/v1/chat/completions/` is `/v1/chat/completions`.
+  const app = new Hono({ strict: false });
+  app.use('/v1/*', corsMiddleware(platform.directory));
   app.route('/v1', openaiRoutes(platform));
   app.route('/admin', adminRoutes(platform));
   app.route('/health', healthRoutes(platform));
   app.route('/metrics', metricsRoutes(platform));
-  app.notFound((c) => errorResponse(errors.notFound(`No route for ${c.req.method} ${new URL(c.req.url).pathname}.`)));
+  // No route for this method: 405 with Allow when the path has routes for other methods (OPTIONS lists them).
+  app.notFound((c: Context) => {
+    const path = c.req.path;
+    const allowed = allowedMethods(app, path);
+    if (allowed.length === 0) return errorResponse(errors.notFound(`No route for ${c.req.method} ${new URL(c.req.url).pathname}.`));
+    if (c.req.method === 'OPTIONS') return new Response(null, { status: 204, headers: { allow: [...allowed, 'OPTIONS'].join(', ') } });
+    return errorResponse(errors.methodNotAllowed(c.req.method, path, allowed));
+  });
   app.onError(onAppError);
   return app;
 }

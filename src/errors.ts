@@ -47,6 +47,10 @@ export const errors = {
   unknownModel: (model: string) =>
     new HttpError(404, 'not_found_error', `The model '${model}' does not exist or you do not have access to it.`, 'model_not_found', 'model'),
   notFound: (what: string) => new HttpError(404, 'not_found_error', what, 'not_found'),
+  methodNotAllowed: (method: string, path: string, allowed: string[]) =>
+    new HttpError(405, 'invalid_request_error', `Method ${method} is not allowed for ${path}. Use ${allowed.join(' or ')}.`, 'method_not_allowed', null, {
+      allow: allowed.join(', '),
+    }),
   noBackend: (pool: string) =>
     new HttpError(503, 'upstream_error', `No healthy backend available in pool '${pool}'. Retry later.`, 'no_backend_available'),
   upstreamFailed: (detail: string) => new HttpError(502, 'upstream_error', `Upstream backend failed: ${detail}`, 'upstream_error'),

@@ -1,4 +1,4 @@
-// Node runtime binding: the Hono app behind @hono/node-server, plus a fast path for the two inference routes
+// Node runtime binding: the Hono app behind @hono/node-server, plus a fast path for the inference routes
 // that writes straight to the socket (no web streams on Node: see toolchain notes), undici pools upstream, and
 // a file-backed tenant store. Same core code as the Worker.
 import http from 'node:http';
@@ -7,7 +7,8 @@ import type { AddressInfo } from 'node:net';
 import { getRequestListener } from '@hono/node-server';
 import { createApp } from './app.ts';
 import { handleInference, type InferenceDeps, type InferenceResult } from './core/inference.ts';
-import type { InferenceKind } from './config/openai-api.ts';
+import { inferenceEndpoints, inferenceKindOf } from './config/openai-api.ts';
+import { corsHeadersFor } from './core/cors.ts';
 import type { PolicyFactory } from './config/compile.ts';
 import { errors, toErrorResponse } from './errors.ts';
 import type { Platform } from './platform.ts';
@@ -55,8 +56,6 @@ export interface NodeRouter {
   platform: Platform;
   close(): Promise<void>;
 }
-
-const INFERENCE_PATHS: Record<string, InferenceKind> = { '/v1/chat/completions': 'chat', '/v1/completions': 'completions' };
 
 /**
  * Reads the request body with a byte limit and a deadline for the whole body. Over the limit, the 413 goes out
@@ -139,13 +138,13 @@ async function writeResult(res: http.ServerResponse, result: InferenceResult): P
   res.end();
 }
 
-function writeError(res: http.ServerResponse, err: unknown): void {
+function writeError(res: http.ServerResponse, err: unknown, extraHeaders: Record<string, string> = {}): void {
   const { status, body, headers } = toErrorResponse(err);
   if (res.headersSent) {
     res.destroy();
     return;
   }
-  res.writeHead(status, { 'content-type': 'application/json', ...headers });
+  res.writeHead(status, { 'content-type': 'application/json', ...headers, ...extraHeaders });
   res.end(JSON.stringify(body));
 }
 
@@ -192,11 +191,19 @@ export async function startNodeRouter(opts: NodeRouterOptions): Promise<NodeRout
   const deps: InferenceDeps = { directory, states, client, now, defer: platform.defer, ...hooks };
 
   const server = http.createServer((req, res) => {
-    const kind = req.method === 'POST' ? INFERENCE_PATHS[req.url ?? ''] : undefined;
+    // The inference routes (any of them, with a trailing slash or a query) skip Hono; everything else goes to it.
+    const kind = req.method === 'POST' ? inferenceKindOf((req.url ?? '').split('?', 1)[0]!) : undefined;
     if (!kind) {
       void honoListener(req, res);
       return;
     }
+    const header = (n: string) => {
+      const v = req.headers[n];
+      return v === undefined ? null : Array.isArray(v) ? v.join(', ') : v;
+    };
+    // A browser's request: its CORS headers are worked out alongside (src/core/cors.ts; never rejects).
+    const origin = header('origin');
+    const cors = origin ? corsHeadersFor(directory, origin, header('authorization')) : null;
     const ac = new AbortController();
     res.on('close', () => {
       if (!res.writableFinished) ac.abort();
@@ -204,18 +211,18 @@ export async function startNodeRouter(opts: NodeRouterOptions): Promise<NodeRout
     handleInference(
       {
         kind,
-        path: req.url!,
-        header: (n) => {
-          const v = req.headers[n];
-          return v === undefined ? null : Array.isArray(v) ? v.join(', ') : v;
-        },
+        path: inferenceEndpoints[kind].path,
+        header,
         readBody: (limit, timeoutMs) => readNodeBody(req, limit, timeoutMs),
         signal: ac.signal,
       },
       deps,
     )
-      .then((result) => writeResult(res, result))
-      .catch((err) => writeError(res, err));
+      .then(async (result) => {
+        if (cors) Object.assign(result.headers, await cors);
+        return writeResult(res, result);
+      })
+      .catch(async (err) => writeError(res, err, cors ? await cors : {}));
   });
   server.keepAliveTimeout = 65_000;
   server.listen(opts.port ?? 0, opts.host ?? '127.0.0.1');

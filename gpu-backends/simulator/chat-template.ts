@@ -50,6 +50,47 @@ export function renderChatPrompt(body: ChatBody): string {
   return out + header('assistant');
 }
 
+/** A Responses API input item (a message, or a tool call / tool output / reasoning item). */
+export interface ResponsesItem {
+  type?: string;
+  role?: string;
+  content?: string | ChatContentPart[] | null;
+  [key: string]: unknown;
+}
+
+export interface ResponsesBody {
+  instructions?: string | null;
+  input: string | ResponsesItem[];
+  tools?: unknown[] | null;
+}
+
+/** Text of Responses content parts: `input_text` and `output_text` are text, like chat's `text` parts. */
+function responsesContent(content: ResponsesItem['content']): ChatMessage['content'] {
+  if (!Array.isArray(content)) return content;
+  return content.map((p) => (p.type === 'input_text' || p.type === 'output_text' ? { type: 'text', text: p.text } : p));
+}
+
+/**
+ * The Responses API request as the chat it is rendered from (vLLM turns `instructions` into a system message and
+ * the input into messages): tool calls and outputs become JSON turns of the assistant and the tool.
+ */
+export function responsesMessages(body: ResponsesBody): ChatMessage[] {
+  const messages: ChatMessage[] = [];
+  if (body.instructions) messages.push({ role: 'system', content: body.instructions });
+  if (typeof body.input === 'string') return [...messages, { role: 'user', content: body.input }];
+  for (const item of body.input) {
+    if (typeof item.role === 'string' && (item.type === undefined || item.type === 'message')) messages.push({ role: item.role, content: responsesContent(item.content) });
+    else if (item.type === 'function_call_output') messages.push({ role: 'tool', content: typeof item.output === 'string' ? item.output : JSON.stringify(item.output) });
+    else messages.push({ role: 'assistant', content: JSON.stringify(item) });
+  }
+  return messages;
+}
+
+/** Llama-3-style prompt of a Responses API request. */
+export function renderResponsesPrompt(body: ResponsesBody): string {
+  return renderChatPrompt({ messages: responsesMessages(body), tools: body.tools ?? undefined });
+}
+
 /**
  * Prompt text of a completions request. Token-id prompts become 4 characters per id, so that the token count
  * equals the number of ids. Callers validate that there is exactly one prompt.
@@ -65,6 +106,7 @@ export function renderCompletionPrompt(body: CompletionBody): string {
 }
 
 /** The prompt text for a request to `endpoint`, exactly as the simulator server renders it. */
-export function promptTextForRequest(endpoint: 'chat' | 'completions', body: ChatBody | CompletionBody): string {
+export function promptTextForRequest(endpoint: 'chat' | 'completions' | 'responses', body: ChatBody | CompletionBody | ResponsesBody): string {
+  if (endpoint === 'responses') return renderResponsesPrompt(body as ResponsesBody);
   return endpoint === 'chat' ? renderChatPrompt(body as ChatBody) : renderCompletionPrompt(body as CompletionBody);
 }

@@ -1,18 +1,20 @@
-// One generation request (/v1/chat/completions, /v1/completions): validation, fault draws, engine submission,
-// and the HTTP response, streamed as vLLM's SSE chunks or whole, with stall and die faults applied.
+// One generation request (/v1/chat/completions, /v1/completions, /v1/responses): validation, fault draws, engine
+// submission, and the HTTP response, streamed as vLLM's SSE chunks (or Responses events) or whole, with stall and
+// die faults applied.
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { BackendContext as Context } from './backend-context.ts';
 import type { EngineEvent } from './engine.ts';
 import { drawFaults, type RequestFaults } from './faults.ts';
-import { loadHeaders, readJson, sendError, sendJson } from './http-io.ts';
-import { parseSimRequest, RequestError, type SimRequest } from './openai-request.ts';
-import { completeBody, deltaChunk, errorBody, idPrefix, roleChunk, sseData, usageChunk, usageOf, type ResponseMeta } from './openai-response.ts';
+import { answeredByFault, loadHeaders, readJson, sendError, sendJson } from './http-io.ts';
+import { parseSimRequest, RequestError, type Endpoint, type SimRequest } from './openai-request.ts';
+import { completeBody, deltaChunk, idPrefix, roleChunk, sseData, usageChunk, usageOf, type ResponseMeta } from './openai-response.ts';
 import { planOutput } from './output-text.ts';
+import { ResponsesEvents, responsesBody, type ResponsesMeta } from './responses-api.ts';
 import { countTokens, promptBlockHashes } from './tokenizer.ts';
 
 /** One generation request: validation, faults, engine submission, streaming or whole response. */
-export async function generate(ctx: Context, endpoint: 'chat' | 'completions', req: IncomingMessage, res: ServerResponse): Promise<void> {
+export async function generate(ctx: Context, endpoint: Endpoint, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const body = await readJson(req, res);
   if (body === undefined) return;
   let sim: SimRequest;
@@ -27,13 +29,7 @@ export async function generate(ctx: Context, endpoint: 'chat' | 'completions', r
   }
 
   const faults = drawFaults(ctx.faults, ctx.faultSeed, ctx.requestCount++);
-  if (faults.error) {
-    return sendJson(res, faults.error.status, errorBody('Simulated engine failure (fault injection).', 'InternalServerError', faults.error.status));
-  }
-  if (faults.rateLimit) {
-    res.setHeader('retry-after', String(faults.rateLimit.retryAfterSeconds));
-    return sendJson(res, 429, errorBody('Rate limit reached (fault injection). Retry after the time in Retry-After.', 'requests', 'rate_limit_exceeded'));
-  }
+  if (answeredByFault(res, faults)) return;
 
   const promptTokens = countTokens(sim.promptText);
   const plan = planOutput(sim.promptText, ctx.output);
@@ -50,7 +46,12 @@ export async function generate(ctx: Context, endpoint: 'chat' | 'completions', r
   // Hashes over prompt + answer: the engine caches the answer's blocks as they fill, like vLLM, so a next turn
   // that quotes this answer hits them (the prompt's own blocks are the same as promptBlockHashes(prompt)).
   const { blockHashes } = promptBlockHashes(sim.promptText + text, ctx.hashSeed, ctx.config.blockSizeTokens);
-  const run = new RequestRun(ctx, sim, res, meta, faults, { id, promptTokens, blockHashes, maxTokens, finishReason, text });
+  const responses: ResponsesMeta | undefined = sim.responses && {
+    ...meta,
+    itemId: `msg_${randomUUID().replace(/-/g, '')}`,
+    maxOutputTokens: sim.maxTokens ?? Math.max(limit - promptTokens, 1),
+  };
+  const run = new RequestRun(ctx, sim, res, meta, faults, { id, promptTokens, blockHashes, maxTokens, finishReason, text }, responses);
   run.start();
 }
 
@@ -80,6 +81,8 @@ class RequestRun {
   /** Settles when the last chunk written has been handed to the socket (so `die` loses no sent tokens). */
   private flushed: Promise<void> = Promise.resolve();
   private submitted = false;
+  /** A Responses API request's event writer (typed events instead of chat chunks). */
+  private readonly events: ResponsesEvents | undefined;
 
   constructor(
     private readonly ctx: Context,
@@ -88,7 +91,10 @@ class RequestRun {
     private readonly meta: ResponseMeta,
     private readonly faults: RequestFaults,
     private readonly plan: RunPlan,
-  ) {}
+    private readonly responses?: ResponsesMeta,
+  ) {
+    this.events = responses && sim.stream ? new ResponsesEvents(responses, sim.responses!) : undefined;
+  }
 
   start(): void {
     this.arrival = this.ctx.driver.simNow();
@@ -98,6 +104,7 @@ class RequestRun {
     if (this.sim.stream) {
       this.ctx.driver.tick();
       this.res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', ...this.loadHeaders() });
+      if (this.events) this.res.write(this.events.start());
       this.res.flushHeaders();
     }
     const stall = this.faults.stallBeforeFirstTokenMs;
@@ -161,20 +168,27 @@ class RequestRun {
     const last = i === plan.maxTokens - 1;
     const usage = sim.continuousUsage ? this.usage(i + 1) : undefined;
     const piece = plan.text.slice(i * 4, i * 4 + 4);
-    const data = sseData(deltaChunk(sim.endpoint, meta, piece, last ? plan.finishReason : null, usage));
+    const data = this.events ? this.events.delta(piece) : sseData(deltaChunk(sim.endpoint, meta, piece, last ? plan.finishReason : null, usage));
     this.flushed = new Promise((resolve) => this.res.write(data, () => resolve()));
   }
 
   private complete(): void {
     this.done = true;
     const { res, sim, meta, plan } = this;
+    if (this.events) {
+      res.end(this.events.finish(plan.text, plan.finishReason, this.usage(plan.maxTokens)));
+      return;
+    }
     if (sim.stream) {
       if (sim.includeUsage) res.write(sseData(usageChunk(sim.endpoint, meta, this.usage(plan.maxTokens))));
       res.end(sseData('[DONE]'));
       return;
     }
     this.ctx.driver.tick();
-    const body = completeBody(sim.endpoint, meta, plan.text, plan.finishReason, this.usage(plan.maxTokens));
+    const usage = this.usage(plan.maxTokens);
+    const body = this.responses
+      ? responsesBody(this.responses, sim.responses!, plan.finishReason === 'length' ? 'incomplete' : 'completed', plan.text, usage)
+      : completeBody(sim.endpoint, meta, plan.text, plan.finishReason, usage);
     // Simulated timings of this request, for benchmarks and tests (a streaming client measures them itself).
     const timing = {
       'x-sim-ttft-ms': (this.ttftMs ?? 0).toFixed(3),

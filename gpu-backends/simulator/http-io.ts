@@ -1,6 +1,7 @@
 // Small HTTP helpers of the simulator: bounded JSON bodies, JSON/text replies, OpenAI-style errors, load headers.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { type Engine, uncachedPromptTokens } from './engine.ts';
+import type { RequestFaults } from './faults.ts';
 import { RequestError } from './openai-request.ts';
 import { errorBody } from './openai-response.ts';
 
@@ -50,4 +51,18 @@ export function sendJson(res: ServerResponse, status: number, body: unknown, hea
 export function sendText(res: ServerResponse, status: number, text: string, type: string): void {
   res.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(text) });
   res.end(text);
+}
+
+/** Answers a request whose fault draw is an engine error or a rate limit; true when it did. */
+export function answeredByFault(res: ServerResponse, faults: RequestFaults): boolean {
+  if (faults.error) {
+    sendJson(res, faults.error.status, errorBody('Simulated engine failure (fault injection).', 'InternalServerError', faults.error.status));
+    return true;
+  }
+  if (faults.rateLimit) {
+    res.setHeader('retry-after', String(faults.rateLimit.retryAfterSeconds));
+    sendJson(res, 429, errorBody('Rate limit reached (fault injection). Retry after the time in Retry-After.', 'requests', 'rate_limit_exceeded'));
+    return true;
+  }
+  return false;
 }

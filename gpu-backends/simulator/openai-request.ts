@@ -1,7 +1,7 @@
 // Parses and validates the OpenAI request bodies the simulator accepts, the way vLLM's OpenAI server does:
 // unknown fields are ignored, wrong types and impossible values are 400s with an OpenAI-style error.
 import { z } from 'zod';
-import { renderChatPrompt, renderCompletionPrompt } from './chat-template.ts';
+import { renderChatPrompt, renderCompletionPrompt, renderResponsesPrompt } from './chat-template.ts';
 
 const contentPart = z.object({ type: z.string(), text: z.string().optional() });
 const message = z.object({
@@ -37,7 +37,30 @@ const completionSchema = z.object({
   prompt: z.union([z.string(), z.array(z.string()), z.array(z.number().int()), z.array(z.array(z.number().int()))]),
 });
 
-export type Endpoint = 'chat' | 'completions';
+const responsesItem = z.looseObject({ type: z.string().optional(), role: z.string().optional(), content: z.union([z.string(), z.array(contentPart)]).nullable().optional() });
+
+const responsesSchema = z.object({
+  model: z.string().nullable().optional(),
+  input: z.union([z.string(), z.array(responsesItem)]),
+  instructions: z.string().nullable().optional(),
+  stream: z.boolean().nullable().optional(),
+  max_output_tokens: z.number().int().nullable().optional(),
+  temperature: z.number().nullable().optional(),
+  top_p: z.number().nullable().optional(),
+  tools: z.array(z.unknown()).nullable().optional(),
+  tool_choice: z.unknown().optional(),
+  parallel_tool_calls: z.boolean().nullable().optional(),
+  metadata: z.record(z.string(), z.string()).nullable().optional(),
+  previous_response_id: z.string().nullable().optional(),
+  user: z.string().nullable().optional(),
+  /** vLLM extension, as for chat. */
+  ignore_eos: z.boolean().nullable().optional(),
+});
+
+/** What a Responses answer echoes from its request (vLLM's ResponsesResponse.from_request). */
+export type ResponsesEcho = Omit<z.infer<typeof responsesSchema>, 'input' | 'stream' | 'ignore_eos'>;
+
+export type Endpoint = 'chat' | 'completions' | 'responses';
 
 export interface SimRequest {
   endpoint: Endpoint;
@@ -49,6 +72,8 @@ export interface SimRequest {
   includeUsage: boolean;
   continuousUsage: boolean;
   ignoreEos: boolean;
+  /** Responses API: the request fields its answer echoes. */
+  responses?: ResponsesEcho;
 }
 
 export class RequestError extends Error {
@@ -73,6 +98,7 @@ export function parseSimRequest(endpoint: Endpoint, body: unknown): SimRequest {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
     throw new RequestError('The request body must be a JSON object.');
   }
+  if (endpoint === 'responses') return parseResponsesRequest(body);
   let promptText: string;
   let maxTokens: number | null | undefined;
   let c: z.infer<typeof chatSchema> | z.infer<typeof completionSchema>;
@@ -113,5 +139,30 @@ export function parseSimRequest(endpoint: Endpoint, body: unknown): SimRequest {
     includeUsage: stream && c.stream_options?.include_usage === true,
     continuousUsage: stream && c.stream_options?.include_usage === true && c.stream_options?.continuous_usage_stats === true,
     ignoreEos: c.ignore_eos === true,
+  };
+}
+
+function parseResponsesRequest(body: unknown): SimRequest {
+  const r = responsesSchema.safeParse(body);
+  if (!r.success) throw firstIssue(r.error);
+  const { input, stream, ignore_eos, ...echo } = r.data;
+  if (echo.previous_response_id) {
+    // The simulator stores no responses (vLLM answers the same for an id it does not hold).
+    throw new RequestError(`Response with id '${echo.previous_response_id}' not found.`, 404, 'NotFoundError', 'previous_response_id');
+  }
+  if (echo.max_output_tokens != null && echo.max_output_tokens < 1) {
+    throw new RequestError(`max_output_tokens must be at least 1, got ${echo.max_output_tokens}.`, 400, 'BadRequestError', 'max_output_tokens');
+  }
+  const promptText = renderResponsesPrompt({ input, instructions: echo.instructions, tools: echo.tools });
+  return {
+    endpoint: 'responses',
+    model: echo.model ?? undefined,
+    promptText,
+    maxTokens: echo.max_output_tokens ?? undefined,
+    stream: stream === true,
+    includeUsage: false,
+    continuousUsage: false,
+    ignoreEos: ignore_eos === true,
+    responses: echo,
   };
 }

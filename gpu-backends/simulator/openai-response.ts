@@ -23,7 +23,7 @@ export function usageOf(promptTokens: number, completionTokens: number, cachedTo
 }
 
 export function idPrefix(endpoint: Endpoint): string {
-  return endpoint === 'chat' ? 'chatcmpl-' : 'cmpl-';
+  return endpoint === 'chat' ? 'chatcmpl-' : endpoint === 'responses' ? 'resp_' : 'cmpl-';
 }
 
 /** The non-streaming body. */

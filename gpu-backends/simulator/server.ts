@@ -1,5 +1,5 @@
 // One simulated vLLM backend over plain node:http: the OpenAI surface (/v1/chat/completions, /v1/completions,
-// /v1/models), /health, /metrics, and an admin surface for fault injection (/admin/faults, /admin/reset,
+// /v1/responses, /v1/embeddings, /v1/models), /health, /metrics, and an admin surface for fault injection (/admin/faults, /admin/reset,
 // /admin/state). Requests run through the pure engine model on the wall clock (EngineDriver); every time it
 // reports (usage, histograms) is simulated time.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -8,6 +8,7 @@ import type { BackendContext as Context } from './backend-context.ts';
 import { Engine } from './engine.ts';
 import { EngineDriver } from './engine-driver.ts';
 import { parseFaults, type Faults, type FaultsInput } from './faults.ts';
+import { embed } from './embeddings.ts';
 import { generate } from './generation.ts';
 import { loadHeaders, readJson, sendJson, sendText } from './http-io.ts';
 import { SimMetrics } from './metrics.ts';
@@ -163,6 +164,8 @@ async function route(ctx: Context, req: IncomingMessage, res: ServerResponse): P
   for (const [name, value] of Object.entries(loadHeaders(ctx.engine))) res.setHeader(name, value);
   if (method === 'POST' && path === '/v1/chat/completions') return generate(ctx, 'chat', req, res);
   if (method === 'POST' && path === '/v1/completions') return generate(ctx, 'completions', req, res);
+  if (method === 'POST' && path === '/v1/responses') return generate(ctx, 'responses', req, res);
+  if (method === 'POST' && path === '/v1/embeddings') return embed(ctx, req, res);
   if (method === 'GET' && (path === '/health' || path === '/ping')) return sendText(res, 200, '', 'text/plain');
   if (method === 'GET' && path === '/v1/models') return sendJson(res, 200, modelsBody(ctx));
   if (method === 'GET' && path === '/version') return sendJson(res, 200, { version: 'kvroute-sim' });

@@ -2,6 +2,7 @@
 // Validated once when written (admin API, config file); the hot path works on the compiled form (compile.ts).
 import { z } from 'zod';
 import { affinityConfigSchema } from './affinity.ts';
+import { corsConfigSchema } from './cors.ts';
 import { driftConfigSchema } from './drift.ts';
 import { checkExperimentRefs, experimentsConfigSchema } from './experiments.ts';
 
@@ -78,6 +79,8 @@ export const tenantConfigSchema = z
     stream: z
       .strictObject({ keepaliveMs: z.number().int().min(0).default(0).describe('SSE comment interval while waiting for the first token; 0 = off') })
       .default({ keepaliveMs: 0 }),
+    /** Browser origins allowed to call /v1/* with this tenant's keys: see src/config/cors.ts. */
+    cors: corsConfigSchema.default(() => corsConfigSchema.parse({})),
   })
   .superRefine((cfg, ctx) => {
     for (const [name, route] of Object.entries(cfg.models)) {

@@ -3,11 +3,11 @@
 // The Hono route (routes/openai.ts) and the Node fast path (src/node.ts) both adapt this one function.
 import type { AnalyticsEvent } from '../analytics/event.ts';
 import type { DriftConfig } from '../config/drift.ts';
-import { chatCompletionBody, completionBody, firstProblem, type InferenceBody, type InferenceKind } from '../config/openai-api.ts';
+import { firstProblem, inferenceEndpoints, type InferenceBody, type InferenceKind } from '../config/openai-api.ts';
 import { errors, HttpError, toErrorResponse } from '../errors.ts';
 import { decisionHeader, type Decision } from '../routing/decide.ts';
 import { shouldShadow } from '../routing/experiments.ts';
-import { prefixHashes } from '../routing/prefix-hash.ts';
+import { canonicalLength, prefixHashes } from '../routing/prefix-hash.ts';
 import { legFromSummary, skippedLeg, type LegOutcome } from '../shadow/leg.ts';
 import type { ShadowLimiter } from '../shadow/limiter.ts';
 import { KeepaliveSource } from '../stream/keepalive.ts';
@@ -15,6 +15,7 @@ import { SseRelay, sseErrorEvent, type ChunkSource, type StreamOutcome } from '.
 import { CompletionStreamObserver, summariseCompletionBody } from '../stream/sse.ts';
 import type { TenantDirectory } from '../tenants/directory.ts';
 import type { BackendStates } from '../upstream/backend-state.ts';
+import { normaliseUpstreamError } from '../upstream/error-body.ts';
 import { forward, outcomeOfStatus, type AttemptRecord, type Forwarded } from '../upstream/forward.ts';
 import { readAllText, type UpstreamClient } from '../upstream/types.ts';
 import { chooseRoute } from './experiment.ts';
@@ -86,7 +87,7 @@ export interface InferenceDeps {
 
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
 /** The body of a request that failed before its body was parsed. */
-const NO_BODY = { model: '', messages: [] } as InferenceBody;
+const NO_BODY = { model: '', messages: [] } as unknown as InferenceBody;
 const EMPTY: ArrayLike<number> = [];
 const STREAM_TAIL_CHARS = 8192;
 
@@ -104,7 +105,7 @@ function parseBody(kind: InferenceKind, text: string): { body: InferenceBody; ra
     throw errors.badJson((e as Error).message);
   }
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw errors.badJson('the body must be a JSON object');
-  const parsed = (kind === 'chat' ? chatCompletionBody : completionBody).safeParse(raw);
+  const parsed = inferenceEndpoints[kind].schema.safeParse(raw);
   if (!parsed.success) {
     const p = firstProblem(parsed.error);
     throw errors.badField(p.param, p.message);
@@ -113,6 +114,7 @@ function parseBody(kind: InferenceKind, text: string): { body: InferenceBody; ra
 }
 
 function promptChars(kind: InferenceKind, body: InferenceBody): number {
+  if (kind === 'responses' || kind === 'embeddings') return canonicalLength(body);
   if (kind === 'completions') {
     const p = (body as { prompt: unknown }).prompt;
     return typeof p === 'string' ? p.length : Array.isArray(p) ? p.length : 0;
@@ -175,7 +177,7 @@ async function finish(fwd: Forwarded, ctx: RequestContext): Promise<InferenceRes
   const base = { status: res.status, decision: fwd.decision, attempts: fwd.attempts, ttftMs: firstByteAt - startedAt };
   const legFacts = { pool: fwd.decision.pool, backend: fwd.decision.backend.id, upstreamModel: ctx.upstreamModel, status: res.status, startedAt: fwd.dispatchedAt, stream: ctx.stream };
 
-  if (!contentType.includes('text/event-stream')) {
+  if (res.status >= 400 || !contentType.includes('text/event-stream')) {
     let out: string;
     try {
       const rest = await readAllText(res.body);
@@ -186,6 +188,11 @@ async function finish(fwd: Forwarded, ctx: RequestContext): Promise<InferenceRes
       throw errors.upstreamFailed(`backend '${fwd.decision.backend.id}' broke while sending its response: ${(e as Error).message}`);
     }
     fwd.settle(outcomeOfStatus(res.status));
+    // One error shape for every answer: a backend's own error body becomes OpenAI's (status and message kept).
+    if (res.status >= 400) {
+      out = normaliseUpstreamError(res.status, out);
+      headers['content-type'] = 'application/json';
+    }
     const end = deps.now();
     const upstream = fwd.upstreamMs + (end - firstByteAt);
     const overhead = end - startedAt - upstream;
@@ -207,6 +214,7 @@ async function finish(fwd: Forwarded, ctx: RequestContext): Promise<InferenceRes
   const observer = ctx.reportPrimary ? new CompletionStreamObserver({ startedAt: fwd.dispatchedAt, collectText: true }) : null;
   const relay = new SseRelay(fwd.first, res.body, {
     idleMs: ctx.idleMs,
+    endLines: inferenceEndpoints[ctx.kind].endLines,
     observe:
       deps.onRecord || observer
         ? (chunk) => {
@@ -300,7 +308,7 @@ export async function handleInference(req: InferenceRequest, deps: InferenceDeps
 
     let reportPrimary: RequestContext['reportPrimary'] = null;
     const exp = choice.experiment;
-    if (exp?.experiment.shadow && deps.emit && deps.shadowLimiter) {
+    if (exp?.experiment.shadow && deps.emit && deps.shadowLimiter && inferenceEndpoints[req.kind].shadow) {
       const plan = shouldShadow(exp.experiment, samplingId);
       if (plan.shadow) {
         reportPrimary = startShadow(

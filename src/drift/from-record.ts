@@ -4,6 +4,7 @@
 import type { DriftObservation } from './recorder.ts';
 import type { ResponseObservation } from './features.ts';
 import type { DriftConfig } from '../config/drift.ts';
+import { responsesFinishReason, responsesUsageInText, usageOfMessage } from '../stream/responses-usage.ts';
 
 export interface RequestRecordLike {
   requestId: string;
@@ -28,9 +29,10 @@ export function usageAndFinish(text: string): { usage?: Usage; finishReason?: st
   const out: { usage?: Usage; finishReason?: string } = {};
   const take = (obj: unknown) => {
     if (typeof obj !== 'object' || obj === null) return;
-    const o = obj as { usage?: Usage | null; choices?: Array<{ finish_reason?: string | null }> };
-    if (o.usage) out.usage = o.usage;
-    const fr = o.choices?.[0]?.finish_reason;
+    const o = obj as { choices?: Array<{ finish_reason?: string | null }> };
+    const usage = usageOfMessage(obj) as Usage | null | undefined;
+    if (usage) out.usage = usage;
+    const fr = o.choices?.[0]?.finish_reason ?? responsesFinishReason(obj);
     if (fr) out.finishReason = fr;
   };
   const trimmed = text.trimStart();
@@ -52,6 +54,8 @@ export function usageAndFinish(text: string): { usage?: Usage; finishReason?: st
       // The tail may start mid-event: skip the partial line.
     }
   }
+  // A Responses stream's usage sits in its terminal event, which holds the whole answer: the tail may have cut it.
+  if (!out.usage) out.usage = responsesUsageInText(text) ?? undefined;
   return out;
 }
 

@@ -6,7 +6,9 @@
 //
 // Canonical text: chat messages are rendered in order with role boundaries and nothing after the last message,
 // so a conversation's next turn (previous messages + assistant answer + new user message) extends the text of
-// its previous turn. A completions prompt is taken as is. The chain is seeded by model (and cache_salt), so
+// its previous turn. A Responses API body is rendered the same way (`instructions` as the system message, then the
+// `input` string or items), so the same conversation through either API shares keys, as it shares the engine's
+// cache. A completions prompt, or an embeddings input, is taken as is. The chain is seeded by model (and cache_salt), so
 // different models never share keys. Only the first maxBlocks full blocks are hashed; a trailing partial block
 // is ignored (as vLLM caches only full blocks), so the cost is bounded by maxBlocks * blockChars bytes.
 import { hashString, hashUtf8Blocks } from '../util/hash.ts';
@@ -58,17 +60,55 @@ export function canonicalParts(body: unknown): string[] {
     }
     return parts;
   }
-  const p = b.prompt;
-  if (typeof p === 'string') parts.push(p);
-  else if (Array.isArray(p) && p.length > 0) {
-    // A batch of prompts is routed by its first; a token-id prompt is rendered as its numbers.
-    const first = p[0];
-    if (typeof first === 'string') parts.push(first);
-    else if (typeof first === 'number') parts.push(p.join(' '));
-    else if (Array.isArray(first)) parts.push(first.join(' '));
+  if (b.prompt === undefined && (b.input !== undefined || typeof b.instructions === 'string')) {
+    inputParts(parts, b);
+    return parts;
   }
+  const first = firstPrompt(b.prompt);
+  if (first) parts.push(first);
   return parts;
 }
+
+/** A completions prompt (or an embeddings input) as text: a batch is routed by its first; token ids as numbers. */
+function firstPrompt(p: unknown): string {
+  if (typeof p === 'string') return p;
+  if (!Array.isArray(p) || p.length === 0) return '';
+  const first = p[0];
+  if (typeof first === 'string') return first;
+  if (typeof first === 'number') return p.join(' ');
+  return Array.isArray(first) ? first.join(' ') : '';
+}
+
+const isItemList = (v: unknown): v is unknown[] => Array.isArray(v) && v.length > 0 && typeof v[0] === 'object' && v[0] !== null && !Array.isArray(v[0]);
+
+/**
+ * `input` bodies, rendered like chat: Responses API tools, `instructions` as a system message, then the input
+ * items as messages, or the input text (a Responses string, an embeddings input) as one user message.
+ */
+function inputParts(parts: string[], b: Record<string, unknown>): void {
+  if (Array.isArray(b.tools) && b.tools.length > 0) parts.push(ROLE_OPEN, 'tools', ROLE_CLOSE, stableJson(b.tools), MESSAGE_END);
+  if (typeof b.instructions === 'string') parts.push(ROLE_OPEN, 'system', ROLE_CLOSE, b.instructions, MESSAGE_END);
+  if (!isItemList(b.input)) {
+    const text = firstPrompt(b.input);
+    if (text) parts.push(ROLE_OPEN, 'user', ROLE_CLOSE, text, MESSAGE_END);
+    return;
+  }
+  for (const item of b.input) {
+    if (!item || typeof item !== 'object') continue;
+    const it = item as Record<string, unknown>;
+    if (typeof it.role === 'string' && (it.type === undefined || it.type === 'message')) {
+      parts.push(ROLE_OPEN, it.role, ROLE_CLOSE);
+      pushContent(parts, it.content);
+      parts.push(MESSAGE_END);
+    } else {
+      // Tool calls, tool outputs, reasoning items: their identity, like a non-text content part.
+      parts.push(ROLE_OPEN, String(it.type ?? 'item'), ROLE_CLOSE, stableJson(it), MESSAGE_END);
+    }
+  }
+}
+
+/** Response API text parts (`input_text`, and `output_text` in replayed assistant turns) are text like chat's. */
+const TEXT_PARTS = new Set(['text', 'input_text', 'output_text']);
 
 function pushContent(parts: string[], content: unknown): void {
   if (typeof content === 'string') {
@@ -79,7 +119,7 @@ function pushContent(parts: string[], content: unknown): void {
   for (const c of content) {
     if (!c || typeof c !== 'object') continue;
     const part = c as Record<string, unknown>;
-    if (part.type === 'text' && typeof part.text === 'string') parts.push(part.text);
+    if (TEXT_PARTS.has(part.type as string) && typeof part.text === 'string') parts.push(part.text);
     // Non-text parts (images, audio, files) keep their identity (e.g. the URL) so equal media share a key.
     else parts.push(ROLE_OPEN, String(part.type ?? 'part'), ROLE_CLOSE, stableJson(part), MESSAGE_END);
   }
@@ -97,6 +137,13 @@ function stableJson(v: unknown): string {
       .join(',')}}`;
   }
   return JSON.stringify(v) ?? 'null';
+}
+
+/** Length of a request's canonical text (UTF-16 code units), without building it. */
+export function canonicalLength(body: unknown): number {
+  let n = 0;
+  for (const p of canonicalParts(body)) n += p.length;
+  return n;
 }
 
 /** The canonical text of a request, cut at `maxChars` (default: whole). */
@@ -120,7 +167,8 @@ export function prefixHashesOfText(text: string, seed: number, opts: PrefixHashO
 }
 
 /**
- * The router's entry point: canonical text of an OpenAI chat or completions body, hashed in blocks.
+ * The router's entry point: canonical text of an OpenAI chat, completions, Responses or embeddings body, hashed
+ * in blocks.
  * `model` and `salt` seed the chain (pass the model name the backend sees).
  */
 export function prefixHashes(body: unknown, opts: PrefixHashOptions & { model: string; salt?: string }): PrefixHashResult {

@@ -2,6 +2,7 @@
 // byte there is no silent truncation: a broken, stalled or unfinished upstream stream ends with one final SSE
 // event carrying an OpenAI-style error object.
 import type { BodyReader } from '../upstream/types.ts';
+import { EndLineDetector } from './end-lines.ts';
 import { UpstreamFailure } from '../upstream/types.ts';
 
 export type StreamOutcome = 'completed' | 'upstream_error' | 'idle_timeout' | 'truncated' | 'client_abort';
@@ -14,7 +15,6 @@ export interface ChunkSource {
 }
 
 const encoder = new TextEncoder();
-const decoder = new TextDecoder();
 const DONE = 'data: [DONE]';
 
 export function sseErrorEvent(message: string, code: string, type = 'upstream_error'): Uint8Array {
@@ -30,13 +30,18 @@ export interface RelayOptions {
   observe?: (chunk: Uint8Array) => void;
   /** Called once with the outcome when the relay ends for any reason. */
   onEnd: (outcome: StreamOutcome, detail?: string) => void;
+  /**
+   * SSE lines that end the stream normally, matched at a line start (default `data: [DONE]`; the Responses API
+   * ends with `event: response.completed` and no [DONE]). A stream that closes without one was truncated.
+   */
+  endLines?: readonly string[];
 }
 
 export class SseRelay implements ChunkSource {
   private pending: Uint8Array | null;
   private finished = false;
-  /** Last few characters seen, to detect `data: [DONE]` split across chunks. */
-  private tail = '';
+  /** Watches for the stream's end line (split across chunks or not). */
+  private readonly ending: EndLineDetector;
   // Idle timeout without a timer per chunk: one timer per stream re-arms itself and rejects `idle` (raced with
   // each read) once an upstream read has been pending for idleMs. Only time spent waiting on the upstream counts:
   // a slow client (backpressure) delays the next read, and that is not the backend stalling.
@@ -49,6 +54,7 @@ export class SseRelay implements ChunkSource {
   constructor(first: Uint8Array | null, private upstream: BodyReader, private opts: RelayOptions) {
     this.pending = first;
     this.now = opts.now ?? (() => performance.now());
+    this.ending = new EndLineDetector(opts.endLines ?? [DONE]);
     this.idle = new Promise<never>((_, reject) => (this.failIdle = reject));
     this.idle.catch(() => {});
     this.timer = setTimeout(this.checkIdle, opts.idleMs);
@@ -62,9 +68,7 @@ export class SseRelay implements ChunkSource {
 
   private track(chunk: Uint8Array): Uint8Array {
     this.opts.observe?.(chunk);
-    const n = chunk.byteLength;
-    const text = decoder.decode(n > 32 ? chunk.subarray(n - 32) : chunk);
-    this.tail = (this.tail + text).slice(-32);
+    this.ending.push(chunk);
     return chunk;
   }
 
@@ -91,11 +95,11 @@ export class SseRelay implements ChunkSource {
       this.readStartedAt = -1;
       if (this.finished) return null; // cancelled while the read was pending
       if (chunk) return this.track(chunk);
-      if (this.tail.includes(DONE)) {
+      if (this.ending.seen) {
         this.end('completed');
         return null;
       }
-      this.end('truncated', 'upstream closed the stream before data: [DONE]');
+      this.end('truncated', 'upstream closed the stream before its end event');
       return sseErrorEvent('The upstream backend ended the stream before it finished. The response is incomplete.', 'upstream_stream_truncated');
     } catch (err) {
       this.readStartedAt = -1;

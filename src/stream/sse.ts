@@ -5,6 +5,8 @@
 // Allocation-light: one streaming TextDecoder, one carry-over string for a partial line, and one JSON.parse per
 // `data:` event (needed for usage / finish_reason). Output text is only accumulated when asked, up to a cap.
 
+import { usageOfMessage } from './responses-usage.ts';
+
 export interface SseEvent {
   /** The `event:` field, '' when absent (OpenAI streams never set it). */
   event: string;
@@ -191,7 +193,7 @@ export class CompletionStreamObserver {
       return; // not JSON: nothing to learn from it
     }
     if (msg?.error) this.s.error = errorMessage(msg.error);
-    const u = usageOf(msg?.usage);
+    const u = usageOf(usageOfMessage(msg));
     if (u) this.s.usage = u;
     const choice = Array.isArray(msg?.choices) ? msg.choices.find((c: any) => (c?.index ?? 0) === 0) : undefined;
     if (!choice) return;
@@ -240,7 +242,7 @@ export function summariseCompletionBody(body: string, maxTextChars = 100_000): O
     return out;
   }
   if (msg?.error) out.error = errorMessage(msg.error);
-  out.usage = usageOf(msg?.usage);
+  out.usage = usageOf(usageOfMessage(msg));
   const choice = Array.isArray(msg?.choices) ? msg.choices.find((c: any) => (c?.index ?? 0) === 0) : undefined;
   if (choice) {
     out.finishReason = choice.finish_reason ?? null;

@@ -19,6 +19,12 @@ export interface Principal {
 /** Bound on cached key lookups (a flood of random keys must not grow memory without limit). */
 const MAX_CACHED_KEYS = 10_000;
 
+/** Origin -> the preflight max-age (the smallest among the tenants that allow it); `*` when some tenant allows any. */
+export type CorsOriginIndex = ReadonlyMap<string, number>;
+
+/** How long this instance keeps its index of allowed origins (preflights carry no key, so no tenant to look up). */
+const CORS_INDEX_TTL_MS = 60_000;
+
 export class TenantDirectory {
   /**
    * Presented key -> its tenant, for the TTL. Keyed by the key itself so that a hot key costs a map lookup, not
@@ -26,6 +32,7 @@ export class TenantDirectory {
    */
   private byKey = new Map<string, Cached<{ tenantId: string; keyId: string } | null>>();
   private runtimes = new Map<string, Cached<RuntimeTenant | null>>();
+  private corsIndex: Cached<Promise<CorsOriginIndex>> | null = null;
 
   constructor(
     readonly store: TenantStore,
@@ -65,8 +72,33 @@ export class TenantDirectory {
     return value;
   }
 
+  /**
+   * Every origin some tenant's `cors.allowOrigins` lists, for answering CORS preflights. Built from the store (one
+   * list and one read per tenant) at most once a minute per instance, and at once after an admin write here.
+   */
+  corsOrigins(): Promise<CorsOriginIndex> {
+    const t = this.now();
+    if (this.corsIndex && this.corsIndex.expires >= t) return this.corsIndex.value;
+    const value = this.buildCorsIndex();
+    this.corsIndex = { value, expires: t + CORS_INDEX_TTL_MS };
+    value.catch(() => (this.corsIndex = null)); // a store outage is not cached
+    return value;
+  }
+
+  private async buildCorsIndex(): Promise<CorsOriginIndex> {
+    const index = new Map<string, number>();
+    const records = await Promise.all((await this.store.listTenants()).map((id) => this.store.getTenant(id)));
+    for (const rec of records) {
+      const cors = rec?.config.cors;
+      if (!cors) continue;
+      for (const origin of cors.allowOrigins) index.set(origin, Math.min(index.get(origin) ?? Infinity, cors.maxAgeSeconds));
+    }
+    return index;
+  }
+
   /** Drops cached entries after an admin write in this isolate. */
   invalidate(tenantId?: string): void {
+    this.corsIndex = null;
     if (tenantId === undefined) {
       this.runtimes.clear();
       this.byKey.clear();
