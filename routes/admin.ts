@@ -40,10 +40,10 @@ const keyRequestSchema = z.strictObject({
   key: z.string().regex(/^\S{16,256}$/, 'an imported key must be 16-256 characters without spaces').optional(),
 });
 
-function invalidConfig(problems: Problem[]): Response {
-  const lines = problems.map((i) => `${i.path || '(root)'}: ${i.message}`);
+/** 400 with every problem (one line each, pointing at its path); param names the first. */
+function invalidConfig(f: { problems: string[]; issues: Problem[] }): Response {
   const body = {
-    error: { message: `Invalid tenant config: ${lines.join('; ')}`, type: 'invalid_request_error', param: problems[0]?.path || null, code: 'invalid_config', problems: lines },
+    error: { message: `Invalid tenant config: ${f.problems.join('; ')}`, type: 'invalid_request_error', param: f.issues[0]?.path || null, code: 'invalid_config', problems: f.problems },
   };
   return new Response(JSON.stringify(body), { status: 400, headers: { 'content-type': 'application/json' } });
 }
@@ -90,7 +90,7 @@ export function adminRoutes(p: Platform): Hono {
     const id = c.req.param('id');
     if (!TENANT_ID.test(id)) throw errors.badField('id', 'tenant ids are 1-64 letters, digits, ".", "_" or "-"');
     const parsed = parseTenantConfig(await readJson(c), egressOf(p, c));
-    if (!parsed.ok) return invalidConfig(parsed.issues);
+    if (!parsed.ok) return invalidConfig(parsed);
     const ifMatch = ifMatchOf(c);
     for (let attempt = 1; ; attempt++) {
       const before = await readLatest(id);
@@ -98,7 +98,7 @@ export function adminRoutes(p: Platform): Hono {
       let condition = ifMatch;
       if (usesPlaceholder(config)) {
         const restored = restoreSecrets(config, before?.config ?? null);
-        if (!restored.ok) return invalidConfig(restored.issues);
+        if (!restored.ok) return invalidConfig(restored);
         config = restored.value;
         // The stored keys were read at this version: write only if it is still current.
         condition ??= before?.version ?? 0;

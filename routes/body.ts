@@ -3,7 +3,7 @@
 import type { Context } from 'hono';
 import type { z } from 'zod';
 import { parseConfigInput, type Problem } from '../src/config/schema.ts';
-import { HttpError } from '../src/errors.ts';
+import { errors, HttpError } from '../src/errors.ts';
 
 export interface BodyOptions {
   /** What an empty body means (omit: an empty body is invalid JSON). */
@@ -19,8 +19,8 @@ export async function readJson(c: Context, opts: BodyOptions = {}): Promise<unkn
   try {
     return JSON.parse(text);
   } catch (e) {
-    const hint = opts.hint ? ` ${opts.hint}` : '';
-    throw new HttpError(400, 'invalid_request_error', `Request body is not valid JSON: ${(e as Error).message}. Send a JSON object.${hint}`, 'invalid_json');
+    const base = errors.badJson((e as Error).message);
+    throw opts.hint ? new HttpError(base.status, base.type, `${base.message} ${opts.hint}`, base.code) : base;
   }
 }
 
