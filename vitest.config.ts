@@ -19,7 +19,14 @@ export default defineConfig({
         },
       },
       {
-        plugins: [cloudflareTest({ main: './src/worker.ts', wrangler: { configPath: './wrangler.toml' } })],
+        plugins: [
+          cloudflareTest({
+            main: './src/worker.ts',
+            wrangler: { configPath: './wrangler.toml' },
+            // Tests run as local development: a development admin token and loopback simulators as backends.
+            miniflare: { bindings: { KVROUTE_ADMIN_TOKEN: 'dev-admin-token', KVROUTE_LOCAL_DEV: '1' } },
+          }),
+        ],
         test: { name: 'workers', include: ['test/workers/**/*.test.ts'], globalSetup: ['test/workers/global-setup.ts'], testTimeout: 30_000 },
       },
     ],

@@ -1,11 +1,16 @@
 // /admin/*: tenant configs and API keys, behind the admin token. Configs are validated here, on write, with
-// errors that point at the path; each write bumps the version; If-Match makes concurrent edits safe.
+// errors that point at the path and egress rules for this deployment; each write bumps the version; If-Match
+// makes concurrent edits safe. Backend secrets are write-only (src/config/secrets.ts).
 import { Hono, type Context } from 'hono';
-import { parseTenantConfig } from '../src/config/schema.ts';
+import { z } from 'zod';
+import { hostPortOf, type EgressContext } from '../src/config/egress.ts';
+import { parseTenantConfig, type Problem, type TenantConfig } from '../src/config/schema.ts';
+import { redactSecrets, restoreSecrets, usesPlaceholder } from '../src/config/secrets.ts';
 import { errors, HttpError } from '../src/errors.ts';
 import type { Platform } from '../src/platform.ts';
 import { generateApiKey, sha256Hex } from '../src/tenants/keys.ts';
 import { requireAdmin } from './admin-auth.ts';
+import { parseBody, readJson } from './body.ts';
 import { VersionConflict, type TenantRecord } from '../src/tenants/store.ts';
 import { errorResponse } from './errors.ts';
 
@@ -24,9 +29,33 @@ function ifMatchOf(c: Context): number | undefined {
   return Number(m[1]);
 }
 
+/** What admin reads show of a tenant: backend secrets replaced by a placeholder. */
 function tenantView(r: TenantRecord) {
-  return { tenantId: r.tenantId, version: r.version, updatedAt: r.updatedAt, config: r.config };
+  return { tenantId: r.tenantId, version: r.version, updatedAt: r.updatedAt, config: redactSecrets(r.config) };
 }
+
+/** `POST /tenants/:id/keys`: both fields optional; an empty body is `{}`. */
+const keyRequestSchema = z.strictObject({
+  name: z.string().min(1).max(200).optional(),
+  key: z.string().regex(/^\S{16,256}$/, 'an imported key must be 16-256 characters without spaces').optional(),
+});
+
+/** 400 with every problem (one line each, pointing at its path); param names the first. */
+function invalidConfig(f: { problems: string[]; issues: Problem[] }): Response {
+  const body = {
+    error: { message: `Invalid tenant config: ${f.problems.join('; ')}`, type: 'invalid_request_error', param: f.issues[0]?.path || null, code: 'invalid_config', problems: f.problems },
+  };
+  return new Response(JSON.stringify(body), { status: 400, headers: { 'content-type': 'application/json' } });
+}
+
+/** The deployment's egress context, plus the address this request reached the router at (never a backend). */
+function egressOf(p: Platform, c: Context): EgressContext {
+  const base = p.egress();
+  return { ...base, self: [...base.self, hostPortOf(c.req.url)] };
+}
+
+/** Retries of a write whose secrets were resolved against a version that changed meanwhile. */
+const SECRET_RESOLVE_ATTEMPTS = 3;
 
 function conflict(e: VersionConflict): HttpError {
   return new HttpError(412, 'conflict_error', `Precondition failed: ${e.message}. Re-read the tenant and retry with its current ETag.`, 'version_conflict');
@@ -60,27 +89,29 @@ export function adminRoutes(p: Platform): Hono {
   app.put('/tenants/:id', async (c) => {
     const id = c.req.param('id');
     if (!TENANT_ID.test(id)) throw errors.badField('id', 'tenant ids are 1-64 letters, digits, ".", "_" or "-"');
-    let input: unknown;
-    try {
-      input = await c.req.json();
-    } catch (e) {
-      throw errors.badJson((e as Error).message);
-    }
-    const parsed = parseTenantConfig(input);
-    if (!parsed.ok) {
-      return c.json(
-        { error: { message: `Invalid tenant config: ${parsed.problems.join('; ')}`, type: 'invalid_request_error', param: null, code: 'invalid_config', problems: parsed.problems } },
-        400,
-      );
-    }
-    try {
+    const parsed = parseTenantConfig(await readJson(c), egressOf(p, c));
+    if (!parsed.ok) return invalidConfig(parsed);
+    const ifMatch = ifMatchOf(c);
+    for (let attempt = 1; ; attempt++) {
       const before = await readLatest(id);
-      const rec = await p.directory.store.putTenant(id, parsed.value, ifMatchOf(c));
-      p.directory.invalidate(id);
-      return c.json(tenantView(rec), before ? 200 : 201, { etag: etag(rec.version) });
-    } catch (e) {
-      if (e instanceof VersionConflict) throw conflict(e);
-      throw e;
+      let config: TenantConfig = parsed.value;
+      let condition = ifMatch;
+      if (usesPlaceholder(config)) {
+        const restored = restoreSecrets(config, before?.config ?? null);
+        if (!restored.ok) return invalidConfig(restored);
+        config = restored.value;
+        // The stored keys were read at this version: write only if it is still current.
+        condition ??= before?.version ?? 0;
+      }
+      try {
+        const rec = await p.directory.store.putTenant(id, config, condition);
+        p.directory.invalidate(id);
+        return c.json(tenantView(rec), before ? 200 : 201, { etag: etag(rec.version) });
+      } catch (e) {
+        if (!(e instanceof VersionConflict)) throw e;
+        if (ifMatch === undefined && attempt < SECRET_RESOLVE_ATTEMPTS) continue;
+        throw conflict(e);
+      }
     }
   });
 
@@ -99,23 +130,9 @@ export function adminRoutes(p: Platform): Hono {
   app.post('/tenants/:id/keys', async (c) => {
     const id = c.req.param('id');
     if (!(await readLatest(id))) throw errors.notFound(`Tenant '${id}' does not exist; create its config first.`);
-    let name: string | undefined;
-    let imported: string | undefined;
-    const text = await c.req.text();
-    if (text.trim()) {
-      let j: { name?: unknown; key?: unknown };
-      try {
-        j = JSON.parse(text);
-      } catch (e) {
-        throw errors.badJson((e as Error).message);
-      }
-      if (j.name !== undefined && typeof j.name !== 'string') throw errors.badField('name', 'must be a string');
-      if (j.key !== undefined && (typeof j.key !== 'string' || !/^\S{16,256}$/.test(j.key))) {
-        throw errors.badField('key', 'an imported key must be 16-256 characters without spaces');
-      }
-      name = j.name as string | undefined;
-      imported = j.key as string | undefined;
-    }
+    const body = await parseBody(c, keyRequestSchema, { empty: {} });
+    const name = body.name;
+    const imported = body.key;
     const generated = generateApiKey();
     const plain = imported ?? generated.plain;
     const keyId = generated.keyId;

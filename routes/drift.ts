@@ -4,7 +4,8 @@
 import { Hono, type Context } from 'hono';
 import { z } from 'zod';
 import { HttpError } from '../src/errors.ts';
-import type { DriftStore } from '../src/drift/store.ts';
+import type { BaselineRequest, DriftStore } from '../src/drift/store.ts';
+import { parseBody } from './body.ts';
 import { errorResponse } from './errors.ts';
 
 /** Epoch ms, or an ISO-8601 time. */
@@ -21,11 +22,28 @@ const reportQuerySchema = z.object({
   at: timeSchema.optional(),
 });
 
-const baselineBodySchema = z.union([
-  z.object({ from: timeSchema, to: timeSchema, label: z.string().max(200).optional() }).strict(),
-  z.object({ trailingDays: z.number().int().min(1).max(365), label: z.string().max(200).optional() }).strict(),
-  z.object({ restore: z.number().int().positive(), label: z.string().max(200).optional() }).strict(),
-]);
+/** One object with every field, so that an error names the field; exactly one of the three forms is allowed. */
+const baselineBodySchema = z
+  .strictObject({
+    from: timeSchema.optional(),
+    to: timeSchema.optional(),
+    trailingDays: z.number().int().min(1).max(365).optional(),
+    restore: z.number().int().positive().optional(),
+    label: z.string().max(200).optional(),
+  })
+  .superRefine((b, ctx) => {
+    const range = b.from !== undefined || b.to !== undefined;
+    const forms = [range, b.trailingDays !== undefined, b.restore !== undefined].filter(Boolean).length;
+    if (forms !== 1) ctx.addIssue({ code: 'custom', message: 'send exactly one of from/to, trailingDays or restore' });
+    else if (range && b.from === undefined) ctx.addIssue({ code: 'custom', path: ['from'], message: 'from and to go together' });
+    else if (range && b.to === undefined) ctx.addIssue({ code: 'custom', path: ['to'], message: 'from and to go together' });
+  })
+  .transform(({ from, to, trailingDays, restore, label }): BaselineRequest => {
+    const l = label === undefined ? {} : { label };
+    if (restore !== undefined) return { restore, ...l };
+    if (trailingDays !== undefined) return { trailingDays, ...l };
+    return { from: from!, to: to!, ...l };
+  });
 
 const BASELINE_HINT =
   'Send {"from": <ISO time or epoch ms>, "to": <...>} to freeze the windows of that range, {"trailingDays": N} for a rolling baseline, or {"restore": <version>} to re-activate an earlier one.';
@@ -69,18 +87,8 @@ export function driftRoutes(deps: { store: DriftStore }): Hono {
   app.get('/baseline', async (c) => c.json(await deps.store.getBaselines(tenantOf(c))));
 
   app.put('/baseline', async (c) => {
-    let body: unknown;
-    try {
-      body = await c.req.json();
-    } catch {
-      throw new HttpError(400, 'invalid_request_error', `Request body is not valid JSON. ${BASELINE_HINT}`, 'invalid_json');
-    }
-    const parsed = baselineBodySchema.safeParse(body);
-    if (!parsed.success) {
-      const { param } = firstIssue(parsed.error);
-      throw invalid(param, `Invalid baseline. ${BASELINE_HINT}`);
-    }
-    const baseline = await deps.store.putBaseline(tenantOf(c), parsed.data).catch(rethrow);
+    const body = await parseBody(c, baselineBodySchema, { hint: BASELINE_HINT });
+    const baseline = await deps.store.putBaseline(tenantOf(c), body).catch(rethrow);
     return c.json(baseline, 201);
   });
 

@@ -4,12 +4,15 @@
 import http from 'node:http';
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
+import os from 'node:os';
 import { getRequestListener } from '@hono/node-server';
 import { createApp } from './app.ts';
 import { handleInference, type InferenceDeps, type InferenceResult } from './core/inference.ts';
 import { inferenceEndpoints, inferenceKindOf } from './config/openai-api.ts';
 import { corsHeadersFor } from './core/cors.ts';
 import type { PolicyFactory } from './config/compile.ts';
+import { isLocalDev } from './config/deployment.ts';
+import type { HostPort } from './config/egress.ts';
 import { errors, toErrorResponse } from './errors.ts';
 import type { Platform } from './platform.ts';
 import { TenantDirectory } from './tenants/directory.ts';
@@ -34,6 +37,11 @@ export interface NodeRouterOptions {
   port?: number;
   host?: string;
   adminToken?: string;
+  /**
+   * Local development: loopback backends are allowed (egress rules, src/config/egress.ts). Default: the
+   * KVROUTE_LOCAL_DEV environment variable.
+   */
+  localDev?: boolean;
   /** Directory cache TTL (ms). */
   cacheTtlMs?: number;
   policyFactory?: PolicyFactory;
@@ -148,6 +156,15 @@ function writeError(res: http.ServerResponse, err: unknown, extraHeaders: Record
   res.end(JSON.stringify(body));
 }
 
+/** The addresses a server listening on host:port answers at (every interface's for a wildcard host). */
+function selfAddresses(host: string, port: number): HostPort[] {
+  const out: HostPort[] = [{ host, port }, { host: os.hostname(), port }];
+  if (host === '0.0.0.0' || host === '::') {
+    for (const list of Object.values(os.networkInterfaces())) for (const a of list ?? []) out.push({ host: a.address, port });
+  }
+  return out;
+}
+
 export async function startNodeRouter(opts: NodeRouterOptions): Promise<NodeRouter> {
   const states = new BackendStates();
   const client = new NodeUpstreamClient();
@@ -165,12 +182,17 @@ export async function startNodeRouter(opts: NodeRouterOptions): Promise<NodeRout
     emit,
     shadowLimiter: emit ? new ShadowLimiter() : undefined,
   };
+  const localDev = opts.localDev ?? isLocalDev(process.env);
+  /** Where this router answers, once it listens: never a backend. */
+  const self: HostPort[] = [];
   const platform: Platform = {
     runtime: 'node',
     directory,
     states,
     client,
     adminTokenHash: opts.adminToken ? await sha256Hex(opts.adminToken) : undefined,
+    egress: () => ({ localDev, self }),
+    requestTarget: (c) => (c.env as { incoming?: http.IncomingMessage } | undefined)?.incoming?.url,
     now,
     defer(p) {
       const tracked = p.catch((e) => console.error('kvroute: deferred task failed', e)).finally(() => pending.delete(tracked));
@@ -228,6 +250,7 @@ export async function startNodeRouter(opts: NodeRouterOptions): Promise<NodeRout
   server.listen(opts.port ?? 0, opts.host ?? '127.0.0.1');
   await once(server, 'listening');
   const port = (server.address() as AddressInfo).port;
+  self.push(...selfAddresses(opts.host ?? '127.0.0.1', port));
   const prober = opts.probes === false ? null : new HealthProber(opts.store, states, client, platform.now);
   prober?.start();
   const popularity = opts.popularity;

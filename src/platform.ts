@@ -1,5 +1,6 @@
 // What the app needs from its runtime. src/worker.ts and src/node.ts build one each; core modules import neither.
-import type { Hono } from 'hono';
+import type { Context, Hono } from 'hono';
+import type { EgressContext } from './config/egress.ts';
 import type { InferenceDeps } from './core/inference.ts';
 import type { TenantDirectory } from './tenants/directory.ts';
 import type { BackendStates } from './upstream/backend-state.ts';
@@ -12,6 +13,16 @@ export interface Platform {
   client: UpstreamClient;
   /** SHA-256 hex of the admin token; the admin API is closed when unset. */
   adminTokenHash: string | undefined;
+  /**
+   * The deployment as config validation needs it: local dev or not (KVROUTE_LOCAL_DEV), and the addresses the
+   * router answers at (known once it listens). Admin writes check backend and webhook URLs against it.
+   */
+  egress(): EgressContext;
+  /**
+   * The request target exactly as the client sent it, before URL normalisation removed `..` segments (Node: the
+   * raw `req.url`). Absent where the runtime only has the normalised URL (workerd gives the Worker that).
+   */
+  requestTarget?(c: Context): string | undefined;
   /** Monotonic ms. */
   now(): number;
   /** Fallback for work after the response where no execution context exists (Node). */

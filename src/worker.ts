@@ -2,14 +2,17 @@
 // per-isolate backend state refreshed from the BackendMonitor Durable Object. The same createApp as on Node.
 import { DurableObject } from 'cloudflare:workers';
 import { createApp } from './app.ts';
-import { HttpError } from './errors.ts';
-import { errorResponse } from '../routes/errors.ts';
 import type { Platform } from './platform.ts';
 import { TenantDirectory } from './tenants/directory.ts';
 import { sha256Hex } from './tenants/keys.ts';
 import { KvTenantStore, TenantWriterCore } from './tenants/kv-store.ts';
+import { loadSnapshotInto } from './tenants/load-config.ts';
 import { MemoryTenantStore, type TenantStore } from './tenants/store.ts';
-import { parseSnapshot, plainKeyRecords } from './tenants/snapshot.ts';
+import { parseSnapshot } from './tenants/snapshot.ts';
+import { adminTokenProblem, isLocalDev } from './config/deployment.ts';
+import type { EgressContext } from './config/egress.ts';
+import { HttpError } from './errors.ts';
+import { errorResponse } from '../routes/errors.ts';
 import { BackendStates } from './upstream/backend-state.ts';
 import { FetchUpstreamClient } from './upstream/fetch-client.ts';
 import { HealthProber } from './upstream/probe.ts';
@@ -42,7 +45,10 @@ export interface Env extends WorkerAnalyticsEnv {
   BACKEND_MONITOR: DurableObjectNamespace;
   /** Per tenant pool: the shared prefix-popularity board (optional; without it isolates count alone). */
   POPULARITY?: DurableObjectNamespaceLike;
+  /** A secret (`wrangler secret put`); `kvroute start` and the tests pass a development one. */
   KVROUTE_ADMIN_TOKEN?: string;
+  /** "1" only in local development (`kvroute start`, tests): see src/config/deployment.ts. */
+  KVROUTE_LOCAL_DEV?: string;
   /** Read-only deployments (and standalone workerd): the whole tenant snapshot as JSON, instead of KV. */
   KVROUTE_STATIC_CONFIG?: string;
 }
@@ -59,16 +65,22 @@ let isolate: Isolate | undefined;
 let building: Promise<Isolate> | undefined;
 const MONITOR_SYNC_MS = 2_000;
 
-async function staticStore(json: string): Promise<TenantStore> {
-  const snap = parseSnapshot(JSON.parse(json), 'KVROUTE_STATIC_CONFIG');
+/** A Worker cannot know its own hostname before a request; the admin API adds the one each request reached. */
+const egressOf = (env: Env): EgressContext => ({ localDev: isLocalDev(env), self: [] });
+
+async function staticStore(json: string, egress: EgressContext): Promise<TenantStore> {
   const store = new MemoryTenantStore();
-  for (const [id, t] of Object.entries(snap.tenants)) await store.putTenant(id, t.config);
-  for (const k of [...snap.keys, ...(await plainKeyRecords(snap))]) await store.putKey(k);
+  await loadSnapshotInto(store, parseSnapshot(JSON.parse(json), 'KVROUTE_STATIC_CONFIG', egress));
   return store;
 }
 
+/** Why this deployment must not serve (no or a weak admin token outside local dev), or null. */
+function deploymentProblem(env: Env): string | null {
+  return adminTokenProblem({ token: env.KVROUTE_ADMIN_TOKEN, localDev: isLocalDev(env), readOnly: Boolean(env.KVROUTE_STATIC_CONFIG) });
+}
+
 function storeOf(env: Env): Promise<TenantStore> | TenantStore {
-  if (env.KVROUTE_STATIC_CONFIG) return staticStore(env.KVROUTE_STATIC_CONFIG);
+  if (env.KVROUTE_STATIC_CONFIG) return staticStore(env.KVROUTE_STATIC_CONFIG, egressOf(env));
   return new KvTenantStore({ kv: env.CONFIG, writer: (id) => env.TENANT_WRITER.get(env.TENANT_WRITER.idFromName(id)) });
 }
 
@@ -100,6 +112,7 @@ async function build(env: Env): Promise<Isolate> {
     states,
     client: new FetchUpstreamClient(),
     adminTokenHash: env.KVROUTE_ADMIN_TOKEN ? await sha256Hex(env.KVROUTE_ADMIN_TOKEN) : undefined,
+    egress: () => egressOf(env),
     now,
     defer: (p) => void p.catch(() => {}),
     hooks: { onRecord: afterResponse({ emit, drift, now }), emit, shadowLimiter: emit ? new ShadowLimiter() : undefined },
@@ -121,6 +134,10 @@ async function syncFromMonitor(env: Env, iso: Isolate): Promise<void> {
 
 export default {
   async fetch(req: Request, env: Env, ctx: ExecutionContext): Promise<Response> {
+    // Checked on every request, before the isolate is built: a misconfigured deployment answers 503 and
+    // starts serving as soon as the secret is set, without caching the refusal.
+    const refusal = deploymentProblem(env);
+    if (refusal) return errorResponse(new HttpError(503, 'server_error', `kvroute is not configured: ${refusal}`, 'admin_token_required'));
     if (!isolate) {
       try {
         isolate = await (building ??= build(env));

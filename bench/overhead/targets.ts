@@ -39,7 +39,8 @@ const httpOk = (port: number, p = '/') => async () => {
   return res.status < 500;
 };
 
-const env = () => ({ ...process.env, WRANGLER_SEND_METRICS: 'false', CLOUDFLARE_CF_FETCH_ENABLED: 'false', NODE_ENV: 'production' });
+// KVROUTE_LOCAL_DEV: the upstream is on loopback, which only local development accepts (docs/security.md).
+const env = () => ({ ...process.env, WRANGLER_SEND_METRICS: 'false', CLOUDFLARE_CF_FETCH_ENABLED: 'false', NODE_ENV: 'production', KVROUTE_LOCAL_DEV: '1' });
 
 // ---------------------------------------------------------------------------------------------------- direct
 const direct: TargetDef = {
@@ -272,6 +273,7 @@ const kvroute :Workerd.Worker = (
   compatibilityFlags = [${flags.map(capnpString).join(', ')}],
   bindings = [
     (name = "KVROUTE_STATIC_CONFIG", text = embed "kvroute-config.json"),
+    (name = "KVROUTE_LOCAL_DEV", text = "1"),
   ],
   globalOutbound = "internet",
 );

@@ -145,7 +145,8 @@ async function main(): Promise<void> {
   const others = await waitForQuiet(opt.waitQuietS);
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'kvroute-bench-shadow-'));
   const bin = path.join(root, 'bin/kvroute.mjs');
-  const env = { ...process.env, WRANGLER_SEND_METRICS: 'false', CLOUDFLARE_CF_FETCH_ENABLED: 'false' };
+  // KVROUTE_LOCAL_DEV: the simulators are on loopback, which only local development accepts (docs/security.md).
+  const env = { ...process.env, WRANGLER_SEND_METRICS: 'false', CLOUDFLARE_CF_FETCH_ENABLED: 'false', KVROUTE_LOCAL_DEV: '1' };
   const procs: Record<string, Started> = {};
   const sim = async (name: string, n: number, seed: number, nice = 0) => {
     const base = await freeRange(n);

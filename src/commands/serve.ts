@@ -2,7 +2,9 @@
 import { readFileSync } from 'node:fs';
 import { parseFlags, num } from '../util/args.ts';
 import { startNodeRouter } from '../node.ts';
-import { parsePlainSnapshotInto } from '../tenants/load-config.ts';
+import { adminTokenProblem, isLocalDev } from '../config/deployment.ts';
+import { loadSnapshotInto } from '../tenants/load-config.ts';
+import { parseSnapshot } from '../tenants/snapshot.ts';
 import { FileTenantStore } from '../tenants/file-store.ts';
 import { MemoryTenantStore } from '../tenants/store.ts';
 import { openNodeAnalytics } from './node-analytics-flags.ts';
@@ -22,15 +24,27 @@ export async function main(argv: string[]): Promise<number> {
   if (f.help) {
     console.log(
       'usage: kvroute serve [--config FILE] [--state FILE] [--port 8787] [--host 127.0.0.1] [--data-dir .kvroute] [--clickhouse URL] [--no-analytics]\n' +
-        '  admin token: KVROUTE_ADMIN_TOKEN or "adminToken" in the config file; analytics: ClickHouse (--clickhouse or CLICKHOUSE_URL), else SQLite in --data-dir',
+        '  admin token: KVROUTE_ADMIN_TOKEN, else "adminToken" in the config file: at least 32 random characters; without one\n' +
+        '  only a read-only --config (no --state) serves, with the admin API closed. KVROUTE_LOCAL_DEV=1: local development\n' +
+        '  (any token, loopback backends). Analytics: ClickHouse (--clickhouse or CLICKHOUSE_URL), else SQLite in --data-dir',
     );
     return 0;
   }
+  const localDev = isLocalDev(process.env);
+  const port = num('port', f.port, 8787);
+  const host = f.host ?? '127.0.0.1';
+  // The config file is always loaded; the environment's token, when set, takes precedence over the file's.
+  const snap = f.config ? parseSnapshot(JSON.parse(readFileSync(f.config, 'utf8')), f.config, { localDev, self: [{ host, port }] }) : undefined;
+  const adminToken = process.env.KVROUTE_ADMIN_TOKEN || snap?.adminToken;
+  const problem = adminTokenProblem({ token: adminToken, localDev, readOnly: Boolean(f.config) && !f.state });
+  if (problem) {
+    console.error(`kvroute serve: refusing to start. ${problem}`);
+    return 1;
+  }
   const store = f.state ? new FileTenantStore(f.state) : new MemoryTenantStore();
-  let adminToken = process.env.KVROUTE_ADMIN_TOKEN;
-  if (f.config) adminToken ??= await parsePlainSnapshotInto(store, JSON.parse(readFileSync(f.config, 'utf8')), f.config);
+  if (snap) await loadSnapshotInto(store, snap);
   const analytics = f['no-analytics'] ? undefined : await openNodeAnalytics(f['data-dir'] ?? '.kvroute', f.clickhouse);
-  const router = await startNodeRouter({ store, port: num('port', f.port, 8787), host: f.host ?? '127.0.0.1', adminToken, analytics });
+  const router = await startNodeRouter({ store, port, host, adminToken, localDev, analytics });
   console.log(`kvroute (node) listening on ${router.url}`);
   await untilSignal();
   await router.close();

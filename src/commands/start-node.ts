@@ -13,7 +13,8 @@ export async function main(argv: string[]): Promise<number> {
   const o = demoOptions(argv);
   const pool = await startDemoPool(o);
   const analytics = await openNodeAnalytics('.kvroute');
-  const router = await startNodeRouter({ store: new FileTenantStore('.kvroute/node-state.json'), port: o.port, adminToken: o.adminToken, analytics });
+  // Local development: the demo token and the loopback simulators are accepted (src/config/deployment.ts).
+  const router = await startNodeRouter({ store: new FileTenantStore('.kvroute/node-state.json'), port: o.port, adminToken: o.adminToken, localDev: true, analytics });
   await seedDemoTenant(router.url, o, pool.urls);
   printBanner('Node runtime', router.url, o, pool.urls);
   await untilSignal();

@@ -2,6 +2,7 @@
 // Queues. Shared by `kvroute start` and the benchmarks that need the real runtime (bench/board-lookup.ts).
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { LOCAL_DEV_VAR } from '../config/deployment.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const WRANGLER = fileURLToPath(new URL('../../node_modules/wrangler/bin/wrangler.js', import.meta.url));
@@ -25,8 +26,10 @@ export interface WranglerDev {
 }
 
 export function spawnWranglerDev(o: WranglerDevOptions): WranglerDev {
+  // wrangler.toml ships no admin token (a deploy must set a real secret); local development gets its token here,
+  // with the local-dev signal that lets the Worker accept it and loopback backends (src/config/deployment.ts).
   const args = [WRANGLER, 'dev', '--ip', '127.0.0.1', '--port', String(o.port), '--var', `KVROUTE_ADMIN_TOKEN:${o.adminToken}`,
-    '--log-level', 'warn', '--show-interactive-dev-session=false'];
+    '--var', `${LOCAL_DEV_VAR}:1`, '--log-level', 'warn', '--show-interactive-dev-session=false'];
   if (o.persistTo) args.push('--persist-to', o.persistTo);
   for (const [k, v] of Object.entries(o.vars ?? {})) args.push('--var', `${k}:${v}`);
   const out = o.output ?? 'inherit';

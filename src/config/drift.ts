@@ -1,6 +1,7 @@
 // Tenant config field `drift`: request-level drift sketching (see src/drift/). Validated when the tenant config is
 // written; the hot path only reads the parsed value.
 import { z } from 'zod';
+import { egressUrlSchema } from './egress.ts';
 import { FEATURES, type FeatureName } from '../drift/features.ts';
 import { SMOOTHINGS, type Smoothing } from '../drift/psi.ts';
 
@@ -52,8 +53,8 @@ export const driftConfigSchema = z
     smoothing: z.enum(SMOOTHINGS.filter((s) => s !== 'none') as [Exclude<Smoothing, 'none'>, ...Exclude<Smoothing, 'none'>[]]).default('half'),
     /** Baseline categories below this share are folded into OTHER. */
     categoryMinShare: z.number().min(0).max(0.5).default(0.005),
-    /** POSTed once per transition of a feature into major drift. */
-    alertWebhook: z.url({ protocol: /^https?$/ }).optional(),
+    /** POSTed once per transition of a feature into major drift. Subject to the egress rules (egress.ts). */
+    alertWebhook: egressUrlSchema.optional(),
     /** Window whose status drives alerts; default the finest. */
     alertWindow: z.string().optional(),
     /** Features switched off are neither sketched nor reported (all on by default). */

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { affinityConfigSchema } from './affinity.ts';
 import { corsConfigSchema } from './cors.ts';
 import { driftConfigSchema } from './drift.ts';
+import { allowedHostProblem, egressRefusal, egressUrlSchema, type EgressContext } from './egress.ts';
 import { checkExperimentRefs, experimentsConfigSchema } from './experiments.ts';
 
 const slug = z
@@ -12,15 +13,24 @@ const slug = z
   .max(64)
   .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'use letters, digits, ".", "_" or "-"');
 
+/**
+ * A record keyed by names from the config. Its output has no prototype, so a lookup of a name the config lacks
+ * ('constructor', 'toString') finds nothing; code that looks names up still uses Object.hasOwn or a Map, because
+ * records read back from a store (JSON) are plain objects again.
+ */
+function configRecord<K extends z.core.$ZodRecordKey, V extends z.ZodType>(key: K, value: V) {
+  return z.record(key, value).transform((r) => Object.assign(Object.create(null) as typeof r, r));
+}
+
 export const engineKinds = ['vllm', 'sglang', 'tgi', 'openai-compatible'] as const;
 
 export const backendSchema = z.strictObject({
   id: slug.describe('stable backend id; hash-based routing ranks on it'),
-  url: z.url({ protocol: /^https?$/, error: 'Invalid URL' }).describe('base URL, e.g. http://10.0.0.5:8000'),
+  url: egressUrlSchema.describe('base URL, e.g. http://10.0.0.5:8000; see src/config/egress.ts for the hosts refused'),
   engine: z.enum(engineKinds).default('vllm'),
   weight: z.number().positive().default(1),
   maxConcurrency: z.number().int().min(0).default(0).describe('0 = unlimited'),
-  apiKey: z.string().optional().describe('sent upstream as Authorization: Bearer'),
+  apiKey: z.string().optional().describe('sent upstream as Authorization: Bearer; write-only (see secrets.ts)'),
 });
 
 export const poolSchema = z.strictObject({
@@ -61,10 +71,26 @@ export const healthSchema = z.strictObject({
   probeIntervalMs: z.number().int().min(0).default(5_000).describe('0 disables active probes'),
 });
 
+export const networkSchema = z.strictObject({
+  /**
+   * Hosts (`host` or `host:port`) this tenant's backends and alert webhook may use although the deployment would
+   * refuse them: loopback addresses outside local development. Link-local and metadata hosts stay refused.
+   */
+  allowHosts: z
+    .array(
+      z.string().superRefine((entry, ctx) => {
+        const why = allowedHostProblem(entry);
+        if (why) ctx.addIssue({ code: 'custom', message: why });
+      }),
+    )
+    .max(64)
+    .default([]),
+});
+
 export const tenantConfigSchema = z
   .strictObject({
-    models: z.record(z.string().min(1), modelRouteSchema),
-    pools: z.record(slug, poolSchema),
+    models: configRecord(z.string().min(1), modelRouteSchema),
+    pools: configRecord(slug, poolSchema),
     affinity: affinityConfigSchema.default(() => affinityConfigSchema.parse({})),
     /** A/B experiments (arms, shadow): see src/config/experiments.ts. */
     experiments: experimentsConfigSchema,
@@ -81,10 +107,12 @@ export const tenantConfigSchema = z
       .default({ keepaliveMs: 0 }),
     /** Browser origins allowed to call /v1/* with this tenant's keys: see src/config/cors.ts. */
     cors: corsConfigSchema.default(() => corsConfigSchema.parse({})),
+    /** Where this tenant's backends and webhook may live beyond the deployment's rules: see egress.ts. */
+    network: networkSchema.default(() => networkSchema.parse({})),
   })
   .superRefine((cfg, ctx) => {
     for (const [name, route] of Object.entries(cfg.models)) {
-      if (!cfg.pools[route.pool]) {
+      if (!Object.hasOwn(cfg.pools, route.pool)) {
         ctx.addIssue({ code: 'custom', path: ['models', name, 'pool'], message: `unknown pool '${route.pool}'` });
       }
     }
@@ -113,14 +141,81 @@ export function formatPath(path: readonly PropertyKey[]): string {
   return out;
 }
 
-/** One line per problem, each pointing at its path: `pools.gpu-a.backends[2].url: Invalid URL`. */
-export function formatIssues(error: z.ZodError): string[] {
-  return error.issues.map((i) => `${formatPath(i.path) || '(root)'}: ${i.message}`);
+export interface Problem {
+  /** `pools.gpu-a.backends[2].url`, or '' for the whole input. */
+  path: string;
+  message: string;
 }
 
-export type ParseResult<T> = { ok: true; value: T } | { ok: false; problems: string[] };
+export type ParseResult<T> = { ok: true; value: T } | { ok: false; problems: string[]; issues: Problem[] };
 
-export function parseTenantConfig(input: unknown): ParseResult<TenantConfig> {
-  const r = tenantConfigSchema.safeParse(input);
-  return r.success ? { ok: true, value: r.data } : { ok: false, problems: formatIssues(r.error) };
+/** One line per problem, each pointing at its path: `pools.gpu-a.backends[2].url: Invalid URL`. */
+export function formatIssues(error: z.ZodError): string[] {
+  return failed(problemsOf(error)).problems;
+}
+
+/** zod issues as problems; an unknown key is reported at its own path, so that the field is named. */
+function problemsOf(error: z.ZodError): Problem[] {
+  return error.issues.flatMap((i) =>
+    i.code === 'unrecognized_keys'
+      ? i.keys.map((k) => ({ path: formatPath([...i.path, k]), message: 'unknown field; remove it' }))
+      : [{ path: formatPath(i.path), message: i.message }],
+  );
+}
+
+export function failed(issues: Problem[]): { ok: false; problems: string[]; issues: Problem[] } {
+  return { ok: false, issues, problems: issues.map((i) => `${i.path || '(root)'}: ${i.message}`) };
+}
+
+/**
+ * Own `__proto__` keys in JSON input. zod drops them from records (assigning one would replace the prototype), so
+ * a model or pool named `__proto__` would vanish without a word; refuse it instead.
+ */
+function protoKeys(input: unknown, path: PropertyKey[] = [], out: Problem[] = []): Problem[] {
+  if (input === null || typeof input !== 'object') return out;
+  if (Array.isArray(input)) {
+    input.forEach((v, i) => protoKeys(v, [...path, i], out));
+    return out;
+  }
+  for (const [k, v] of Object.entries(input)) protoKeys(v, [...path, k], out);
+  if (Object.hasOwn(input, '__proto__')) out.push({ path: formatPath([...path, '__proto__']), message: "'__proto__' is not allowed as a name" });
+  return out;
+}
+
+/** Parses config-shaped JSON input with a schema; every problem points at its path. */
+export function parseConfigInput<S extends z.ZodType>(schema: S, input: unknown): ParseResult<z.output<S>> {
+  const proto = protoKeys(input);
+  if (proto.length) return failed(proto);
+  const r = schema.safeParse(input);
+  return r.success ? { ok: true, value: r.data } : failed(problemsOf(r.error));
+}
+
+/**
+ * The deployment-dependent egress rules (loopback, the router's own address) over every URL the config makes the
+ * router call. The deployment-independent ones are already part of the schema.
+ */
+export function egressProblems(cfg: TenantConfig, egress: EgressContext): Problem[] {
+  const out: Problem[] = [];
+  const allow = cfg.network.allowHosts;
+  for (const [poolName, pool] of Object.entries(cfg.pools)) {
+    pool.backends.forEach((b, i) => {
+      const why = egressRefusal(b.url, egress, allow);
+      if (why) out.push({ path: formatPath(['pools', poolName, 'backends', i, 'url']), message: why });
+    });
+  }
+  const hook = cfg.drift.alertWebhook;
+  const why = hook === undefined ? null : egressRefusal(hook, egress, allow);
+  if (why) out.push({ path: 'drift.alertWebhook', message: why });
+  return out;
+}
+
+/**
+ * Validates a tenant config. With `egress` (the deployment: local dev or not, the router's own addresses) the
+ * deployment-dependent egress rules are checked too; every boundary that accepts configs from users passes it.
+ */
+export function parseTenantConfig(input: unknown, egress?: EgressContext): ParseResult<TenantConfig> {
+  const r = parseConfigInput(tenantConfigSchema, input);
+  if (!r.ok || !egress) return r;
+  const problems = egressProblems(r.value, egress);
+  return problems.length ? failed(problems) : r;
 }

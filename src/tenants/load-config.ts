@@ -1,10 +1,8 @@
-import { parseSnapshot, plainKeyRecords } from './snapshot.ts';
+import { plainKeyRecords, type ParsedSnapshot } from './snapshot.ts';
 import type { TenantStore } from './store.ts';
 
-/** Loads a config-file snapshot into a store (configs validated, plain keys hashed). Returns its admin token. */
-export async function parsePlainSnapshotInto(store: TenantStore, input: unknown, source: string): Promise<string | undefined> {
-  const snap = parseSnapshot(input, source);
+/** Puts a parsed config-file snapshot into a store (plain keys hashed here): `kvroute serve --config`, static configs. */
+export async function loadSnapshotInto(store: TenantStore, snap: ParsedSnapshot): Promise<void> {
   for (const [id, t] of Object.entries(snap.tenants)) await store.putTenant(id, t.config);
   for (const k of [...snap.keys, ...(await plainKeyRecords(snap))]) await store.putKey(k);
-  return snap.adminToken;
 }

@@ -2,7 +2,8 @@
 //   { "tenants": { "<id>": { "config": {...}, "apiKeys"?: ["<plain key>"], "version"?: n } }, "keys"?: [ApiKeyRecord] }
 // Plain `apiKeys` are a convenience for hand-written files; they are hashed on load and never written back.
 import { z } from 'zod';
-import { formatIssues, tenantConfigSchema, type TenantConfig } from '../config/schema.ts';
+import type { EgressContext } from '../config/egress.ts';
+import { egressProblems, formatPath, parseConfigInput, tenantConfigSchema, type TenantConfig } from '../config/schema.ts';
 import type { ApiKeyRecord } from './store.ts';
 import { sha256Hex } from './keys.ts';
 
@@ -34,10 +35,20 @@ export interface ParsedSnapshot {
   adminToken?: string;
 }
 
-export function parseSnapshot(input: unknown, source = 'config'): ParsedSnapshot {
-  const r = snapshotSchema.safeParse(input);
-  if (!r.success) throw new Error(`${source} is invalid:\n  ${formatIssues(r.error).join('\n  ')}`);
-  return r.data;
+/**
+ * Validates a snapshot. With `egress` (the deployment) every tenant's backend and webhook URLs are also checked
+ * against the deployment's egress rules; files that users write (--config, static config) pass it.
+ */
+export function parseSnapshot(input: unknown, source = 'config', egress?: EgressContext): ParsedSnapshot {
+  const r = parseConfigInput(snapshotSchema, input);
+  const problems = r.ok ? [] : r.problems;
+  if (r.ok && egress) {
+    for (const [id, t] of Object.entries(r.value.tenants)) {
+      for (const p of egressProblems(t.config, egress)) problems.push(`${formatPath(['tenants', id, 'config'])}.${p.path}: ${p.message}`);
+    }
+  }
+  if (!r.ok || problems.length) throw new Error(`${source} is invalid:\n  ${problems.join('\n  ')}`);
+  return r.value;
 }
 
 /** Key records for the plain `apiKeys` of a snapshot (hashed here). */

@@ -53,7 +53,7 @@ export interface StoreSnapshot {
   keys: ApiKeyRecord[];
 }
 
-/** In-memory store; also the engine behind the file store (which persists snapshots). */
+/** In-memory store; also the engine behind the file store (which reloads and persists snapshots). */
 export class MemoryTenantStore implements TenantStore {
   protected tenants = new Map<string, TenantRecord>();
   protected keys = new Map<string, ApiKeyRecord>();
@@ -66,7 +66,6 @@ export class MemoryTenantStore implements TenantStore {
     checkVersion(cur, ifMatch);
     const rec: TenantRecord = { tenantId: id, version: (cur?.version ?? 0) + 1, config, updatedAt: new Date().toISOString() };
     this.tenants.set(id, rec);
-    await this.persist();
     return rec;
   }
   async deleteTenant(id: string, ifMatch?: number) {
@@ -75,7 +74,6 @@ export class MemoryTenantStore implements TenantStore {
     if (!cur) return false;
     this.tenants.delete(id);
     for (const [h, k] of this.keys) if (k.tenantId === id) this.keys.delete(h);
-    await this.persist();
     return true;
   }
   async listTenants() {
@@ -86,13 +84,11 @@ export class MemoryTenantStore implements TenantStore {
   }
   async putKey(record: ApiKeyRecord) {
     this.keys.set(record.hash, record);
-    await this.persist();
   }
   async deleteKey(tenantId: string, keyId: string) {
     for (const [h, k] of this.keys) {
       if (k.tenantId === tenantId && k.keyId === keyId) {
         this.keys.delete(h);
-        await this.persist();
         return true;
       }
     }
@@ -102,12 +98,8 @@ export class MemoryTenantStore implements TenantStore {
     return [...this.keys.values()].filter((k) => k.tenantId === tenantId);
   }
 
-  /** Hook for persistent subclasses. */
-  protected async persist(): Promise<void> {}
-
   snapshot(): StoreSnapshot {
-    const tenants: StoreSnapshot['tenants'] = {};
-    for (const [id, r] of this.tenants) tenants[id] = { version: r.version, config: r.config, updatedAt: r.updatedAt };
+    const tenants = Object.fromEntries([...this.tenants].map(([id, r]) => [id, { version: r.version, config: r.config, updatedAt: r.updatedAt }]));
     return { tenants, keys: [...this.keys.values()] };
   }
 

@@ -17,6 +17,8 @@ export async function testApp(store: TenantStore = new MemoryTenantStore()) {
     states: new BackendStates(),
     client: new NodeUpstreamClient(),
     adminTokenHash: await sha256Hex(ADMIN_TOKEN),
+    // Tests run as local dev: their backends are simulators on loopback.
+    egress: () => ({ localDev: true, self: [] }),
     now: () => performance.now(),
     defer: () => {},
   };
