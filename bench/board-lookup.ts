@@ -1,4 +1,4 @@
-// What the default policy's board lookup costs inside the real Workers runtime: the Worker under `wrangler dev`
+// What the default policy's board lookup costs inside the real Workers runtime: the Worker in the local Workers runtime (spawnLocalWorker)
 // (workerd, with the PopularityBoard Durable Object local to it), a simulated vLLM pool, and two tenants that
 // differ only in whether a long new conversation waits for a lookup first (`lookupAfterMs` 0: every time; the
 // other `lookupMinChars` out of reach: never). Requests alternate between the two, so both see the same machine
@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { startSimPool } from '../gpu-backends/simulator/pool.ts';
 import { DEMO_MODEL, demoConfig, putTenant, waitForHealth } from '../src/commands/demo.ts';
-import { spawnWranglerDev } from '../src/commands/wrangler-dev.ts';
+import { spawnLocalWorker } from '../src/commands/local-worker.ts';
 import { num, parseFlags } from '../src/util/args.ts';
 import { freePortRange } from '../src/util/ports.ts';
 import { median, percentile } from './overhead/stats.ts';
@@ -100,14 +100,14 @@ interface Row {
 async function oneRun(run: number): Promise<Row[]> {
   const pool = await startSimPool({ backends: 4, basePort: 0, model: DEMO_MODEL });
   const state = mkdtempSync(path.join(tmpdir(), 'kvroute-board-lookup-'));
-  const wrangler = spawnWranglerDev({ port: await freePortRange(1), adminToken: ADMIN_TOKEN, persistTo: state, output: 'ignore' });
+  const worker = spawnLocalWorker({ port: await freePortRange(1), adminToken: ADMIN_TOKEN, persistTo: state, output: 'ignore' });
   try {
-    await waitForHealth(wrangler.url, 90_000, wrangler.alive);
-    const keys = { on: await seedTenant(wrangler.url, 'on', pool.urls), off: await seedTenant(wrangler.url, 'off', pool.urls) };
-    await phase(wrangler.url, keys, 10, 1); // warm-up: config load, board objects created
+    await waitForHealth(worker.url, 90_000, worker.alive);
+    const keys = { on: await seedTenant(worker.url, 'on', pool.urls), off: await seedTenant(worker.url, 'off', pool.urls) };
+    await phase(worker.url, keys, 10, 1); // warm-up: config load, board objects created
     const rows: Row[] = [];
     for (const c of concurrencies) {
-      const s = await phase(wrangler.url, keys, requests, c);
+      const s = await phase(worker.url, keys, requests, c);
       const waits = s.on.flatMap((x) => (x.lookupMs === undefined ? [] : [x.lookupMs]));
       if (s.off.some((x) => x.lookupMs !== undefined)) throw new Error('the lookup-off tenant looked up');
       const ov = (arm: Arm, p: number) => percentile(s[arm].map((x) => x.overheadMs), p);
@@ -120,7 +120,7 @@ async function oneRun(run: number): Promise<Row[]> {
     }
     return rows;
   } finally {
-    await wrangler.stop();
+    await worker.stop();
     await pool.close();
     rmSync(state, { recursive: true, force: true });
   }
@@ -138,4 +138,4 @@ for (const c of concurrencies) {
   const m = (k: keyof Row) => fmt(median(rs.map((r) => r[k] as number)));
   console.log(`| ${c} | ${median(rs.map((r) => r.lookups))} / ${requests} | ${m('lookupP50Ms')} / ${m('lookupP90Ms')} / ${m('lookupP99Ms')} / ${m('lookupMaxMs')} | ${m('overheadP50OnMs')} / ${m('overheadP50OffMs')} | ${m('overheadP90OnMs')} / ${m('overheadP90OffMs')} |`);
 }
-console.log(`(medians over ${runs} runs; every run in bench/results; wrangler dev, local Durable Object, no network)`);
+console.log(`(medians over ${runs} runs; every run in bench/results; local Workers runtime, local Durable Object, no network)`);

@@ -9,6 +9,7 @@ const commands: Record<string, { describe: string; load: () => Promise<{ main(ar
   sim: { describe: 'start a simulated vLLM backend pool', load: () => import('./commands/sim.ts') },
   replay: { describe: 'replay a trace through a routing policy (routing lab)', load: () => import('./commands/replay.ts') },
   psi: { describe: 'compute the Population Stability Index of two distributions', load: () => import('./commands/psi.ts') },
+  'local-worker': { describe: 'the Worker alone in the local Workers runtime (used by start and tests)', load: () => import('./commands/local-worker-main.ts') },
   migrate: { describe: 'create the analytics tables in ClickHouse', load: () => import('./commands/migrate.ts') },
 };
 
@@ -22,7 +23,7 @@ if (!name || name === '--help' || name === '-h' || name === 'help') {
   console.log(usage());
   process.exit(name ? 0 : 2);
 }
-const command = commands[name];
+const command = Object.hasOwn(commands, name) ? commands[name] : undefined;
 if (!command) {
   console.error(`kvroute: unknown command '${name}'\n\n${usage()}`);
   process.exit(2);

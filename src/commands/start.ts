@@ -1,7 +1,7 @@
-// `npm start` / `kvroute start`: the router in the local Workers runtime (wrangler dev on 127.0.0.1:8787 with
+// `npm start` / `kvroute start`: the router in the local Workers runtime (workerd through wrangler on 127.0.0.1:8787 with
 // local KV, D1, Durable Objects and Queues), a simulated pool of 4 vLLM backends, and a demo tenant.
 import { demoOptions, printBanner, seedDemoTenant, startDemoPool } from './demo.ts';
-import { spawnWranglerDev } from './wrangler-dev.ts';
+import { spawnLocalWorker } from './local-worker.ts';
 import { untilSignal } from '../util/signals.ts';
 
 export async function main(argv: string[]): Promise<number> {
@@ -11,20 +11,20 @@ export async function main(argv: string[]): Promise<number> {
   }
   const o = demoOptions(argv);
   const pool = await startDemoPool(o);
-  const wrangler = spawnWranglerDev({ port: o.port, adminToken: o.adminToken });
-  const baseUrl = wrangler.url;
+  const worker = spawnLocalWorker({ port: o.port, adminToken: o.adminToken });
+  const baseUrl = worker.url;
   const stopAll = async () => {
-    await wrangler.stop();
+    await worker.stop();
     await pool.close();
   };
   try {
-    await seedDemoTenant(baseUrl, o, pool.urls, wrangler.alive);
+    await seedDemoTenant(baseUrl, o, pool.urls, worker.alive);
   } catch (e) {
     await stopAll();
     throw e;
   }
-  printBanner('Workers runtime, wrangler dev', baseUrl, o, pool.urls);
-  await Promise.race([untilSignal(), new Promise((r) => wrangler.process.once('exit', r))]);
+  printBanner('local Workers runtime, workerd', baseUrl, o, pool.urls);
+  await Promise.race([untilSignal(), new Promise((r) => worker.process.once('exit', r))]);
   await stopAll();
   return 0;
 }

@@ -52,6 +52,8 @@ export const timeoutsSchema = z.strictObject({
   idleMs: z.number().int().positive().default(30_000),
   /** Time the client has to send its whole request body (a slow upload must not hold a connection for minutes). */
   requestBodyMs: z.number().int().positive().default(30_000),
+  /** Longest a stream waits for the client to take its next chunk before it ends as a client abort. */
+  clientReadMs: z.number().int().positive().default(60_000),
 });
 
 export const retrySchema = z.strictObject({

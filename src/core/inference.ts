@@ -141,6 +141,7 @@ interface RequestContext {
   body: InferenceBody;
   stream: boolean;
   idleMs: number;
+  clientReadMs: number;
   experiment: string;
   arm: string;
   upstreamModel: string;
@@ -214,6 +215,7 @@ async function finish(fwd: Forwarded, ctx: RequestContext): Promise<InferenceRes
   const observer = ctx.reportPrimary ? new CompletionStreamObserver({ startedAt: fwd.dispatchedAt, collectText: true }) : null;
   const relay = new SseRelay(fwd.first, res.body, {
     idleMs: ctx.idleMs,
+    clientMs: ctx.clientReadMs,
     endLines: inferenceEndpoints[ctx.kind].endLines,
     observe:
       deps.onRecord || observer
@@ -290,7 +292,7 @@ export async function handleInference(req: InferenceRequest, deps: InferenceDeps
     // From here on the request belongs to a tenant: whatever happens to it is recorded (filled in as it is known).
     ctx = {
       deps, kind: req.kind, requestId, samplingId, signal: req.signal, startedAt, tenantId: tenant.tenantId, keyId: principal.keyId, body: NO_BODY,
-      stream: false, idleMs: tenant.config.timeouts.idleMs, experiment: '', arm: '', upstreamModel: '', drift: tenant.config.drift, reportPrimary: null,
+      stream: false, idleMs: tenant.config.timeouts.idleMs, clientReadMs: tenant.config.timeouts.clientReadMs, experiment: '', arm: '', upstreamModel: '', drift: tenant.config.drift, reportPrimary: null,
     };
     const text = await req.readBody(tenant.config.limits.maxBodyBytes, tenant.config.timeouts.requestBodyMs);
     const { body, raw } = parseBody(req.kind, text);

@@ -24,6 +24,12 @@ export function sseErrorEvent(message: string, code: string, type = 'upstream_er
 export interface RelayOptions {
   /** Longest wait for the upstream's next chunk (time the router spends waiting on the client does not count). */
   idleMs: number;
+  /**
+   * Longest wait for the client to take the next chunk (nginx's send_timeout). A client that stops reading, or
+   * one whose departure the runtime never reports (a dev proxy, a half-open connection), ends the stream here
+   * as a client abort instead of holding the backend forever. Default: no limit.
+   */
+  clientMs?: number;
   /** Monotonic ms (default performance.now). */
   now?: () => number;
   /** Sees every upstream chunk (TTFT, usage, output text taps). */
@@ -42,10 +48,13 @@ export class SseRelay implements ChunkSource {
   private finished = false;
   /** Watches for the stream's end line (split across chunks or not). */
   private readonly ending: EndLineDetector;
-  // Idle timeout without a timer per chunk: one timer per stream re-arms itself and rejects `idle` (raced with
-  // each read) once an upstream read has been pending for idleMs. Only time spent waiting on the upstream counts:
-  // a slow client (backpressure) delays the next read, and that is not the backend stalling.
+  // Timeouts without a timer per chunk: one timer per stream re-arms itself. It rejects `idle` (raced with each
+  // read) once an upstream read has been pending for idleMs: only time spent waiting on the upstream counts, as a
+  // slow client (backpressure) delays the next read and that is not the backend stalling. And it cancels the
+  // stream once a chunk has waited clientMs for the client to ask for the next one.
   private readStartedAt = -1;
+  /** When the last chunk went to the client, while it has not asked for the next one; -1 otherwise. */
+  private handedAt = -1;
   private timer: ReturnType<typeof setTimeout> | undefined;
   private readonly idle: Promise<never>;
   private failIdle!: (err: UpstreamFailure) => void;
@@ -57,18 +66,31 @@ export class SseRelay implements ChunkSource {
     this.ending = new EndLineDetector(opts.endLines ?? [DONE]);
     this.idle = new Promise<never>((_, reject) => (this.failIdle = reject));
     this.idle.catch(() => {});
-    this.timer = setTimeout(this.checkIdle, opts.idleMs);
+    this.timer = setTimeout(this.checkIdle, this.checkEvery());
+  }
+
+  private checkEvery(): number {
+    return Math.min(this.opts.idleMs, this.opts.clientMs ?? Infinity);
   }
 
   private checkIdle = (): void => {
-    const waited = this.readStartedAt < 0 ? 0 : this.now() - this.readStartedAt;
-    if (waited >= this.opts.idleMs) this.failIdle(new UpstreamFailure('timeout', `no data for ${this.opts.idleMs} ms`));
-    else this.timer = setTimeout(this.checkIdle, this.opts.idleMs - waited);
+    const now = this.now();
+    const client = this.opts.clientMs;
+    if (this.readStartedAt >= 0) {
+      const waited = now - this.readStartedAt;
+      if (waited >= this.opts.idleMs) return this.failIdle(new UpstreamFailure('timeout', `no data for ${this.opts.idleMs} ms`));
+      this.timer = setTimeout(this.checkIdle, this.opts.idleMs - waited);
+    } else if (client !== undefined && this.handedAt >= 0) {
+      const waited = now - this.handedAt;
+      if (waited >= client) return this.abandon(`the client took no data for ${client} ms`);
+      this.timer = setTimeout(this.checkIdle, client - waited);
+    } else this.timer = setTimeout(this.checkIdle, this.checkEvery());
   };
 
   private track(chunk: Uint8Array): Uint8Array {
     this.opts.observe?.(chunk);
     this.ending.push(chunk);
+    this.handedAt = this.now();
     return chunk;
   }
 
@@ -81,6 +103,7 @@ export class SseRelay implements ChunkSource {
 
   async next(): Promise<Uint8Array | null> {
     if (this.finished) return null;
+    this.handedAt = -1;
     if (this.pending) {
       const c = this.pending;
       this.pending = null;
@@ -116,8 +139,12 @@ export class SseRelay implements ChunkSource {
   }
 
   cancel(): void {
+    this.abandon();
+  }
+
+  private abandon(detail?: string): void {
     if (this.finished) return;
     this.upstream.cancel();
-    this.end('client_abort');
+    this.end('client_abort', detail);
   }
 }

@@ -154,6 +154,22 @@ describe('relay idle timeout', () => {
   });
 });
 
+describe('a client whose departure is never reported', () => {
+  it('a stream nobody takes data from ends as a client abort after clientReadMs, releasing the backend', async () => {
+    const h = await harness(1, () => ({ status: 200, headers: SSE, body: sseBody(200, 10) }), { timeouts: { clientReadMs: 5_000 } });
+    const r = await settle(h.request(STREAM));
+    if (!('stream' in r)) throw new Error('expected a stream');
+    expect(await r.stream.next()).not.toBeNull(); // the client reads once, then is silently gone
+    await vi.advanceTimersByTimeAsync(4_000);
+    expect(h.inflight()).toBe(1);
+    await vi.advanceTimersByTimeAsync(1_500);
+    expect(h.inflight()).toBe(0);
+    expect(h.upstream.open).toBe(0);
+    expect(h.records[0]!.outcome).toBe('client_abort');
+    expect(h.states.get('http://b0').breaker.failures).toBe(0);
+  });
+});
+
 describe('Retry-After and client aborts', () => {
   it('a client that leaves during a Retry-After wait ends the request at once', async () => {
     const h = await harness(2, (url) => (url === 'http://b0' ? { status: 429, headers: { ...JSON_HEAD, 'retry-after': '2' }, body: ['{}'] } : ok), {

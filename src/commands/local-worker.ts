@@ -1,37 +1,43 @@
-// The router in the local Workers runtime: `wrangler dev` on 127.0.0.1 with local KV, D1, Durable Objects and
-// Queues. Shared by `kvroute start` and the benchmarks that need the real runtime (bench/board-lookup.ts).
+// The router in the local Workers runtime (workerd through wrangler, with local KV, D1, Durable Objects and
+// Queues), as a child process on 127.0.0.1. Shared by `kvroute start`, the fault-matrix tests and the benchmarks
+// that need the real runtime (bench/board-lookup.ts).
+//
+// It runs wrangler's programmatic dev server (`unstable_startWorker`) rather than the `wrangler dev` CLI, for one
+// reason: the CLI always attaches the devtools inspector, which copies every response body into its proxy; under
+// concurrent streams with upstream faults the dev proxy then fails requests with a text/plain 503 "Your worker
+// restarted mid-request" that the Worker never produced. With the inspector off the same runtime serves them.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { LOCAL_DEV_VAR } from '../config/deployment.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const WRANGLER = fileURLToPath(new URL('../../node_modules/wrangler/bin/wrangler.js', import.meta.url));
+const BIN = fileURLToPath(new URL('../../bin/kvroute.mjs', import.meta.url));
 
-export interface WranglerDevOptions {
+export interface LocalWorkerOptions {
   port: number;
   adminToken: string;
   /** Directory for the local KV / D1 / Durable Object state (default: wrangler's own, .wrangler/state). */
   persistTo?: string;
-  /** Where wrangler's own output goes (default: this process's stdout / stderr). */
+  /** Where the runtime's output goes (default: this process's stdout / stderr). */
   output?: 'inherit' | 'ignore';
   /** Extra Worker vars (e.g. CLICKHOUSE_URL). */
   vars?: Record<string, string>;
 }
 
-export interface WranglerDev {
+export interface LocalWorker {
   url: string;
   process: ChildProcess;
   alive(): boolean;
   stop(): Promise<void>;
 }
 
-export function spawnWranglerDev(o: WranglerDevOptions): WranglerDev {
+/** Starts `kvroute local-worker` in a child process; ready once its URL answers /health (see waitForHealth). */
+export function spawnLocalWorker(o: LocalWorkerOptions): LocalWorker {
   // wrangler.toml ships no admin token (a deploy must set a real secret); local development gets its token here,
   // with the local-dev signal that lets the Worker accept it and loopback backends (src/config/deployment.ts).
-  const args = [WRANGLER, 'dev', '--ip', '127.0.0.1', '--port', String(o.port), '--var', `KVROUTE_ADMIN_TOKEN:${o.adminToken}`,
-    '--var', `${LOCAL_DEV_VAR}:1`, '--log-level', 'warn', '--show-interactive-dev-session=false'];
+  const vars = { KVROUTE_ADMIN_TOKEN: o.adminToken, [LOCAL_DEV_VAR]: '1', ...o.vars };
+  const args = [BIN, 'local-worker', '--port', String(o.port), '--vars', JSON.stringify(vars)];
   if (o.persistTo) args.push('--persist-to', o.persistTo);
-  for (const [k, v] of Object.entries(o.vars ?? {})) args.push('--var', `${k}:${v}`);
   const out = o.output ?? 'inherit';
   const child = spawn(process.execPath, args, {
     cwd: ROOT,
@@ -47,7 +53,9 @@ export function spawnWranglerDev(o: WranglerDevOptions): WranglerDev {
       if (!alive()) return;
       const exited = new Promise((r) => child.once('exit', r));
       child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
       await exited;
+      clearTimeout(timer);
     },
   };
 }
