@@ -56,6 +56,9 @@ export interface NodeBufferStats {
   storeFailing: boolean;
 }
 
+/** Dead-letter rows kept for a later table write when the store cannot take them now. */
+const MAX_PENDING_LETTERS = 1_000;
+
 interface Batch {
   events: AnalyticsEvent[];
   /** Spool segment holding the events: deleted once every event in it was delivered or dead-lettered. */
@@ -88,6 +91,8 @@ export class NodeEventBuffer {
   /** Set by drain()/close(): deliver partial batches without lingering. */
   private flushNow = false;
   private idleWaiters: (() => void)[] = [];
+  /** Dead letters not yet in the store's table. */
+  private tableLetters: DeadLetter[] = [];
   private s = { delivered: 0, spilledEvents: 0, failedWrites: 0, corruptLines: 0, deadLetters: 0 };
 
   constructor(opts: NodeBufferOptions) {
@@ -152,6 +157,11 @@ export class NodeEventBuffer {
       storeFailing: this.failing,
       ...this.s,
     };
+  }
+
+  /** The store is failing (or hanging): events go straight to the spool. */
+  get storeFailing(): boolean {
+    return this.failing;
   }
 
   /** Cuts a retry backoff short (e.g. the store just became ready). */
@@ -255,17 +265,18 @@ export class NodeEventBuffer {
       let pending = batch.events.slice(i, i + this.batchSize);
       for (let attempt = 1; ; attempt++) {
         // A write that hangs counts as a failing store: spill before the process has a chance to die with it.
-        const hanging = setTimeout(() => this.storeFailing(), this.spillIntervalMs);
+        const hanging = setTimeout(() => this.markFailing(), this.spillIntervalMs);
         const r = await writeSplitting(this.sink, pending, (e) => e).finally(() => clearTimeout(hanging));
         this.s.delivered += r.stored.length;
         if (r.rejected.length) await this.deadLetter(r.rejected.map((x) => deadLetterOf(x.item, x.reason)));
         if (!r.unavailable) {
-          this.storeRecovered();
+          this.markRecovered();
+          if (r.stored.length) await this.flushDeadLetterRows();
           break;
         }
         this.s.failedWrites++;
         this.onError?.(r.unavailable.error, attempt);
-        this.storeFailing();
+        this.markFailing();
         if (this.closed) return false;
         await this.sleep(backoffMs(attempt, this.retryBaseMs, this.retryMaxMs), 'backoff');
         if (this.closed) return false;
@@ -277,7 +288,7 @@ export class NodeEventBuffer {
 
   // ---- store failing: everything to the spool ---------------------------------------------------------------
 
-  private storeFailing(): void {
+  private markFailing(): void {
     if (this.failing || this.closed) return;
     this.failing = true;
     this.sealTimer = setInterval(() => this.sealOpenSegment(), this.spillIntervalMs);
@@ -294,7 +305,7 @@ export class NodeEventBuffer {
     }
   }
 
-  private storeRecovered(): void {
+  private markRecovered(): void {
     if (!this.failing) return;
     this.failing = false;
     this.stopSealing();
@@ -325,15 +336,28 @@ export class NodeEventBuffer {
 
   // ---- dead letters and replay ------------------------------------------------------------------------------
 
-  /** Records dead letters: the spool's dead-letter file first (durable), then the store's table where it has one. */
+  /**
+   * Records dead letters: the spool's dead-letter file first (durable, complete), then the store's table where it
+   * has one. Rows the store could not take now are tried again after its next successful write (up to a bound:
+   * the file has them all).
+   */
   private async deadLetter(letters: DeadLetter[]): Promise<void> {
     this.spool.appendDeadLetters(letters);
     this.s.deadLetters += letters.length;
     for (const l of letters) this.onDeadLetter?.(l);
+    this.tableLetters.push(...letters.slice(0, Math.max(0, MAX_PENDING_LETTERS - this.tableLetters.length)));
+    await this.flushDeadLetterRows();
+  }
+
+  private async flushDeadLetterRows(): Promise<void> {
+    if (!this.tableLetters.length || !this.sink.writeDeadLetters) return;
+    const rows = this.tableLetters;
+    this.tableLetters = [];
     try {
-      await this.sink.writeDeadLetters?.(letters);
+      await this.sink.writeDeadLetters(rows);
     } catch (err) {
-      this.onError?.(new Error(`dead-letter table write failed (${letters.length} kept in ${DEAD_LETTER_FILE}): ${errText(err)}`), 0);
+      this.tableLetters = rows.concat(this.tableLetters).slice(0, MAX_PENDING_LETTERS);
+      this.onError?.(new Error(`dead-letter table write failed (${rows.length} rows kept in ${DEAD_LETTER_FILE}; retried after the next write): ${errText(err)}`), 0);
     }
   }
 
