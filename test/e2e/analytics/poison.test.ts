@@ -17,6 +17,7 @@ import { openSqlite } from '../../../src/analytics/sinks/sqlite.ts';
 import { DEAD_LETTER_FILE } from '../../../src/analytics/delivery/spool.ts';
 import { startSimPool, type SimPool } from '../../helpers/sim-pool.ts';
 import { startServe, type ServeProcess } from '../../helpers/serve-process.ts';
+import { pollUntil } from '../../helpers/poll.ts';
 import { dropDatabase, testDatabase, useClickHouse } from './clickhouse-server.ts';
 
 const MODEL = 'llama-3.1-8b';
@@ -94,21 +95,6 @@ async function traffic(url: string): Promise<{ good: number; poison: number }> {
   return { good, poison };
 }
 
-async function until<T>(read: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    let v: T | undefined;
-    try {
-      v = await read();
-      if (ok(v)) return v;
-    } catch {
-      // not there yet (table not created, ...)
-    }
-    if (Date.now() > deadline) return v as T;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
-
 let pool: SimPool;
 let bad: Server;
 const dirs: string[] = [];
@@ -152,11 +138,11 @@ describe('poisoned upstream values with ClickHouse as the store', () => {
       const sent = await traffic(router.url);
       const q = async (sql: string) => (await (await client.query({ query: sql, format: 'JSONEachRow' })).json<Record<string, unknown>>());
       const count = async (where: string) => Number((await q(`SELECT count() AS n FROM \`${database}\`.${EVENTS_TABLE} FINAL WHERE ${where}`))[0]?.n ?? 0);
-      expect(await until(() => count(`tenant = 'good'`), (n) => n >= sent.good)).toBe(sent.good);
-      expect(await until(() => count(`tenant = 'poison'`), (n) => n >= sent.poison)).toBe(sent.poison);
+      expect(await pollUntil(() => count(`tenant = 'good'`), (n) => n >= sent.good, 30_000, 200)).toBe(sent.good);
+      expect(await pollUntil(() => count(`tenant = 'poison'`), (n) => n >= sent.poison, 30_000, 200)).toBe(sent.poison);
       expect(await count(`tenant = 'poison' AND (prompt_tokens != 0 OR completion_tokens != 0 OR finish_reason != '')`)).toBe(0);
-      expect(await until(() => count(`tenant = 'old'`), (n) => n >= 2)).toBe(2);
-      const dead = await until(() => q(`SELECT event_id, reason, raw FROM \`${database}\`.${DEAD_LETTERS_TABLE} FINAL`), (rows) => rows.length >= 1);
+      expect(await pollUntil(() => count(`tenant = 'old'`), (n) => n >= 2, 30_000, 200)).toBe(2);
+      const dead = (await pollUntil(() => q(`SELECT event_id, reason, raw FROM \`${database}\`.${DEAD_LETTERS_TABLE} FINAL`), (rows) => rows.length >= 1, 30_000, 200)) ?? [];
       expect(dead.map((r) => r.event_id)).toEqual([seeded.poisoned]);
       expect(String(dead[0]!.reason)).toMatch(/^not a valid event: prompt_tokens/);
       expect(JSON.parse(String(dead[0]!.raw)).prompt_tokens).toBe(-5);
@@ -180,11 +166,11 @@ describe('poisoned upstream values with SQLite as the store', () => {
       const db = await openSqlite(join(dataDir, 'analytics.db'));
       const rows = (sql: string) => Promise.resolve(db.prepare(sql).all() as Record<string, unknown>[]);
       const count = async (where: string) => Number((await rows(`SELECT COUNT(*) AS n FROM ${EVENTS_TABLE} WHERE ${where}`))[0]?.n ?? 0);
-      expect(await until(() => count(`tenant = 'good'`), (n) => n >= sent.good)).toBe(sent.good);
-      expect(await until(() => count(`tenant = 'poison'`), (n) => n >= sent.poison)).toBe(sent.poison);
+      expect(await pollUntil(() => count(`tenant = 'good'`), (n) => n >= sent.good, 30_000, 200)).toBe(sent.good);
+      expect(await pollUntil(() => count(`tenant = 'poison'`), (n) => n >= sent.poison, 30_000, 200)).toBe(sent.poison);
       expect(await count(`tenant = 'poison' AND (prompt_tokens != 0 OR completion_tokens != 0 OR finish_reason != '')`)).toBe(0);
-      expect(await until(() => count(`tenant = 'old'`), (n) => n >= 2)).toBe(2);
-      const dead = await until(() => rows(`SELECT event_id, reason, raw FROM ${DEAD_LETTERS_TABLE}`), (r) => r.length >= 1);
+      expect(await pollUntil(() => count(`tenant = 'old'`), (n) => n >= 2, 30_000, 200)).toBe(2);
+      const dead = (await pollUntil(() => rows(`SELECT event_id, reason, raw FROM ${DEAD_LETTERS_TABLE}`), (r) => r.length >= 1, 30_000, 200)) ?? [];
       expect(dead.map((r) => r.event_id)).toEqual([seeded.poisoned]);
       expect(String(dead[0]!.reason)).toMatch(/^not a valid event: prompt_tokens/);
       expect(JSON.parse(String(dead[0]!.raw)).prompt_tokens).toEqual({ tokens: 5 });

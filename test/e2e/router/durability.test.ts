@@ -13,6 +13,7 @@ import { EVENTS_TABLE } from '../../../src/analytics/migrations.ts';
 import { createClickHouseClient } from '../../../src/analytics/sinks/clickhouse.ts';
 import { startSimPool, type SimPool } from '../../helpers/sim-pool.ts';
 import { startServe, type ServeProcess } from '../../helpers/serve-process.ts';
+import { pollUntil } from '../../helpers/poll.ts';
 import { startPrivateClickHouse, type PrivateClickHouse } from '../analytics/clickhouse-server.ts';
 
 const MODEL = 'llama-3.1-8b';
@@ -74,17 +75,6 @@ async function storedRequestIds(tenant: string): Promise<Set<string>> {
 
 const storedEvents = async (tenant: string) => (await storedRequestIds(tenant)).size;
 
-/** Polls `read` until it reaches `want` or `timeoutMs` passes; returns the last value. */
-async function waitFor(read: () => Promise<number>, want: number, timeoutMs: number): Promise<number> {
-  const deadline = Date.now() + timeoutMs;
-  let v = await read();
-  while (v < want && Date.now() < deadline) {
-    await new Promise((r) => setTimeout(r, 250));
-    v = await read();
-  }
-  return v;
-}
-
 async function stop(router: ServeProcess): Promise<void> {
   if (router.child.exitCode !== null || router.child.signalCode !== null) return;
   router.signal('SIGTERM');
@@ -105,7 +95,7 @@ describe('kvroute serve while ClickHouse is down', () => {
       expect(report.status).toBe(503);
       expect(((await report.json()) as { error: Record<string, unknown> }).error).toMatchObject({ type: 'server_error', code: 'analytics_unavailable', message: expect.stringMatching(/not ready/) });
       ch.start();
-      expect(await waitFor(() => storedEvents('down-start'), 20, 30_000)).toBe(20);
+      expect(await pollUntil(() => storedEvents('down-start'), (n) => n >= 20, 30_000, 250)).toBe(20);
       const ready = await fetch(`${router.url}/admin/tenants/down-start/experiments/exp1/report`, { headers: { authorization: `Bearer ${ADMIN}` } });
       expect(ready.status).toBe(200);
     } finally {
@@ -160,7 +150,7 @@ describe('kill -9 during a ClickHouse outage', () => {
         return [...answered].filter((id) => !stored.has(id)).length;
       };
       // Wait until every answered request's event is there (or the spool has stopped delivering).
-      await waitFor(async () => answered.size - (await missing()), answered.size, 60_000);
+      await pollUntil(missing, (n) => n === 0, 60_000, 250);
       const lost = await missing();
       const stored = await storedEvents(tenant);
       console.log(

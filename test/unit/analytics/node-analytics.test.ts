@@ -8,6 +8,7 @@ import { createNodeAnalytics } from '../../../src/analytics/node-analytics.ts';
 import { experimentReport } from '../../../src/analytics/report.ts';
 import { experimentRoutes } from '../../../routes/experiments.ts';
 import { armEvents, requestEvent } from './fixtures.ts';
+import { pollUntil } from '../../helpers/poll.ts';
 
 /** A port nothing listens on (bound, then released). */
 function closedPort(): Promise<number> {
@@ -17,14 +18,6 @@ function closedPort(): Promise<number> {
       s.close(() => ok(port));
     });
   });
-}
-
-async function until(cond: () => boolean, what: string, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for: ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
 }
 
 describe('createNodeAnalytics (SQLite default)', () => {
@@ -56,7 +49,7 @@ describe('createNodeAnalytics with ClickHouse unreachable', () => {
     try {
       expect(a.ready()).toBe(false);
       a.emit([requestEvent(), requestEvent()]);
-      await until(() => a.buffer.stats().storeFailing && a.buffer.stats().buffered === 0, 'events moved to the spool');
+      expect(await pollUntil(() => a.buffer.stats(), (st) => st.storeFailing && st.buffered === 0, 5_000)).toMatchObject({ storeFailing: true, buffered: 0 });
       const app = new Hono();
       app.route('/admin/tenants/:id/experiments', experimentRoutes({ queryable: () => a.queryable }));
       const res = await app.request('/admin/tenants/acme/experiments/exp1/report');

@@ -7,6 +7,7 @@ import type { DeadLetter } from '../../../src/analytics/dead-letter.ts';
 import { DataRejectedError, type AnalyticsSink } from '../../../src/analytics/sink.ts';
 import { NodeEventBuffer } from '../../../src/analytics/delivery/node-buffer.ts';
 import { DEAD_LETTER_FILE } from '../../../src/analytics/delivery/spool.ts';
+import { pollUntil } from '../../helpers/poll.ts';
 import { requestEvent } from './fixtures.ts';
 
 /** A sink that stores by event id (idempotent, like the real ones) and can be switched down. */
@@ -125,12 +126,9 @@ const deadLetterLines = (dir: string) => {
 const spooledIds = (dir: string) =>
   new Set(readdirSync(dir).filter((n) => /^\d+-\d+\.ndjson(\.tmp)?$/.test(n)).flatMap((n) => readFileSync(join(dir, n), 'utf8').split('\n').filter(Boolean).map((l) => (JSON.parse(l) as AnalyticsEvent).event_id)));
 
-async function until(cond: () => boolean, what: string, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for: ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
+/** Waits (bounded) for `cond`; fails the test with `what` if it never holds. */
+async function until(cond: () => boolean, what: string): Promise<void> {
+  expect(await pollUntil(cond, Boolean, 5_000, 5), what).toBe(true);
 }
 
 describe('NodeEventBuffer: data the store rejects', () => {
