@@ -112,8 +112,9 @@ export async function createNodeAnalytics(opts: NodeAnalyticsOptions): Promise<N
     ready: () => migration?.done ?? true,
     emit: (events) => buffer.enqueue(events),
     async close(timeoutMs = 5_000) {
-      migration?.stop();
+      // The migrations may still complete during the drain (and then the buffer delivers): stop them after it.
       await buffer.close(timeoutMs);
+      migration?.stop();
       await closeStore();
     },
   };
