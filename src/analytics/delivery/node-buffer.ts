@@ -132,6 +132,7 @@ export class NodeEventBuffer {
       if (this.failing) {
         this.spool.append(events);
         this.s.spilledEvents += events.length;
+        if (this.spool.openCount >= this.maxBuffered) this.sealOpenSegment(); // segments stay small enough to read whole
         return;
       }
       if (this.mem.length + events.length > this.maxBuffered) {
