@@ -58,11 +58,21 @@ export interface NodeRouterOptions {
   popularity?: { exchange: PopularityExchange; syncMs: number };
 }
 
+export interface CloseOptions {
+  /**
+   * Drain: stop accepting connections, answer health with 503, and let in-flight requests (SSE streams too)
+   * finish for up to this long before the rest are cut (default 0: cut at once).
+   */
+  graceMs?: number;
+  /** Cuts the grace period short when it resolves (e.g. on a second signal). */
+  cut?: Promise<unknown>;
+}
+
 export interface NodeRouter {
   url: string;
   port: number;
   platform: Platform;
-  close(): Promise<void>;
+  close(opts?: CloseOptions): Promise<void>;
 }
 
 /**
@@ -177,8 +187,9 @@ export async function startNodeRouter(opts: NodeRouterOptions): Promise<NodeRout
   const drift = createDriftRecorder({ store: driftStore, onStatus: (rows) => emit?.(rows.map(driftStatusEventOf)) });
   const emit = opts.analytics ? (events: Parameters<NodeAnalytics['emit']>[0]) => opts.analytics!.emit(events) : undefined;
   let defer: Platform['defer'] = () => {};
+  let draining = false;
   const hooks: Platform['hooks'] = {
-    onRecord: batched(afterResponse({ emit, drift, now }), (p) => defer(p)),
+    onRecord: batched(afterResponse({ emit, drift, now }), (p) => defer(p), undefined, () => opts.analytics?.buffer.storeFailing ?? false),
     emit,
     shadowLimiter: emit ? new ShadowLimiter() : undefined,
   };
@@ -199,6 +210,7 @@ export async function startNodeRouter(opts: NodeRouterOptions): Promise<NodeRout
       pending.add(tracked);
     },
     hooks,
+    draining: () => draining,
     mountAdmin(admin) {
       admin.route('/tenants/:id/drift', driftRoutes({ store: driftStore }));
       if (opts.analytics) {
@@ -213,6 +225,7 @@ export async function startNodeRouter(opts: NodeRouterOptions): Promise<NodeRout
   const deps: InferenceDeps = { directory, states, client, now, defer: platform.defer, ...hooks };
 
   const server = http.createServer((req, res) => {
+    if (draining) res.shouldKeepAlive = false; // the connection closes after this response
     // The inference routes (any of them, with a trailing slash or a query) skip Hono; everything else goes to it.
     const kind = req.method === 'POST' ? inferenceKindOf((req.url ?? '').split('?', 1)[0]!) : undefined;
     if (!kind) {
@@ -261,11 +274,22 @@ export async function startNodeRouter(opts: NodeRouterOptions): Promise<NodeRout
     url: `http://${opts.host ?? '127.0.0.1'}:${port}`,
     port,
     platform,
-    async close() {
+    async close({ graceMs = 0, cut }: CloseOptions = {}) {
+      draining = true;
       prober?.stop();
       if (popularityTimer) clearInterval(popularityTimer);
+      // Stops accepting and closes idle keep-alive connections; resolves once every connection has closed.
+      const closed = new Promise<void>((r) => server.close(() => r()));
+      if (graceMs > 0) {
+        // A keep-alive connection whose response ends during the drain is idle then: close it too.
+        const sweep = setInterval(() => server.closeIdleConnections(), 100);
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        await Promise.race([closed, new Promise((r) => (timer = setTimeout(r, graceMs))), cut ?? closed]);
+        clearInterval(sweep);
+        clearTimeout(timer);
+      }
       server.closeAllConnections();
-      await new Promise<void>((r) => server.close(() => r()));
+      await closed;
       await Promise.allSettled([...pending]);
       await drift.flush().catch(() => {});
       await client.close();

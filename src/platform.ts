@@ -29,6 +29,8 @@ export interface Platform {
   defer(p: Promise<unknown>): void;
   /** Per-request hooks: after-response work (analytics, drift) and shadow legs. */
   hooks?: Pick<InferenceDeps, 'onRecord' | 'emit' | 'shadowLimiter'>;
+  /** True while the runtime drains before shutdown: health answers 503 so that load balancers stop sending. */
+  draining?(): boolean;
   /** Mounts extra admin sub-routers (drift, experiments) under /admin/tenants/:id/... */
   mountAdmin?: (admin: Hono) => void;
 }

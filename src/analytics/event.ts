@@ -4,6 +4,7 @@
 // shadow, or the second primary of a noise pair); a drift row uses tenant/model/arm/ts and the `drift_*` columns.
 // Events are idempotent by `event_id`: every sink ignores or collapses a second write of the same id.
 import { z } from 'zod';
+import { MAX_FINISH_REASON_CHARS } from '../stream/completion-facts.ts';
 
 /** 2: adds `drift_status` events and the `drift_*` columns (migrations add them to v1 tables). */
 export const EVENT_SCHEMA_VERSION = 2;
@@ -28,8 +29,13 @@ export const errorClassSchema = z.enum([
 ]);
 export type ErrorClass = z.infer<typeof errorClassSchema>;
 
+/** Longest text of the columns whose values come from clients or backends (event builders clip to these). */
+export const TEXT_MAX = { model: 256, error_message: 1000, decision: 512, finish_reason: MAX_FINISH_REASON_CHARS } as const;
+/** The count columns are UInt32: a larger value would wrap silently in ClickHouse. */
+export const COUNT_MAX = 2 ** 32 - 1;
+
 const ms = z.number().min(0).finite();
-const count = z.number().int().min(0);
+const count = z.number().int().min(0).max(COUNT_MAX);
 const str = (max: number) => z.string().max(max);
 
 /** One leg of a request as observed by the router. */
@@ -37,17 +43,17 @@ export const legSchema = z.object({
   pool: str(128).default(''),
   backend: str(256).default(''),
   /** Model name as sent to the backend. */
-  upstream_model: str(256).default(''),
+  upstream_model: str(TEXT_MAX.model).default(''),
   /** HTTP status from the backend (0 when none arrived). */
   status: z.number().int().min(0).max(999).default(0),
   error_class: errorClassSchema.default(''),
-  error_message: str(1000).default(''),
+  error_message: str(TEXT_MAX.error_message).default(''),
   ttft_ms: ms.nullable().default(null),
   latency_ms: ms.nullable().default(null),
   prompt_tokens: count.default(0),
   completion_tokens: count.default(0),
   cached_tokens: count.default(0),
-  finish_reason: str(64).default(''),
+  finish_reason: str(TEXT_MAX.finish_reason).default(''),
 });
 export type Leg = z.infer<typeof legSchema>;
 
@@ -60,7 +66,7 @@ const baseSchema = z.object({
   /** Shared by a request event and its shadow pair(s). */
   correlation_id: str(128),
   /** Public model name the client asked for. */
-  model: str(256),
+  model: str(TEXT_MAX.model),
   experiment: str(64).default(''),
   arm: str(64).default(''),
   stream: z.boolean().default(false),
@@ -70,7 +76,7 @@ export const requestEventSchema = baseSchema.extend({
   type: z.literal('request'),
   ...legSchema.shape,
   /** Compact routing decision, e.g. "pool=gpu-a;backend=b2;policy=least-loaded;reason=affinity;attempt=1". */
-  decision: str(512).default(''),
+  decision: str(TEXT_MAX.decision).default(''),
   /** Time the router itself added (total minus upstream), ms. */
   router_overhead_ms: ms.nullable().default(null),
   /** The request was sampled for a shadow leg. */

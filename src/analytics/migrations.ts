@@ -9,6 +9,9 @@
 // (all report queries do). Works on ClickHouse 18.16 (Debian 12), which has neither insert_deduplication_token
 // nor query parameters nor LowCardinality by default.
 // SQLite/D1: event_id is the primary key and inserts are INSERT OR IGNORE.
+//
+// The dead-letter table (dead-letter.ts) sits beside it, keyed by event_id the same way: one row per refused event.
+import { DEAD_LETTER_COLUMNS, DEAD_LETTERS_TABLE } from './dead-letter.ts';
 import { EVENT_COLUMNS, type EventColumn } from './event.ts';
 import { errText } from './sink.ts';
 
@@ -65,6 +68,14 @@ PARTITION BY toYYYYMM(toDateTime(intDiv(ts_ms, 1000)))
 ORDER BY (tenant, experiment, type, event_id)`,
     // AFTER keeps an upgraded table's column order equal to a fresh one (the materialized ts stays last).
     ...ADDED_COLUMNS.map((c) => `ALTER TABLE ${db}.${EVENTS_TABLE} ADD COLUMN ${c} ${CH_TYPE[TYPES[c]]} AFTER ${EVENT_COLUMNS[EVENT_COLUMNS.indexOf(c) - 1]}`),
+    `CREATE TABLE IF NOT EXISTS ${db}.${DEAD_LETTERS_TABLE} (
+  event_id String,
+  ts_ms UInt64,
+  reason String,
+  raw String
+) ENGINE = ReplacingMergeTree(ts_ms)
+PARTITION BY toYYYYMM(toDateTime(intDiv(ts_ms, 1000)))
+ORDER BY event_id`,
   ];
 }
 
@@ -76,11 +87,20 @@ export function sqliteMigrations(): string[] {
     `CREATE INDEX IF NOT EXISTS ${EVENTS_TABLE}_correlation ON ${EVENTS_TABLE} (correlation_id)`,
     // SQLite appends; every added column is nullable or has a default, so existing rows read back ''/0/NULL.
     ...ADDED_COLUMNS.map((c) => `ALTER TABLE ${EVENTS_TABLE} ADD COLUMN ${c} ${SQLITE_TYPE[TYPES[c]]}`),
+    `CREATE TABLE IF NOT EXISTS ${DEAD_LETTERS_TABLE} (
+  event_id TEXT PRIMARY KEY,
+  ts_ms INTEGER NOT NULL,
+  reason TEXT NOT NULL,
+  raw TEXT NOT NULL
+)`,
   ];
 }
 
 /** Parameterised insert for SQLite and D1, columns in EVENT_COLUMNS order. */
 export const SQLITE_INSERT_SQL = `INSERT OR IGNORE INTO ${EVENTS_TABLE} (${EVENT_COLUMNS.join(', ')}) VALUES (${EVENT_COLUMNS.map(() => '?').join(', ')})`;
+
+/** The same for dead letters, columns in DEAD_LETTER_COLUMNS order. */
+export const SQLITE_DEAD_LETTER_SQL = `INSERT OR IGNORE INTO ${DEAD_LETTERS_TABLE} (${DEAD_LETTER_COLUMNS.join(', ')}) VALUES (${DEAD_LETTER_COLUMNS.map(() => '?').join(', ')})`;
 
 /** Minimal client surface the ClickHouse migration needs (an @clickhouse/client-web client satisfies it). */
 export interface ClickHouseCommander {

@@ -3,13 +3,17 @@
 //   const analytics = await createNodeAnalytics({ sqlitePath: '.kvroute/analytics.db', spoolDir: '.kvroute/spool' });
 //   platform.emit = (events) => analytics.emit(events);        // per request / per pair, never awaited
 //   process.on('SIGTERM', () => analytics.close().then(() => process.exit(0)));
+// It never waits for ClickHouse: the migrations run in the background, retried with backoff, so a router
+// restarted during a ClickHouse outage serves inference at once. Until they have run, writes fail as
+// "unavailable" (the buffer keeps the events in its spool) and the report answers 503.
 import type { AnalyticsEvent } from './event.ts';
 import { NodeEventBuffer, type NodeBufferOptions } from './delivery/node-buffer.ts';
 import { migrateClickHouse } from './migrations.ts';
 import { clickhouseQueryable, sqliteQueryable, type Queryable } from './report.ts';
-import type { AnalyticsSink } from './sink.ts';
+import { errText, type AnalyticsSink } from './sink.ts';
 import { ClickHouseSink, createClickHouseClient, type ClickHouseConfig } from './sinks/clickhouse.ts';
 import { openSqlite, SqliteSink } from './sinks/sqlite.ts';
+import { RetryUntilDone } from '../util/retry-until-done.ts';
 
 export interface NodeAnalyticsOptions {
   /** Embedded store, used when no ClickHouse is configured (the `npm start` default). */
@@ -18,6 +22,8 @@ export interface NodeAnalyticsOptions {
   clickhouse?: ClickHouseConfig;
   /** Run the (idempotent) ClickHouse migrations at start (default true). */
   migrate?: boolean;
+  /** Backoff between migration attempts while ClickHouse is unreachable (defaults 250 ms doubling to 5 s). */
+  migrateRetry?: { baseMs?: number; maxMs?: number };
   buffer?: Omit<NodeBufferOptions, 'sink' | 'spoolDir'>;
 }
 
@@ -25,23 +31,68 @@ export interface NodeAnalytics {
   sink: AnalyticsSink;
   buffer: NodeEventBuffer;
   queryable: Queryable;
+  /** The store is migrated and takes writes (always true for SQLite). */
+  ready(): boolean;
   /** Non-blocking, never throws, never drops (see NodeEventBuffer). */
   emit(events: readonly AnalyticsEvent[]): void;
   /** Delivers for up to timeoutMs, spools the rest, closes the store. */
   close(timeoutMs?: number): Promise<void>;
 }
 
+/** Thrown by the store while its migrations have not run: delivery retries, the report route answers 503. */
+class StoreNotReadyError extends Error {
+  constructor(what: string, lastError: unknown) {
+    super(`the analytics store is not ready: ${what} could not be migrated yet (${lastError === undefined ? 'first attempt running' : errText(lastError)}); retrying in the background`);
+  }
+}
+
+/** `sink` and `queryable` that refuse work until `gate` is done. */
+function gated(sink: AnalyticsSink, queryable: Queryable, gate: RetryUntilDone, what: string): { sink: AnalyticsSink; queryable: Queryable } {
+  const check = () => {
+    if (!gate.done) throw new StoreNotReadyError(what, gate.lastError);
+  };
+  return {
+    sink: {
+      name: sink.name,
+      write: async (events) => (check(), sink.write(events)),
+      writeDeadLetters: sink.writeDeadLetters && (async (letters) => (check(), sink.writeDeadLetters!(letters))),
+    },
+    queryable: { dialect: queryable.dialect, table: queryable.table, rows: async (sql) => (check(), queryable.rows(sql)) },
+  };
+}
+
 export async function createNodeAnalytics(opts: NodeAnalyticsOptions): Promise<NodeAnalytics> {
   let sink: AnalyticsSink;
   let queryable: Queryable;
   let closeStore: () => Promise<void>;
+  let migration: RetryUntilDone | null = null;
+  const log = (msg: string) => console.error(`kvroute analytics: ${msg}`);
   if (opts.clickhouse) {
     const database = opts.clickhouse.database ?? 'default';
     const client = createClickHouseClient(opts.clickhouse);
-    if (opts.migrate !== false) await migrateClickHouse(createClickHouseClient({ ...opts.clickhouse, database: 'default' }), database);
-    sink = new ClickHouseSink(client, database);
-    queryable = clickhouseQueryable(client, database);
-    closeStore = () => client.close();
+    const store = new ClickHouseSink(client, database);
+    const storeQueryable = clickhouseQueryable(client, database);
+    if (opts.migrate !== false) {
+      // Without a database: it may not exist yet. A short timeout, so a hung server does not hold the retries.
+      const admin = createClickHouseClient({ ...opts.clickhouse, database: 'default', requestTimeoutMs: Math.min(opts.clickhouse.requestTimeoutMs ?? 10_000, 5_000) });
+      migration = new RetryUntilDone(() => migrateClickHouse(admin, database), {
+        baseMs: opts.migrateRetry?.baseMs ?? 250,
+        maxMs: opts.migrateRetry?.maxMs ?? 5_000,
+        onError: (err, attempt) => {
+          if (attempt === 1 || attempt % 20 === 0) log(`ClickHouse migrations failed (attempt ${attempt}): ${errText(err)}; events wait in the spool, retrying`);
+        },
+        onDone: (attempts) => {
+          if (attempts > 1) log(`ClickHouse migrated after ${attempts} attempts; delivering the spooled events`);
+          buffer.retrySoon();
+        },
+      });
+      ({ sink, queryable } = gated(store, storeQueryable, migration, 'ClickHouse'));
+      closeStore = () => Promise.all([client.close(), admin.close()]).then(() => {});
+    } else {
+      sink = store;
+      queryable = storeQueryable;
+      closeStore = () => client.close();
+    }
   } else {
     const db = await openSqlite(opts.sqlitePath);
     sink = new SqliteSink(db);
@@ -49,16 +100,21 @@ export async function createNodeAnalytics(opts: NodeAnalyticsOptions): Promise<N
     closeStore = async () => (db as unknown as { close(): void }).close();
   }
   const onError = opts.buffer?.onError ?? ((err: unknown, attempt: number) => {
-    if (attempt === 1 || attempt % 20 === 0) console.error(`kvroute analytics: ${sink.name} write failed (attempt ${attempt}): ${err instanceof Error ? err.message : err}`);
+    if (attempt <= 1 || attempt % 20 === 0) log(`${sink.name} write failed (attempt ${attempt}): ${errText(err)}`);
   });
-  const buffer = new NodeEventBuffer({ ...opts.buffer, onError, sink, spoolDir: opts.spoolDir }).start();
+  const onDeadLetter = opts.buffer?.onDeadLetter ?? ((l) => log(`event ${l.event_id} dead-lettered: ${l.reason}`));
+  const buffer = new NodeEventBuffer({ ...opts.buffer, onError, onDeadLetter, sink, spoolDir: opts.spoolDir }).start();
+  migration?.start();
   return {
     sink,
     buffer,
     queryable,
+    ready: () => migration?.done ?? true,
     emit: (events) => buffer.enqueue(events),
     async close(timeoutMs = 5_000) {
+      // The migrations may still complete during the drain (and then the buffer delivers): stop them after it.
       await buffer.close(timeoutMs);
+      migration?.stop();
       await closeStore();
     },
   };

@@ -6,6 +6,8 @@
 import type { AnalyticsEvent } from './event.ts';
 import { QueueEventProducer, type QueueProducerLike } from './delivery/queue.ts';
 import { errText, type AnalyticsSink } from './sink.ts';
+import { deadLetterOf } from './dead-letter.ts';
+import { writeSplitting } from './delivery/split.ts';
 import { workerSinkFromEnv, type AnalyticsEnv } from './worker-sinks.ts';
 import { WaeSink, type WaeDatasetLike } from './sinks/wae.ts';
 
@@ -19,7 +21,8 @@ export interface WorkerAnalyticsEnv extends AnalyticsEnv {
 export interface WorkerAnalytics {
   /**
    * Resolves when the Queue accepted the events; never rejects. If the Queue refuses three times, the events are
-   * written straight to the store (D1 / ClickHouse, idempotent); only if that fails too are they logged as lost.
+   * written straight to the store (D1 / ClickHouse, idempotent; an event it rejects is dead-lettered); only if the
+   * store is unreachable too are they logged as lost.
    */
   emit(events: readonly AnalyticsEvent[]): Promise<void>;
 }
@@ -39,11 +42,7 @@ export function workerAnalytics(env: WorkerAnalyticsEnv): WorkerAnalytics {
           return;
         } catch (err) {
           if (attempt >= 3) {
-            try {
-              await directSink().write(events);
-            } catch (direct) {
-              console.error(`kvroute analytics: ${events.length} events lost: queue: ${errText(err)}; store: ${errText(direct)}`);
-            }
+            await writeDirect(directSink(), events, err);
             return;
           }
           await new Promise((r) => setTimeout(r, 50 * attempt));
@@ -51,4 +50,15 @@ export function workerAnalytics(env: WorkerAnalyticsEnv): WorkerAnalytics {
       }
     },
   };
+}
+
+/** The fallback when the Queue refuses: straight to the store, split around events it rejects (dead-lettered). */
+async function writeDirect(sink: AnalyticsSink, events: readonly AnalyticsEvent[], queueError: unknown): Promise<void> {
+  try {
+    const r = await writeSplitting(sink, events, (e) => e);
+    if (r.rejected.length) await sink.writeDeadLetters?.(r.rejected.map((x) => deadLetterOf(x.item, x.reason)));
+    if (r.unavailable) console.error(`kvroute analytics: ${r.unavailable.items.length} events lost: queue: ${errText(queueError)}; store: ${errText(r.unavailable.error)}`);
+  } catch (err) {
+    console.error(`kvroute analytics: dead-letter rows not written: ${errText(err)}`);
+  }
 }

@@ -30,15 +30,15 @@ function buildSink(env: AnalyticsEnv): AnalyticsSink {
   const db = env.ANALYTICS_DB;
   if (db) {
     const d1 = new D1Sink(db);
+    const ready = async () => {
+      if (migrated.has(db)) return;
+      await migrateD1(db);
+      migrated.add(db);
+    };
     sinks.push({
       name: d1.name,
-      async write(events) {
-        if (!migrated.has(db)) {
-          await migrateD1(db);
-          migrated.add(db);
-        }
-        await d1.write(events);
-      },
+      write: async (events) => (await ready(), d1.write(events)),
+      writeDeadLetters: async (letters) => (await ready(), d1.writeDeadLetters(letters)),
     });
   }
   if (env.CLICKHOUSE_URL) {

@@ -16,13 +16,19 @@ export interface DemoOptions {
   demoKey: string;
 }
 
+export const DEMO_FLAGS = {
+  port: { type: 'string' },
+  'sim-base-port': { type: 'string' },
+  backends: { type: 'string' },
+  'time-scale': { type: 'string' },
+} as const;
+
 export function demoOptions(argv: string[]): DemoOptions {
-  const f = parseFlags(argv, {
-    port: { type: 'string' },
-    'sim-base-port': { type: 'string' },
-    backends: { type: 'string' },
-    'time-scale': { type: 'string' },
-  });
+  return demoOptionsOf(parseFlags(argv, DEMO_FLAGS));
+}
+
+/** From flags parsed with DEMO_FLAGS (and the caller's own). */
+export function demoOptionsOf(f: { port?: string; 'sim-base-port'?: string; backends?: string; 'time-scale'?: string }): DemoOptions {
   return {
     port: num('port', f.port, 8787),
     simBasePort: num('sim-base-port', f['sim-base-port'], 9100),

@@ -8,7 +8,7 @@ import { parseSnapshot } from '../tenants/snapshot.ts';
 import { FileTenantStore } from '../tenants/file-store.ts';
 import { MemoryTenantStore } from '../tenants/store.ts';
 import { openNodeAnalytics } from './node-analytics-flags.ts';
-import { untilSignal } from '../util/signals.ts';
+import { DRAIN_FLAG, DRAIN_HELP, drainMs, shutdownOnSignal } from '../util/signals.ts';
 
 export async function main(argv: string[]): Promise<number> {
   const f = parseFlags(argv, {
@@ -19,17 +19,20 @@ export async function main(argv: string[]): Promise<number> {
     'data-dir': { type: 'string' },
     clickhouse: { type: 'string' },
     'no-analytics': { type: 'boolean' },
+    ...DRAIN_FLAG,
     help: { type: 'boolean' },
   });
   if (f.help) {
     console.log(
-      'usage: kvroute serve [--config FILE] [--state FILE] [--port 8787] [--host 127.0.0.1] [--data-dir .kvroute] [--clickhouse URL] [--no-analytics]\n' +
+      'usage: kvroute serve [--config FILE] [--state FILE] [--port 8787] [--host 127.0.0.1] [--data-dir .kvroute] [--clickhouse URL] [--no-analytics] [--drain-ms 30000]\n' +
         '  admin token: KVROUTE_ADMIN_TOKEN, else "adminToken" in the config file: at least 32 random characters; without one\n' +
         '  only a read-only --config (no --state) serves, with the admin API closed. KVROUTE_LOCAL_DEV=1: local development\n' +
-        '  (any token, loopback backends). Analytics: ClickHouse (--clickhouse or CLICKHOUSE_URL), else SQLite in --data-dir',
+        '  (any token, loopback backends). Analytics: ClickHouse (--clickhouse or CLICKHOUSE_URL), else SQLite in --data-dir\n' +
+        `  ${DRAIN_HELP}`,
     );
     return 0;
   }
+  const graceMs = drainMs(f['drain-ms']);
   const localDev = isLocalDev(process.env);
   const port = num('port', f.port, 8787);
   const host = f.host ?? '127.0.0.1';
@@ -46,8 +49,9 @@ export async function main(argv: string[]): Promise<number> {
   const analytics = f['no-analytics'] ? undefined : await openNodeAnalytics(f['data-dir'] ?? '.kvroute', f.clickhouse);
   const router = await startNodeRouter({ store, port, host, adminToken, localDev, analytics });
   console.log(`kvroute (node) listening on ${router.url}`);
-  await untilSignal();
-  await router.close();
-  await analytics?.close();
+  await shutdownOnSignal(graceMs, async (cut) => {
+    await router.close({ graceMs, cut });
+    await analytics?.close();
+  });
   return 0;
 }

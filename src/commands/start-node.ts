@@ -2,24 +2,28 @@
 import { startNodeRouter } from '../node.ts';
 import { FileTenantStore } from '../tenants/file-store.ts';
 import { openNodeAnalytics } from './node-analytics-flags.ts';
-import { demoOptions, printBanner, seedDemoTenant, startDemoPool } from './demo.ts';
-import { untilSignal } from '../util/signals.ts';
+import { DEMO_FLAGS, demoOptionsOf, printBanner, seedDemoTenant, startDemoPool } from './demo.ts';
+import { parseFlags } from '../util/args.ts';
+import { DRAIN_FLAG, DRAIN_HELP, drainMs, shutdownOnSignal } from '../util/signals.ts';
 
 export async function main(argv: string[]): Promise<number> {
   if (argv.includes('--help')) {
-    console.log('usage: kvroute start:node [--port 8787] [--sim-base-port 9100] [--backends 4] [--time-scale 1]\n  env: KVROUTE_DEMO_KEY, KVROUTE_ADMIN_TOKEN');
+    console.log(`usage: kvroute start:node [--port 8787] [--sim-base-port 9100] [--backends 4] [--time-scale 1] [--drain-ms 30000]\n  env: KVROUTE_DEMO_KEY, KVROUTE_ADMIN_TOKEN\n  ${DRAIN_HELP}`);
     return 0;
   }
-  const o = demoOptions(argv);
+  const f = parseFlags(argv, { ...DEMO_FLAGS, ...DRAIN_FLAG });
+  const o = demoOptionsOf(f);
+  const graceMs = drainMs(f['drain-ms']);
   const pool = await startDemoPool(o);
   const analytics = await openNodeAnalytics('.kvroute');
   // Local development: the demo token and the loopback simulators are accepted (src/config/deployment.ts).
   const router = await startNodeRouter({ store: new FileTenantStore('.kvroute/node-state.json'), port: o.port, adminToken: o.adminToken, localDev: true, analytics });
   await seedDemoTenant(router.url, o, pool.urls);
   printBanner('Node runtime', router.url, o, pool.urls);
-  await untilSignal();
-  await router.close();
-  await analytics.close();
-  await pool.close();
+  await shutdownOnSignal(graceMs, async (cut) => {
+    await router.close({ graceMs, cut });
+    await analytics.close();
+    await pool.close();
+  });
   return 0;
 }

@@ -31,9 +31,11 @@ export function afterResponse(deps: AfterResponseDeps): (rec: RequestRecord) => 
 
 /**
  * Node: records are queued and handled together on the next turn of the event loop, so the request path only
- * pushes to an array (no promise per request). Bounded: past `max` queued records they are handled at once.
+ * pushes to an array (no promise per request). Bounded: past `max` queued records they are handled at once, and
+ * also while `urgent()` says so (the analytics store is failing: the event then reaches the on-disk spool before
+ * the response ends, so a process killed right after answering loses nothing).
  */
-export function batched(handle: (rec: RequestRecord) => Promise<unknown> | undefined, defer: (p: Promise<unknown>) => void, max = 1024) {
+export function batched(handle: (rec: RequestRecord) => Promise<unknown> | undefined, defer: (p: Promise<unknown>) => void, max = 1024, urgent?: () => boolean) {
   let queue: RequestRecord[] = [];
   let scheduled = false;
   const drain = () => {
@@ -51,7 +53,7 @@ export function batched(handle: (rec: RequestRecord) => Promise<unknown> | undef
   };
   return (rec: RequestRecord): void => {
     queue.push(rec);
-    if (queue.length >= max) drain();
+    if (queue.length >= max || urgent?.()) drain();
     else if (!scheduled) {
       scheduled = true;
       setImmediate(drain);

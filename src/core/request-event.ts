@@ -1,8 +1,12 @@
 // A finished request as the one analytics event (`type: 'request'`). Built off the hot path (in waitUntil).
+// This is the boundary where upstream and client values become stored data: usage and finish_reason are
+// sanitised by usageAndFinish (completion-facts.ts), text is clipped to the schema's limits, and times are finite,
+// so the event always passes analyticsEventSchema and no store rejects it.
 import type { ErrorClass, RequestEvent } from '../analytics/event.ts';
-import { newEventId } from '../analytics/event.ts';
+import { newEventId, TEXT_MAX } from '../analytics/event.ts';
 import { decisionHeader } from '../routing/decide.ts';
 import { usageAndFinish } from '../drift/from-record.ts';
+import { clipText } from '../util/text.ts';
 import type { RequestRecord } from './inference.ts';
 import { outcomeErrorClass, routerErrorClass } from './error-class.ts';
 
@@ -15,19 +19,21 @@ function errorClassOf(rec: RequestRecord): ErrorClass {
   return '';
 }
 
+/** A duration for the store: finite and >= 0, else null. */
+const msOrNull = (v: number): number | null => (Number.isFinite(v) ? Math.max(0, v) : null);
+
 /** `wallNow` (epoch ms) and `monoNow` (the record's clock) date the event at the request's start. */
 export function requestEventOf(rec: RequestRecord, wallNow: number, monoNow: number): RequestEvent {
   const { usage, finishReason } = rec.responseText ? usageAndFinish(rec.responseText) : {};
-  const u = usage as { prompt_tokens?: number; completion_tokens?: number; prompt_tokens_details?: { cached_tokens?: number } } | undefined;
   const d = rec.decision;
   return {
     type: 'request',
     event_id: newEventId(),
-    ts: Math.max(0, Math.round(wallNow - (monoNow - rec.startedAt))),
+    ts: Math.max(0, Math.round(wallNow - (monoNow - rec.startedAt))) || 0,
     tenant: rec.tenantId,
     request_id: rec.requestId,
     correlation_id: rec.requestId,
-    model: rec.model,
+    model: clipText(rec.model, TEXT_MAX.model),
     experiment: rec.experiment,
     arm: rec.arm,
     stream: rec.stream,
@@ -36,15 +42,15 @@ export function requestEventOf(rec: RequestRecord, wallNow: number, monoNow: num
     upstream_model: '',
     status: rec.error?.status ?? rec.status,
     error_class: errorClassOf(rec),
-    error_message: (rec.error?.message ?? '').slice(0, 1000),
-    ttft_ms: rec.error ? null : Math.max(0, rec.ttftMs),
-    latency_ms: Math.max(0, rec.latencyMs),
-    prompt_tokens: u?.prompt_tokens ?? 0,
-    completion_tokens: u?.completion_tokens ?? 0,
-    cached_tokens: u?.prompt_tokens_details?.cached_tokens ?? 0,
-    finish_reason: (finishReason ?? '').slice(0, 64),
-    decision: d ? decisionHeader(d).slice(0, 512) : '',
-    router_overhead_ms: rec.error ? null : Math.max(0, rec.overheadMs),
+    error_message: clipText(rec.error?.message ?? '', TEXT_MAX.error_message),
+    ttft_ms: rec.error ? null : msOrNull(rec.ttftMs),
+    latency_ms: msOrNull(rec.latencyMs),
+    prompt_tokens: usage?.promptTokens ?? 0,
+    completion_tokens: usage?.completionTokens ?? 0,
+    cached_tokens: usage?.cachedTokens ?? 0,
+    finish_reason: finishReason ?? '',
+    decision: d ? clipText(decisionHeader(d), TEXT_MAX.decision) : '',
+    router_overhead_ms: rec.error ? null : msOrNull(rec.overheadMs),
     shadowed: rec.shadowed,
   };
 }

@@ -4,7 +4,8 @@
 import type { DriftObservation } from './recorder.ts';
 import type { ResponseObservation } from './features.ts';
 import type { DriftConfig } from '../config/drift.ts';
-import { responsesFinishReason, responsesUsageInText, usageOfMessage } from '../stream/responses-usage.ts';
+import { completionFacts, usageOf, type Usage } from '../stream/completion-facts.ts';
+import { responsesUsageInText } from '../stream/responses-usage.ts';
 
 export interface RequestRecordLike {
   requestId: string;
@@ -19,21 +20,16 @@ export interface RequestRecordLike {
   responseText: string;
 }
 
-interface Usage {
-  prompt_tokens?: number;
-  completion_tokens?: number;
-}
-
-/** usage and finish_reason from a JSON response body or an SSE tail (last values win, as in the stream). */
+/**
+ * usage and finish_reason from a JSON response body or an SSE tail (last values win, as in the stream), sanitised
+ * by completionFacts (the backend's values are untrusted).
+ */
 export function usageAndFinish(text: string): { usage?: Usage; finishReason?: string } {
   const out: { usage?: Usage; finishReason?: string } = {};
   const take = (obj: unknown) => {
-    if (typeof obj !== 'object' || obj === null) return;
-    const o = obj as { choices?: Array<{ finish_reason?: string | null }> };
-    const usage = usageOfMessage(obj) as Usage | null | undefined;
-    if (usage) out.usage = usage;
-    const fr = o.choices?.[0]?.finish_reason ?? responsesFinishReason(obj);
-    if (fr) out.finishReason = fr;
+    const facts = completionFacts(obj);
+    if (facts.usage) out.usage = facts.usage;
+    if (facts.finishReason) out.finishReason = facts.finishReason;
   };
   const trimmed = text.trimStart();
   if (trimmed.startsWith('{')) {
@@ -55,7 +51,7 @@ export function usageAndFinish(text: string): { usage?: Usage; finishReason?: st
     }
   }
   // A Responses stream's usage sits in its terminal event, which holds the whole answer: the tail may have cut it.
-  if (!out.usage) out.usage = responsesUsageInText(text) ?? undefined;
+  if (!out.usage) out.usage = usageOf(responsesUsageInText(text)) ?? undefined;
   return out;
 }
 
@@ -69,7 +65,8 @@ const FAILURES: Record<string, ResponseObservation['failure']> = {
 export function observationFromRecord(rec: RequestRecordLike): ResponseObservation {
   const { usage, finishReason } = usageAndFinish(rec.responseText);
   const failure = FAILURES[rec.outcome];
-  return { status: rec.status, usage, finishReason, ttftMs: rec.ttftMs, latencyMs: rec.latencyMs, ...(failure ? { failure } : {}) };
+  const tokens = usage ? { prompt_tokens: usage.promptTokens, completion_tokens: usage.completionTokens } : undefined;
+  return { status: rec.status, usage: tokens, finishReason, ttftMs: rec.ttftMs, latencyMs: rec.latencyMs, ...(failure ? { failure } : {}) };
 }
 
 /** Everything `DriftRecorder.observe` needs from a record; `arm` is the experiment arm ('' when none). */

@@ -1,7 +1,9 @@
 // The outcome of one leg (primary, shadow, or a second primary) in the shape the pair record needs. The router
 // builds the primary's outcome from its stream tap with legFromSummary(); the shadow runner builds its own.
-import type { ErrorClass, Leg } from '../analytics/event.ts';
+import { TEXT_MAX, type ErrorClass, type Leg } from '../analytics/event.ts';
+import { finishReasonOf, tokenCount } from '../stream/completion-facts.ts';
 import type { CompletionSummary } from '../stream/sse.ts';
+import { clipText } from '../util/text.ts';
 
 export interface LegOutcome {
   leg: Leg;
@@ -50,20 +52,21 @@ export function legFromSummary(f: LegFacts): LegOutcome {
   const text = s?.text ?? '';
   const usage = s?.usage;
   const ttft = f.stream ? (s?.ttftMs ?? null) : (s?.firstByteMs ?? null);
+  // The summary's values came from the backend: sanitised again here, where they become a stored leg.
   return {
     leg: {
       pool: f.pool,
       backend: f.backend,
-      upstream_model: f.upstreamModel,
+      upstream_model: clipText(f.upstreamModel, TEXT_MAX.model),
       status: f.status,
       error_class: errorClass,
-      error_message: errorMessage.slice(0, 1000),
-      ttft_ms: ttft,
-      latency_ms: Math.max(0, f.endedAt - f.startedAt),
-      prompt_tokens: usage?.promptTokens ?? 0,
-      completion_tokens: usage?.completionTokens ?? (errorClass ? 0 : estimateTokens(text.length)),
-      cached_tokens: usage?.cachedTokens ?? 0,
-      finish_reason: (s?.finishReason ?? '').slice(0, 64),
+      error_message: clipText(errorMessage, TEXT_MAX.error_message),
+      ttft_ms: ttft !== null && Number.isFinite(ttft) ? Math.max(0, ttft) : null,
+      latency_ms: Math.max(0, f.endedAt - f.startedAt) || 0,
+      prompt_tokens: tokenCount(usage?.promptTokens),
+      completion_tokens: usage ? tokenCount(usage.completionTokens) : errorClass ? 0 : estimateTokens(text.length),
+      cached_tokens: tokenCount(usage?.cachedTokens),
+      finish_reason: finishReasonOf(s?.finishReason) ?? '',
     },
     text: errorClass ? '' : text,
     complete: errorClass === '',

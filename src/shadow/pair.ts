@@ -1,6 +1,7 @@
 // One paired record per (primary, candidate) with the shared correlation id. Comparison fields are only
 // meaningful when both legs completed (`comparable`); otherwise the legs' error classes say what happened.
-import { newEventId, type ShadowPairEvent } from '../analytics/event.ts';
+import { newEventId, TEXT_MAX, type ShadowPairEvent } from '../analytics/event.ts';
+import { clipText } from '../util/text.ts';
 import { compareOutputs } from './compare.ts';
 import type { LegOutcome } from './leg.ts';
 
@@ -32,7 +33,7 @@ export function buildPairRecord(primary: LegOutcome, candidate: LegOutcome, meta
     tenant: meta.tenant,
     request_id: meta.requestId,
     correlation_id: meta.correlationId,
-    model: meta.model,
+    model: clipText(meta.model, TEXT_MAX.model), // the client's model name: unbounded in the request
     experiment: meta.experiment,
     arm: meta.arm,
     stream: meta.stream,

@@ -4,8 +4,8 @@
 //
 // Allocation-light: one streaming TextDecoder, one carry-over string for a partial line, and one JSON.parse per
 // `data:` event (needed for usage / finish_reason). Output text is only accumulated when asked, up to a cap.
-
-import { usageOfMessage } from './responses-usage.ts';
+// Usage and finish_reason are sanitised by completion-facts.ts (backends are untrusted).
+import { completionFacts, firstChoice, type Usage } from './completion-facts.ts';
 
 export interface SseEvent {
   /** The `event:` field, '' when absent (OpenAI streams never set it). */
@@ -84,11 +84,7 @@ export class SseParser {
   }
 }
 
-export interface Usage {
-  promptTokens: number;
-  completionTokens: number;
-  cachedTokens: number;
-}
+export type { Usage } from './completion-facts.ts';
 
 export interface CompletionSummary {
   /** ms from start to the first event that carries output (content, reasoning or a tool call); null if none. */
@@ -115,15 +111,6 @@ export interface ObserverOptions {
   collectText?: boolean;
   /** Cap on collected characters (default 100k). */
   maxTextChars?: number;
-}
-
-function usageOf(u: any): Usage | null {
-  if (!u || typeof u !== 'object') return null;
-  return {
-    promptTokens: Number(u.prompt_tokens) || 0,
-    completionTokens: Number(u.completion_tokens) || 0,
-    cachedTokens: Number(u.prompt_tokens_details?.cached_tokens) || 0,
-  };
 }
 
 function errorMessage(e: any): string {
@@ -193,11 +180,11 @@ export class CompletionStreamObserver {
       return; // not JSON: nothing to learn from it
     }
     if (msg?.error) this.s.error = errorMessage(msg.error);
-    const u = usageOf(usageOfMessage(msg));
-    if (u) this.s.usage = u;
-    const choice = Array.isArray(msg?.choices) ? msg.choices.find((c: any) => (c?.index ?? 0) === 0) : undefined;
+    const facts = completionFacts(msg);
+    if (facts.usage) this.s.usage = facts.usage;
+    if (facts.finishReason) this.s.finishReason = facts.finishReason;
+    const choice = firstChoice(msg);
     if (!choice) return;
-    if (choice.finish_reason) this.s.finishReason = choice.finish_reason;
     const delta = choice.delta ?? {};
     let out = '';
     if (typeof delta.content === 'string') out = delta.content;
@@ -242,10 +229,11 @@ export function summariseCompletionBody(body: string, maxTextChars = 100_000): O
     return out;
   }
   if (msg?.error) out.error = errorMessage(msg.error);
-  out.usage = usageOf(usageOfMessage(msg));
-  const choice = Array.isArray(msg?.choices) ? msg.choices.find((c: any) => (c?.index ?? 0) === 0) : undefined;
+  const facts = completionFacts(msg);
+  out.usage = facts.usage;
+  out.finishReason = facts.finishReason;
+  const choice = firstChoice(msg);
   if (choice) {
-    out.finishReason = choice.finish_reason ?? null;
     let text = typeof choice.message?.content === 'string' ? choice.message.content : typeof choice.text === 'string' ? choice.text : '';
     if (Array.isArray(choice.message?.tool_calls)) {
       for (const tc of choice.message.tool_calls) text += (tc?.function?.name ?? '') + (tc?.function?.arguments ?? '');

@@ -4,6 +4,8 @@ import { describe, expect, it } from 'vitest';
 import { analyticsEventSchema, newEventId, type AnalyticsEvent } from '../../src/analytics/event.ts';
 import { experimentReport, d1Queryable } from '../../src/analytics/report.ts';
 import { D1Sink, migrateD1, type D1Like } from '../../src/analytics/sinks/d1.ts';
+import { deadLetterOf } from '../../src/analytics/dead-letter.ts';
+import { errText, isDataRejected } from '../../src/analytics/sink.ts';
 
 const db = (env as unknown as { ANALYTICS_DB: D1Like & Parameters<typeof d1Queryable>[0] }).ANALYTICS_DB;
 
@@ -47,5 +49,20 @@ describe('D1 analytics store', () => {
     expect(r.shadow).toMatchObject({ pairs: 10, comparable: 10, exact_match_rate: 0.3, similarity_p50: 0.5, candidate_ttft_p50_ms: 70 });
     expect(r.noise).toMatchObject({ exact_match_rate: 0.9 });
     expect(r.noise_floor!.exact_match.significant).toBe(true);
+  });
+
+  it('refuses a value it cannot bind as bad data (not "unavailable"), and keeps dead letters in its own table', async () => {
+    await migrateD1(db);
+    const sink = new D1Sink(db);
+    const poisoned = { ...request('d1-dead', 'control', 1), prompt_tokens: { n: 1 } } as unknown as AnalyticsEvent;
+    const err = await sink.write([poisoned]).then(() => null, (e: unknown) => e);
+    expect(isDataRejected(err), errText(err)).toBe(true);
+    const letter = deadLetterOf(poisoned, errText(err));
+    await sink.writeDeadLetters([letter]);
+    await sink.writeDeadLetters([letter]); // idempotent by event id, like the events
+    const rows = await d1Queryable(db).rows(`SELECT event_id, reason, raw FROM kvroute_dead_letters WHERE event_id = '${poisoned.event_id}'`);
+    expect(rows).toHaveLength(1);
+    expect(String(rows[0].reason)).toMatch(/^d1 rejected the data/);
+    expect(JSON.parse(String(rows[0].raw)).prompt_tokens).toEqual({ n: 1 });
   });
 });

@@ -4,7 +4,8 @@ import { createExecutionContext, createMessageBatch, getQueueResult } from 'clou
 import { describe, expect, it } from 'vitest';
 import { analyticsEventSchema, type AnalyticsEvent } from '../../src/analytics/event.ts';
 import { handleEventBatch, QueueEventProducer, retryDelaySeconds } from '../../src/analytics/delivery/queue.ts';
-import type { AnalyticsSink } from '../../src/analytics/sink.ts';
+import { DataRejectedError, type AnalyticsSink } from '../../src/analytics/sink.ts';
+import type { DeadLetter } from '../../src/analytics/dead-letter.ts';
 import { bucketOf } from '../../src/routing/experiments.ts';
 import { workerSinkFromEnv } from '../../src/analytics/worker-sinks.ts';
 import { workerAnalytics } from '../../src/analytics/worker-analytics.ts';
@@ -15,10 +16,17 @@ const event = (i: number): AnalyticsEvent =>
 class RecordingSink implements AnalyticsSink {
   readonly name = 'recording';
   fail = false;
+  /** Event ids the store refuses as bad data (any batch holding one is rejected whole, as ClickHouse does). */
+  readonly poison = new Set<string>();
   readonly stored = new Map<string, AnalyticsEvent>();
+  readonly deadLetters: DeadLetter[] = [];
   async write(events: readonly AnalyticsEvent[]) {
     if (this.fail) throw new Error('store down');
+    if (events.some((e) => this.poison.has(e.event_id))) throw new DataRejectedError('recording rejected the data: type mismatch');
     for (const e of events) this.stored.set(e.event_id, e);
+  }
+  async writeDeadLetters(letters: readonly DeadLetter[]) {
+    this.deadLetters.push(...letters);
   }
 }
 
@@ -45,10 +53,34 @@ describe('Queue consumer (handleEventBatch)', () => {
     const sink = new RecordingSink();
     const out = await handleEventBatch(batch, sink, { log: () => {} });
     const result = await getQueueResult(batch, ctx);
-    expect(out).toEqual({ written: 3, retried: 1, invalid: 1 });
+    expect(out).toEqual({ written: 3, retried: 1, invalid: 1, rejected: 0 });
     expect([...sink.stored.keys()].sort()).toEqual(events.map((e) => e.event_id).sort());
     expect(result.explicitAcks.sort()).toEqual(['m0', 'm1', 'm2']);
     expect(result.retryMessages.map((m: { msgId: string }) => m.msgId)).toEqual(['bad']);
+  });
+
+  it('splits around an event the store refuses: the others are acked, only the poison is retried, with a dead-letter row', async () => {
+    const events = Array.from({ length: 10 }, (_, i) => event(i));
+    const batch = createMessageBatch('kvroute-events', events.map((e, i) => ({ id: `m${i}`, timestamp: new Date(), attempts: 1, body: e })));
+    const ctx = createExecutionContext();
+    const sink = new RecordingSink();
+    sink.poison.add(events[6].event_id);
+    const out = await handleEventBatch(batch, sink, { log: () => {} });
+    const result = await getQueueResult(batch, ctx);
+    expect(out).toEqual({ written: 9, retried: 1, invalid: 0, rejected: 1 });
+    expect(result.explicitAcks.sort()).toEqual(['m0', 'm1', 'm2', 'm3', 'm4', 'm5', 'm7', 'm8', 'm9']);
+    expect(result.retryMessages.map((m: { msgId: string }) => m.msgId)).toEqual(['m6']);
+    expect(sink.deadLetters).toHaveLength(1);
+    expect(sink.deadLetters[0]).toMatchObject({ event_id: events[6].event_id, reason: 'recording rejected the data: type mismatch' });
+    expect(JSON.parse(sink.deadLetters[0].raw).event_id).toBe(events[6].event_id);
+  });
+
+  it('writes a dead-letter row for a message that is not a valid event too', async () => {
+    const batch = createMessageBatch('kvroute-events', [{ id: 'bad', timestamp: new Date(), attempts: 1, body: { ...event(1), prompt_tokens: -5 } }]);
+    const sink = new RecordingSink();
+    await handleEventBatch(batch, sink, { log: () => {} });
+    expect(sink.deadLetters).toHaveLength(1);
+    expect(sink.deadLetters[0].reason).toMatch(/not a valid event: prompt_tokens/);
   });
 
   it('retries every message with backoff when the sink fails, and acks nothing', async () => {

@@ -1,8 +1,9 @@
 // SQLite sink for Node (better-sqlite3): the embedded default under `npm start`. Synchronous driver, so a batch
 // is one transaction; INSERT OR IGNORE on the event_id primary key makes re-sends no-ops.
+import { DEAD_LETTER_COLUMNS, type DeadLetter } from '../dead-letter.ts';
 import { EVENT_COLUMNS, toRow, type AnalyticsEvent } from '../event.ts';
-import { isColumnAlreadyThere, SQLITE_INSERT_SQL, sqliteMigrations } from '../migrations.ts';
-import type { AnalyticsSink } from '../sink.ts';
+import { isColumnAlreadyThere, SQLITE_DEAD_LETTER_SQL, SQLITE_INSERT_SQL, sqliteMigrations } from '../migrations.ts';
+import { classifyStoreErrors, type AnalyticsSink } from '../sink.ts';
 
 /** The part of a better-sqlite3 Database used here (structural: the package ships no types). */
 export interface SqliteDatabase {
@@ -32,9 +33,21 @@ export async function openSqlite(path: string): Promise<SqliteDatabase> {
   return db;
 }
 
+/**
+ * True when SQLite (or better-sqlite3's binding) refused the values themselves: a value it cannot bind (an object
+ * reads as named parameters: RangeError, TypeError) or a type/size/constraint error. SQLITE_BUSY, SQLITE_IOERR,
+ * SQLITE_FULL and the like mean the store is in trouble, not the data: those are retried.
+ */
+export function sqliteRejectsData(err: unknown): boolean {
+  if (err instanceof TypeError || err instanceof RangeError) return true;
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && /^SQLITE_(MISMATCH|TOOBIG|CONSTRAINT|RANGE)/.test(code);
+}
+
 export class SqliteSink implements AnalyticsSink {
   readonly name = 'sqlite';
   private readonly insertMany: (events: readonly AnalyticsEvent[]) => void;
+  private readonly insertDeadLetters: (letters: readonly DeadLetter[]) => void;
 
   constructor(db: SqliteDatabase) {
     migrateSqlite(db);
@@ -45,9 +58,17 @@ export class SqliteSink implements AnalyticsSink {
         stmt.run(...EVENT_COLUMNS.map((c) => row[c]));
       }
     });
+    const dead = db.prepare(SQLITE_DEAD_LETTER_SQL);
+    this.insertDeadLetters = db.transaction((letters: readonly DeadLetter[]) => {
+      for (const l of letters) dead.run(...DEAD_LETTER_COLUMNS.map((c) => l[c]));
+    });
   }
 
   async write(events: readonly AnalyticsEvent[]): Promise<void> {
-    if (events.length) this.insertMany(events);
+    if (events.length) await classifyStoreErrors(this.name, sqliteRejectsData, () => this.insertMany(events));
+  }
+
+  async writeDeadLetters(letters: readonly DeadLetter[]): Promise<void> {
+    if (letters.length) this.insertDeadLetters(letters);
   }
 }

@@ -1,12 +1,13 @@
 // Against a real ClickHouse server: migrations, idempotent inserts, the experiment report (same numbers as
-// SQLite), and the node buffer's spool replay into ClickHouse.
+// SQLite), the node buffer's spool replay into ClickHouse, and its split around rows ClickHouse refuses.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { EVENT_COLUMNS } from '../../../src/analytics/event.ts';
+import { EVENT_COLUMNS, type AnalyticsEvent } from '../../../src/analytics/event.ts';
 import { EVENTS_TABLE, migrateClickHouse } from '../../../src/analytics/migrations.ts';
+import { DEAD_LETTERS_TABLE } from '../../../src/analytics/dead-letter.ts';
 import { ClickHouseSink, createClickHouseClient } from '../../../src/analytics/sinks/clickhouse.ts';
 import { openSqlite, SqliteSink } from '../../../src/analytics/sinks/sqlite.ts';
 import { NodeEventBuffer } from '../../../src/analytics/delivery/node-buffer.ts';
@@ -119,5 +120,24 @@ describe('node buffer into ClickHouse', () => {
     rmSync(spool, { recursive: true, force: true });
     expect(await scalar(`SELECT count() FROM ${table()} FINAL WHERE tenant = 'replay'`)).toBe(1500);
     expect(await scalar(`SELECT uniqExact(request_id) FROM ${table()} FINAL WHERE tenant = 'replay'`)).toBe(1500);
+  });
+
+  it('a batch ClickHouse rejects is split: the others are stored, the poisoned events are dead letters with ClickHouse\'s reason', async () => {
+    const spool = mkdtempSync(join(tmpdir(), 'kvr-spool-'));
+    const good = Array.from({ length: 200 }, (_, i) => requestEvent({ tenant: 'split', request_id: `r${i}` }));
+    // Values a builder bug could let through: ClickHouse refuses each (Code 72, 25 and 27 on 18.16).
+    const negative = { ...requestEvent({ tenant: 'split' }), prompt_tokens: -5 };
+    const surrogate = requestEvent({ tenant: 'split', model: 'm\ud800' });
+    const fraction = { ...requestEvent({ tenant: 'split' }), completion_tokens: 1.5 };
+    const poisoned = [negative, surrogate, fraction] as AnalyticsEvent[];
+    const buf = new NodeEventBuffer({ sink: new ClickHouseSink(client, database), spoolDir: spool, batchSize: 500, lingerMs: 5 }).start();
+    buf.enqueue([...good.slice(0, 50), negative, ...good.slice(50, 120), surrogate, ...good.slice(120), fraction] as AnalyticsEvent[]);
+    expect(await buf.drain(30_000)).toBe(true);
+    await buf.close();
+    rmSync(spool, { recursive: true, force: true });
+    expect(await scalar(`SELECT count() FROM ${table()} FINAL WHERE tenant = 'split'`)).toBe(200);
+    const dead = await (await client.query({ query: `SELECT event_id, reason FROM \`${database}\`.${DEAD_LETTERS_TABLE} FINAL ORDER BY event_id`, format: 'JSONEachRow' })).json<{ event_id: string; reason: string }>();
+    expect(dead.map((d) => d.event_id)).toEqual(poisoned.map((e) => e.event_id).sort());
+    for (const d of dead) expect(d.reason).toMatch(/^clickhouse rejected the data: Code: (72|25|27)\b/);
   });
 });

@@ -78,4 +78,14 @@ describe('Queue -> D1 in workerd', () => {
     await mf.dispatchFetch('http://kvroute/emit', { method: 'POST', body: JSON.stringify([bad]) });
     expect(await waitFor(`SELECT COUNT(*) AS n FROM dlq WHERE body LIKE '%not-a-uuid%'`, 1)).toBe(1);
   });
+
+  it('a poisoned event among good ones: the others are stored, the poison gets a dead-letter row and reaches the DLQ', async () => {
+    const good = Array.from({ length: 20 }, (_, i) => event('q-poison', i));
+    const poisoned = { ...event('q-poison', 99), prompt_tokens: -5 };
+    await emit([...good.slice(0, 10), poisoned, ...good.slice(10)]);
+    expect(await waitFor(`SELECT COUNT(*) AS n FROM kvroute_events WHERE tenant = 'q-poison'`, 20)).toBe(20);
+    expect(await waitFor(`SELECT COUNT(*) AS n FROM kvroute_dead_letters WHERE event_id = '${poisoned.event_id}' AND reason LIKE 'not a valid event: prompt_tokens%'`, 1)).toBe(1);
+    expect(await waitFor(`SELECT COUNT(*) AS n FROM dlq WHERE body LIKE '%${poisoned.event_id}%'`, 1)).toBe(1);
+    expect(await waitFor(`SELECT COUNT(*) AS n FROM dlq WHERE body LIKE '%q-poison%'`, 1)).toBe(1); // only the poison
+  });
 });

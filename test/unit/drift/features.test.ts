@@ -54,11 +54,11 @@ describe('extractFeatures', () => {
 describe('reading usage from the router record', () => {
   it('parses a buffered JSON response', () => {
     const text = JSON.stringify({ choices: [{ finish_reason: 'length' }], usage: { prompt_tokens: 5, completion_tokens: 9 } });
-    expect(usageAndFinish(text)).toEqual({ usage: { prompt_tokens: 5, completion_tokens: 9 }, finishReason: 'length' });
+    expect(usageAndFinish(text)).toEqual({ usage: { promptTokens: 5, completionTokens: 9, cachedTokens: 0 }, finishReason: 'length' });
   });
   it('parses the tail of an SSE stream, skipping a partial first line', () => {
     const tail = 'tial":1}\n\ndata: {"choices":[{"delta":{"content":"x"},"finish_reason":null}]}\n\ndata: {"choices":[{"delta":{},"finish_reason":"stop"}]}\n\ndata: {"choices":[],"usage":{"prompt_tokens":3,"completion_tokens":4}}\n\ndata: [DONE]\n\n';
-    expect(usageAndFinish(tail)).toEqual({ usage: { prompt_tokens: 3, completion_tokens: 4 }, finishReason: 'stop' });
+    expect(usageAndFinish(tail)).toEqual({ usage: { promptTokens: 3, completionTokens: 4, cachedTokens: 0 }, finishReason: 'stop' });
   });
   it('maps stream outcomes to failure classes', () => {
     const rec = { requestId: 'r', tenantId: 't', model: 'm', body: {}, status: 200, ttftMs: 5, latencyMs: 50, outcome: 'idle_timeout', responseText: '' };

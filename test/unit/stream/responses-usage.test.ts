@@ -14,7 +14,7 @@ const sse = (type: string, data: object) => `event: ${type}\ndata: ${JSON.string
 describe('Responses usage for analytics and drift', () => {
   it('reads usage and the finish reason from a Responses body', () => {
     const body = JSON.stringify(response('completed', 'Hello'));
-    expect(usageAndFinish(body)).toEqual({ usage: { prompt_tokens: 120, completion_tokens: 9, total_tokens: 129, prompt_tokens_details: { cached_tokens: 64 } }, finishReason: 'stop' });
+    expect(usageAndFinish(body)).toEqual({ usage: { promptTokens: 120, completionTokens: 9, cachedTokens: 64 }, finishReason: 'stop' });
     const cut = JSON.stringify(response('incomplete', 'Hel', { incomplete_details: { reason: 'max_output_tokens' } }));
     expect(usageAndFinish(cut).finishReason).toBe('length');
     expect(summariseCompletionBody(body).usage).toEqual({ promptTokens: 120, completionTokens: 9, cachedTokens: 64 });
@@ -25,11 +25,11 @@ describe('Responses usage for analytics and drift', () => {
     const completed = sse('response.completed', { response: response('completed', 'x'.repeat(20_000) + '"usage":{"input_tokens":1}'), sequence_number: 9 });
     const stream = created + sse('response.output_text.delta', { delta: 'x', sequence_number: 1 }) + completed;
     const whole = usageAndFinish(stream);
-    expect(whole.usage).toMatchObject({ prompt_tokens: 120, completion_tokens: 9, prompt_tokens_details: { cached_tokens: 64 } });
+    expect(whole.usage).toEqual({ promptTokens: 120, completionTokens: 9, cachedTokens: 64 });
     expect(whole.finishReason).toBe('stop');
     // The record keeps the last 8k characters: the terminal event's start (and its JSON) is gone.
     const tail = stream.slice(-8192);
-    expect(usageAndFinish(tail).usage).toMatchObject({ prompt_tokens: 120, completion_tokens: 9, prompt_tokens_details: { cached_tokens: 64 } });
+    expect(usageAndFinish(tail).usage).toEqual({ promptTokens: 120, completionTokens: 9, cachedTokens: 64 });
     // A tail cut inside the usage object reads nothing rather than a wrong value.
     const inUsage = stream.slice(0, stream.lastIndexOf('"output_tokens"'));
     expect(usageAndFinish(inUsage).usage).toBeUndefined();
@@ -43,6 +43,6 @@ describe('Responses usage for analytics and drift', () => {
 
   it('chat usage is read as before', () => {
     const chat = JSON.stringify({ choices: [{ finish_reason: 'length', message: { content: 'x' } }], usage: { prompt_tokens: 3, completion_tokens: 2, prompt_tokens_details: { cached_tokens: 1 } } });
-    expect(usageAndFinish(chat)).toEqual({ usage: { prompt_tokens: 3, completion_tokens: 2, prompt_tokens_details: { cached_tokens: 1 } }, finishReason: 'length' });
+    expect(usageAndFinish(chat)).toEqual({ usage: { promptTokens: 3, completionTokens: 2, cachedTokens: 1 }, finishReason: 'length' });
   });
 });
