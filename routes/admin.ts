@@ -160,6 +160,7 @@ export function adminRoutes(p: Platform): Hono {
 
   app.get('/backends', (c) => {
     const out: Record<string, unknown> = {};
+    p.states.expire(p.now()); // what it shows counts only attempts that are still alive
     for (const [url, s] of p.states.entries()) {
       const br = s.breaker;
       out[url] = {

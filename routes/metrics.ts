@@ -17,6 +17,7 @@ export function metricsRoutes(p: Platform): Hono {
       '# TYPE kvroute_backend_circuit_open gauge',
     ];
     const healthy: string[] = ['# HELP kvroute_backend_healthy 1 when active health probes pass.', '# TYPE kvroute_backend_healthy gauge'];
+    p.states.expire(p.now()); // what it shows counts only attempts that are still alive
     for (const [url, s] of p.states.entries()) {
       const l = `{backend="${url.replace(/"/g, '\\"')}"}`;
       lines.push(`kvroute_backend_inflight${l} ${s.inflight}`);

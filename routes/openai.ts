@@ -53,21 +53,34 @@ export async function readLimited(req: Request, limit: number, timeoutMs: number
   return new TextDecoder().decode(all);
 }
 
-export function streamOf(src: ChunkSource): ReadableStream<Uint8Array> {
+/** A web stream over a chunk source; `onEnd` is called once when it closes or is cancelled. */
+export function streamOf(src: ChunkSource, onEnd: () => void = () => {}): ReadableStream<Uint8Array> {
   return new ReadableStream<Uint8Array>({
     async pull(controller) {
       const chunk = await src.next();
       if (chunk) controller.enqueue(chunk);
-      else controller.close();
+      else {
+        controller.close();
+        onEnd();
+      }
     },
     cancel() {
       src.cancel();
+      onEnd();
     },
   });
 }
 
-export function toResponse(r: InferenceResult): Response {
-  return 'body' in r ? new Response(r.body, { status: r.status, headers: r.headers }) : new Response(streamOf(r.stream), { status: r.status, headers: r.headers });
+/**
+ * The response for a result. A stream is also handed to `defer` (waitUntil on Workers) until it ends: workerd
+ * tears down a request's context when the client goes away, and with it the stream's timers and the abort event
+ * that release the backend, unless the context is kept alive for work still pending.
+ */
+export function toResponse(r: InferenceResult, defer?: (p: Promise<unknown>) => void): Response {
+  if ('body' in r) return new Response(r.body, { status: r.status, headers: r.headers });
+  let ended!: () => void;
+  if (defer) defer(new Promise<void>((resolve) => (ended = resolve)));
+  return new Response(streamOf(r.stream, () => ended?.()), { status: r.status, headers: r.headers });
 }
 
 function deferOf(c: Context, p: Platform): (x: Promise<unknown>) => void {
@@ -82,6 +95,7 @@ function deferOf(c: Context, p: Platform): (x: Promise<unknown>) => void {
 export function openaiRoutes(p: Platform): Hono {
   const app = new Hono();
   const run = (kind: InferenceKind) => async (c: Context) => {
+    const defer = deferOf(c, p);
     try {
       const result = await handleInference(
         {
@@ -91,9 +105,9 @@ export function openaiRoutes(p: Platform): Hono {
           readBody: (limit, timeoutMs) => readLimited(c.req.raw, limit, timeoutMs),
           signal: c.req.raw.signal,
         },
-        { directory: p.directory, states: p.states, client: p.client, now: p.now, defer: deferOf(c, p), ...p.hooks },
+        { directory: p.directory, states: p.states, client: p.client, now: p.now, defer, ...p.hooks },
       );
-      return toResponse(result);
+      return toResponse(result, defer);
     } catch (err) {
       return errorResponse(err);
     }

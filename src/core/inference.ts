@@ -158,7 +158,13 @@ function emitRecord(ctx: RequestContext, rec: Omit<RequestRecord, 'requestId' | 
     stream: ctx.stream, startedAt: ctx.startedAt, experiment: ctx.experiment, arm: ctx.arm, shadowed: ctx.reportPrimary !== null, drift: ctx.drift, ...rec,
   };
   const pending = deps.onRecord(full);
-  if (pending) deps.defer(pending);
+  if (!pending) return;
+  try {
+    deps.defer(pending);
+  } catch {
+    // Recorded from another request's context (an expired lease): that request's waitUntil is gone.
+    pending.catch(() => {});
+  }
 }
 
 
@@ -181,7 +187,8 @@ async function finish(fwd: Forwarded, ctx: RequestContext): Promise<InferenceRes
   if (res.status >= 400 || !contentType.includes('text/event-stream')) {
     let out: string;
     try {
-      const rest = await readAllText(res.body);
+      fwd.onAbandon(() => res.body.cancel());
+      const rest = await readAllText(res.body, undefined, ctx.idleMs, fwd.renew);
       out = fwd.first ? new TextDecoder().decode(fwd.first) + rest : rest;
     } catch (e) {
       fwd.settle('failure');
@@ -217,20 +224,18 @@ async function finish(fwd: Forwarded, ctx: RequestContext): Promise<InferenceRes
     idleMs: ctx.idleMs,
     clientMs: ctx.clientReadMs,
     endLines: inferenceEndpoints[ctx.kind].endLines,
-    observe:
-      deps.onRecord || observer
-        ? (chunk) => {
-            observer?.push(chunk, deps.now());
-            if (!deps.onRecord) return;
-            tail += decoder.decode(chunk, { stream: true });
-            if (tail.length > 2 * STREAM_TAIL_CHARS) tail = tail.slice(-STREAM_TAIL_CHARS);
-          }
-        : undefined,
+    observe: (chunk) => {
+      fwd.renew();
+      observer?.push(chunk, deps.now());
+      if (!deps.onRecord) return;
+      tail += decoder.decode(chunk, { stream: true });
+      if (tail.length > 2 * STREAM_TAIL_CHARS) tail = tail.slice(-STREAM_TAIL_CHARS);
+    },
     now: deps.now,
     onEnd: (outcome, detail) => {
       // A stream that broke, stalled or ended early after its first byte is an inference failure of the backend.
       fwd.settle(outcome === 'completed' ? outcomeOfStatus(res.status) : outcome === 'client_abort' ? 'neutral' : 'failure');
-      if (outcome === 'client_abort') fwd.controller.abort();
+      if (outcome === 'client_abort') abortQuietly(fwd.controller);
       const end = deps.now();
       emitRecord(ctx, { ...base, latencyMs: end - startedAt, overheadMs: overhead, outcome, responseText: tail });
       if (observer) {
@@ -239,7 +244,17 @@ async function finish(fwd: Forwarded, ctx: RequestContext): Promise<InferenceRes
       }
     },
   });
+  fwd.onAbandon(() => relay.cancel());
   return { status: res.status, headers, stream: relay };
+}
+
+/** Aborts an upstream request; from another request's context (an expired lease) the runtime may refuse. */
+function abortQuietly(controller: AbortController): void {
+  try {
+    controller.abort();
+  } catch {
+    // The runtime cleans up the dropped request's I/O itself.
+  }
 }
 
 const KEEPALIVE_DUE = Symbol('keepalive-due');

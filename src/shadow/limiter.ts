@@ -4,10 +4,13 @@
 //
 // Tokens: a leg reserves an estimate when it starts (so concurrent legs cannot all squeeze under the budget) and
 // settles to the actual usage when it finishes. The budget window is the UTC day.
+import { Lease, Leases } from '../util/leases.ts';
 
 export interface ShadowLimits {
   maxConcurrent: number;
   dailyTokenBudget: number;
+  /** A leg's longest run; its slot is taken back if it has not finished by then plus a grace (a dropped context). */
+  timeoutMs: number;
 }
 
 export type DenyReason = 'concurrency' | 'budget';
@@ -24,23 +27,26 @@ export interface ShadowDenied {
 }
 
 interface KeyState {
-  inflight: number;
+  /** Concurrency slots as leases (src/util/leases.ts): a leg whose context was dropped stops holding one. */
+  slots: Leases;
   day: number;
   spent: number;
   reserved: number;
 }
 
 const DAY_MS = 86_400_000;
+const SLOT_GRACE_MS = 5_000;
 
 export class ShadowLimiter {
   private states = new Map<string, KeyState>();
 
   tryStart(key: string, limits: ShadowLimits, now: number, reserveTokens: number): ShadowPermit | ShadowDenied {
     const s = this.state(key, now);
-    if (s.inflight >= limits.maxConcurrent) return { granted: false, reason: 'concurrency' };
+    s.slots.expire(now);
+    if (s.slots.size >= limits.maxConcurrent) return { granted: false, reason: 'concurrency' };
     const reserve = Math.max(0, Math.ceil(reserveTokens));
     if (s.spent + s.reserved + reserve > limits.dailyTokenBudget) return { granted: false, reason: 'budget' };
-    s.inflight++;
+    const slot = s.slots.add(new Lease(now, limits.timeoutMs + SLOT_GRACE_MS));
     s.reserved += reserve;
     const startDay = s.day;
     let done = false;
@@ -49,7 +55,7 @@ export class ShadowLimiter {
       finish: (tokensUsed: number, at: number) => {
         if (done) return;
         done = true;
-        s.inflight--;
+        s.slots.release(slot);
         // A leg that started yesterday gave its reservation back at the day rollover (see state()).
         if (s.day === startDay) s.reserved -= reserve;
         const cur = this.state(key, at);
@@ -61,14 +67,14 @@ export class ShadowLimiter {
   /** Snapshot for metrics and tests. */
   usage(key: string, now: number): { inflight: number; spent: number; reserved: number } {
     const s = this.state(key, now);
-    return { inflight: s.inflight, spent: s.spent, reserved: s.reserved };
+    return { inflight: s.slots.size, spent: s.spent, reserved: s.reserved };
   }
 
   private state(key: string, now: number): KeyState {
     const day = Math.floor(now / DAY_MS);
     let s = this.states.get(key);
     if (!s) {
-      s = { inflight: 0, day, spent: 0, reserved: 0 };
+      s = { slots: new Leases(), day, spent: 0, reserved: 0 };
       this.states.set(key, s);
     } else if (s.day !== day) {
       s.day = day;

@@ -32,7 +32,7 @@ export interface ShadowFlowInput {
   body: Record<string, unknown>;
   /** Token reservation for the limiter (see estimateShadowTokens). */
   reserveTokens: number;
-  limits: ShadowLimits & { timeoutMs: number };
+  limits: ShadowLimits;
   /** Shadow pool/backend chosen by the router's decide(); null when the shadow pool had no eligible backend. */
   shadowTarget: ShadowTarget | null;
   shadowPool: string;

@@ -144,7 +144,11 @@ export class SseRelay implements ChunkSource {
 
   private abandon(detail?: string): void {
     if (this.finished) return;
-    this.upstream.cancel();
     this.end('client_abort', detail);
+    try {
+      this.upstream.cancel();
+    } catch {
+      // Called from another request's context (an expired lease): the runtime cleans up this one's I/O.
+    }
   }
 }

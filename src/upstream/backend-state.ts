@@ -4,12 +4,20 @@ import { CounterRate } from '../routing/policies/fill-rate.ts';
 import type { BackendLoad } from '../routing/policy.ts';
 import { CircuitBreaker } from './breaker.ts';
 import type { EngineLoad } from '../../gpu-backends/adapters/types.ts';
+import { Lease, Leases } from '../util/leases.ts';
+
+/** One request attempt's hold on a backend (an in-flight slot), renewed as its response makes progress. */
+export class AttemptLease extends Lease {
+  /** Still waiting for the first byte (in, or queued for, prefill). */
+  awaiting = true;
+}
 
 /** Engine-reported load, as the engine adapters parse it from /metrics or piggy-backed response headers. */
 export type EngineLoadReport = EngineLoad;
 
 export class BackendState {
-  inflight = 0;
+  /** In-flight attempts as leases: an attempt whose request context died stops counting after its ttl. */
+  private readonly attempts = new Leases<AttemptLease>();
   /** In-flight requests still waiting for their first byte, i.e. still in (or queued for) prefill. */
   awaitingFirstByte = 0;
   readonly breaker = new CircuitBreaker();
@@ -20,6 +28,39 @@ export class BackendState {
   inflightAtReport = 0;
   /** How fast the engine writes its KV cache, from its uncached-prompt-token counter (fill-rate.ts). */
   private readonly fill = new CounterRate();
+
+  get inflight(): number {
+    return this.attempts.size;
+  }
+
+  /** Takes an in-flight slot for an attempt; `onExpire` ends the attempt if it stops renewing within ttlMs. */
+  begin(now: number, ttlMs: number, onExpire?: () => void): AttemptLease {
+    this.awaitingFirstByte++;
+    return this.attempts.add(new AttemptLease(now, ttlMs, onExpire));
+  }
+
+  /** The attempt's first byte arrived: it leaves prefill; its lease now runs for `ttlMs` per renewal. */
+  firstByte(lease: AttemptLease, now: number, ttlMs: number): void {
+    this.leavePrefill(lease);
+    lease.renew(now, ttlMs);
+  }
+
+  /** Gives the slot back (once; a no-op for a lease that already expired). */
+  end(lease: AttemptLease): void {
+    if (this.attempts.release(lease)) this.leavePrefill(lease);
+  }
+
+  /** Takes back the slots of attempts that stopped renewing (checked at most once a second). */
+  expire(now: number): void {
+    this.attempts.expire(now, (l) => this.leavePrefill(l));
+  }
+
+  private leavePrefill(lease: AttemptLease): void {
+    if (lease.awaiting) {
+      lease.awaiting = false;
+      this.awaitingFirstByte--;
+    }
+  }
 
   load(): BackendLoad {
     const e = this.engine;
@@ -50,5 +91,14 @@ export class BackendStates {
 
   entries(): IterableIterator<[string, BackendState]> {
     return this.map.entries();
+  }
+
+  private expiredAt = -Infinity;
+
+  /** Takes back the in-flight slots of attempts whose owners stopped renewing them (at most once a second). */
+  expire(now: number): void {
+    if (now - this.expiredAt < 1_000) return;
+    this.expiredAt = now;
+    for (const s of this.map.values()) s.expire(now);
   }
 }

@@ -46,6 +46,18 @@ export interface Forwarded {
    * (a stream counts as a success only once it completed). The first call counts; later calls do nothing.
    */
   settle(outcome: Outcome): void;
+  /** The response made progress (a chunk): the attempt's in-flight lease runs on. */
+  renew(): void;
+  /** How to end this response's work if its lease expires (its own context will not). */
+  onAbandon(run: () => void): void;
+}
+
+/** Beyond its own timeouts, how long an attempt may go without progress before its slot is taken back. */
+const LEASE_GRACE_MS = 5_000;
+
+/** After the first byte a healthy attempt hands a chunk at least every idleMs (upstream) + clientReadMs (client). */
+function leaseTtlAfterFirstByte(t: TenantConfig['timeouts']): number {
+  return t.idleMs + t.clientReadMs + LEASE_GRACE_MS;
 }
 
 export interface ForwardDeps {
@@ -97,6 +109,7 @@ export async function forward(input: ForwardInput, deps: ForwardDeps): Promise<F
     lookupMs = input.now() - start; // reported in the decision header and Server-Timing
   }
 
+  deps.states.expire(start);
   for (let attempt = 1; attempt <= retry.maxAttempts; attempt++) {
     if (input.clientSignal.aborted) throw errors.clientClosed();
     const now = input.now();
@@ -111,15 +124,13 @@ export async function forward(input: ForwardInput, deps: ForwardDeps): Promise<F
     tried.add(backend.id);
     const state = deps.states.get(backend.url);
     const trial = state.breaker.onSend();
-    state.inflight++;
-    state.awaitingFirstByte++;
-    let awaiting = true;
-    const firstByteSeen = () => {
-      if (awaiting) {
-        awaiting = false;
-        state.awaitingFirstByte--;
-      }
-    };
+    // The slot is a lease: if this request's context dies before it settles (workerd drops a request whose
+    // client left without a word), the slot comes back by itself and `abandon` ends the work from elsewhere.
+    const abandon: { run?: () => void } = {};
+    const lease = state.begin(now, timeouts.firstByteMs + LEASE_GRACE_MS, () => {
+      settle('neutral');
+      abandon.run?.();
+    });
     const controller = new AbortController();
     const onClientAbort = () => controller.abort();
     input.clientSignal.addEventListener('abort', onClientAbort, { once: true });
@@ -129,11 +140,16 @@ export async function forward(input: ForwardInput, deps: ForwardDeps): Promise<F
     const settle = (outcome: Outcome) => {
       if (settled) return;
       settled = true;
-      firstByteSeen();
-      state.inflight--;
-      input.clientSignal.removeEventListener('abort', onClientAbort);
+      state.end(lease);
+      let clientGone: boolean;
+      try {
+        clientGone = input.clientSignal.aborted;
+        input.clientSignal.removeEventListener('abort', onClientAbort);
+      } catch {
+        clientGone = true; // settled from another request's context (an expired lease): that request is gone
+      }
       // Whatever the upstream did, a request the client abandoned says nothing about the backend.
-      state.breaker.onOutcome(input.clientSignal.aborted && outcome === 'failure' ? 'neutral' : outcome, trial, input.now(), health);
+      state.breaker.onOutcome(clientGone && outcome === 'failure' ? 'neutral' : outcome, trial, input.now(), health);
     };
     // One timer per attempt bounds connect + headers + first body chunk; it aborts the attempt, which rejects
     // whichever read is pending (no per-phase races or extra promises on the hot path).
@@ -176,13 +192,17 @@ export async function forward(input: ForwardInput, deps: ForwardDeps): Promise<F
         continue;
       }
       const first = await res.body.read();
-      firstByteSeen();
+      state.firstByte(lease, input.now(), leaseTtlAfterFirstByte(timeouts));
       clearTimeout(timer);
       const ms = input.now() - sentAt;
       upstreamMs += ms;
       attempts.push({ backend: backend.id, outcome: `status ${res.status}`, ms });
       // The caller owns the response now and settles the attempt when it is done with the body.
-      return { decision, response: res, first, controller, state, attempts, upstreamMs, dispatchedAt: sentAt, settle };
+      return {
+        decision, response: res, first, controller, state, attempts, upstreamMs, dispatchedAt: sentAt, settle,
+        renew: () => lease.renew(input.now()),
+        onAbandon: (run) => void (abandon.run = run),
+      };
     } catch (err) {
       clearTimeout(timer);
       const ms = input.now() - sentAt;

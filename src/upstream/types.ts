@@ -34,19 +34,45 @@ export interface UpstreamClient {
 
 const decoder = new TextDecoder();
 
-/** Reads a whole (small) body as text. */
-export async function readAllText(body: BodyReader, maxBytes = 16 * 1024 * 1024): Promise<string> {
+/**
+ * Reads a whole (small) body as text. With `idleMs`, a body that sends nothing for that long is cancelled and the
+ * read rejects with an UpstreamFailure 'timeout' (a backend that stalls after its first byte must not hold the
+ * request forever); `onChunk` hears of every chunk (progress).
+ */
+export async function readAllText(body: BodyReader, maxBytes = 16 * 1024 * 1024, idleMs?: number, onChunk?: () => void): Promise<string> {
   const parts: Uint8Array[] = [];
   let size = 0;
-  for (;;) {
-    const chunk = await body.read();
-    if (!chunk) break;
-    size += chunk.byteLength;
-    if (size > maxBytes) {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let stalled = false;
+  const arm = () => {
+    if (idleMs === undefined) return;
+    clearTimeout(timer);
+    timer = setTimeout(() => {
+      stalled = true;
       body.cancel();
-      throw new Error(`upstream body exceeds ${maxBytes} bytes`);
+    }, idleMs);
+  };
+  try {
+    for (;;) {
+      arm();
+      let chunk: Uint8Array | null;
+      try {
+        chunk = await body.read();
+      } catch (err) {
+        if (stalled) throw new UpstreamFailure('timeout', `no data for ${idleMs} ms`);
+        throw err;
+      }
+      if (!chunk) break;
+      onChunk?.();
+      size += chunk.byteLength;
+      if (size > maxBytes) {
+        body.cancel();
+        throw new Error(`upstream body exceeds ${maxBytes} bytes`);
+      }
+      parts.push(chunk);
     }
-    parts.push(chunk);
+  } finally {
+    clearTimeout(timer);
   }
   if (parts.length === 1) return decoder.decode(parts[0]);
   const all = new Uint8Array(size);

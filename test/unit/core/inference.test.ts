@@ -170,6 +170,24 @@ describe('a client whose departure is never reported', () => {
   });
 });
 
+describe('a request whose context the runtime dropped', () => {
+  it("its backend slot comes back after the lease ttl, from the next request's work, and it is recorded", async () => {
+    const h = await harness(1, (_url, k) => (k === 0 ? { status: 200, headers: SSE, body: sseBody(200, 10) } : okStream), {
+      timeouts: { idleMs: 1_000, clientReadMs: 2_000 },
+    });
+    const r = await settle(h.request(STREAM));
+    if (!('stream' in r)) throw new Error('expected a stream');
+    await r.stream.next();
+    vi.clearAllTimers(); // workerd dropped the request: none of its timers or callbacks will ever run again
+    await vi.advanceTimersByTimeAsync(5_000);
+    expect(h.inflight()).toBe(1);
+    await vi.advanceTimersByTimeAsync(5_000); // past idleMs + clientReadMs + the grace
+    await settle(h.request(STREAM).then(drain)); // any later request takes the expired slot back
+    expect(h.inflight()).toBe(0);
+    expect(h.records.map((x) => x.outcome).sort()).toEqual(['client_abort', 'completed']);
+  });
+});
+
 describe('Retry-After and client aborts', () => {
   it('a client that leaves during a Retry-After wait ends the request at once', async () => {
     const h = await harness(2, (url) => (url === 'http://b0' ? { status: 429, headers: { ...JSON_HEAD, 'retry-after': '2' }, body: ['{}'] } : ok), {

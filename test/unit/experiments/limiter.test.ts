@@ -2,9 +2,17 @@ import { describe, it, expect } from 'vitest';
 import { estimateShadowTokens, ShadowLimiter } from '../../../src/shadow/limiter.ts';
 
 const DAY = 86_400_000;
-const limits = { maxConcurrent: 2, dailyTokenBudget: 1000 };
+const limits = { maxConcurrent: 2, dailyTokenBudget: 1000, timeoutMs: 25_000 };
 
 describe('ShadowLimiter', () => {
+  it('takes back the slot of a leg that never finished (its context was dropped) after its timeout and a grace', () => {
+    const l = new ShadowLimiter();
+    expect(l.tryStart('t/e', limits, 0, 10).granted).toBe(true);
+    expect(l.tryStart('t/e', limits, 0, 10).granted).toBe(true);
+    expect(l.tryStart('t/e', limits, 20_000, 10)).toEqual({ granted: false, reason: 'concurrency' });
+    expect(l.tryStart('t/e', limits, 31_000, 10).granted).toBe(true);
+  });
+
   it('caps concurrency per key and frees the slot on finish (idempotently)', () => {
     const l = new ShadowLimiter();
     const a = l.tryStart('t/e', limits, 0, 10);
@@ -38,7 +46,7 @@ describe('ShadowLimiter', () => {
   });
 
   it('a budget of 0 denies every shadow', () => {
-    expect(new ShadowLimiter().tryStart('k', { maxConcurrent: 5, dailyTokenBudget: 0 }, 0, 1)).toEqual({ granted: false, reason: 'budget' });
+    expect(new ShadowLimiter().tryStart('k', { maxConcurrent: 5, dailyTokenBudget: 0, timeoutMs: 1_000 }, 0, 1)).toEqual({ granted: false, reason: 'budget' });
   });
 
   it('estimates prompt chars / 4 plus the output cap', () => {
