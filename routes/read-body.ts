@@ -8,6 +8,7 @@ const MAX_DRAIN_BYTES = 64 * 1024 * 1024;
  * Reads a web request body with a byte limit (Content-Length checked first, then counted while reading) and a
  * deadline for the whole body. An upload over the limit is drained (bounded) before the 413: answering while the
  * client is still sending breaks the connection in workerd and its proxies, so the client never sees the 413.
+ * A body that breaks while it is read (the connection lost, framing the runtime cannot decode) is a 499.
  */
 export async function readLimited(req: Request, limit: number, timeoutMs: number): Promise<string> {
   const declared = Number(req.headers.get('content-length') ?? NaN);
@@ -19,9 +20,10 @@ export async function readLimited(req: Request, limit: number, timeoutMs: number
   late.catch(() => {});
   const parts: Uint8Array[] = [];
   let size = 0;
+  const next = () => reader.read().catch(() => Promise.reject(errors.clientClosed()));
   try {
     for (;;) {
-      const { done, value } = await Promise.race([reader.read(), late]);
+      const { done, value } = await Promise.race([next(), late]);
       if (done) break;
       size += value.byteLength;
       if (size > limit) {

@@ -1,0 +1,25 @@
+import { describe, expect, it } from 'vitest';
+import { readLimited } from '../../../routes/read-body.ts';
+
+const post = (body: ReadableStream<Uint8Array>) => new Request('http://router/v1/chat/completions', { method: 'POST', body, duplex: 'half' } as RequestInit);
+
+describe('readLimited', () => {
+  it('a body that breaks while it is read is the client failing (499 client_closed), not a router error', async () => {
+    // What workerd hands the Worker when the client's chunked framing is broken or its connection drops mid-upload.
+    let sent = false;
+    const breaking = new ReadableStream<Uint8Array>({
+      pull(c) {
+        if (sent) c.error(new Error('Network connection lost.'));
+        else c.enqueue(new TextEncoder().encode('{"model":'));
+        sent = true;
+      },
+    });
+    await expect(readLimited(post(breaking), 1_000, 5_000)).rejects.toMatchObject({ status: 499, code: 'client_closed' });
+  });
+
+  it('still reads a whole body, and still answers 413 past the limit', async () => {
+    const body = (text: string) => new ReadableStream<Uint8Array>({ start: (c) => (c.enqueue(new TextEncoder().encode(text)), c.close()) });
+    expect(await readLimited(post(body('{"a":1}')), 100, 5_000)).toBe('{"a":1}');
+    await expect(readLimited(post(body('x'.repeat(101))), 100, 5_000)).rejects.toMatchObject({ status: 413 });
+  });
+});
