@@ -8,8 +8,13 @@ import { generateApiKey, sha256Hex } from '../src/tenants/keys.ts';
 import { requireAdmin } from './admin-auth.ts';
 import { VersionConflict, type TenantRecord } from '../src/tenants/store.ts';
 import { errorResponse } from './errors.ts';
+import { readLimited } from './read-body.ts';
 
 const TENANT_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+
+/** Admin bodies are small JSON documents: the largest a tenant may send, and a deadline of their own. */
+const ADMIN_BODY = { maxBytes: 4 * 1024 * 1024, timeoutMs: 5_000 };
+const readAdminBody = (c: Context) => readLimited(c.req.raw, ADMIN_BODY.maxBytes, ADMIN_BODY.timeoutMs);
 
 function etag(version: number): string {
   return `"${version}"`;
@@ -60,9 +65,10 @@ export function adminRoutes(p: Platform): Hono {
   app.put('/tenants/:id', async (c) => {
     const id = c.req.param('id');
     if (!TENANT_ID.test(id)) throw errors.badField('id', 'tenant ids are 1-64 letters, digits, ".", "_" or "-"');
+    const text = await readAdminBody(c);
     let input: unknown;
     try {
-      input = await c.req.json();
+      input = JSON.parse(text);
     } catch (e) {
       throw errors.badJson((e as Error).message);
     }
@@ -101,7 +107,7 @@ export function adminRoutes(p: Platform): Hono {
     if (!(await readLatest(id))) throw errors.notFound(`Tenant '${id}' does not exist; create its config first.`);
     let name: string | undefined;
     let imported: string | undefined;
-    const text = await c.req.text();
+    const text = await readAdminBody(c);
     if (text.trim()) {
       let j: { name?: unknown; key?: unknown };
       try {
