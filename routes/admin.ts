@@ -115,6 +115,7 @@ export function adminRoutes(p: Platform): Hono {
       } catch (e) {
         throw errors.badJson((e as Error).message);
       }
+      if (typeof j !== 'object' || j === null || Array.isArray(j)) throw errors.badJson('the body must be a JSON object such as {"name":"ci"}');
       if (j.name !== undefined && typeof j.name !== 'string') throw errors.badField('name', 'must be a string');
       if (j.key !== undefined && (typeof j.key !== 'string' || !/^\S{16,256}$/.test(j.key))) {
         throw errors.badField('key', 'an imported key must be 16-256 characters without spaces');
