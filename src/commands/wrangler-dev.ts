@@ -11,8 +11,8 @@ export interface WranglerDevOptions {
   adminToken: string;
   /** Directory for the local KV / D1 / Durable Object state (default: wrangler's own, .wrangler/state). */
   persistTo?: string;
-  /** Where wrangler's own output goes (default: this process's stdout / stderr). */
-  output?: 'inherit' | 'ignore';
+  /** Where wrangler's own output goes (default: this process's stdout / stderr; 'pipe': the caller reads it). */
+  output?: 'inherit' | 'ignore' | 'pipe';
 }
 
 export interface WranglerDev {
