@@ -73,23 +73,30 @@ function headIsOdd(r: FuzzRequest): boolean {
   );
 }
 
+/** A broken head or a framing lie: the runtime's HTTP layer may answer or drop these itself. */
+function protocolOdd(r: FuzzRequest): boolean {
+  return headIsOdd(r) || !['length', 'chunked', 'slow'].includes(r.framing);
+}
+
 /**
  * Requests that may lose their connection without an answer: garbage, a broken head, a framing lie (the body
  * never completes, or its size cannot be read), CONNECT and Upgrade (the runtime hands those elsewhere).
  */
 export function mayCloseWithoutAnswer(r: FuzzRequest): boolean {
-  if (headIsOdd(r)) return true;
-  if (!['length', 'chunked', 'slow'].includes(r.framing)) return true;
+  if (protocolOdd(r)) return true;
   if (r.method === 'CONNECT') return true;
   return r.headers.some(([n]) => ['upgrade', 'expect', 'connection', 'te', 'content-encoding'].includes(n.toLowerCase()));
 }
 
 /**
  * Protocol-level answers: what the runtime's HTTP layer says before (or instead of) running kvroute.
- * Node's http server (llhttp errors, header overflow): a bare status line with `Connection: close`, no body.
- * workerd's KJ HTTP server: `text/plain` bodies that start "ERROR: ", and a bare 500 "Internal Server Error" when
- * the request target is not a URL it can parse (absolute-form, `*`). wrangler dev's proxy: its own 503 text
- * when the worker could not take the request's body.
+ * Node's http server (llhttp errors, header overflow): a bare status line with `Connection: close`, no body; and
+ * its empty 400 to an HTTP/1.1 request without a Host header.
+ * workerd's KJ HTTP server: `text/plain` bodies that start "ERROR: ", and a bare 500 "Internal Server Error" (no
+ * content-type) when its HTTP layer throws on a request it took (a target or Host it cannot make a URL of, a
+ * Content-Length it cannot read; its log says `Uncaught exception: kj/compat/...`); counted as the runtime's only
+ * for requests with a broken head or framing. wrangler dev's proxy: its own 503 text when the Worker could not
+ * take the request's body.
  */
 function protocolSignature(runtime: Runtime, r: FuzzRequest, o: Outcome & { kind: 'answered' }): string | null {
   const { status, headers, body } = o.answer;
@@ -99,11 +106,14 @@ function protocolSignature(runtime: Runtime, r: FuzzRequest, o: Outcome & { kind
     if ([400, 408, 413, 414, 431, 505].includes(status) && names.every((n) => n === 'connection') && headers.connection === 'close' && body.length === 0) {
       return `${status} (bare, Connection: close)`;
     }
+    // http.Server's own answer to an HTTP/1.1 request without a Host header (requireHostHeader), before any listener.
+    const noHost = r.host === null && r.version === 'HTTP/1.1';
+    if (status === 400 && noHost && !headers['content-type'] && headers.connection === 'close' && body.length === 0) return '400 (empty, Connection: close: HTTP/1.1 without Host)';
     return null;
   }
   const type = headers['content-type'] ?? '';
   if (status >= 400 && type.startsWith('text/plain') && text.startsWith('ERROR: ')) return `${status} ${text.slice(0, 60)}`;
-  if (status === 500 && text === 'Internal Server Error' && type === '' && !r.target.startsWith('/')) return `${status} ${text} (request target not a path)`;
+  if (status === 500 && text === 'Internal Server Error' && type === '' && protocolOdd(r)) return `${status} ${text} (bare: workerd's HTTP layer threw)`;
   if (status === 503 && type.startsWith('text/plain') && text.startsWith('Your worker restarted mid-request')) return `${status} wrangler dev proxy: ${text.slice(0, 50)}`;
   return null;
 }

@@ -8,7 +8,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { spawnWranglerDev } from '../../../src/commands/wrangler-dev.ts';
-import type { SimPool } from '../../helpers/sim-pool.ts';
 import { FUZZ } from './arbitraries.ts';
 import type { Runtime } from './judge.ts';
 
@@ -23,8 +22,30 @@ export interface Target {
   stop(): Promise<void>;
 }
 
+export interface Simulators {
+  urls: string[];
+  stop(): Promise<void>;
+}
+
+/**
+ * `kvroute sim` as a child process on ports the kernel picks (`--base-port 0`): it prints one URL per backend and
+ * then a ready line. Fast (time scale 100) and short-spoken (16 tokens on average), so the fuzz run spends its
+ * time on the router.
+ */
+export async function startSimulators(n: number): Promise<Simulators> {
+  const child = spawn(process.execPath, [BIN, 'sim', '--backends', String(n), '--base-port', '0', '--time-scale', '100', '--mean-output-tokens', '16'], { stdio: ['ignore', 'pipe', 'pipe'], env: ENV });
+  const log = capture(child);
+  const deadline = Date.now() + 30_000;
+  while (!/^ready:/m.test(log())) {
+    if (child.exitCode !== null) throw new Error(`kvroute sim exited ${child.exitCode}: ${log()}`);
+    if (Date.now() > deadline) throw new Error(`kvroute sim was not ready within 30 s: ${log()}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return { urls: log().match(/^http:\/\/\S+$/gm) ?? [], stop: () => stopChild(child) };
+}
+
 /** The two tenants' configs: A on backends 0 and 1 (one model renamed upstream), B alone on backend 2. */
-export function tenantConfigs(pool: SimPool): Record<'a' | 'b', unknown> {
+export function tenantConfigs(pool: Simulators): Record<'a' | 'b', unknown> {
   const timeouts = { connectMs: 1_000, firstByteMs: 10_000, idleMs: 5_000, requestBodyMs: FUZZ.requestBodyMs };
   return {
     a: {
@@ -80,7 +101,7 @@ const stopChild = async (child: ChildProcess) => {
 };
 
 /** `kvroute serve --config FILE` as a child process, with SQLite analytics in a scratch directory. */
-export async function startNodeTarget(pool: SimPool): Promise<Target> {
+export async function startNodeTarget(pool: Simulators): Promise<Target> {
   const dir = mkdtempSync(join(tmpdir(), 'kvroute-fuzz-node-'));
   const configs = tenantConfigs(pool);
   const file = join(dir, 'config.json');
@@ -111,7 +132,7 @@ async function admin(url: string, method: string, path: string, body: unknown): 
 }
 
 /** The Worker under `wrangler dev` with local state in a scratch directory; tenants and keys through the admin API. */
-export async function startWorkersTarget(pool: SimPool): Promise<Target> {
+export async function startWorkersTarget(pool: Simulators): Promise<Target> {
   const dir = mkdtempSync(join(tmpdir(), 'kvroute-fuzz-workers-'));
   const port = await freePort();
   const dev = spawnWranglerDev({ port, adminToken: FUZZ.adminToken, persistTo: dir, output: 'pipe' });
