@@ -6,8 +6,11 @@ import { describeRequest, type Source, type Verdict } from './judge.ts';
 
 export interface Group {
   count: number;
-  example: string;
+  /** The first few inputs that fell into the group. */
+  examples: string[];
 }
+
+const EXAMPLES = 3;
 
 export class Figures {
   generated = 0;
@@ -26,8 +29,8 @@ export class Figures {
 
   private bump(map: Map<string, Group>, key: string, example: () => string): void {
     const g = map.get(key);
-    if (g) g.count++;
-    else map.set(key, { count: 1, example: example() });
+    if (!g) map.set(key, { count: 1, examples: [example()] });
+    else if (++g.count <= EXAMPLES) g.examples.push(example());
   }
 
   add(r: FuzzRequest, o: Outcome, v: Verdict): void {
@@ -74,10 +77,10 @@ export class Figures {
       `time to answer or close: ${this.spread()}`,
       `statuses: ${[...this.statuses].sort((x, y) => y[1] - x[1]).map(([k, n]) => `${k}: ${n}`).join(', ')}`,
       `protocol-level answers (${this.bySource.protocol}):`,
-      ...[...this.protocol].map(([sig, g]) => `  ${g.count} x ${sig}\n      e.g. ${g.example.slice(0, 400)}`),
+      ...[...this.protocol].map(([sig, g]) => `  ${g.count} x ${sig}\n      e.g. ${g.examples[0]!.slice(0, 400)}`),
       ...extra,
       `violations (${[...this.violations.values()].reduce((n, g) => n + g.count, 0)}):`,
-      ...[...this.violations].map(([k, g]) => `  ${g.count} x ${k}\n      e.g. ${g.example.slice(0, 1_500)}`),
+      ...[...this.violations].map(([k, g]) => `  ${g.count} x ${k}${g.examples.map((e) => `\n      e.g. ${e.slice(0, 1_500)}`).join('')}`),
     ];
     return lines.join('\n');
   }
