@@ -5,14 +5,14 @@ import { errors } from '../src/errors.ts';
 const MAX_DRAIN_BYTES = 64 * 1024 * 1024;
 
 /**
- * Reads a web request body with a byte limit (Content-Length checked first, then counted while reading) and a
- * deadline for the whole body. An upload over the limit is drained (bounded) before the 413: answering while the
- * client is still sending breaks the connection in workerd and its proxies, so the client never sees the 413.
+ * Reads a web request body with a byte limit (counted while reading) and a deadline for the whole body. An upload
+ * over the limit, declared or not, is drained (bounded) before the 413: answering while the client is still
+ * sending breaks the connection in workerd and its proxies, so the client never sees the 413.
  * A body that breaks while it is read (the connection lost, framing the runtime cannot decode) is a 499.
  */
 export async function readLimited(req: Request, limit: number, timeoutMs: number): Promise<string> {
   const declared = Number(req.headers.get('content-length') ?? NaN);
-  if (declared > limit) throw errors.tooLarge(limit);
+  if (declared > limit + MAX_DRAIN_BYTES) throw errors.tooLarge(limit);
   if (!req.body) return '';
   const reader = req.body.getReader();
   let timer: ReturnType<typeof setTimeout> | undefined;
@@ -34,7 +34,7 @@ export async function readLimited(req: Request, limit: number, timeoutMs: number
     }
   } catch (err) {
     reader.cancel().catch(() => {});
-    throw err;
+    throw size > limit || declared > limit ? errors.tooLarge(limit) : err;
   } finally {
     clearTimeout(timer);
   }

@@ -22,4 +22,19 @@ describe('readLimited', () => {
     expect(await readLimited(post(body('{"a":1}')), 100, 5_000)).toBe('{"a":1}');
     await expect(readLimited(post(body('x'.repeat(101))), 100, 5_000)).rejects.toMatchObject({ status: 413 });
   });
+
+  it('a declared Content-Length over the limit is still read (and dropped) before the 413, so the answer arrives whole', async () => {
+    // Answering while the client is still sending breaks the connection in workerd and wrangler dev's proxy.
+    let sent = 0;
+    const upload = new ReadableStream<Uint8Array>({
+      pull(c) {
+        if (sent === 4) return c.close();
+        sent++;
+        c.enqueue(new Uint8Array(100));
+      },
+    });
+    const req = new Request('http://router/v1/chat/completions', { method: 'POST', body: upload, duplex: 'half', headers: { 'content-length': '400' } } as RequestInit);
+    await expect(readLimited(req, 100, 5_000)).rejects.toMatchObject({ status: 413 });
+    expect(sent).toBe(4);
+  });
 });
