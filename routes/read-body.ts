@@ -47,25 +47,3 @@ export async function readLimited(req: Request, limit: number, timeoutMs: number
   }
   return new TextDecoder().decode(all);
 }
-
-/** How long a body nobody reads may keep arriving after the answer (it is dropped as it comes). */
-const DISCARD_MS = 10_000;
-
-/**
- * Drops a request body the app did not read, in the background and bounded in time. The first read starts at
- * once, so the body counts as used when the answer leaves: wrangler dev drains unused bodies before it lets an
- * answer go, which held an early 401 or 404 until the upload ended (forever, for a Content-Length lie).
- */
-export function discardUnread(req: Request): Promise<void> | null {
-  if (!req.body || req.bodyUsed) return null;
-  const reader = req.body.getReader();
-  const stop = setTimeout(() => reader.cancel().catch(() => {}), DISCARD_MS);
-  const drain = async (): Promise<void> => {
-    while (!(await reader.read()).done) {
-      /* dropped */
-    }
-  };
-  return drain()
-    .catch(() => {})
-    .finally(() => clearTimeout(stop));
-}

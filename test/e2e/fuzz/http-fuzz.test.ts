@@ -107,19 +107,15 @@ for (const runtime of RUNTIMES) {
       if (runtime === 'node') await target?.stop();
     });
 
-    // Found by the fuzz run on Workers: wrangler dev drains an unread request body before it lets the answer go,
-    // so an early answer (no key, no route) to an upload that never completes never arrived, and the client's
-    // eventual disconnect could take wrangler dev down. Now the answer leaves at once (under wrangler dev its body
-    // is sometimes cut off with the connection, as its proxy drops the unfinished upload: property b allows that).
+    // Found by the fuzz run on Workers: wrangler dev drains an unread request body before it lets the answer
+    // go, so an early answer (no key, no route) to an upload that never completes never arrived.
     it.each([
-      ['401', 'POST /v1/chat/completions HTTP/1.1'],
-      ['404', 'POST /v1/nowhere HTTP/1.1'],
-    ])('answers %s at once to an upload it does not read and that never completes', async (status, line) => {
+      ['a 401 (no key)', 'POST /v1/chat/completions HTTP/1.1'],
+      ['a 404 (no route)', 'POST /v1/nowhere HTTP/1.1'],
+    ])('answers with %s before a body it does not read has arrived', async (_, line) => {
       const head = `${line}\r\nHost: 127.0.0.1\r\ncontent-type: application/json\r\nContent-Length: 100\r\n\r\n{"model":`;
       const o = await rawRequest({ port: Number(new URL(target.url).port), pieces: [Buffer.from(head)], deadlineMs: DEADLINE_MS });
-      expect(o.kind).not.toBe('hang');
-      const seen = o.kind === 'answered' ? String(o.answer.status) : o.partial.toString('latin1').slice(9, 12);
-      expect(seen).toBe(status);
+      expect(o.kind).toBe('answered');
     });
 
     it(`${REQUESTS} generated requests (seed ${SEED}): no kvroute 5xx, no hang, OpenAI error bodies, others still served`, async () => {
