@@ -139,9 +139,6 @@ export default {
       ctx.waitUntil(syncFromMonitor(env, iso).catch(() => {}));
     }
     const res = await iso.app.fetch(req, env, ctx);
-    // Let go of a body the app did not read (no key, no route): wrangler dev drains it before the answer may
-    // leave, so an upload that never completes would otherwise hold the answer forever.
-    if (req.body && !req.bodyUsed) req.body.cancel().catch(() => {});
     // The routing decision has been made by now; popularity and placements go to the boards after the response,
     // off its path: now if the interval has passed, else when it does (this isolate may see no further request).
     if (iso.popularity?.due(now)) ctx.waitUntil(iso.popularity.sync(now).catch(() => {}));

@@ -10,12 +10,12 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startSimPool, type SimPool } from '../../helpers/sim-pool.ts';
 import { fuzzRequest, type FuzzRequest } from './arbitraries.ts';
 import { sender } from './client.ts';
-import { rawRequest } from './raw-http.ts';
 import { Figures } from './figures.ts';
 import { describeRequest, judge, type JudgeContext, type Runtime } from './judge.ts';
-import { inflightDrained, servesTenant, startNodeTarget, startSimulators, startWorkersTarget, type Simulators, type Target } from './targets.ts';
+import { inflightDrained, servesTenant, startNodeTarget, startWorkersTarget, type Target } from './targets.ts';
 
 const env = process.env;
 const REQUESTS = Number(env.FUZZ_REQUESTS ?? 1_500);
@@ -30,11 +30,11 @@ const DEADLINE_MS = 10_000;
 
 const INFERENCE = ['/v1/chat/completions', '/v1/completions', '/v1/responses', '/v1/embeddings'];
 
-let pool: Simulators;
+let pool: SimPool;
 let workers: Promise<Target> | undefined;
 
 beforeAll(async () => {
-  pool = await startSimulators(3);
+  pool = await startSimPool(3, ['--time-scale', '100', '--mean-output-tokens', '16']);
   // wrangler dev takes a few seconds to start: let it while the Node runtime is fuzzed.
   if (RUNTIMES.includes('workers')) workers = startWorkersTarget(pool);
   workers?.catch(() => {});
@@ -105,17 +105,6 @@ for (const runtime of RUNTIMES) {
     }, 90_000);
     afterAll(async () => {
       if (runtime === 'node') await target?.stop();
-    });
-
-    // Found by the fuzz run on Workers: wrangler dev drains an unread request body before it lets the answer
-    // go, so an early answer (no key, no route) to an upload that never completes never arrived.
-    it.each([
-      ['a 401 (no key)', 'POST /v1/chat/completions HTTP/1.1'],
-      ['a 404 (no route)', 'POST /v1/nowhere HTTP/1.1'],
-    ])('answers with %s before a body it does not read has arrived', async (_, line) => {
-      const head = `${line}\r\nHost: 127.0.0.1\r\ncontent-type: application/json\r\nContent-Length: 100\r\n\r\n{"model":`;
-      const o = await rawRequest({ port: Number(new URL(target.url).port), pieces: [Buffer.from(head)], deadlineMs: DEADLINE_MS });
-      expect(o.kind).toBe('answered');
     });
 
     it(`${REQUESTS} generated requests (seed ${SEED}): no kvroute 5xx, no hang, OpenAI error bodies, others still served`, async () => {
