@@ -33,7 +33,8 @@ export async function readLimited(req: Request, limit: number, timeoutMs: number
       parts.push(value);
     }
   } catch (err) {
-    reader.cancel().catch(() => {});
+    // The rest of the body is left to the runtime: cancelling it under wrangler dev restarted the Worker, and
+    // requests of other tenants in flight at that moment got its 503.
     throw size > limit || declared > limit ? errors.tooLarge(limit) : err;
   } finally {
     clearTimeout(timer);
