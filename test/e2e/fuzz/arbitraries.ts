@@ -482,7 +482,7 @@ const garbage = fc.oneof(
   fc.constantFrom(
     'GET\r\n\r\n', 'GET / HTTP/1.1\r\n\r\n', 'GET / HTTP/1.1\nHost: x\n\n', 'GET /health HTTP/1.1\r\nHost: x\r\nHost: y\r\n\r\n',
     'POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\n{}', 'GET /health HTTP/1.1\r\nHost: x\r\n bad-fold: y\r\n\r\n',
-    'GET /health HTTP/1.1\r\nHost: x\r\nX: a\u0000b\r\n\r\n', 'PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', '\u0016\u0003\u0001\u0002\u0000\u0001\u0000\u0001\u00fc\u0003\u0003',
+    'GET /health HTTP/1.1\r\nHost: x\r\nX: a\u0000b\r\n\r\n', 'PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', '\u0016\u0003\u0001\u0002\u0000\u0001\u0000\u0001\u00fc\u0003\u0003\r\n\r\n',
     'GET /health HTTP/1.1\r\nHost: x\r\n\r\nGET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n',
   ).map((s) => ({ what: 'raw head', bytes: bytes(s) })),
 ).map(({ what, bytes: raw }): FuzzRequest => ({ what, method: '', target: '', version: '', headers: [], host: null, body: new Uint8Array(0), framing: 'unframed', principal: 'none', raw }));

@@ -45,8 +45,11 @@ function bad(n: number): string {
   return ['abc', '-1', '1e3', '0x10', ` ${n}`, `${n}, ${n + 1}`, '99999999999999999999'][n % 7]!;
 }
 
-/** The request as bytes: pieces to write in order, with a pause between them for the `slow` framing. */
-export function wireOf(r: FuzzRequest, port: number): { pieces: Uint8Array[]; pauseMs: number } {
+/**
+ * The request as bytes: pieces to write in order (with a pause between them for the `slow` framing), and for
+ * an upload that lies about its length, the bytes that would complete it.
+ */
+export function wireOf(r: FuzzRequest, port: number): { pieces: Uint8Array[]; pauseMs: number; rest?: Uint8Array } {
   if (r.raw) return { pieces: [r.raw], pauseMs: 0 };
   const n = r.body.length;
   const lines = [`${r.method} ${r.target} ${r.version}`];
@@ -94,6 +97,8 @@ export function wireOf(r: FuzzRequest, port: number): { pieces: Uint8Array[]; pa
       break;
   }
   const head = enc.encode(`${lines.join('\r\n')}\r\n\r\n`);
+  const rest = r.framing === 'length-over' ? new Uint8Array(10).fill(0x20) : r.framing === 'chunked-open' ? enc.encode('0\r\n\r\n') : undefined;
+  if (rest) return { pieces: [Buffer.concat([head, body])], pauseMs: 0, rest };
   if (r.framing === 'slow' && body.length > 1) {
     const half = Math.floor(body.length / 2);
     return { pieces: [Buffer.concat([head, body.subarray(0, half)]), body.subarray(half)], pauseMs: 300 };
@@ -112,8 +117,8 @@ export function sender(baseUrl: string, deadlineMs: number): Sender {
   const pool = new Pool(baseUrl, { connections: 64, keepAliveTimeout: 4_000, headersTimeout: 0, bodyTimeout: 0 });
 
   const raw = async (r: FuzzRequest): Promise<Outcome> => {
-    const { pieces, pauseMs } = wireOf(r, port);
-    return { ...(await rawRequest({ port, pieces, pauseMs, deadlineMs, head: r.method === 'HEAD' })), via: 'raw' };
+    const { pieces, pauseMs, rest } = wireOf(r, port);
+    return { ...(await rawRequest({ port, pieces, pauseMs, deadlineMs, head: r.method === 'HEAD', completion: rest })), via: 'raw' };
   };
 
   const viaUndici = async (r: FuzzRequest): Promise<Outcome | null> => {
