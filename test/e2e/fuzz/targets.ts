@@ -12,7 +12,8 @@ import { FUZZ } from './arbitraries.ts';
 import type { Runtime } from './judge.ts';
 
 const BIN = fileURLToPath(new URL('../../../bin/kvroute.mjs', import.meta.url));
-const ENV = { ...process.env, WRANGLER_SEND_METRICS: 'false', CLOUDFLARE_CF_FETCH_ENABLED: 'false' };
+/** KVROUTE_LOCAL_DEV=1: the run is local development (loopback backends, a test admin token). */
+const ENV = { ...process.env, WRANGLER_SEND_METRICS: 'false', CLOUDFLARE_CF_FETCH_ENABLED: 'false', KVROUTE_LOCAL_DEV: '1' };
 
 export interface Target {
   runtime: Runtime;
