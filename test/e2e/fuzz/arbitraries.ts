@@ -408,31 +408,12 @@ function request(p: Parts): fc.Arbitrary<FuzzRequest> {
     const extra: [string, string][] = [...usual];
     for (const f of faults) {
       r.what += ` +${f.on}`;
-      switch (f.on) {
-        case 'method':
-          r.method = f.value;
-          break;
-        case 'version':
-          r.version = f.value;
-          break;
-        case 'target':
-          r.target = f.value(r.target);
-          break;
-        case 'host':
-          r.host = f.value;
-          break;
-        case 'framing':
-          r.framing = f.value;
-          break;
-        case 'content-type':
-          contentType = f.value;
-          break;
-        case 'header':
-          extra.push(f.value);
-          break;
-        case 'auth':
-          auth = f.value;
-      }
+      if (f.on === 'target') r.target = f.value(r.target);
+      else if (f.on === 'auth') auth = f.value;
+      else if (f.on === 'content-type') contentType = f.value;
+      else if (f.on === 'header') extra.push(f.value);
+      // method, version, host, framing: fields of the request with the same name.
+      else Object.assign(r, { [f.on]: f.value });
     }
     r.principal = auth.principal;
     r.headers = [...auth.values.map((v): [string, string] => ['authorization', v]), ...contentType.map((v): [string, string] => ['content-type', v]), ...extra];
