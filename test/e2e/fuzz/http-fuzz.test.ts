@@ -11,12 +11,11 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startSimPool, type SimPool } from '../../helpers/sim-pool.ts';
 import { fuzzRequest, type FuzzRequest } from './arbitraries.ts';
 import { sender } from './client.ts';
 import { Figures } from './figures.ts';
 import { describeRequest, heldByWranglerDev, judge, type JudgeContext, type Runtime, type Violation } from './judge.ts';
-import { inflightDrained, servesTenant, startNodeTarget, startWorkersTarget, type Target } from './targets.ts';
+import { inflightDrained, servesTenant, startNodeTarget, startSimulators, startWorkersTarget, type Simulators, type Target } from './targets.ts';
 
 const env = process.env;
 const REQUESTS = Number(env.FUZZ_REQUESTS ?? 1_500);
@@ -32,11 +31,11 @@ const DEADLINE_MS = 10_000;
 
 const INFERENCE = ['/v1/chat/completions', '/v1/completions', '/v1/responses', '/v1/embeddings'];
 
-let pool: SimPool;
+let pool: Simulators;
 let workers: Promise<Target> | undefined;
 
 beforeAll(async () => {
-  pool = await startSimPool(3, ['--time-scale', '100', '--mean-output-tokens', '16']);
+  pool = await startSimulators(3);
   // wrangler dev takes a few seconds to start: let it while the Node runtime is fuzzed.
   if (RUNTIMES.includes('workers')) workers = startWorkersTarget(pool);
   workers?.catch(() => {});
