@@ -49,6 +49,17 @@ export interface RoutingInput {
   now: number;
 }
 
+/**
+ * An engine's own statement of what it served from its prefix cache for one request (from the response's usage or
+ * the engine's timings, read by its adapter): ground truth for where a prefix lives.
+ */
+export interface CacheReceipt {
+  /** Prompt tokens of the request, as the engine counted them. */
+  promptTokens: number;
+  /** Of those, tokens the engine served from its prefix cache. */
+  cachedTokens: number;
+}
+
 export interface Selection {
   /** Index into the candidates array. */
   index: number;
@@ -71,4 +82,9 @@ export interface RoutingPolicy {
    * `poolSize` is the number of backends in the pool (candidates are only known at select()).
    */
   prepare?(input: RoutingInput, poolSize: number): Promise<void> | undefined;
+  /**
+   * Optional: told what the engine of `backendId` served from cache for a request this policy placed there (after
+   * the response). A placement that did not hit lets the policy correct its belief of where the prefix lives.
+   */
+  onReceipt?(input: RoutingInput, backendId: string, receipt: CacheReceipt): void;
 }
