@@ -4,7 +4,7 @@
 //
 //   WRANGLER_SEND_METRICS=false CLOUDFLARE_CF_FETCH_ENABLED=false npx tsx bench/routing-lab.ts \
 //     [--workloads mooncake,generated] [--policies all] [--replicas 1,16,64] [--limit N] [--time-scale S] \
-//     [--extra-capacities 250000,2000000] [--options '{"loadFactor":2}'] [--out bench/results/routing-lab.json]
+//     [--extra-capacities 250000,2000000] [--options '{"loadFactor":2}'] [--receipts-off] [--out bench/results/routing-lab.json]
 import { readFileSync, writeFileSync } from 'node:fs';
 import { affinityConfigSchema, type PolicyOptions } from '../src/config/affinity.ts';
 import { policyNames } from '../src/routing/policies/index.ts';
@@ -24,6 +24,7 @@ const f = parseFlags(process.argv.slice(2), {
   'capacity-tokens': { type: 'string' },
   'extra-capacities': { type: 'string', default: '250000,2000000' },
   options: { type: 'string', default: '{}' },
+  'receipts-off': { type: 'boolean' },
   out: { type: 'string', default: 'bench/results/routing-lab.json' },
 });
 const policies = f.policies === 'all' ? policyNames : f.policies!.split(',');
@@ -49,6 +50,7 @@ for (const workload of f.workloads!.split(',')) {
     const res = runLab(trace, {
       ...run,
       policyOptions,
+      receipts: !f['receipts-off'],
       backends: 8,
       timeScale,
       onProgress: progressBar(`${workload} ${run.policy} x${run.replicas} ${run.capacityTokens / 1000}k`),

@@ -65,6 +65,8 @@ export interface RequestOutcome {
   reason: string;
   promptTokens: number;
   cachedTokens: number;
+  /** Prompt tokens the policy believed were cached where it sent the request (Selection.matchedBlocks). */
+  believedTokens: number;
   ttftMs: number;
 }
 
@@ -170,7 +172,8 @@ export function simulate(trace: PreparedTrace, opts: SimulationOptions): Simulat
     },
   });
   const policies: RoutingPolicy[] = Array.from({ length: R }, (_, k) =>
-    createPolicy(opts.policy, { seed: seed * 7919 + k, ...opts.policyOptions }, views[k] ? { ...views[k], lookup: lookupFor(k) } : {}),
+    // The deployment, as a runtime states it: one replica serves the pool alone, several never do.
+    createPolicy(opts.policy, { seed: seed * 7919 + k, ...opts.policyOptions }, { ...(views[k] ? { ...views[k], lookup: lookupFor(k) } : {}), routers: R === 1 ? 'one' : 'many' }),
   );
   const inflight = Array.from({ length: R }, () => new Array<number>(n).fill(0));
   const awaiting = Array.from({ length: R }, () => new Array<number>(n).fill(0));
@@ -216,6 +219,7 @@ export function simulate(trace: PreparedTrace, opts: SimulationOptions): Simulat
           reason: f.reason,
           promptTokens: f.promptTokens,
           cachedTokens: ev.cachedTokens,
+          believedTokens: Math.round(((f.request.promptChars - f.prefillChars) * f.promptTokens) / f.request.promptChars),
           ttftMs: ev.time - f.arrival,
         });
       } else {

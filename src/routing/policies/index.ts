@@ -23,10 +23,15 @@ export interface PolicyRuntime {
   placements?: PlacementView;
   /** prefix-affinity: a look at the shared board before placing a long prompt blind (board-lookup.ts). */
   lookup?: BoardLookup;
+  /**
+   * prefix-affinity: the deployment: whether this router instance carries the pool's whole traffic ('one': a Node
+   * router without a popularity exchange) or is one of 'many' (Workers isolates, Node replicas sharing a board).
+   */
+  routers?: 'one' | 'many';
 }
 
 const factories: Record<AffinityPolicyName, (o: PolicyOptions, rt: PolicyRuntime) => RoutingPolicy> = {
-  'prefix-affinity': (o, rt) => new PrefixAffinityPolicy({ ...o, popularity: rt.popularity, placements: rt.placements, lookup: rt.lookup }),
+  'prefix-affinity': (o, rt) => new PrefixAffinityPolicy({ ...o, popularity: rt.popularity, placements: rt.placements, lookup: rt.lookup, routers: rt.routers }),
   random: (o) => new RandomPolicy(o.seed),
   'round-robin': () => new RoundRobinPolicy(),
   'least-loaded': () => new LeastLoadedPolicy(),

@@ -81,3 +81,28 @@ export function argminLoad(loads: readonly number[], offset = 0): number {
   }
   return best;
 }
+
+/**
+ * Requests this instance sent to each backend lately: a count decaying with time constant `timeConstantMs`. With
+ * one router it is each backend's share of the traffic over the last minute or so, which in-flight counts miss
+ * between the turns of the conversations a backend holds.
+ */
+export class RecentSends {
+  private readonly counts = new Map<string, { value: number; at: number }>();
+  constructor(private readonly timeConstantMs: number) {}
+
+  record(backendId: string, now: number): void {
+    const c = this.counts.get(backendId);
+    if (!c) this.counts.set(backendId, { value: 1, at: now });
+    else {
+      c.value = c.value * Math.exp(-Math.max(0, now - c.at) / this.timeConstantMs) + 1;
+      c.at = now;
+    }
+  }
+
+  /** The decayed count of `backendId` at `now`. */
+  of(backendId: string, now: number): number {
+    const c = this.counts.get(backendId);
+    return c ? c.value * Math.exp(-Math.max(0, now - c.at) / this.timeConstantMs) : 0;
+  }
+}

@@ -1,11 +1,11 @@
-import { fmix32 } from '../../util/hash.ts';
-import { DEFAULT_BLOCK_CHARS, type Candidate, type RoutingInput, type RoutingPolicy, type Selection, uncachedChars } from '../policy.ts';
+import { combine32, fmix32 } from '../../util/hash.ts';
+import { type CacheReceipt, DEFAULT_BLOCK_CHARS, type Candidate, type RoutingInput, type RoutingPolicy, type Selection, uncachedChars } from '../policy.ts';
 import { ApproxPrefixIndex } from './approx-prefix-index.ts';
 import type { BoardLookup } from './board-lookup.ts';
-import { argminLoad, DEFAULT_STALE_LOAD_MS, effectiveLoad, loadCap, SendLog } from './load.ts';
+import { argminLoad, DEFAULT_STALE_LOAD_MS, effectiveLoad, loadCap, RecentSends, SendLog } from './load.ts';
 import { LoadShedding } from './load-shedding.ts';
 import { OwnShare } from './own-share.ts';
-import { PrefillLedger } from './prefill-ledger.ts';
+import { PrefillWork, workCap } from './prefill-work.ts';
 import { DEFAULT_POPULARITY_HALF_LIFE, HOT_PRIOR_THRESHOLDS, type PopularitySource, PrefixPopularity } from './prefix-popularity.ts';
 import { rendezvousOrder } from './rendezvous.ts';
 import { backendHash, PlacementView } from './shared-placements.ts';
@@ -31,8 +31,14 @@ export interface PrefixAffinityOptions {
   /** Where other instances placed each key (shared-placements.ts); default: this instance's own placements. */
   placements?: PlacementView;
   /**
-   * Whether this instance routes the pool alone: 'auto' tells from the engine reports (its own in-flight count
-   * against the engine's), 'yes' / 'no' fix it (a single Node router / many edge isolates).
+   * The deployment, set by the runtime: 'one' router carries the pool's whole traffic (a Node router without a
+   * popularity exchange) or it is one of 'many' (Workers isolates; Node replicas sharing a board). Default: 'many'
+   * when placements are shared with other instances, else 'one'.
+   */
+  routers?: 'one' | 'many';
+  /**
+   * Overrides the deployment: 'yes' / 'no' fix whether this instance routes the pool alone; 'auto' tells from the
+   * engine reports (its own in-flight count against the engine's), which takes a few hundred requests.
    */
   alone?: 'auto' | 'yes' | 'no';
   /**
@@ -51,6 +57,11 @@ export interface PrefixAffinityOptions {
    * ceil(homeSpread x share x backends) rendezvous choices (at least 2). 0: anywhere (its own key's top two).
    */
   homeSpread?: number;
+  /**
+   * The bound on prefill work: a backend takes a request while its queued prefill work with the request stays
+   * within prefillFactor x the pool's mean (plus one typical request); otherwise a conversation leaves it.
+   */
+  prefillFactor?: number;
 }
 
 /**
@@ -98,9 +109,14 @@ export class PrefixAffinityPolicy implements RoutingPolicy {
   private readonly staleLoadMs: number;
   private readonly popularity: PopularitySource;
   private readonly sends: SendLog;
+  /** Alone mode: requests sent to each backend over the last minute or so (each backend's traffic share). */
+  private readonly recent: RecentSends;
   private readonly shedding: LoadShedding | undefined;
   private readonly index: ApproxPrefixIndex | undefined;
-  private readonly ledger = new PrefillLedger();
+  private readonly work = new PrefillWork();
+  private readonly prefillFactor: number;
+  /** Decisions awaiting their receipt: what the index believed the chosen backend held (onReceipt). */
+  private readonly believed = new Map<number, Belief>();
   private readonly aloneSetting: 'auto' | 'yes' | 'no';
   private readonly ownShare = new OwnShare();
   private readonly placements: PlacementView;
@@ -122,13 +138,17 @@ export class PrefixAffinityPolicy implements RoutingPolicy {
     this.staleLoadMs = opts.staleLoadMs ?? DEFAULT_STALE_LOAD_MS;
     this.popularity = opts.popularity ?? new PrefixPopularity(opts.popularityHalfLife ?? DEFAULT_POPULARITY_HALF_LIFE);
     this.sends = new SendLog(this.staleLoadMs);
+    this.recent = new RecentSends(RECENT_SENDS_MS);
     const trendMs = opts.trendMs ?? 0;
     this.shedding = trendMs > 0 ? new LoadShedding(opts.trendFactor ?? 1.3, trendMs) : undefined;
     const indexBlocks = opts.indexBlocksPerBackend ?? 4096;
     this.index = indexBlocks > 0 ? new ApproxPrefixIndex(indexBlocks) : undefined;
-    this.aloneSetting = opts.alone ?? 'auto';
     this.placements = opts.placements ?? new PlacementView(undefined, false);
     this.placementsShared = opts.placements !== undefined;
+    // The deployment decides, whatever the engines report (or fail to): one router alone, many never.
+    const routers = opts.routers ?? (this.placementsShared ? 'many' : 'one');
+    this.aloneSetting = opts.alone ?? (routers === 'one' ? 'yes' : 'no');
+    this.prefillFactor = opts.prefillFactor ?? 2;
     this.minLoad = opts.minLoad ?? 8;
     this.lookup = opts.lookup;
     this.lookupMinChars = opts.lookupMinChars ?? 4096;
@@ -180,7 +200,7 @@ export class PrefixAffinityPolicy implements RoutingPolicy {
     const loads = candidates.map((c) => effectiveLoad(c, input.now, this.staleLoadMs, this.sends));
     const hashes = input.prefixHashes;
     this.shedding?.update(candidates, input.now);
-    this.ownShare.observe(candidates, input.now, this.staleLoadMs);
+    if (this.aloneSetting === 'auto') this.ownShare.observe(candidates, input.now, this.staleLoadMs);
     this.hotThreshold = this.hotShare / n;
     let sel: Selection;
     if (hashes.length === 0) {
@@ -190,23 +210,60 @@ export class PrefixAffinityPolicy implements RoutingPolicy {
       const keyShare = this.popularity.share(hashes[depth]!, this.prior());
       this.popularity.record(hashes);
       const matched = this.index ? candidates.map((c) => this.index!.matchedBlocks(c.id, hashes)) : undefined;
+      const view = this.viewOf(input, matched, loads, candidates);
       // Identical hot prompts (nothing specific left) are spread as in shared mode, alone or not: following
       // the cache would pile them on the backend that served them first.
       sel = this.isAlone() && matched && keyShare <= this.hotThreshold
-        ? this.placeAlone(input, depth, matched, loads, candidates)
-        : this.placeShared(hashes, depth, keyShare, matched, loads, candidates);
-      this.index?.insert(candidates[sel.index]!.id, hashes);
+        ? this.placeAlone(input, depth, matched, view, candidates)
+        : this.placeShared(hashes, depth, keyShare, matched, view, candidates);
+      const chosen = candidates[sel.index]!.id;
+      if (matched) this.believe(hashes, chosen, matched[sel.index]!);
+      this.index?.insert(chosen, hashes);
       if (keyShare <= this.hotThreshold) {
         // The key, and the prompt's last block: a next turn extends this prompt, so it finds its conversation
         // by that block even if its key has moved (a prefix that turned hot or cold in between).
-        this.placements.record(hashes[depth]!, candidates[sel.index]!.id);
-        if (hashes.length - 1 > depth) this.placements.record(hashes[hashes.length - 1]!, candidates[sel.index]!.id);
+        this.placements.record(hashes[depth]!, chosen);
+        if (hashes.length - 1 > depth) this.placements.record(hashes[hashes.length - 1]!, chosen);
       }
     }
-    const chosen = candidates[sel.index]!;
-    this.sends.record(chosen.id, input.now);
-    this.ledger.add(chosen, uncachedChars(input, sel.matchedBlocks ?? 0));
+    this.sends.record(candidates[sel.index]!.id, input.now);
+    this.recent.record(candidates[sel.index]!.id, input.now);
+    this.work.observe(uncachedChars(input, sel.matchedBlocks ?? 0));
     return sel;
+  }
+
+  /**
+   * The engine's receipt for a request this instance placed: if it served well under what the index believed
+   * that backend held (more than a block short; blocks of the prompt's own characters per token, no tokenizer),
+   * the engine had evicted the missing blocks, and with them everything the index touched there before: those
+   * entries go and the backend's capacity in the index shrinks to what it was found to keep. A receipt that
+   * confirms the belief lets that capacity grow back.
+   */
+  onReceipt(input: RoutingInput, backendId: string, receipt: CacheReceipt): void {
+    const hashes = input.prefixHashes;
+    if (!this.index || hashes.length === 0) return;
+    const key = combine32(hashes[hashes.length - 1]!, backendHash(backendId));
+    const belief = this.believed.get(key);
+    if (!belief || belief.backend !== backendId) return;
+    this.believed.delete(key);
+    if (!(receipt.promptTokens > 0)) return;
+    const blockChars = input.blockChars ?? DEFAULT_BLOCK_CHARS;
+    const cachedBlocks = Math.floor((receipt.cachedTokens * input.promptChars) / receipt.promptTokens / blockChars);
+    const believed = belief.stamps.length;
+    if (cachedBlocks >= believed - 1) this.index.confirmed(backendId);
+    else this.index.forgetOlderThan(backendId, belief.stamps[cachedBlocks]!, belief.clock);
+  }
+
+  /** Remembers, until its receipt, what the index believed `backendId` held of this prompt (onReceipt). */
+  private believe(hashes: ArrayLike<number>, backendId: string, matched: number): void {
+    if (matched === 0) return; // nothing believed, nothing to correct
+    const believed = this.believed;
+    believed.set(combine32(hashes[hashes.length - 1]!, backendHash(backendId)), {
+      backend: backendId,
+      stamps: this.index!.stamps(backendId, hashes, matched),
+      clock: this.index!.clock(backendId),
+    });
+    if (believed.size > MAX_BELIEFS) believed.delete(believed.keys().next().value!);
   }
 
   /** Whether this instance routes the pool alone (see the class comment). */
@@ -214,9 +271,48 @@ export class PrefixAffinityPolicy implements RoutingPolicy {
     return this.aloneSetting === 'auto' ? this.ownShare.alone : this.aloneSetting === 'yes';
   }
 
-  private placeAlone(input: RoutingInput, depth: number, matched: number[], loads: number[], candidates: readonly Candidate[]): Selection {
+  /** Load, prefill work and the bounds on both, for one decision. */
+  private viewOf(input: RoutingInput, matched: number[] | undefined, loads: number[], candidates: readonly Candidate[]): View {
+    const work = candidates.map((c) => this.work.of(c, input.now, this.staleLoadMs, this.sends));
+    const uncached = candidates.map((_, i) => uncachedChars(input, matched?.[i] ?? 0));
+    const workFits = workCap(work, candidates, this.prefillFactor, this.work.typical);
+    // Over the bound, a backend still keeps a conversation whose prefill would start and end there no later than
+    // anywhere else (its queued work + the uncached part, against the full prefill elsewhere).
+    let first = Infinity;
+    let second = Infinity;
+    for (let i = 0; i < work.length; i++) {
+      const c = work[i]! + uncached[i]!;
+      if (c < first) [first, second] = [c, first];
+      else if (c < second) second = c;
+    }
+    const keeps = (i: number) => {
+      if (workFits(i)) return true;
+      const c = work[i]! + uncached[i]!;
+      return c <= (c === first ? second : first);
+    };
+    const bounded = loadCap(loads, candidates, this.loadFactor);
+    const boundedNew = loadCap(loads, candidates, this.newLoadFactor);
+    // Below minLoad requests a backend keeps its conversations whatever the request bound (shared mode: at a few
+    // requests per backend the bound's ceiling is 1 or 2, and spreading them costs more cache than it saves); a
+    // lone router knows the exact backlog and keeps the plain bound. The prefill-work bound holds either way.
+    const alone = this.isAlone();
+    const requestsFit = alone ? bounded : (i: number) => loads[i]! + 1 <= this.minLoad || bounded(i);
+    // A lone router sees each backend's whole traffic: a new conversation also stays off a backend whose share of
+    // the recent requests is above the new-conversation bound (its conversations, idle between turns, are not in
+    // flight but will be back).
+    const recentFits = alone ? loadCap(candidates.map((c) => this.recent.of(c.id, input.now)), candidates, this.newLoadFactor) : () => true;
+    return {
+      loads,
+      work,
+      uncached,
+      fits: (i) => requestsFit(i) && keeps(i),
+      fitsNew: (i) => boundedNew(i) && workFits(i) && recentFits(i),
+    };
+  }
+
+  private placeAlone(input: RoutingInput, depth: number, matched: number[], view: View, candidates: readonly Candidate[]): Selection {
     const n = candidates.length;
-    const fits = this.continuingFits(loads, candidates);
+    const { loads, work, uncached, fits, fitsNew } = view;
     let best = -1;
     for (let i = 0; i < n; i++) {
       if (matched[i]! > depth && fits(i) && (best < 0 || matched[i]! > matched[best]! || (matched[i] === matched[best] && loads[i]! < loads[best]!))) best = i;
@@ -225,21 +321,24 @@ export class PrefixAffinityPolicy implements RoutingPolicy {
     // The index is sized like a KV cache of 500k tokens; the placement log remembers conversations longer.
     const placed = this.placedOn(input.prefixHashes, depth, candidates, fits);
     if (placed >= 0) return { index: placed, reason: 'placed', matchedBlocks: matched[placed]! };
+    // A new conversation, or one whose backend is over a bound: where its prefill would end soonest (queued prefill
+    // work + its own uncached part), among backends within the new-conversation bounds (else among all).
     let bestCost = Infinity;
+    let reason = 'least-prefill';
     const offset = this.rotate++;
-    // A new conversation may start anywhere: only where load is within newLoadFactor x the mean.
-    const fitsNew = loadCap(loads, candidates, this.newLoadFactor);
-    for (let k = 0; k < n; k++) {
-      const i = (k + offset) % n;
-      if (!fitsNew(i)) continue;
-      const cost = (this.ledger.pending(candidates[i]!) ?? 0) + uncachedChars(input, matched[i]!);
-      if (cost < bestCost || (cost === bestCost && (matched[i]! > matched[best]! || (matched[i] === matched[best] && loads[i]! < loads[best]!)))) {
-        best = i;
-        bestCost = cost;
+    for (let pass = 0; pass < 2 && best < 0; pass++) {
+      reason = pass === 0 ? 'least-prefill' : 'all-full';
+      for (let k = 0; k < n; k++) {
+        const i = (k + offset) % n;
+        if (pass === 0 && !fitsNew(i)) continue;
+        const cost = work[i]! + uncached[i]!;
+        if (best < 0 || cost < bestCost || (cost === bestCost && (matched[i]! > matched[best]! || (matched[i] === matched[best] && loads[i]! < loads[best]!)))) {
+          best = i;
+          bestCost = cost;
+        }
       }
     }
-    if (best < 0) return { index: argminLoad(loads, this.rotate++), reason: 'all-full' };
-    return { index: best, reason: 'least-prefill', matchedBlocks: matched[best]! };
+    return { index: best, reason, matchedBlocks: matched[best]! };
   }
 
   private placeShared(
@@ -247,14 +346,14 @@ export class PrefixAffinityPolicy implements RoutingPolicy {
     depth: number,
     keyShare: number,
     matched: number[] | undefined,
-    loads: number[],
+    view: View,
     candidates: readonly Candidate[],
   ): Selection {
     const n = candidates.length;
     const key = hashes[depth]!;
-    const burst = this.continuingFits(loads, candidates);
+    const { loads, fitsNew } = view;
     const shedding = this.shedding;
-    const fits = shedding ? (i: number) => burst(i) && !shedding.sheds(key, candidates[i]!) : burst;
+    const fits = shedding ? (i: number) => view.fits(i) && !shedding.sheds(key, candidates[i]!) : view.fits;
     // Some instance placed this conversation or key: follow the newest placement while it has room. It comes
     // before this instance's own index, which knows only its own (possibly older) decisions: another isolate
     // may have moved the conversation since. (A prompt that is hot as a whole has no part of its own.)
@@ -291,7 +390,6 @@ export class PrefixAffinityPolicy implements RoutingPolicy {
       const home = depth > 0 ? this.homeOf(hashes[depth - 1]!, order, candidates) : undefined;
       const choices = home ?? order;
       const count = home ? home.length : 2;
-      const fitsNew = loadCap(loads, candidates, this.newLoadFactor);
       const pick = slowestFilling(choices, count, loads, candidates, fitsNew) ?? leastLoaded(choices, loads, count);
       if (fitsNew(pick)) return at(pick, 'new');
     }
@@ -313,18 +411,6 @@ export class PrefixAffinityPolicy implements RoutingPolicy {
       if (fits(order[r]!)) return at(order[r]!, `spill:${r}`);
     }
     return at(argminLoad(loads, this.rotate++), 'all-full');
-  }
-
-  /**
-   * Whether a backend may take one more request of a conversation it holds: within the c = loadFactor bound,
-   * or (shared mode) under minLoad. At a few requests per backend the bound's ceiling is 1 or 2, and spreading
-   * a handful of requests costs more cache than it saves queueing. A lone router knows the exact backlog and
-   * keeps the plain bound (the two did not differ beyond the lab's resolution there, README).
-   */
-  private continuingFits(loads: number[], candidates: readonly Candidate[]): (i: number) => boolean {
-    const bounded = loadCap(loads, candidates, this.loadFactor);
-    if (this.isAlone()) return bounded;
-    return (i) => loads[i]! + 1 <= this.minLoad || bounded(i);
   }
 
   /**
@@ -359,6 +445,35 @@ export class PrefixAffinityPolicy implements RoutingPolicy {
     return this.random;
   }
 }
+
+/** What one decision knows of the candidates (PrefixAffinityPolicy.viewOf). */
+interface View {
+  /** Load in requests (engine report corrected by own sends, at least own in-flight; load.ts). */
+  loads: number[];
+  /** Queued prefill work in prompt characters (prefill-work.ts). */
+  work: number[];
+  /** Characters of this prompt each backend would have to prefill (what the index believes it lacks). */
+  uncached: number[];
+  /** Whether a backend may take one more request of a conversation it holds (request and prefill bounds). */
+  fits: (i: number) => boolean;
+  /** Whether a backend may take a new conversation (the stricter request bound and the prefill bound). */
+  fitsNew: (i: number) => boolean;
+}
+
+/** What the index believed a chosen backend held of a prompt, until the engine's receipt says (onReceipt). */
+interface Belief {
+  backend: string;
+  /** Stamps of the believed blocks' last touches before this request (ApproxPrefixIndex.stamps). */
+  stamps: Float64Array;
+  /** The index's clock for that backend then. */
+  clock: number;
+}
+
+/** Time constant of the recent-traffic count (alone mode): about a minute, several turns of a conversation. */
+const RECENT_SENDS_MS = 60_000;
+
+/** Decisions remembered for their receipts (the oldest are dropped: receipts come back within seconds). */
+const MAX_BELIEFS = 4096;
 
 /** The least loaded of the first `count` of `indices`, the earliest of them on a tie. */
 function leastLoaded(indices: readonly number[], loads: readonly number[], count = indices.length): number {
