@@ -3,7 +3,7 @@
 import { CounterRate } from '../routing/policies/fill-rate.ts';
 import type { BackendLoad } from '../routing/policy.ts';
 import { CircuitBreaker } from './breaker.ts';
-import type { EngineLoad } from '../../gpu-backends/adapters/types.ts';
+import { busySlots, type EngineLoad } from '../../gpu-backends/adapters/index.ts';
 import { Lease, Leases } from '../util/leases.ts';
 
 /** One request attempt's hold on a backend (an in-flight slot), renewed as its response makes progress. */
@@ -28,6 +28,11 @@ export class BackendState {
   inflightAtReport = 0;
   /** How fast the engine writes its KV cache, from its uncached-prompt-token counter (fill-rate.ts). */
   private readonly fill = new CounterRate();
+  /** Busy and total slots of the last report, where the engine lists its slots. */
+  private slotsBusy: number | undefined;
+  private slotsTotal: number | undefined;
+  /** What the probes found wrong with how this backend's engine is configured (engine-report.ts); null when nothing. */
+  engineReport: string | null = null;
 
   get inflight(): number {
     return this.attempts.size;
@@ -65,13 +70,18 @@ export class BackendState {
   load(): BackendLoad {
     const e = this.engine;
     return this.engineObservedAt
-      ? { inflight: this.inflight, awaitingFirstByte: this.awaitingFirstByte, running: e.running, waiting: e.waiting, kvUsage: e.kvUsage, observedAt: this.engineObservedAt, inflightAtReport: this.inflightAtReport, fillRate: this.fill.perSecond() }
+      ? {
+          inflight: this.inflight, awaitingFirstByte: this.awaitingFirstByte, running: e.running, waiting: e.waiting, kvUsage: e.kvUsage, observedAt: this.engineObservedAt,
+          inflightAtReport: this.inflightAtReport, fillRate: this.fill.perSecond(), slotsBusy: this.slotsBusy, slotsTotal: this.slotsTotal,
+        }
       : { inflight: this.inflight, awaitingFirstByte: this.awaitingFirstByte };
   }
 
   reportEngineLoad(report: EngineLoadReport, now: number): void {
     this.engine = report;
     this.engineObservedAt = now;
+    this.slotsTotal = report.slots?.length;
+    this.slotsBusy = report.slots && busySlots(report.slots);
     if (report.uncachedPromptTokens !== undefined) this.fill.observe(report.uncachedPromptTokens, now);
     this.inflightAtReport = this.inflight;
   }
