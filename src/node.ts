@@ -190,7 +190,7 @@ export async function startNodeRouter(opts: NodeRouterOptions): Promise<NodeRout
   let defer: Platform['defer'] = () => {};
   let draining = false;
   const hooks: Platform['hooks'] = {
-    onRecord: batched(afterResponse({ emit, drift, now }), (p) => defer(p), undefined, () => opts.analytics?.buffer.storeFailing ?? false),
+    onRecord: batched(afterResponse({ emit, drift, now, states }), (p) => defer(p), undefined, () => opts.analytics?.buffer.storeFailing ?? false),
     emit,
     shadowLimiter: emit ? new ShadowLimiter() : undefined,
   };

@@ -115,7 +115,7 @@ async function build(env: Env): Promise<Isolate> {
     egress: () => egressOf(env),
     now,
     defer: (p) => void p.catch(() => {}),
-    hooks: { onRecord: afterResponse({ emit, drift, now }), emit, shadowLimiter: emit ? new ShadowLimiter() : undefined },
+    hooks: { onRecord: afterResponse({ emit, drift, now, states }), emit, shadowLimiter: emit ? new ShadowLimiter() : undefined },
     mountAdmin(admin) {
       if (driftStore) admin.route('/tenants/:id/drift', driftRoutes({ store: driftStore }));
       let q: Promise<Queryable> | undefined;
