@@ -31,6 +31,7 @@ import { MemoryDriftStore, type DriftStore } from './drift/store.ts';
 import { ShadowLimiter } from './shadow/limiter.ts';
 import { driftRoutes } from '../routes/drift.ts';
 import { experimentRoutes } from '../routes/experiments.ts';
+import { cacheReportRoutes } from '../routes/cache-report.ts';
 import { errorResponse } from '../routes/errors.ts';
 
 export interface NodeRouterOptions {
@@ -217,6 +218,7 @@ export async function startNodeRouter(opts: NodeRouterOptions): Promise<NodeRout
       if (opts.analytics) {
         const q = opts.analytics.queryable;
         admin.route('/tenants/:id/experiments', experimentRoutes({ queryable: () => q }));
+        admin.route('/cache-report', cacheReportRoutes({ queryable: () => q }));
       }
     },
   };
