@@ -147,6 +147,9 @@ export async function harness(n: number, answer: (url: string, k: number) => Ans
     defer: (p) => void p.catch(() => {}),
     onRecord: (rec) => void records.push(rec),
   };
+  // Authenticate once up front: the first lookup hashes the key with WebCrypto, real async work that fake time does
+  // not wait for, so a test advancing the clock could otherwise race the request to its first timer.
+  await deps.directory.authenticate(`Bearer ${key}`);
   return {
     deps, states, upstream, records, key, urls,
     request(body, opts = {}) {
