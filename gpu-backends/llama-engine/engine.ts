@@ -5,6 +5,7 @@
 import { basename } from 'node:path';
 import { getLlama, LlamaLogLevel, TokenBias, type ChatWrapper, type Llama, type LlamaContext, type LlamaContextSequence, type LlamaModel, type Token } from 'node-llama-cpp';
 import { EngineMetrics } from './metrics.ts';
+import { OutputText } from './output-text.ts';
 import { chatWrapperFor, promptTokens } from './prompt.ts';
 import { EngineError, type EngineRequest, type PromptInput } from './request.ts';
 import { commonPrefixLength, SlotPool, type SlotView } from './slot-pool.ts';
@@ -199,7 +200,7 @@ export class LlamaEngine {
     slot.nDecoded = 0;
     slot.nRemain = maxTokens;
     slot.hasNewLine = false;
-    slot.params = { n_predict: maxTokens, max_tokens: maxTokens, seed: req.seed ?? -1, temperature: req.temperature ?? 0, ignore_eos: req.ignoreEos, stream: req.stream, samplers: ['temperature'] };
+    slot.params = { n_predict: maxTokens, max_tokens: maxTokens, seed: req.seed ?? -1, temperature: req.temperature ?? 0, stop: req.stop, ignore_eos: req.ignoreEos, stream: req.stream, samplers: ['temperature'] };
 
     const meter = seq.tokenMeter;
     const evaluated = () => meter.usedInputTokens + meter.usedOutputTokens;
@@ -209,18 +210,22 @@ export class LlamaEngine {
     let promptN = prompt.length - keep;
     const generated: Token[] = [];
     let pending: Token[] = [];
-    let text = '';
-    let finishReason: 'stop' | 'length' = 'length';
-    const emit = (final: boolean) => {
+    const output = new OutputText(req.stop);
+    const send = (piece: string) => {
+      const ready = output.push(piece);
+      if (ready.includes('\n')) slot.hasNewLine = true;
+      if (ready) onText(ready);
+    };
+    /** Detokenizes what is pending; an incomplete UTF-8 character (U+FFFD at the end) waits for its last byte. */
+    const decodePending = (final: boolean) => {
       if (pending.length === 0) return;
-      const piece = this.model.detokenize(pending, false, generated.slice(Math.max(0, generated.length - pending.length - 8), generated.length - pending.length));
-      // An incomplete UTF-8 character decodes to U+FFFD: hold it back until its last byte (at most 4 tokens).
+      const context = generated.slice(Math.max(0, generated.length - pending.length - 8), generated.length - pending.length);
+      const piece = this.model.detokenize(pending, false, context);
       if (!final && piece.endsWith('\uFFFD') && pending.length < 4) return;
       pending = [];
-      text += piece;
-      if (piece.includes('\n')) slot.hasNewLine = true;
-      onText(piece);
+      send(piece);
     };
+    let finishReason: 'stop' | 'length' = 'length';
 
     const iterator = seq.evaluate(prompt.slice(keep), {
       temperature: req.temperature ?? 0,
@@ -238,14 +243,19 @@ export class LlamaEngine {
       pending.push(token);
       slot.nDecoded = generated.length;
       slot.nRemain = maxTokens - generated.length;
-      emit(false);
-      if (generated.length >= maxTokens || signal?.aborted) break;
+      decodePending(false);
+      if (output.stopped || generated.length >= maxTokens || signal?.aborted) break;
     }
-    // The sequence ended by itself: an end-of-generation token (only possible when EOS is not ignored).
-    if (generated.length < maxTokens && !signal?.aborted) finishReason = 'stop';
-    emit(true);
+    // Ended by a stop string, or by itself: an end-of-generation token (only when EOS is not ignored).
+    if (output.stopped || (generated.length < maxTokens && !signal?.aborted)) finishReason = 'stop';
+    decodePending(true);
+    const rest = output.flush();
+    if (rest) onText(rest);
     const tEnd = performance.now();
-    if (generated.length === 0) this.metrics.recordPrompt(evaluated() - before, tEnd - t0);
+    if (generated.length === 0) {
+      promptN = evaluated() - before;
+      this.metrics.recordPrompt(promptN, tEnd - t0);
+    }
     const predictedMs = generated.length > 0 ? tEnd - tFirst : 0;
     this.metrics.recordPredicted(generated.length, predictedMs);
     this.metrics.noteSlotTokens(seq.nextTokenIndex);
@@ -253,7 +263,7 @@ export class LlamaEngine {
     slot.nPromptProcessed = promptN;
     slot.nPromptCache = cacheN;
     return {
-      text,
+      text: output.text,
       promptTokens: prompt.length,
       completionTokens: generated.length,
       finishReason,
@@ -280,6 +290,16 @@ export class LlamaEngine {
           }
         : {}),
     }));
+  }
+
+  /** llama-server's POST /slots/{id}?action=erase: drops the slot's cached prefix. Returns the tokens erased. */
+  async eraseSlot(id: number): Promise<number> {
+    const slot = this.pool.slots[id];
+    if (!slot) throw new EngineError(`no slot ${id}: slots are 0..${this.pool.slots.length - 1}`, 400, 'invalid_request_error', 'id_slot', 'invalid_value');
+    if (this.pool.isBusy(id)) throw new EngineError(`slot ${id} is processing a request; erase it when it is idle`, 503, 'unavailable_error', 'id_slot', 'slot_busy');
+    const erased = slot.sequence.nextTokenIndex;
+    await slot.sequence.clearHistory();
+    return erased;
   }
 
   metricsText(): string {

@@ -30,6 +30,8 @@ export interface EngineRequest {
   /** 0 or absent: greedy, the cheapest sampler. */
   temperature: number | undefined;
   seed: number | undefined;
+  /** Stop strings: generation ends where one appears, and the text stops before it. */
+  stop: string[];
 }
 
 /** A request the engine refuses, with llama-server's error type and a string code (the project's error shape). */
@@ -91,5 +93,6 @@ export function parseEngineRequest(endpoint: Endpoint, body: unknown): EngineReq
     ignoreEos: c.ignore_eos !== false,
     temperature: c.temperature,
     seed: c.seed,
+    stop: (typeof c.stop === 'string' ? [c.stop] : (c.stop ?? [])).filter((x) => x.length > 0),
   };
 }

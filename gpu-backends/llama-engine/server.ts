@@ -1,5 +1,6 @@
 // The engine's HTTP surface over node:http, as llama-server serves it: POST /v1/chat/completions and
-// /v1/completions (whole or SSE), GET /v1/models, /health (503 while the model loads), /metrics, /slots, /props.
+// /v1/completions (whole or SSE), GET /v1/models, /health (503 while the model loads), /metrics, /slots, /props,
+// and POST /slots/{id}?action=erase.
 // It listens at once and loads the model behind, so a prober sees "loading" rather than a refused connection.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
@@ -147,6 +148,14 @@ async function route(state: { engine?: LlamaEngine; created: number }, req: Inco
       return sendJson(res, 503, errorBody('no slot available', 'unavailable_error', 'no_slot_available'));
     }
     return sendJson(res, 200, engine.slotsJson());
+  }
+  const slotAction = method === 'POST' ? /^\/slots\/(\d+)$/.exec(path) : null;
+  if (slotAction) {
+    const id = Number(slotAction[1]);
+    if (url.searchParams.get('action') !== 'erase') {
+      return sendJson(res, 501, errorBody('This engine supports only action=erase on /slots/{id} (it saves no slot state to disk).', 'not_supported_error', 'not_supported', 'action'));
+    }
+    return sendJson(res, 200, { id_slot: id, n_erased: await engine.eraseSlot(id) });
   }
   if (method === 'GET' && path === '/props') {
     return sendJson(res, 200, { total_slots: engine.pool.slots.length, model_path: engine.options.modelPath, n_ctx: engine.slotContextSize, build_info: engine.fingerprint });

@@ -119,6 +119,20 @@ describe('kvroute engine (node-llama-cpp, generated model)', () => {
     expect(JSON.parse((await measured(B, '/v1/completions', { prompt: 'x' })).text).usage.completion_tokens).toBe(16);
   });
 
+  it('ends at a stop string, which is not part of the text', async () => {
+    const body = { prompt: 'Stop strings end generation early. ', max_tokens: 12 };
+    await post(A, '/v1/completions', body); // now cached: the runs below compute the same way (one token evaluated)
+    const free = JSON.parse(await (await post(A, '/v1/completions', body)).text());
+    const text: string = free.choices[0].text;
+    expect(text.length).toBe(12);
+    const stop = text.slice(3, 5);
+    const cut = JSON.parse(await (await post(A, '/v1/completions', { ...body, stop: [stop] })).text());
+    expect(cut.choices[0]).toMatchObject({ text: text.slice(0, text.indexOf(stop)), finish_reason: 'stop' });
+    const streamed = sseData(await (await post(A, '/v1/completions', { ...body, stop, stream: true })).text()).slice(0, -1) as Record<string, any>[];
+    expect(streamed.map((c) => c.choices[0].text).join('')).toBe(text.slice(0, text.indexOf(stop)));
+    expect(streamed.at(-1)!.choices[0].finish_reason).toBe('stop');
+  });
+
   it('/slots shows each slot and its last task; /metrics carries the llama.cpp gauges', async () => {
     const slots = (await (await fetch(`${A}/slots`)).json()) as Record<string, any>[];
     expect(slots.map((s) => s.id)).toEqual([0, 1]);
@@ -127,12 +141,22 @@ describe('kvroute engine (node-llama-cpp, generated model)', () => {
     expect(used.length).toBeGreaterThan(0);
     for (const s of used) {
       expect(s.n_prompt_tokens_processed + s.n_prompt_tokens_cache).toBe(s.n_prompt_tokens);
-      expect(s.next_token).toMatchObject({ has_next_token: false, n_remain: 0 });
+      expect(s.next_token.has_next_token).toBe(false);
+      expect(s.next_token.n_decoded + s.next_token.n_remain).toBe(s.params.n_predict);
     }
     const m = await engineMetrics(A);
     expect(m).toMatchObject({ requests_processing: 0, requests_deferred: 0 });
     expect(m.kv_cache_tokens).toBeGreaterThan(0);
     expect(m.kv_cache_usage_ratio).toBeCloseTo(m.kv_cache_tokens! / (2 * 1024), 5);
+
+    // llama-server's slot erase drops a slot's cached prefix.
+    const erase = await post(A, `/slots/${used[0]!.id}?action=erase`, {});
+    expect(erase.status).toBe(200);
+    const erased = (await erase.json()) as { id_slot: number; n_erased: number };
+    expect(erased.id_slot).toBe(used[0]!.id);
+    expect(erased.n_erased).toBeGreaterThan(0);
+    expect((await engineMetrics(A)).kv_cache_tokens).toBe(m.kv_cache_tokens! - erased.n_erased);
+    expect((await post(A, '/slots/0?action=save', { filename: 'x' })).status).toBe(501);
   });
 
   it('defers requests while both slots are busy, and frees a slot when its client goes away', async () => {
