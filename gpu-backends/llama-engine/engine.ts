@@ -200,7 +200,7 @@ export class LlamaEngine {
     slot.nDecoded = 0;
     slot.nRemain = maxTokens;
     slot.hasNewLine = false;
-    slot.params = { n_predict: maxTokens, max_tokens: maxTokens, seed: req.seed ?? -1, temperature: req.temperature ?? 0, stop: req.stop, ignore_eos: req.ignoreEos, stream: req.stream, samplers: ['temperature'] };
+    slot.params = { n_predict: maxTokens, max_tokens: maxTokens, seed: req.seed ?? -1, temperature: req.temperature ?? 0, top_p: req.topP ?? 0.95, stop: req.stop, ignore_eos: req.ignoreEos, stream: req.stream, samplers: ['temperature'] };
 
     const meter = seq.tokenMeter;
     const evaluated = () => meter.usedInputTokens + meter.usedOutputTokens;
@@ -229,6 +229,7 @@ export class LlamaEngine {
 
     const iterator = seq.evaluate(prompt.slice(keep), {
       temperature: req.temperature ?? 0,
+      topP: req.topP,
       seed: req.seed,
       tokenBias: req.ignoreEos ? this.biasIgnoreEos : this.biasWithEos,
     });

@@ -29,6 +29,7 @@ export interface EngineRequest {
   ignoreEos: boolean;
   /** 0 or absent: greedy, the cheapest sampler. */
   temperature: number | undefined;
+  topP: number | undefined;
   seed: number | undefined;
   /** Stop strings: generation ends where one appears, and the text stops before it. */
   stop: string[];
@@ -92,6 +93,7 @@ export function parseEngineRequest(endpoint: Endpoint, body: unknown): EngineReq
     includeUsage: stream && c.stream_options?.include_usage === true,
     ignoreEos: c.ignore_eos !== false,
     temperature: c.temperature,
+    topP: c.top_p,
     seed: c.seed,
     stop: (typeof c.stop === 'string' ? [c.stop] : (c.stop ?? [])).filter((x) => x.length > 0),
   };

@@ -18,7 +18,7 @@ const SLOTS = 4;
 const KEY = 'sk-engine-policies-0123456789';
 const MODEL = 'tiny';
 // 4 agents x 3 conversations = 12 conversations at a time, as many as the engines have slots together.
-const WORKLOAD = sharedPrefixConversations({ groups: 4, conversations: 3, turns: 9, systemChars: 256, userChars: 32, seed: 7 });
+const WORKLOAD = sharedPrefixConversations({ groups: 4, conversations: 3, turns: 8, systemChars: 192, userChars: 24, seed: 7 });
 const CONCURRENCY = 6;
 
 let engines: EngineProcesses;
