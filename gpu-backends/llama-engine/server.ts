@@ -169,6 +169,8 @@ export async function startEngineServer(load: () => Promise<LlamaEngine>, opts: 
   const sockets = new Set<Socket>();
   const server = createServer((req, res) => {
     route(state, req, res).catch((err) => {
+      // A client that went away (while queued or generating) needs no answer.
+      if (res.destroyed) return;
       if (!(err instanceof EngineError)) console.error('kvroute engine: request failed', err);
       sendError(res, err);
     });
