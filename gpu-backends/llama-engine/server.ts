@@ -22,6 +22,8 @@ import {
 } from './responses.ts';
 
 const MAX_BODY_BYTES = 16 * 1024 * 1024;
+/** llama.cpp's enum llama_vocab_type, in order (what /v1/models reports as a number). */
+const LLAMA_VOCAB_TYPES: readonly string[] = ['none', 'spm', 'bpe', 'wpm', 'ugm', 'rwkv', 'plamo2'];
 
 export interface EngineServer {
   url: string;
@@ -112,7 +114,7 @@ function modelsBody(engine: LlamaEngine, created: number): object {
         created,
         owned_by: 'llamacpp',
         meta: {
-          vocab_type: engine.model.vocabularyType === 'spm' ? 1 : 2,
+          vocab_type: LLAMA_VOCAB_TYPES.indexOf(engine.model.vocabularyType),
           n_vocab: engine.vocabularySize,
           n_ctx_train: engine.model.trainContextSize,
           n_embd: engine.model.embeddingVectorSize,
