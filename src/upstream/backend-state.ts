@@ -10,6 +10,8 @@ import { Lease, Leases } from '../util/leases.ts';
 export class AttemptLease extends Lease {
   /** Still waiting for the first byte (in, or queued for, prefill). */
   awaiting = true;
+  /** Prompt characters it is expected to prefill (counted in BackendState.prefillChars until its first byte). */
+  prefillChars = 0;
 }
 
 /** Engine-reported load, as the engine adapters parse it from /metrics or piggy-backed response headers. */
@@ -30,6 +32,8 @@ export class BackendState {
   private readonly attempts = new Leases<AttemptLease>();
   /** In-flight requests still waiting for their first byte, i.e. still in (or queued for) prefill. */
   awaitingFirstByte = 0;
+  /** The prompt characters those requests are expected to prefill: the prefill work this router has queued here. */
+  prefillChars = 0;
   readonly breaker = new CircuitBreaker();
   /** Last engine-reported load (from /metrics probes or piggy-backed response headers). */
   engine: EngineLoadReport = {};
@@ -49,10 +53,16 @@ export class BackendState {
     return this.attempts.size;
   }
 
-  /** Takes an in-flight slot for an attempt; `onExpire` ends the attempt if it stops renewing within ttlMs. */
-  begin(now: number, ttlMs: number, onExpire?: () => void): AttemptLease {
+  /**
+   * Takes an in-flight slot for an attempt; `onExpire` ends the attempt if it stops renewing within ttlMs.
+   * `prefillChars`: the prompt characters it is expected to prefill, counted until its first byte (or its end).
+   */
+  begin(now: number, ttlMs: number, onExpire?: () => void, prefillChars = 0): AttemptLease {
     this.awaitingFirstByte++;
-    return this.attempts.add(new AttemptLease(now, ttlMs, onExpire));
+    const lease = new AttemptLease(now, ttlMs, onExpire);
+    lease.prefillChars = prefillChars;
+    this.prefillChars += prefillChars;
+    return this.attempts.add(lease);
   }
 
   /** The attempt's first byte arrived: it leaves prefill; its lease now runs for `ttlMs` per renewal. */
@@ -75,6 +85,7 @@ export class BackendState {
     if (lease.awaiting) {
       lease.awaiting = false;
       this.awaitingFirstByte--;
+      this.prefillChars -= lease.prefillChars;
     }
   }
 
@@ -82,10 +93,10 @@ export class BackendState {
     const e = this.engine;
     return this.engineObservedAt
       ? {
-          inflight: this.inflight, awaitingFirstByte: this.awaitingFirstByte, running: e.running, waiting: e.waiting, kvUsage: e.kvUsage, observedAt: this.engineObservedAt,
-          inflightAtReport: this.inflightAtReport, fillRate: this.fill.perSecond(), slotsBusy: this.slotsBusy, slotsTotal: this.slotsTotal,
+          inflight: this.inflight, awaitingFirstByte: this.awaitingFirstByte, prefillChars: this.prefillChars, running: e.running, waiting: e.waiting, kvUsage: e.kvUsage,
+          observedAt: this.engineObservedAt, inflightAtReport: this.inflightAtReport, fillRate: this.fill.perSecond(), slotsBusy: this.slotsBusy, slotsTotal: this.slotsTotal,
         }
-      : { inflight: this.inflight, awaitingFirstByte: this.awaitingFirstByte };
+      : { inflight: this.inflight, awaitingFirstByte: this.awaitingFirstByte, prefillChars: this.prefillChars };
   }
 
   reportEngineLoad(report: EngineLoadReport, now: number): void {
