@@ -28,6 +28,9 @@ export interface BackendLoad {
   prefillChars?: number;
   /** Uncached prompt tokens per second the engine writes to its KV cache, averaged over minutes (fill-rate.ts). */
   fillRate?: number;
+  /** Engine-reported busy and total slots, where the engine has a fixed number of slots and lists them (llama.cpp). */
+  slotsBusy?: number;
+  slotsTotal?: number;
 }
 
 /** One backend the policy may choose. The candidate list is already filtered to healthy, allowed backends. */

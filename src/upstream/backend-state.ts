@@ -1,9 +1,9 @@
 // Per-process (Node) / per-isolate (Workers) view of every backend this router talks to, keyed by backend URL
 // so tenants that share a GPU share its in-flight count and its breaker.
 import { CounterRate } from '../routing/policies/fill-rate.ts';
-import type { BackendLoad } from '../routing/policy.ts';
+import type { BackendLoad, CacheReceipt } from '../routing/policy.ts';
 import { CircuitBreaker } from './breaker.ts';
-import type { EngineLoad } from '../../gpu-backends/adapters/types.ts';
+import { busySlots, type EngineLoad } from '../../gpu-backends/adapters/index.ts';
 import { Lease, Leases } from '../util/leases.ts';
 
 /** One request attempt's hold on a backend (an in-flight slot), renewed as its response makes progress. */
@@ -16,6 +16,16 @@ export class AttemptLease extends Lease {
 
 /** Engine-reported load, as the engine adapters parse it from /metrics or piggy-backed response headers. */
 export type EngineLoadReport = EngineLoad;
+
+/** What the engine's responses said they served from cache, summed since this process started (GET /metrics). */
+export interface ReceiptCounts {
+  /** Finished responses, and those of them that carried a receipt. */
+  responses: number;
+  withReceipt: number;
+  /** Sums over the receipts. */
+  promptTokens: number;
+  cachedTokens: number;
+}
 
 export class BackendState {
   /** In-flight attempts as leases: an attempt whose request context died stops counting after its ttl. */
@@ -32,6 +42,12 @@ export class BackendState {
   inflightAtReport = 0;
   /** How fast the engine writes its KV cache, from its uncached-prompt-token counter (fill-rate.ts). */
   private readonly fill = new CounterRate();
+  /** Busy and total slots of the last report, where the engine lists its slots. */
+  private slotsBusy: number | undefined;
+  private slotsTotal: number | undefined;
+  /** What the probes found wrong with how this backend's engine is configured (engine-report.ts); null when nothing. */
+  engineReport: string | null = null;
+  readonly receipts: ReceiptCounts = { responses: 0, withReceipt: 0, promptTokens: 0, cachedTokens: 0 };
 
   get inflight(): number {
     return this.attempts.size;
@@ -76,15 +92,30 @@ export class BackendState {
   load(): BackendLoad {
     const e = this.engine;
     return this.engineObservedAt
-      ? { inflight: this.inflight, awaitingFirstByte: this.awaitingFirstByte, prefillChars: this.prefillChars, running: e.running, waiting: e.waiting, kvUsage: e.kvUsage, observedAt: this.engineObservedAt, inflightAtReport: this.inflightAtReport, fillRate: this.fill.perSecond() }
+      ? {
+          inflight: this.inflight, awaitingFirstByte: this.awaitingFirstByte, prefillChars: this.prefillChars, running: e.running, waiting: e.waiting, kvUsage: e.kvUsage,
+          observedAt: this.engineObservedAt, inflightAtReport: this.inflightAtReport, fillRate: this.fill.perSecond(), slotsBusy: this.slotsBusy, slotsTotal: this.slotsTotal,
+        }
       : { inflight: this.inflight, awaitingFirstByte: this.awaitingFirstByte, prefillChars: this.prefillChars };
   }
 
   reportEngineLoad(report: EngineLoadReport, now: number): void {
     this.engine = report;
     this.engineObservedAt = now;
+    this.slotsTotal = report.slots?.length;
+    this.slotsBusy = report.slots && busySlots(report.slots);
     if (report.uncachedPromptTokens !== undefined) this.fill.observe(report.uncachedPromptTokens, now);
     this.inflightAtReport = this.inflight;
+  }
+
+  /** Counts a finished response and its receipt (null: the response stated no cached tokens). */
+  countReceipt(receipt: CacheReceipt | null): void {
+    const r = this.receipts;
+    r.responses++;
+    if (!receipt) return;
+    r.withReceipt++;
+    r.promptTokens += receipt.promptTokens;
+    r.cachedTokens += receipt.cachedTokens;
   }
 }
 
