@@ -65,6 +65,23 @@ for (const r of results) {
     `| ${r.seed} | ${r.policy} | ${r.replicas} | ${r.processedPromptTokens.toLocaleString('en')} | ${pct(r.hitRate)} | ${ms(r.ttftP50Ms)} / ${ms(r.ttftP90Ms)} / ${ms(r.ttftP99Ms)} | ${r.busiestShare.toFixed(2)} | ${r.deferred} | ${(gap * 100).toFixed(2)} pt |`,
   );
 }
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+};
+console.log(`\nMedians over seeds ${[...new Set(results.map((r) => r.seed))].join(', ')}:`);
+console.log('| policy | replicas | prompt tokens processed | hit rate | TTFT p50 / p90 / p99 | busiest share | receipts vs engine (max gap) |');
+console.log('|---|---|---|---|---|---|---|');
+for (const policy of [...new Set(results.map((r) => r.policy))]) {
+  for (const replicas of [...new Set(results.map((r) => r.replicas))]) {
+    const rs = results.filter((r) => r.policy === policy && r.replicas === replicas);
+    const m = (f: (r: AgenticRow) => number) => median(rs.map(f));
+    const gap = Math.max(...rs.flatMap((r) => r.perBackendHitRate.map((h) => Math.abs(h.receipts - h.engine))));
+    console.log(
+      `| ${policy} | ${replicas} | ${Math.round(m((r) => r.processedPromptTokens)).toLocaleString('en')} | ${pct(m((r) => r.hitRate))} | ${ms(m((r) => r.ttftP50Ms))} / ${ms(m((r) => r.ttftP90Ms))} / ${ms(m((r) => r.ttftP99Ms))} | ${m((r) => r.busiestShare).toFixed(2)} | ${(gap * 100).toFixed(2)} pt |`,
+    );
+  }
+}
 const find = (seed: number, p: string, r: number) => results.find((x) => x.seed === seed && x.policy === p && x.replicas === r);
 console.log('\n| seed | replicas | prompt tokens vs round-robin | TTFT p50 vs RR, LL | TTFT p99 vs RR, LL | busiest share | all targets |');
 console.log('|---|---|---|---|---|---|---|');

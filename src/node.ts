@@ -20,7 +20,8 @@ import { sha256Hex } from './tenants/keys.ts';
 import type { TenantStore } from './tenants/store.ts';
 import { BackendStates } from './upstream/backend-state.ts';
 import { NodeUpstreamClient } from './upstream/node-client.ts';
-import { defaultPolicyFactory, sharedPopularityPolicyFactory } from './routing/policy-factory.ts';
+import { policyFactoryFor, sharedPopularityPolicyFactory } from './routing/policy-factory.ts';
+import type { Routers } from './config/affinity.ts';
 import type { PopularityExchange } from './routing/popularity-exchange.ts';
 import { HealthProber } from './upstream/probe.ts';
 import type { NodeAnalytics } from './analytics/node-analytics.ts';
@@ -58,6 +59,11 @@ export interface NodeRouterOptions {
    * every `syncMs` on a timer. A single Node router needs none; its own counts are the whole traffic.
    */
   popularity?: { exchange: PopularityExchange; syncMs: number };
+  /**
+   * How many router instances share each pool's traffic (config/affinity.ts): 'one' (default without `popularity`)
+   * or 'many' (default with it; also several replicas behind a balancer that share nothing).
+   */
+  routers?: Routers;
 }
 
 export interface CloseOptions {
@@ -181,7 +187,8 @@ export async function startNodeRouter(opts: NodeRouterOptions): Promise<NodeRout
   const states = new BackendStates();
   const client = new NodeUpstreamClient();
   const pending = new Set<Promise<unknown>>();
-  const policyFactory = opts.policyFactory ?? (opts.popularity ? sharedPopularityPolicyFactory(opts.popularity.exchange) : defaultPolicyFactory);
+  const routers = opts.routers ?? (opts.popularity ? 'many' : 'one');
+  const policyFactory = opts.policyFactory ?? (opts.popularity ? sharedPopularityPolicyFactory(opts.popularity.exchange, routers) : policyFactoryFor(routers));
   const directory = new TenantDirectory(opts.store, policyFactory, opts.cacheTtlMs ?? 5_000);
   const now = () => performance.now();
   const driftStore = opts.driftStore ?? new MemoryDriftStore();

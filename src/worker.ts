@@ -17,7 +17,7 @@ import { BackendStates } from './upstream/backend-state.ts';
 import { FetchUpstreamClient } from './upstream/fetch-client.ts';
 import { HealthProber } from './upstream/probe.ts';
 import { applySnapshot, snapshotOf, type MonitorSnapshot } from './upstream/monitor-sync.ts';
-import { defaultPolicyFactory, sharedPopularityPolicyFactory } from './routing/policy-factory.ts';
+import { policyFactoryFor, sharedPopularityPolicyFactory } from './routing/policy-factory.ts';
 import { durableBoardCall, PopularityExchange } from './routing/popularity-exchange.ts';
 import type { Hono } from 'hono';
 import { handleEventBatch, type MessageBatchLike } from './analytics/delivery/queue.ts';
@@ -100,7 +100,8 @@ async function build(env: Env): Promise<Isolate> {
   const store = await storeOf(env);
   const states = new BackendStates();
   const popularity = env.POPULARITY ? new PopularityExchange(durableBoardCall(env.POPULARITY)) : null;
-  const directory = new TenantDirectory(store, popularity ? sharedPopularityPolicyFactory(popularity) : defaultPolicyFactory, 5_000);
+  // Isolates are many and share nothing: each routes a share of a pool's traffic (a pool's `alone` overrides it).
+  const directory = new TenantDirectory(store, popularity ? sharedPopularityPolicyFactory(popularity, 'many') : policyFactoryFor('many'), 5_000);
   const now = () => performance.now();
   const analytics = env.EVENTS ? workerAnalytics(env) : null;
   const emit = analytics ? (events: Parameters<typeof analytics.emit>[0]) => analytics.emit(events) : undefined;

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { parseFlags, num } from '../util/args.ts';
 import { startNodeRouter } from '../node.ts';
 import { adminTokenProblem, isLocalDev } from '../config/deployment.ts';
+import { routersSchema } from '../config/affinity.ts';
 import { loadSnapshotInto } from '../tenants/load-config.ts';
 import { parseSnapshot } from '../tenants/snapshot.ts';
 import { FileTenantStore } from '../tenants/file-store.ts';
@@ -19,20 +20,28 @@ export async function main(argv: string[]): Promise<number> {
     'data-dir': { type: 'string' },
     clickhouse: { type: 'string' },
     'no-analytics': { type: 'boolean' },
+    routers: { type: 'string', default: 'one' },
     ...DRAIN_FLAG,
     help: { type: 'boolean' },
   });
   if (f.help) {
     console.log(
-      'usage: kvroute serve [--config FILE] [--state FILE] [--port 8787] [--host 127.0.0.1] [--data-dir .kvroute] [--clickhouse URL] [--no-analytics] [--drain-ms 30000]\n' +
+      'usage: kvroute serve [--config FILE] [--state FILE] [--port 8787] [--host 127.0.0.1] [--data-dir .kvroute] [--clickhouse URL] [--no-analytics] [--routers one|many] [--drain-ms 30000]\n' +
         '  admin token: KVROUTE_ADMIN_TOKEN, else "adminToken" in the config file: at least 32 random characters; without one\n' +
         '  only a read-only --config (no --state) serves, with the admin API closed. KVROUTE_LOCAL_DEV=1: local development\n' +
         '  (any token, loopback backends). Analytics: ClickHouse (--clickhouse or CLICKHOUSE_URL), else SQLite in --data-dir\n' +
+        '  --routers: "one" (default) when this process is the only router in front of its backends; "many" when several\n' +
+        '  replicas share the traffic behind a balancer (prefix-affinity then places as many edge routers do)\n' +
         `  ${DRAIN_HELP}`,
     );
     return 0;
   }
   const graceMs = drainMs(f['drain-ms']);
+  const routers = routersSchema.safeParse(f.routers);
+  if (!routers.success) {
+    console.error(`kvroute serve: --routers must be "one" or "many", not ${JSON.stringify(f.routers)}`);
+    return 1;
+  }
   const localDev = isLocalDev(process.env);
   const port = num('port', f.port, 8787);
   const host = f.host ?? '127.0.0.1';
@@ -47,7 +56,7 @@ export async function main(argv: string[]): Promise<number> {
   const store = f.state ? new FileTenantStore(f.state) : new MemoryTenantStore();
   if (snap) await loadSnapshotInto(store, snap);
   const analytics = f['no-analytics'] ? undefined : await openNodeAnalytics(f['data-dir'] ?? '.kvroute', f.clickhouse);
-  const router = await startNodeRouter({ store, port, host, adminToken, localDev, analytics });
+  const router = await startNodeRouter({ store, port, host, adminToken, localDev, analytics, routers: routers.data });
   console.log(`kvroute (node) listening on ${router.url}`);
   await shutdownOnSignal(graceMs, async (cut) => {
     await router.close({ graceMs, cut });

@@ -34,10 +34,16 @@ export const policyOptionsSchema = z
     /** prefix-affinity: a prefix carried by more than hotShare / backends of recent requests is hot and is spread. */
     hotShare: z.number().gt(0).max(8).optional(),
     /**
-     * prefix-affinity: whether this router instance serves the pool alone. 'auto' (default) tells from engine
-     * reports; 'yes' for a single Node router, 'no' for many edge isolates.
+     * prefix-affinity: whether this router instance serves the pool alone, overriding the deployment's `routers`
+     * (default: 'yes' where it is 'one', 'no' where it is 'many'). 'auto' tells from engine reports instead,
+     * which takes a few hundred requests and needs engines that report their load.
      */
     alone: z.enum(['auto', 'yes', 'no']).optional(),
+    /**
+     * prefix-affinity: a backend takes a request while its queued prefill work (prompt characters) stays within
+     * prefillFactor x the pool's mean plus one typical request (default 2).
+     */
+    prefillFactor: z.number().min(1).max(16).optional(),
     /** prefix-affinity: below this load (requests) a backend keeps its conversations whatever the bound (default 8). */
     minLoad: z.number().min(0).max(1024).optional(),
     /**
@@ -64,6 +70,14 @@ export const policyOptionsSchema = z
     seed: z.number().int().optional(),
   })
   .default({});
+
+/**
+ * The deployment: whether one router instance carries a pool's whole traffic ('one': a single Node `kvroute serve`)
+ * or it is one of 'many' (Workers isolates; Node replicas behind a balancer). The runtime states it (Node: 'one'
+ * unless told otherwise or given a popularity exchange; Workers: 'many'); prefix-affinity places by it.
+ */
+export const routersSchema = z.enum(['one', 'many']);
+export type Routers = z.infer<typeof routersSchema>;
 
 export type PolicyOptions = z.infer<typeof policyOptionsSchema>;
 

@@ -113,7 +113,7 @@ export async function replayE2e(records: readonly TraceRecord[], o: E2eOptions) 
     const syncMs = o.popularitySyncMs ?? DEFAULT_POPULARITY_SYNC_MS;
     for (let k = 0; k < o.replicas; k++) {
       const popularity = syncMs > 0 ? { exchange: new PopularityExchange(boardCall, 0), syncMs: Math.max(10, syncMs / speedup) } : undefined;
-      routers.push(await startNodeRouter({ store, port: 0, probes: o.probes ?? false, cacheTtlMs: 3_600_000, popularity }));
+      routers.push(await startNodeRouter({ store, port: 0, probes: o.probes ?? false, cacheTtlMs: 3_600_000, popularity, routers: o.replicas === 1 ? 'one' : 'many' }));
     }
 
     const t0 = records.length ? records[0]!.timestamp : 0;

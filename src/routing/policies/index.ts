@@ -1,6 +1,6 @@
 // The policy factory: a policy name from config -> a RoutingPolicy instance. One instance per router instance
 // (isolate / replica) and pool; per-instance state (counters, indexes, popularity) lives in the instance.
-import type { AffinityPolicyName, PolicyOptions } from '../../config/affinity.ts';
+import type { AffinityPolicyName, PolicyOptions, Routers } from '../../config/affinity.ts';
 import type { RoutingPolicy } from '../policy.ts';
 import type { BoardLookup } from './board-lookup.ts';
 import type { PopularitySource } from './prefix-popularity.ts';
@@ -23,11 +23,8 @@ export interface PolicyRuntime {
   placements?: PlacementView;
   /** prefix-affinity: a look at the shared board before placing a long prompt blind (board-lookup.ts). */
   lookup?: BoardLookup;
-  /**
-   * prefix-affinity: the deployment: whether this router instance carries the pool's whole traffic ('one': a Node
-   * router without a popularity exchange) or is one of 'many' (Workers isolates, Node replicas sharing a board).
-   */
-  routers?: 'one' | 'many';
+  /** prefix-affinity: the deployment, as the runtime states it (config/affinity.ts routersSchema). */
+  routers?: Routers;
 }
 
 const factories: Record<AffinityPolicyName, (o: PolicyOptions, rt: PolicyRuntime) => RoutingPolicy> = {

@@ -1,3 +1,4 @@
+import type { Routers } from '../../config/affinity.ts';
 import { combine32, fmix32 } from '../../util/hash.ts';
 import { type CacheReceipt, DEFAULT_BLOCK_CHARS, type Candidate, type RoutingInput, type RoutingPolicy, type Selection, uncachedChars } from '../policy.ts';
 import { ApproxPrefixIndex } from './approx-prefix-index.ts';
@@ -31,11 +32,10 @@ export interface PrefixAffinityOptions {
   /** Where other instances placed each key (shared-placements.ts); default: this instance's own placements. */
   placements?: PlacementView;
   /**
-   * The deployment, set by the runtime: 'one' router carries the pool's whole traffic (a Node router without a
-   * popularity exchange) or it is one of 'many' (Workers isolates; Node replicas sharing a board). Default: 'many'
-   * when placements are shared with other instances, else 'one'.
+   * The deployment, set by the runtime (config/affinity.ts routersSchema): 'one' router carries the pool's whole
+   * traffic, or it is one of 'many'. Default: 'many' when placements are shared with other instances, else 'one'.
    */
-  routers?: 'one' | 'many';
+  routers?: Routers;
   /**
    * Overrides the deployment: 'yes' / 'no' fix whether this instance routes the pool alone; 'auto' tells from the
    * engine reports (its own in-flight count against the engine's), which takes a few hundred requests.
@@ -94,12 +94,20 @@ export interface PrefixAffinityOptions {
  * nothing for a while), prepare() has the platform fetch the board's newest placements first: one round trip, bounded, and
  * only where the prefill it may save is larger.
  *
- * Alone mode (this instance carries the pool's whole load, as a single Node router does; own-share.ts): its
- * index is the whole history, as in an in-cluster router, and it knows every backend's prefill backlog.
- * Follow the longest match beyond the hot part (then the placement log) while it has room; place a new
- * conversation where its time to first token is least: argmin of (this instance's requests there still
- * waiting for a first byte, in uncached prompt characters, prefill-ledger.ts) + (this prompt's characters not
- * cached there), among backends within the new-conversation bound. Ties: longer match, lower load.
+ * Alone mode (this instance carries the pool's whole load, as a single Node router does): its index is the whole
+ * history, as in an in-cluster router, and it knows every backend's prefill backlog. Follow the longest match beyond
+ * the hot part (then the placement log) while it has room; place a new conversation where its time to first token
+ * is least: argmin of (prefill work queued there, prefill-work.ts) + (this prompt's characters not cached there),
+ * among backends within the new-conversation bounds (requests in flight, and each backend's share of the last
+ * minute's requests: conversations idle between turns will be back). Ties: longer match, lower load.
+ * Which mode is the deployment's (`routers`, stated by the runtime; `alone` overrides it), so it is right from the
+ * first request whatever the engines report.
+ *
+ * Both modes bound prefill work (prompt characters queued per backend, prefill-work.ts): a backend over
+ * prefillFactor x the mean (plus one typical request) keeps a conversation only if its prefill would still end
+ * there no later than anywhere else, so a backend holding hot conversations is not queued into the tail.
+ * Engine receipts (onReceipt) correct the index: a request that found less cached than believed shows what the
+ * engine evicted (approx-prefix-index.ts).
  */
 export class PrefixAffinityPolicy implements RoutingPolicy {
   readonly name = 'prefix-affinity';

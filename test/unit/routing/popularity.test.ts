@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { OwnShare } from '../../../src/routing/policies/own-share.ts';
-import { PrefillLedger } from '../../../src/routing/policies/prefill-ledger.ts';
+import { PrefillWork, workCap } from '../../../src/routing/policies/prefill-work.ts';
+import { SendLog } from '../../../src/routing/policies/load.ts';
 import { PrefixAffinityPolicy } from '../../../src/routing/policies/prefix-affinity.ts';
 import { PrefixPopularity } from '../../../src/routing/policies/prefix-popularity.ts';
 import { MAX_BATCH_REQUESTS, PopularityBoard, SharedPopularity } from '../../../src/routing/policies/shared-popularity.ts';
@@ -229,7 +230,7 @@ describe('shared popularity (board + per-instance views)', () => {
   });
 });
 
-describe('own share and the prefill ledger', () => {
+describe('own share and prefill work', () => {
   const reported = (own: number, engine: number) => candidates(4, () => ({ inflightAtReport: own, running: engine, observedAt: 0 }));
 
   it('a lone router is recognised, one of two is not, and the mode does not flap near the thresholds', () => {
@@ -246,13 +247,23 @@ describe('own share and the prefill ledger', () => {
     expect(idle.value).toBe(0); // no load: no evidence either way
   });
 
-  it('the ledger keeps the newest entries the platform still counts as waiting for a first byte', () => {
-    const ledger = new PrefillLedger();
-    const c = (awaiting?: number) => ({ id: 'b0', weight: 1, maxConcurrency: 0, load: { inflight: 3, awaitingFirstByte: awaiting } });
-    for (const [i, chars] of [1000, 2000, 3000].entries()) ledger.add(c(i), chars);
-    expect(ledger.pending(c(3))).toBe(6000);
-    expect(ledger.pending(c(1))).toBe(3000); // the two oldest have started
-    expect(ledger.pending(c(undefined))).toBeUndefined();
+  it('prefill work is the platform\'s awaiting prefill plus what other routers queued, at a typical request each', () => {
+    const work = new PrefillWork();
+    work.observe(2000);
+    const sends = new SendLog(5000);
+    const c = (load: object) => ({ id: 'b0', weight: 1, maxConcurrency: 0, load: { inflight: 2, ...load } });
+    expect(work.of(c({ prefillChars: 6000, awaitingFirstByte: 2 }), 0, 5000, sends)).toBe(6000);
+    // The engine queues 5, of which 2 are this instance's own: 3 others at 2000 characters each.
+    expect(work.of(c({ prefillChars: 6000, awaitingFirstByte: 2, waiting: 5, observedAt: 0 }), 100, 5000, sends)).toBe(12_000);
+    // A stale report is ignored.
+    expect(work.of(c({ prefillChars: 6000, awaitingFirstByte: 2, waiting: 5, observedAt: 0 }), 6000, 5000, sends)).toBe(6000);
+  });
+
+  it('the prefill bound refuses a backend whose queued work is over factor x the mean plus one typical request', () => {
+    const cands = candidates(4, () => ({}));
+    const fits = workCap([30_000, 2000, 0, 0], cands, 2, 1000);
+    expect(fits(0)).toBe(false); // 30k > 2 x 8k + 1k
+    expect(fits(1)).toBe(true);
   });
 });
 
