@@ -14,15 +14,17 @@ import { parseFlags } from '../src/util/args.ts';
 
 const f = parseFlags(process.argv.slice(2), {
   base: { type: 'string' },
-  policies: { type: 'string', default: 'prefix-affinity,prefix-affinity+board,cache-aware,rendezvous' },
+  policies: { type: 'string', default: 'prefix-affinity,prefix-affinity+receipts,prefix-affinity+board,cache-aware,rendezvous' },
   requests: { type: 'string', default: '4000' },
   rounds: { type: 'string', default: '9' },
 });
 type Create = (name: string, o?: object, runtime?: object) => RoutingPolicy;
 /**
- * A checkout's createPolicy. The name 'prefix-affinity+board' is the default as an edge isolate runs it: shared
- * placements and a board lookup whose view is always stale (the worst case for prepare(); the lookup itself
- * resolves at once, so only the router's own work is timed).
+ * A checkout's createPolicy. 'prefix-affinity' is the default as a single Node router runs it (alone);
+ * 'prefix-affinity+receipts' the same, also told each response's cache receipt (after the response, off the
+ * client's path, timed with the rest); 'prefix-affinity+board' as an edge isolate runs it: shared placements and a
+ * board lookup whose view is always stale (the worst case for prepare(); the lookup itself resolves at once, so only
+ * the router's own work is timed).
  */
 const load = async (root: string): Promise<Create> => {
   const create = (await import(pathToFileURL(resolve(root, 'src/routing/policies/index.ts')).href)).createPolicy as Create;
@@ -30,7 +32,9 @@ const load = async (root: string): Promise<Create> => {
   return (name, o) =>
     name === 'prefix-affinity+board'
       ? create('prefix-affinity', { ...o, alone: 'no' }, { placements: new PlacementView(), lookup: { ageMs: () => Infinity, refresh: () => Promise.resolve() } })
-      : create(name, o);
+      : name.startsWith('prefix-affinity')
+        ? create('prefix-affinity', { ...o, alone: 'yes' })
+        : create(name, o);
 };
 
 const trace = prepareTrace(parseTrace(readFileSync('bench/workloads/generated.jsonl', 'utf8'), Number(f.requests)), { hash: { blockChars: 512, maxBlocks: 128 } });
@@ -43,12 +47,16 @@ const cands = (t: number): Candidate[] =>
 /** Microseconds per select over the whole request list, fresh policy instance. */
 function once(create: Create, name: string): number {
   const p = create(name, {});
+  const receipts = name.endsWith('+receipts');
   const t0 = process.hrtime.bigint();
   let sink = 0;
   for (const r of trace.requests) {
     const input = { prefixHashes: r.routerHashes, promptChars: r.promptChars, blockChars: 512, model: trace.model, now: r.arrivalMs };
     if (p.prepare?.(input, 8)) sink++; // as forward() asks before deciding
-    sink += p.select(input, cands(r.arrivalMs)).index;
+    const sel = p.select(input, cands(r.arrivalMs));
+    sink += sel.index;
+    // A receipt that confirms what the policy believed (the common case).
+    if (receipts) p.onReceipt?.(input, `b${sel.index}`, { promptTokens: r.promptChars / 4, cachedTokens: ((sel.matchedBlocks ?? 0) * 512) / 4 });
   }
   const us = Number(process.hrtime.bigint() - t0) / 1000 / trace.requests.length;
   return sink < 0 ? -1 : us;
