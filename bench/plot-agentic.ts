@@ -5,7 +5,8 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import type { LabResult } from '../src/routing/lab/run.ts';
 import { parseFlags } from '../src/util/args.ts';
-import { Canvas, type Rgb } from './png.ts';
+import { GRID, INK, POLICY_COLORS } from './chart-style.ts';
+import { Canvas } from './png.ts';
 
 type Row = LabResult & { seed: number };
 
@@ -31,14 +32,7 @@ const METRICS: { title: string; of: (r: Row) => number; fmt: (v: number) => stri
   { title: 'TTFT P99', of: (r) => r.ttftP99Ms / 1000, fmt: (v) => `${v.toFixed(1)}S` },
   { title: 'BUSIEST SHARE / MEAN', of: (r) => r.busiestShare, fmt: (v) => v.toFixed(2) },
 ];
-const COLORS: Record<string, Rgb> = {
-  'prefix-affinity': [214, 39, 40],
-  'cache-aware': [31, 119, 180],
-  'least-loaded': [255, 127, 14],
-  'round-robin': [127, 127, 127],
-};
-const INK: Rgb = [30, 30, 30];
-const GRID: Rgb = [225, 225, 225];
+const COLORS = POLICY_COLORS;
 
 const panelW = 430;
 const panelH = 200;

@@ -4,7 +4,8 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import type { LabResult } from '../src/routing/lab/run.ts';
 import { parseFlags } from '../src/util/args.ts';
-import { Canvas, type Rgb } from './png.ts';
+import { GRID, INK, POLICY_COLORS } from './chart-style.ts';
+import { Canvas } from './png.ts';
 
 type Row = LabResult & { workload: string };
 
@@ -19,17 +20,7 @@ const workloads = [...new Set(rows.map((r) => r.workload))];
 const policies = [...new Set(rows.map((r) => r.policy))];
 const replicas = [...new Set(rows.map((r) => r.replicas))].sort((a, b) => a - b);
 
-const COLORS: Record<string, Rgb> = {
-  'prefix-affinity': [214, 39, 40],
-  'cache-aware': [31, 119, 180],
-  rendezvous: [44, 160, 44],
-  'consistent-hash': [148, 103, 189],
-  'least-loaded': [255, 127, 14],
-  'round-robin': [127, 127, 127],
-  random: [188, 189, 34],
-};
-const INK: Rgb = [30, 30, 30];
-const GRID: Rgb = [225, 225, 225];
+const COLORS = POLICY_COLORS;
 
 const panelW = 520;
 const panelH = 330;

@@ -54,17 +54,23 @@ export function effectiveLoad(c: Candidate, now: number, staleLoadMs: number, se
  * being placed; the ceiling keeps an idle pool from refusing everyone.
  */
 export function loadCap(loads: readonly number[], candidates: readonly Candidate[], loadFactor: number): (i: number) => boolean {
-  let total = 0;
-  let weights = 0;
-  for (let i = 0; i < loads.length; i++) {
-    const w = candidates[i]!.weight > 0 ? candidates[i]!.weight : 1;
-    total += loads[i]! * w;
-    weights += w;
-  }
+  const { total, weights } = weightedTotal(loads, candidates);
   return (i: number) => {
     const w = candidates[i]!.weight > 0 ? candidates[i]!.weight : 1;
     return (loads[i]! * w + 1) <= Math.ceil((loadFactor * (total + 1) * w) / weights);
   };
+}
+
+/** Sum of per-unit-of-weight `values` times each candidate's weight (a weight <= 0 counts as 1), and the weights. */
+export function weightedTotal(values: readonly number[], candidates: readonly Candidate[]): { total: number; weights: number } {
+  let total = 0;
+  let weights = 0;
+  for (let i = 0; i < values.length; i++) {
+    const w = candidates[i]!.weight > 0 ? candidates[i]!.weight : 1;
+    total += values[i]! * w;
+    weights += w;
+  }
+  return { total, weights };
 }
 
 /** Index of the least `loads` entry; ties go to the earliest in `order` (default: rotate by `offset`). */

@@ -12,7 +12,7 @@
 // The engine's KV usage is not part of it: an idle llama.cpp slot keeps its prompt, so its usage stays near 1
 // however idle the engine is, and a full vLLM cache shows as waiting requests.
 import type { Candidate } from '../policy.ts';
-import type { SendLog } from './load.ts';
+import { type SendLog, weightedTotal } from './load.ts';
 
 /** Weight of each new request in the running mean of a request's prefill (a window of ~50 requests). */
 const TYPICAL_ALPHA = 0.02;
@@ -45,13 +45,7 @@ export class PrefillWork {
  * than its share before its conversations move, as the ceiling does for request counts.
  */
 export function workCap(work: readonly number[], candidates: readonly Candidate[], factor: number, slack: number): (i: number) => boolean {
-  let total = 0;
-  let weights = 0;
-  for (let i = 0; i < work.length; i++) {
-    const w = candidates[i]!.weight > 0 ? candidates[i]!.weight : 1;
-    total += work[i]! * w;
-    weights += w;
-  }
+  const { total, weights } = weightedTotal(work, candidates);
   const cap = (factor * total) / weights + slack;
   return (i) => work[i]! <= cap;
 }
