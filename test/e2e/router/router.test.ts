@@ -75,6 +75,14 @@ describe('router on Node with the openai SDK', () => {
     expect(Number(response.headers.get('x-kvroute-overhead-ms'))).toBeGreaterThanOrEqual(0);
   });
 
+  it('a single Node router places as the only router from its first request, though its engines report no load', async () => {
+    // openai-compatible: no engine load at all, only the router's own in-flight count.
+    await configure(pool.urls, { pools: { 'gpu-a': { backends: pool.urls.map((url, i) => ({ id: `b${i}`, url, engine: 'openai-compatible' })) } } });
+    const { response } = await client().chat.completions.create(ask(`A task for an agent. ${'Context line. '.repeat(120)}`)).withResponse();
+    // Where its prefill ends soonest, as only a lone router can tell; one of many would place by rendezvous ('new').
+    expect(response.headers.get('x-kvroute-decision')).toMatch(/;reason=least-prefill;/);
+  });
+
   it('streams chunk by chunk, with the final usage chunk when asked', async () => {
     const stream = await client().chat.completions.create({ ...ask('Stream please'), stream: true, stream_options: { include_usage: true } });
     let text = '';
