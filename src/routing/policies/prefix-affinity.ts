@@ -235,7 +235,7 @@ export class PrefixAffinityPolicy implements RoutingPolicy {
       }
     }
     this.sends.record(candidates[sel.index]!.id, input.now);
-    this.recent.record(candidates[sel.index]!.id, input.now);
+    if (this.isAlone()) this.recent.record(candidates[sel.index]!.id, input.now); // read only when alone
     this.work.observe(uncachedChars(input, sel.matchedBlocks ?? 0));
     return sel;
   }
