@@ -168,6 +168,7 @@ export function adminRoutes(p: Platform): Hono {
       out[url] = {
         inflight: s.inflight, breaker: br.state, failures: br.failures, ejections: br.ejections, healthy: br.healthy,
         ejectedForMs: br.state === 'open' ? Math.max(0, Math.round(br.openedUntil - p.now())) : 0, engine: s.engine, engineObservedAt: s.engineObservedAt || null,
+        engineReport: s.engineReport,
       };
     }
     return c.json({ backends: out });

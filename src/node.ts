@@ -31,6 +31,7 @@ import { MemoryDriftStore, type DriftStore } from './drift/store.ts';
 import { ShadowLimiter } from './shadow/limiter.ts';
 import { driftRoutes } from '../routes/drift.ts';
 import { experimentRoutes } from '../routes/experiments.ts';
+import { cacheReportRoutes } from '../routes/cache-report.ts';
 import { errorResponse } from '../routes/errors.ts';
 
 export interface NodeRouterOptions {
@@ -190,7 +191,7 @@ export async function startNodeRouter(opts: NodeRouterOptions): Promise<NodeRout
   let defer: Platform['defer'] = () => {};
   let draining = false;
   const hooks: Platform['hooks'] = {
-    onRecord: batched(afterResponse({ emit, drift, now }), (p) => defer(p), undefined, () => opts.analytics?.buffer.storeFailing ?? false),
+    onRecord: batched(afterResponse({ emit, drift, now, states }), (p) => defer(p), undefined, () => opts.analytics?.buffer.storeFailing ?? false),
     emit,
     shadowLimiter: emit ? new ShadowLimiter() : undefined,
   };
@@ -217,6 +218,7 @@ export async function startNodeRouter(opts: NodeRouterOptions): Promise<NodeRout
       if (opts.analytics) {
         const q = opts.analytics.queryable;
         admin.route('/tenants/:id/experiments', experimentRoutes({ queryable: () => q }));
+        admin.route('/cache-report', cacheReportRoutes({ queryable: () => q }));
       }
     },
   };

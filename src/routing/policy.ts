@@ -21,8 +21,16 @@ export interface BackendLoad {
   inflightAtReport?: number;
   /** This instance's requests to the backend that have not produced a first byte yet (their prefill is pending). */
   awaitingFirstByte?: number;
+  /**
+   * Prompt characters those requests still have to prefill (~4 per token): each counted at its prompt's size less
+   * what the policy believed was cached where it went (Selection.matchedBlocks), until its first byte.
+   */
+  prefillChars?: number;
   /** Uncached prompt tokens per second the engine writes to its KV cache, averaged over minutes (fill-rate.ts). */
   fillRate?: number;
+  /** Engine-reported busy and total slots, where the engine has a fixed number of slots and lists them (llama.cpp). */
+  slotsBusy?: number;
+  slotsTotal?: number;
 }
 
 /** One backend the policy may choose. The candidate list is already filtered to healthy, allowed backends. */
@@ -67,6 +75,11 @@ export interface Selection {
   reason: string;
   /** Prefix blocks the policy believes are cached on the chosen backend, if it tracks that. */
   matchedBlocks?: number;
+}
+
+/** Prompt characters a request leaves to prefill where `matchedBlocks` of its hashed blocks are cached. */
+export function uncachedChars(input: Pick<RoutingInput, 'promptChars' | 'blockChars'>, matchedBlocks: number): number {
+  return Math.max(0, input.promptChars - matchedBlocks * (input.blockChars ?? DEFAULT_BLOCK_CHARS));
 }
 
 export interface RoutingPolicy {

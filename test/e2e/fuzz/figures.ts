@@ -73,7 +73,7 @@ export class Figures {
       `requests generated: ${this.generated} in ${this.batches} batches (undici ${this.via.undici}, raw socket ${this.via.raw})`,
       `answered by kvroute ${this.bySource.kvroute}, relayed from a backend ${this.bySource.relayed}, protocol-level ${this.bySource.protocol}, simulator's own 5xx ${this.bySource['upstream-5xx']}, closed without an answer ${this.bySource.closed} (allowed cases only), hangs ${this.bySource.hang}`,
       `5xx from kvroute's own code: ${this.count('a:')}; hangs: ${this.count('b: hang')}; dropped well-formed requests: ${this.count('b: dropped')}; non-OpenAI kvroute error bodies: ${this.count('c:')}; cross-tenant: ${this.count('e:')}; others not served / in-flight not 0 after a batch: ${this.count('d:')}`,
-      `listed, not failed: (b)/(d) on Workers under wrangler dev ${this.count('w:')}; relayed backend error bodies that are not OpenAI-shaped: ${this.relayedNonOpenAi}`,
+      `listed, not failed: relayed backend error bodies that are not OpenAI-shaped: ${this.relayedNonOpenAi}`,
       `time to answer or close: ${this.spread()}`,
       `statuses: ${[...this.statuses].sort((x, y) => y[1] - x[1]).map(([k, n]) => `${k}: ${n}`).join(', ')}`,
       `protocol-level answers (${this.bySource.protocol}):`,

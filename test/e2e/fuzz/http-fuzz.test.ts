@@ -6,7 +6,6 @@
 //   FUZZ_BATCH=50        requests sent at once per property run          FUZZ_PATH=p   replay one failing run
 //   FUZZ_RUNTIMES=node   node, workers or both (default both)            FUZZ_KEEP_GOING=1  collect every violation
 //   FUZZ_SHRINK=1        shrink a failing batch to a minimal one (slow)  FUZZ_LOG_DIR=d  keep each router's log there
-//   FUZZ_STRICT_WORKERS=1  fail on (b) hangs and (d) on Workers too (listed only by default: see below)
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
@@ -14,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fuzzRequest, type FuzzRequest } from './arbitraries.ts';
 import { sender } from './client.ts';
 import { Figures } from './figures.ts';
-import { describeRequest, heldByWranglerDev, judge, type JudgeContext, type Runtime, type Violation } from './judge.ts';
+import { describeRequest, judge, type JudgeContext, type Runtime, type Violation } from './judge.ts';
 import { inflightDrained, servesTenant, startNodeTarget, startSimulators, startWorkersTarget, type Simulators, type Target } from './targets.ts';
 
 const env = process.env;
@@ -23,7 +22,6 @@ const BATCH = Number(env.FUZZ_BATCH ?? 50);
 const SEED = env.FUZZ_SEED ? Number(env.FUZZ_SEED) : 20_261_205;
 const PATH = env.FUZZ_PATH;
 const KEEP_GOING = env.FUZZ_KEEP_GOING === '1';
-const STRICT_WORKERS = env.FUZZ_STRICT_WORKERS === '1';
 const SHRINK = env.FUZZ_SHRINK === '1';
 const RUNTIMES = (env.FUZZ_RUNTIMES ?? 'node,workers').split(',').filter((r): r is Runtime => r === 'node' || r === 'workers');
 /** Every request must be answered or closed within this: the tenants' 2 s body deadline plus a wide margin. */
@@ -36,7 +34,7 @@ let workers: Promise<Target> | undefined;
 
 beforeAll(async () => {
   pool = await startSimulators(3);
-  // wrangler dev takes a few seconds to start: let it while the Node runtime is fuzzed.
+  // The local Workers runtime takes a few seconds to start: let it while the Node runtime is fuzzed.
   if (RUNTIMES.includes('workers')) workers = startWorkersTarget(pool);
   workers?.catch(() => {});
 }, 60_000);
@@ -61,43 +59,34 @@ async function fuzz(target: Target): Promise<Figures> {
   const all: string[] = [];
   const client = sender(target.url, DEADLINE_MS);
   const ctx: JudgeContext = { runtime: target.runtime, simulatorStatus };
-  // Under wrangler dev an unfinished upload that kvroute does not read only tests wrangler dev's own body drain
-  // (it holds the answer until the upload ends, 10 s per input): those are sent to Node only.
-  const requests = target.runtime === 'workers' ? fuzzRequest.filter((r) => !heldByWranglerDev(r)) : fuzzRequest;
-  // Under wrangler dev, (b) and (d) also see its own layers: with seed 20261205 every such failure left was a
-  // well-formed request or health check that the same inputs pass on Node and that did not recur when its batch
-  // was replayed alone. They are listed as `w:` (and in the figures) rather than failed, unless FUZZ_STRICT_WORKERS.
-  const lenient = (p: Violation['property']): Violation['property'] =>
-    target.runtime === 'workers' && !STRICT_WORKERS && /^[bd]:/.test(p) ? `w: wrangler dev, ${p}` : p;
-  const property = fc.asyncProperty(fc.array(requests, { minLength: BATCH, maxLength: BATCH }), async (batch) => {
+  const property = fc.asyncProperty(fc.array(fuzzRequest, { minLength: BATCH, maxLength: BATCH }), async (batch) => {
     figures.batches++;
     const outcomes = await Promise.all(batch.map((r) => client.send(r)));
     const found: string[] = [];
     let failing = 0;
     const note = (p: Violation['property'], message: string, line: string) => {
-      if (!p.startsWith('w:')) failing++;
+      failing++;
       found.push(`${p}: ${message}${line}`);
     };
     for (const [i, r] of batch.entries()) {
       const verdict = await judge(ctx, r, outcomes[i]!);
-      verdict.violations = verdict.violations.map((v) => ({ ...v, property: lenient(v.property) }));
       figures.add(r, outcomes[i]!, verdict);
       for (const v of verdict.violations) note(v.property, v.message, `\n    request ${i} of run ${figures.batches - 1}: ${describeRequest(r)}`);
     }
     for (const tenant of ['b', 'a'] as const) {
       const problem = await servesTenant(target.url, tenant);
       if (problem) {
-        figures.violation(lenient('d: others not served'), problem, () => problem);
-        note(lenient('d: others not served'), problem, ` (after run ${figures.batches - 1})`);
+        figures.violation('d: others not served', problem, () => problem);
+        note('d: others not served', problem, ` (after run ${figures.batches - 1})`);
       }
     }
     const busy = await inflightDrained(target.url);
     if (busy) {
-      figures.violation(lenient('d: in-flight not 0'), busy, () => busy);
-      note(lenient('d: in-flight not 0'), busy, ` (after run ${figures.batches - 1})`);
+      figures.violation('d: in-flight not 0', busy, () => busy);
+      note('d: in-flight not 0', busy, ` (after run ${figures.batches - 1})`);
     }
     all.push(...found);
-    if (failing && !KEEP_GOING) throw new Error(`${failing} violation(s) in this batch:\n${found.filter((f) => !f.startsWith('w:')).slice(0, 5).join('\n')}`);
+    if (failing && !KEEP_GOING) throw new Error(`${failing} violation(s) in this batch:\n${found.slice(0, 5).join('\n')}`);
   });
   const details = await fc.check(property, { seed: SEED, path: PATH, numRuns: Math.ceil(REQUESTS / BATCH), endOnFailure: !SHRINK });
   await client.close();
@@ -131,7 +120,7 @@ for (const runtime of RUNTIMES) {
       console.log(`fuzz ${runtime}: seed ${SEED}, ${REQUESTS} requests in batches of ${BATCH}`);
       const figures = await fuzz(target);
       expect(figures.generated).toBeGreaterThanOrEqual(REQUESTS);
-      expect([...figures.violations.keys()].filter((k) => !k.startsWith('w:'))).toEqual([]);
+      expect([...figures.violations.keys()]).toEqual([]);
     }, 60_000 + REQUESTS * 200);
   });
 }

@@ -10,8 +10,7 @@ export type Runtime = 'node' | 'workers';
 export type Source = 'kvroute' | 'relayed' | 'protocol' | 'upstream-5xx' | 'closed' | 'hang';
 
 export interface Violation {
-  /** `w:` marks a (b) or (d) violation on Workers that is listed but not failed (see http-fuzz.test.ts). */
-  property: 'a: 5xx from kvroute' | 'b: hang' | 'b: dropped' | 'c: error body' | 'd: others not served' | 'd: in-flight not 0' | 'e: cross-tenant' | `w: ${string}`;
+  property: 'a: 5xx from kvroute' | 'b: hang' | 'b: dropped' | 'c: error body' | 'd: others not served' | 'd: in-flight not 0' | 'e: cross-tenant';
   message: string;
 }
 
@@ -97,8 +96,8 @@ export function mayCloseWithoutAnswer(r: FuzzRequest): boolean {
  * content-type) when its HTTP layer throws on a request it took (a target or Host it cannot make a URL of, a
  * Content-Length it cannot read; its log says `Uncaught exception: kj/compat/...`); counted as the runtime's only
  * for requests with a broken head or framing; a bare 400 "Bad Request" to a request without a Host header.
- * wrangler dev's proxy: its own 503 text when the Worker could not take the request's body; miniflare's entry
- * worker: a 500 with its own stack trace when it could not pass the request on.
+ * Miniflare's entry worker (the local runtime's layer in front of the Worker): a 500 with its own stack trace when
+ * it could not pass the request on.
  */
 function protocolSignature(runtime: Runtime, r: FuzzRequest, o: Outcome & { kind: 'answered' }): string | null {
   const { status, headers, body } = o.answer;
@@ -119,9 +118,8 @@ function protocolSignature(runtime: Runtime, r: FuzzRequest, o: Outcome & { kind
   if (status >= 400 && type.startsWith('text/plain') && r.method === 'HEAD' && body.length === 0) return `${status} text/plain to HEAD (workerd's ERROR: answer, body not sent)`;
   if (status === 500 && text === 'Internal Server Error' && type === '' && protocolOdd(r)) return `${status} ${text} (bare: workerd's HTTP layer threw)`;
   if (status === 400 && text === 'Bad Request' && type === '' && r.host === null) return '400 Bad Request (bare: no Host header)';
-  // miniflare's entry worker (wrangler dev's layer in front of the Worker) answers its own failures with a stack.
+  // Miniflare's entry worker (the local runtime's layer in front of the Worker) answers its own failures with a stack.
   if (status === 500 && type.startsWith('text/plain') && /^\w*Error: .*\n\s+at .*miniflare\/dist\/src\/workers\/core\/entry\.worker\.js/.test(text)) return `500 miniflare entry worker: ${text.split('\n')[0]!.slice(0, 70)}`;
-  if (status === 503 && type.startsWith('text/plain') && text.startsWith('Your worker restarted mid-request')) return `${status} wrangler dev proxy: ${text.slice(0, 50)}`;
   return null;
 }
 
@@ -150,18 +148,14 @@ function kvrouteReadsBody(r: FuzzRequest): boolean {
 
 /**
  * No answer on Workers that comes from the runtime in front of kvroute: workerd takes a request whose
- * Content-Length is not a number and only throws when the body is read (with a large body nothing comes back);
- * and wrangler dev sometimes holds an early answer (401, 404, a route that never reads the body) to an upload
- * that never completes, under load, although the Worker has returned it (the Worker lets go of unread bodies).
+ * Content-Length is not a number and only throws when the body is read (with a large body nothing comes back).
  */
-export function heldByWranglerDev(r: FuzzRequest): string | null {
-  if (r.framing === 'length-bad') return 'no answer: workerd with an unreadable Content-Length';
-  if ((r.framing === 'length-over' || r.framing === 'chunked-open') && !kvrouteReadsBody(r)) return 'no answer: wrangler dev held an early answer to an unfinished upload';
-  return null;
+export function heldByWorkerd(r: FuzzRequest): string | null {
+  return r.framing === 'length-bad' ? 'no answer: workerd with an unreadable Content-Length' : null;
 }
 
 export async function judge(ctx: JudgeContext, r: FuzzRequest, o: Outcome): Promise<Verdict> {
-  const held = o.kind === 'hang' && ctx.runtime === 'workers' ? heldByWranglerDev(r) : null;
+  const held = o.kind === 'hang' && ctx.runtime === 'workers' ? heldByWorkerd(r) : null;
   if (held) return { source: 'protocol', signature: held, violations: [] };
   if (o.kind === 'hang') return { source: 'hang', violations: [{ property: 'b: hang', message: `no answer and no close within ${Math.round(o.ms)} ms` }] };
   if (o.kind === 'closed') {

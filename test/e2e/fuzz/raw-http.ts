@@ -31,9 +31,8 @@ export interface RawRequestOptions {
   head?: boolean;
   /**
    * The rest of an upload the request declared but never sent, written before the connection is closed (after
-   * the answer, or at the deadline). Under wrangler dev, a client that drops an unfinished upload makes it restart
-   * the Worker (requests of that moment get its 503 or wait) or exit (when the Worker had not answered yet), which
-   * would spoil the run for every later input. Production workerd has no such proxy in front of the Worker.
+   * the answer, or at the deadline), as a polite client does: under `wrangler dev`, whose proxy is not in the
+   * tests any more, a client that dropped an unfinished upload could restart the Worker or make it exit.
    */
   completion?: Uint8Array;
 }

@@ -1,5 +1,5 @@
-// The fuzz targets as real processes: the Node router (`kvroute serve --config`) and the Worker under
-// `wrangler dev`, both in front of one simulated vLLM pool, each set up with the same two tenants.
+// The fuzz targets as real processes: the Node router (`kvroute serve --config`) and the Worker in the local
+// Workers runtime (`kvroute local-worker`), both in front of one simulated vLLM pool, each with the same two tenants.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import net from 'node:net';
