@@ -20,6 +20,7 @@ import { externalBackends, startSimulatorBackends, type LabBackends } from './la
 import { LoadIntegrator, quantile } from './metrics.ts';
 import { labBody, prepareTrace } from './prepare.ts';
 import { traceBounds } from './run.ts';
+import { DEFAULT_POLICY } from '../policies/index.ts';
 import { DEFAULT_POPULARITY_SYNC_MS } from '../policies/shared-popularity.ts';
 import { type BoardCall, PoolBoard, PopularityExchange } from '../popularity-exchange.ts';
 import { DEFAULT_LOOKUP_RTT_MS } from './simulate.ts';
@@ -69,6 +70,8 @@ export interface E2eOptions {
 }
 
 const isLookupPolicy = (p: string) => p === 'default' || p === 'prefix-affinity';
+/** The policy's name as the factory knows it ('default' is kvroute's default). */
+const policyNameOf = (p: string) => (p === 'default' ? DEFAULT_POLICY : p);
 
 /** The engines' counters of processed prompt tokens; a failed scrape costs the counters, not the replay. */
 async function readCounters(urls: readonly string[], b: LabBackends): Promise<{ counters: number[] | null; error?: string }> {
@@ -117,7 +120,7 @@ export async function replayE2e(records: readonly TraceRecord[], o: E2eOptions) 
         lab: {
           backends: urls.map((url, i) => ({ id: `b${i}`, url, ...(external ? { engine } : {}), ...(backends.apiKey ? { apiKey: backends.apiKey } : {}) })),
           affinity: {
-            policy: o.policy === 'default' ? 'prefix-affinity' : o.policy,
+            policy: policyNameOf(o.policy),
             // The lookup's age threshold is in the router's (wall) clock: scale it like the other timers.
             options: isLookupPolicy(o.policy) ? { ...o.policyOptions, lookupAfterMs: Math.round((o.policyOptions?.lookupAfterMs ?? 1000) / speedup) } : (o.policyOptions ?? {}),
             blockChars: o.blockChars,
@@ -236,7 +239,7 @@ export async function replayE2e(records: readonly TraceRecord[], o: E2eOptions) 
       requests: records.length,
       failed,
       firstError: results.find((x) => !x.ok),
-      policy: o.policy === 'default' ? 'prefix-affinity' : o.policy,
+      policy: policyNameOf(o.policy),
       backends: n,
       replicas: o.replicas,
       capacityTokens: o.capacityTokens,
