@@ -3,7 +3,7 @@
 // through the router's own admin API.
 import { startEngineProcesses } from '../../gpu-backends/llama-engine/processes.ts';
 import { startSimPool } from '../../gpu-backends/simulator/pool.ts';
-import { engineKinds } from '../config/schema.ts';
+import type { engineKinds } from '../config/schema.ts';
 import { generateApiKey } from '../tenants/keys.ts';
 import { num, parseFlags } from '../util/args.ts';
 
@@ -13,13 +13,8 @@ export const DEMO_TENANT = 'demo';
 /** What serves the demo: the simulated vLLM pool, or real node-llama-cpp engines (`kvroute engine`). */
 export type DemoEngine = 'sim' | 'llama';
 
-/**
- * The router's engine kind for the node-llama-cpp engines: 'llama-cpp' (llama-server's metrics and /slots).
- * NOTE: the 'llama-cpp' kind and its adapter are being added to src/config/schema.ts and gpu-backends/adapters/ in
- * another change; until the schema knows it, the engines are configured as 'openai-compatible' (health and
- * in-flight counts only). Drop the fallback once 'llama-cpp' is in engineKinds.
- */
-export const LLAMA_ENGINE_KIND = ((engineKinds as readonly string[]).includes('llama-cpp') ? 'llama-cpp' : 'openai-compatible') as (typeof engineKinds)[number];
+/** The router's engine kind for the node-llama-cpp engines: llama-server's metrics, /slots and timings. */
+export const LLAMA_ENGINE_KIND = 'llama-cpp' satisfies (typeof engineKinds)[number];
 
 export interface DemoOptions {
   port: number;

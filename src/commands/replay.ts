@@ -1,8 +1,10 @@
 // `kvroute replay`: the routing lab. Replays a trace (../shared/traces format) through a routing policy onto
 // simulated engines, in-process (discrete-event, fast) or with --e2e through the real router over HTTP to real
-// simulator processes. With --json the last stdout line is one JSON object of metrics.
+// simulator processes, or to engines that already run (--backend-urls). With --json the last stdout line is one
+// JSON object of metrics.
 import { readFileSync } from 'node:fs';
 import { affinityConfigSchema, policyOptionsSchema } from '../config/affinity.ts';
+import { engineKinds } from '../config/schema.ts';
 import { policyNames } from '../routing/policies/index.ts';
 import { prepareTrace } from '../routing/lab/prepare.ts';
 import { progressBar } from '../routing/lab/progress.ts';
@@ -35,6 +37,14 @@ const HELP = `usage: kvroute replay --trace FILE [options]
   --seed N                replica assignment / random policy seed (default 1)
   --e2e                   through the real router on Node and simulator processes over HTTP
   --speedup X             --e2e: simulated ms per wall ms (default 20)
+  --backend-urls URL,...  --e2e: engines that already run (one backend each) instead of simulators; real time.
+                          Their bearer key, if any, is read from KVROUTE_BACKEND_API_KEY
+  --engine KIND           engine kind of --backend-urls: ${engineKinds.join(' | ')}
+                          (default openai-compatible: no engine load for the router, receipts still read)
+  --backend-model NAME    model name sent to --backend-urls (default llama-3.1-8b)
+  --chars-per-token X     characters of prompt text per trace token, at most 4 (default 4, the simulator's
+                          tokenizer; about 1 for a byte-level vocabulary such as kvroute engine's model)
+  --max-tokens N          cap on each request's output tokens (default: the trace's output_length)
   --json                  last stdout line: one JSON object with the metrics
 `;
 
@@ -59,6 +69,11 @@ export async function main(argv: string[]): Promise<number> {
     options: { type: 'string' },
     e2e: { type: 'boolean', default: false },
     speedup: { type: 'string' },
+    'backend-urls': { type: 'string' },
+    engine: { type: 'string' },
+    'backend-model': { type: 'string' },
+    'chars-per-token': { type: 'string' },
+    'max-tokens': { type: 'string' },
     json: { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
   });
@@ -86,11 +101,27 @@ export async function main(argv: string[]): Promise<number> {
     lookupRttMs: num('lookup-rtt-ms', f['lookup-rtt-ms'], DEFAULT_LOOKUP_RTT_MS),
     seed: num('seed', f.seed, 1),
   };
+  const external = externalOptions(f);
+  if (external && !f.e2e) throw new Error('--backend-urls, --engine and --backend-model need --e2e');
   const records = parseTrace(readFileSync(f.trace, 'utf8'), num('limit', f.limit, Infinity));
   let result: object;
   if (f.e2e) {
     const { replayE2e } = await import('../routing/lab/e2e.ts');
-    result = await replayE2e(records, { ...options, speedup: num('speedup', f.speedup, 20), blockChars: affinity.blockChars, maxBlocks: affinity.maxBlocks, onProgress: progressBar('e2e') });
+    const charsPerToken = num('chars-per-token', f['chars-per-token'], 4);
+    if (!(charsPerToken > 0 && charsPerToken <= 4)) throw new Error(`--chars-per-token must be more than 0 and at most 4, got ${charsPerToken}`);
+    const maxTokens = f['max-tokens'] === undefined ? undefined : num('max-tokens', f['max-tokens'], 0);
+    if (maxTokens !== undefined && !(Number.isInteger(maxTokens) && maxTokens >= 1)) throw new Error(`--max-tokens must be a whole number of at least 1, got ${f['max-tokens']}`);
+    result = await replayE2e(records, {
+      ...options,
+      ...external,
+      ...(external ? { backends: external.backendUrls.length } : {}),
+      speedup: num('speedup', f.speedup, 20),
+      blockChars: affinity.blockChars,
+      maxBlocks: affinity.maxBlocks,
+      charsPerToken,
+      maxTokens,
+      onProgress: progressBar('e2e'),
+    });
   } else {
     const trace = prepareTrace(records, { hash: { blockChars: affinity.blockChars, maxBlocks: affinity.maxBlocks } });
     const loadSignal = f['load-signal'] === 'piggyback' ? 'piggyback' : 'scrape';
@@ -99,4 +130,31 @@ export async function main(argv: string[]): Promise<number> {
   if (f.json) process.stdout.write(`${JSON.stringify(result)}\n`);
   else process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
   return 0;
+}
+
+/** --backend-urls and the flags that describe those engines; undefined when none is given. */
+function externalOptions(f: { 'backend-urls'?: string; engine?: string; 'backend-model'?: string }) {
+  if (f['backend-urls'] === undefined) {
+    if (f.engine !== undefined || f['backend-model'] !== undefined) throw new Error('--engine and --backend-model describe the engines of --backend-urls: give --backend-urls too');
+    return undefined;
+  }
+  const backendUrls = f['backend-urls'].split(',').map((u) => u.trim()).filter(Boolean).map((u) => {
+    let url: URL;
+    try {
+      url = new URL(u);
+    } catch {
+      throw new Error(`--backend-urls: '${u}' is not a URL; give base URLs such as http://127.0.0.1:8080,http://127.0.0.1:8081`);
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error(`--backend-urls: '${u}' must be an http or https URL`);
+    return u.replace(/\/+$/, '');
+  });
+  if (backendUrls.length === 0) throw new Error('--backend-urls: give at least one URL, comma-separated');
+  const engine = f.engine ?? 'openai-compatible';
+  if (!(engineKinds as readonly string[]).includes(engine)) throw new Error(`--engine must be one of ${engineKinds.join(', ')}, got '${engine}'`);
+  return {
+    backendUrls,
+    engine: engine as (typeof engineKinds)[number],
+    backendModel: f['backend-model'],
+    backendApiKey: process.env.KVROUTE_BACKEND_API_KEY || undefined,
+  };
 }

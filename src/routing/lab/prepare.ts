@@ -30,9 +30,12 @@ export interface PreparedTrace {
   hashOptions: PrefixHashOptions;
 }
 
-/** The request body the lab sends (and the e2e path posts): a completions prompt, canonical text as is. */
-export function labBody(r: Pick<TraceRecord, 'hash_ids' | 'input_length' | 'output_length'>, model: string, maxChars = Infinity) {
-  return { model, prompt: promptText(r.hash_ids, r.input_length, maxChars), max_tokens: Math.max(1, r.output_length) };
+/**
+ * The request body the lab sends (and the e2e path posts): a completions prompt, canonical text as is.
+ * `charsPerToken` sizes the prompt for a real engine's tokenizer (promptText).
+ */
+export function labBody(r: Pick<TraceRecord, 'hash_ids' | 'input_length' | 'output_length'>, model: string, maxChars = Infinity, charsPerToken = CHARS_PER_TOKEN) {
+  return { model, prompt: promptText(r.hash_ids, r.input_length, maxChars, charsPerToken), max_tokens: Math.max(1, r.output_length) };
 }
 
 /**

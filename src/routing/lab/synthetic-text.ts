@@ -36,12 +36,19 @@ export function blockText(id: number): string {
   return tag + c.slice(offset, offset + BLOCK_CHARS - tag.length);
 }
 
-/** A trace request's prompt text: its blocks in order, the last one cut so that tokens = input_length. */
-export function promptText(hashIds: readonly number[], inputTokens: number, maxChars = Infinity): string {
-  const total = Math.min(inputTokens * CHARS_PER_TOKEN, maxChars);
+/**
+ * A trace request's prompt text: its blocks in order, the last one cut so that tokens = input_length.
+ * `charsPerToken` sizes the text for a tokenizer other than the simulator's (at most CHARS_PER_TOKEN): each
+ * block is then the first 512 x charsPerToken characters of its text, which still starts with its id.
+ */
+export function promptText(hashIds: readonly number[], inputTokens: number, maxChars = Infinity, charsPerToken = CHARS_PER_TOKEN): string {
+  if (!(charsPerToken > 0 && charsPerToken <= CHARS_PER_TOKEN)) throw new Error(`charsPerToken must be in (0, ${CHARS_PER_TOKEN}], got ${charsPerToken}`);
+  const blockChars = Math.max(1, Math.round(TRACE_BLOCK_TOKENS * charsPerToken));
+  const total = Math.min(Math.round(inputTokens * charsPerToken), maxChars);
   let text = '';
   for (let i = 0; i < hashIds.length && text.length < total; i++) {
-    const b = blockText(hashIds[i]!);
+    const whole = blockText(hashIds[i]!);
+    const b = blockChars < whole.length ? whole.slice(0, blockChars) : whole;
     text += text.length + b.length <= total ? b : b.slice(0, total - text.length);
   }
   return text;

@@ -20,6 +20,19 @@ describe('synthetic text', () => {
     expect(t).toHaveLength(1100 * 4);
     expect(t.startsWith(blockText(1) + blockText(2))).toBe(true);
   });
+
+  it('sizes prompts for another tokenizer: each block cut to 512 x charsPerToken characters, equal ids still equal prefixes', () => {
+    const t = promptText([1, 2, 3], 1100, Infinity, 1);
+    expect(t).toHaveLength(1100);
+    expect(t.startsWith(blockText(1).slice(0, 512) + blockText(2).slice(0, 512))).toBe(true);
+    const other = promptText([1, 2, 9], 1100, Infinity, 1);
+    expect(other.slice(0, 1024)).toBe(t.slice(0, 1024));
+    expect(other.slice(1024)).not.toBe(t.slice(1024));
+    expect(promptText([1, 2], 700, Infinity, 0.25)).toHaveLength(175);
+    expect(promptText([1, 2, 3], 1100, Infinity, 4)).toBe(promptText([1, 2, 3], 1100));
+    expect(labBody(rec(0, 600, [1, 7]), 'm', Infinity, 0.5).prompt).toHaveLength(300);
+    expect(() => promptText([1], 10, Infinity, 5)).toThrow(/charsPerToken/);
+  });
 });
 
 describe('prepared trace', () => {
