@@ -24,7 +24,7 @@ export function metricsRoutes(p: Platform): Hono {
       breaker.push(`kvroute_backend_circuit_open${l} ${s.breaker.state === 'closed' ? 0 : 1}`);
       healthy.push(`kvroute_backend_healthy${l} ${s.breaker.healthy ? 1 : 0}`);
     }
-    return c.text([...lines, ...breaker, ...healthy, ''].join('\n'), 200, { 'content-type': 'text/plain; version=0.0.4' });
+    return c.text([...lines, ...breaker, ...healthy, ...(p.processMetrics?.() ?? []), ''].join('\n'), 200, { 'content-type': 'text/plain; version=0.0.4' });
   });
   return app;
 }

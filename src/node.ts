@@ -31,6 +31,7 @@ import { MemoryDriftStore, type DriftStore } from './drift/store.ts';
 import { ShadowLimiter } from './shadow/limiter.ts';
 import { driftRoutes } from '../routes/drift.ts';
 import { experimentRoutes } from '../routes/experiments.ts';
+import { nodeProcessMetrics } from './node-process-metrics.ts';
 
 export interface NodeRouterOptions {
   store: TenantStore;
@@ -211,6 +212,7 @@ export async function startNodeRouter(opts: NodeRouterOptions): Promise<NodeRout
     },
     hooks,
     draining: () => draining,
+    processMetrics: nodeProcessMetrics,
     mountAdmin(admin) {
       admin.route('/tenants/:id/drift', driftRoutes({ store: driftStore }));
       if (opts.analytics) {
