@@ -1,0 +1,86 @@
+// The soak's figures and its pass/fail checks, computed from the samples and the end-of-run measurements.
+import type { FaultWindow } from './faults.ts';
+import type { ProcessSample } from './sampler.ts';
+
+export interface Sample extends ProcessSample {
+  /** Answers per second over the interval that ended at `t`. */
+  rps: number;
+  /** Answers in the interval, by verdict (ok, aborted, upstream, client, defect). */
+  outcomes: Record<string, number>;
+}
+
+export interface EndState {
+  /** fds and TCP sockets of the router once the load stopped and its connections settled. */
+  settled: { afterMs: number; fds: number; tcp: number; tcpByState: Record<string, number> };
+  inflight: number;
+  events: {
+    tenant: string;
+    answered: number;
+    stored: number;
+    /** Answered requests by the client's verdict, and stored request events by their error class. */
+    answeredBy: Record<string, number>;
+    storedBy: Record<string, number>;
+  }[];
+}
+
+export interface Check {
+  name: string;
+  value: string;
+  pass: boolean;
+}
+
+export interface SoakResult {
+  runtime: string;
+  command: string;
+  startedAt: string;
+  minutes: number;
+  concurrency: number;
+  sampleMs: number;
+  /** Which process the memory and descriptor figures are of. */
+  measured: string;
+  baseline: ProcessSample;
+  samples: Sample[];
+  faults: FaultWindow[];
+  faultStepErrors: string[];
+  /** Samples that could not be taken (the router did not answer its admin API, or its process was gone). */
+  sampleErrors: string[];
+  totals: { requests: number; outcomes: Record<string, number>; shapes: Record<string, number>; defectExamples: Record<string, unknown> };
+  end: EndState;
+  loadAverage: { mean: number; max: number };
+  checks: Check[];
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length ? s[Math.floor(s.length / 2)]! : NaN;
+};
+const mb = (b: number) => `${(b / 2 ** 20).toFixed(1)} MiB`;
+
+/**
+ * RSS growth from the warm point to the end of the load: the median over the minute after `warmS` against the
+ * median over the last minute (medians, so one sample taken mid-GC does not decide it).
+ */
+export function rssGrowth(samples: Sample[], warmS: number, endS: number): { from: number; to: number; growth: number } {
+  const window = (a: number, b: number) => median(samples.filter((s) => s.t >= a && s.t <= b).map((s) => s.rssBytes));
+  const from = window(warmS, warmS + 60);
+  const to = window(endS - 60, endS);
+  return { from, to, growth: to / from - 1 };
+}
+
+export function checks(r: Omit<SoakResult, 'checks'>, warmS: number): Check[] {
+  const endS = r.minutes * 60;
+  const g = rssGrowth(r.samples, warmS, endS);
+  const defects = Object.values(r.samples).reduce((n, s) => n + (s.outcomes.defect ?? 0), 0);
+  const fiveXX = Object.entries(r.totals.outcomes).filter(([k]) => /^http_5/.test(k));
+  const ownFiveXX = fiveXX.filter(([k]) => !/:(no_backend_available|upstream_\w+)$/.test(k));
+  const out: Check[] = [
+    { name: `RSS growth, minute ${(warmS / 60).toFixed(1)} to minute ${r.minutes} (< 10%)`, value: `${mb(g.from)} -> ${mb(g.to)} (${(g.growth * 100).toFixed(1)}%)`, pass: g.growth < 0.1 },
+    { name: 'open fds back to the start value after the load', value: `${r.baseline.fds} -> ${r.end.settled.fds} (settled after ${(r.end.settled.afterMs / 1000).toFixed(0)} s)`, pass: r.end.settled.fds <= r.baseline.fds },
+    { name: 'TCP sockets back to the start value after the load', value: `${r.baseline.tcp} -> ${r.end.settled.tcp}`, pass: r.end.settled.tcp <= r.baseline.tcp },
+    { name: 'in-flight back to 0 at the end', value: String(r.end.inflight), pass: r.end.inflight === 0 },
+    { name: "no 5xx from kvroute's own code", value: ownFiveXX.length ? ownFiveXX.map(([k, n]) => `${k} x${n}`).join(', ') : `0 (upstream 5xx: ${fiveXX.reduce((n, [, v]) => n + v, 0)})`, pass: ownFiveXX.length === 0 },
+    { name: 'every error OpenAI JSON, no cut streams or broken connections', value: `${defects} defects`, pass: defects === 0 },
+  ];
+  for (const e of r.end.events) out.push({ name: `one stored event per answered request (${e.tenant})`, value: `${e.stored} stored / ${e.answered} answered`, pass: e.stored === e.answered });
+  return out;
+}
