@@ -22,7 +22,7 @@ function section(r: SoakResult): string {
     '',
     '| check | figure | pass |',
     '|---|---|---|',
-    ...r.checks.map((c) => `| ${c.name} | ${c.value} | ${c.pass ? 'yes' : '**no**'} |`),
+    ...r.checks.map((c) => `| ${c.name} | ${c.value} | ${c.pass === undefined ? '(figure)' : c.pass ? 'yes' : '**no**'} |`),
     '',
     `${r.totals.requests} requests, ${meanRps.toFixed(0)} answers/s on average. Faults: ${[...faults].map(([k, n]) => `${k} x${n}`).join(', ')}` +
       (r.faultStepErrors.length ? `; ${r.faultStepErrors.length} fault steps failed (${r.faultStepErrors[0]})` : '') + '.',

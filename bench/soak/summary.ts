@@ -26,7 +26,8 @@ export interface EndState {
 export interface Check {
   name: string;
   value: string;
-  pass: boolean;
+  /** Undefined for a figure that explains the others (no threshold). */
+  pass?: boolean;
 }
 
 export interface SoakResult {
@@ -54,6 +55,7 @@ const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length ? s[Math.floor(s.length / 2)]! : NaN;
 };
+const states = (by: Record<string, number>) => Object.entries(by).map(([k, n]) => `${k} ${n}`).join(', ');
 const mb = (b: number) => `${(b / 2 ** 20).toFixed(1)} MiB`;
 
 /**
@@ -75,12 +77,31 @@ export function checks(r: Omit<SoakResult, 'checks'>, warmS: number): Check[] {
   const ownFiveXX = fiveXX.filter(([k]) => !/:(no_backend_available|upstream_\w+)$/.test(k));
   const out: Check[] = [
     { name: `RSS growth, minute ${(warmS / 60).toFixed(1)} to minute ${r.minutes} (< 10%)`, value: `${mb(g.from)} -> ${mb(g.to)} (${(g.growth * 100).toFixed(1)}%)`, pass: g.growth < 0.1 },
+    ...heapFigures(r.samples, warmS, endS),
     { name: 'open fds back to the start value after the load', value: `${r.baseline.fds} -> ${r.end.settled.fds} (settled after ${(r.end.settled.afterMs / 1000).toFixed(0)} s)`, pass: r.end.settled.fds <= r.baseline.fds },
-    { name: 'TCP sockets back to the start value after the load', value: `${r.baseline.tcp} -> ${r.end.settled.tcp}`, pass: r.end.settled.tcp <= r.baseline.tcp },
+    { name: 'TCP sockets back to the start value after the load', value: `${r.baseline.tcp} -> ${r.end.settled.tcp} (${states(r.end.settled.tcpByState)})`, pass: r.end.settled.tcp <= r.baseline.tcp },
     { name: 'in-flight back to 0 at the end', value: String(r.end.inflight), pass: r.end.inflight === 0 },
     { name: "no 5xx from kvroute's own code", value: ownFiveXX.length ? ownFiveXX.map(([k, n]) => `${k} x${n}`).join(', ') : `0 (upstream 5xx: ${fiveXX.reduce((n, [, v]) => n + v, 0)})`, pass: ownFiveXX.length === 0 },
     { name: 'every error OpenAI JSON, no cut streams or broken connections', value: `${defects} defects`, pass: defects === 0 },
   ];
   for (const e of r.end.events) out.push({ name: `one stored event per answered request (${e.tenant})`, value: `${e.stored} stored / ${e.answered} answered`, pass: e.stored === e.answered });
   return out;
+}
+
+/**
+ * Node: what the heap did over the same span. The lowest heap-used sample of a minute is close to the live heap
+ * after a collection; heap total is what V8 reserved. A leak raises the first; a heap V8 merely sized up raises
+ * only the second (and RSS with it). The last sample, after the load, shows what is left once V8 shrank back.
+ */
+function heapFigures(samples: Sample[], warmS: number, endS: number): Check[] {
+  const inWindow = (a: number, b: number) => samples.filter((s) => s.t >= a && s.t <= b && s.heapUsedBytes !== undefined);
+  const low = (xs: Sample[]) => Math.min(...xs.map((s) => s.heapUsedBytes!));
+  const total = (xs: Sample[]) => median(xs.map((s) => s.heapTotalBytes!));
+  const [warm, end] = [inWindow(warmS, warmS + 60), inWindow(endS - 60, endS)];
+  const last = samples.at(-1);
+  if (!warm.length || !end.length || last?.heapUsedBytes === undefined) return [];
+  return [
+    { name: 'heap used, lowest sample of the minute (live heap)', value: `${mb(low(warm))} -> ${mb(low(end))}; after the load ${mb(last.heapUsedBytes)}` },
+    { name: 'heap total (reserved by V8), median of the minute', value: `${mb(total(warm))} -> ${mb(total(end))}; after the load ${mb(last.heapTotalBytes!)}, RSS ${mb(last.rssBytes)}` },
+  ];
 }
