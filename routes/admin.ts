@@ -8,7 +8,7 @@ import { parseTenantConfig, type Problem, type TenantConfig } from '../src/confi
 import { redactSecrets, restoreSecrets, usesPlaceholder } from '../src/config/secrets.ts';
 import { errors, HttpError } from '../src/errors.ts';
 import type { Platform } from '../src/platform.ts';
-import { generateApiKey, sha256Hex } from '../src/tenants/keys.ts';
+import { generateApiKey, sha256Hex, timingSafeEqual } from '../src/tenants/keys.ts';
 import { requireAdmin } from './admin-auth.ts';
 import { parseBody, readJson } from './body.ts';
 import { VersionConflict, type TenantRecord } from '../src/tenants/store.ts';
@@ -137,6 +137,8 @@ export function adminRoutes(p: Platform): Hono {
     const plain = imported ?? generated.plain;
     const keyId = generated.keyId;
     const hash = await sha256Hex(plain);
+    // The admin token must never double as a tenant key (it would then call /v1 as that tenant).
+    if (p.adminTokenHash && timingSafeEqual(hash, p.adminTokenHash)) throw errors.badField('key', 'this is the admin token; import a different key');
     const existing = await p.directory.store.keyByHash(hash);
     if (existing && existing.tenantId !== id) throw new HttpError(409, 'conflict_error', 'This key is already in use.', 'key_in_use');
     if (existing) return c.json({ keyId: existing.keyId, key: plain, tenantId: id, name: existing.name ?? null, createdAt: existing.createdAt }, 200);
@@ -166,6 +168,7 @@ export function adminRoutes(p: Platform): Hono {
       out[url] = {
         inflight: s.inflight, breaker: br.state, failures: br.failures, ejections: br.ejections, healthy: br.healthy,
         ejectedForMs: br.state === 'open' ? Math.max(0, Math.round(br.openedUntil - p.now())) : 0, engine: s.engine, engineObservedAt: s.engineObservedAt || null,
+        engineReport: s.engineReport,
       };
     }
     return c.json({ backends: out });

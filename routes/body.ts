@@ -4,6 +4,11 @@ import type { Context } from 'hono';
 import type { z } from 'zod';
 import { parseConfigInput, type Problem } from '../src/config/schema.ts';
 import { errors, HttpError } from '../src/errors.ts';
+import { readLimited } from './read-body.ts';
+
+/** Admin bodies are configs and small objects: bounded like inference bodies, so none can hold a connection. */
+const ADMIN_BODY_BYTES = 4 * 1024 * 1024;
+const ADMIN_BODY_MS = 5_000;
 
 export interface BodyOptions {
   /** What an empty body means (omit: an empty body is invalid JSON). */
@@ -14,7 +19,7 @@ export interface BodyOptions {
 
 /** The request body as JSON; a 400 `invalid_json` when it is not. */
 export async function readJson(c: Context, opts: BodyOptions = {}): Promise<unknown> {
-  const text = await c.req.text();
+  const text = await readLimited(c.req.raw, ADMIN_BODY_BYTES, ADMIN_BODY_MS);
   if (!text.trim() && opts.empty !== undefined) return opts.empty;
   try {
     return JSON.parse(text);

@@ -7,51 +7,7 @@ import { errors } from '../src/errors.ts';
 import type { Platform } from '../src/platform.ts';
 import type { ChunkSource } from '../src/stream/relay.ts';
 import { errorResponse } from './errors.ts';
-
-/** Past the limit, the rest of an upload is read and dropped up to this many bytes, so the 413 arrives whole. */
-const MAX_DRAIN_BYTES = 64 * 1024 * 1024;
-
-/**
- * Reads a web request body with a byte limit (Content-Length checked first, then counted while reading) and a
- * deadline for the whole body. An upload over the limit is drained (bounded) before the 413: answering while the
- * client is still sending breaks the connection in workerd and its proxies, so the client never sees the 413.
- */
-export async function readLimited(req: Request, limit: number, timeoutMs: number): Promise<string> {
-  const declared = Number(req.headers.get('content-length') ?? NaN);
-  if (declared > limit) throw errors.tooLarge(limit);
-  if (!req.body) return '';
-  const reader = req.body.getReader();
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(errors.bodyTimeout(timeoutMs)), timeoutMs)));
-  late.catch(() => {});
-  const parts: Uint8Array[] = [];
-  let size = 0;
-  try {
-    for (;;) {
-      const { done, value } = await Promise.race([reader.read(), late]);
-      if (done) break;
-      size += value.byteLength;
-      if (size > limit) {
-        if (size > limit + MAX_DRAIN_BYTES) throw errors.tooLarge(limit);
-        continue;
-      }
-      parts.push(value);
-    }
-  } catch (err) {
-    reader.cancel().catch(() => {});
-    throw err;
-  } finally {
-    clearTimeout(timer);
-  }
-  if (size > limit) throw errors.tooLarge(limit);
-  const all = new Uint8Array(size);
-  let off = 0;
-  for (const p of parts) {
-    all.set(p, off);
-    off += p.byteLength;
-  }
-  return new TextDecoder().decode(all);
-}
+import { readLimited } from './read-body.ts';
 
 /** A web stream over a chunk source; `onEnd` is called once when it closes or is cancelled. */
 export function streamOf(src: ChunkSource, onEnd: () => void = () => {}): ReadableStream<Uint8Array> {

@@ -23,7 +23,7 @@ export interface WorkloadOptions {
 }
 
 /** A seeded generator of uniforms in [0, 1). */
-function rng(seed: number) {
+export function rng(seed: number) {
   let state = fmix32(seed ^ 0x1b873593);
   return () => {
     state = (state + 0x9e3779b9) >>> 0;
@@ -31,8 +31,9 @@ function rng(seed: number) {
   };
 }
 
-export function generateWorkload(o: WorkloadOptions): TraceRecord[] {
-  const rand = rng(o.seed);
+/** Seeded draws: uniforms, exponentials, integers, log-normals and Zipf pickers, all from one sequence. */
+export function draws(seed: number) {
+  const rand = rng(seed);
   const exp = (mean: number) => -mean * Math.log(1 - rand());
   const int = (lo: number, hi: number) => lo + Math.floor(rand() * (hi - lo + 1));
   const logNormal = (median: number, sigma: number) => median * Math.exp(sigma * Math.sqrt(-2 * Math.log(1 - rand())) * Math.cos(2 * Math.PI * rand()));
@@ -46,6 +47,11 @@ export function generateWorkload(o: WorkloadOptions): TraceRecord[] {
       return n - 1;
     };
   };
+  return { rand, exp, int, logNormal, zipf };
+}
+
+export function generateWorkload(o: WorkloadOptions): TraceRecord[] {
+  const { rand, exp, int, logNormal, zipf } = draws(o.seed);
 
   const TENANTS = 60;
   const pickTenant = zipf(TENANTS, 1.0);
@@ -71,7 +77,7 @@ export function generateWorkload(o: WorkloadOptions): TraceRecord[] {
   for (let session = 0; ; session++) {
     start += exp(1000 / sessionRate);
     if (start > o.durationS * 1000) break;
-    const segments: { key: string; tokens: number; shared: boolean }[] = [];
+    const segments: Segment[] = [];
     const u = rand();
     let acc = 0;
     for (let h = 0; h < HOT.length; h++) {
@@ -102,8 +108,15 @@ export function generateWorkload(o: WorkloadOptions): TraceRecord[] {
   return records.filter((r) => r.timestamp <= o.durationS * 1000).sort((a, b) => a.timestamp - b.timestamp);
 }
 
+/** A run of prompt text: shared ones (an agent's or tenant's prompt, a document) are named by their key. */
+export interface Segment {
+  key: string;
+  tokens: number;
+  shared: boolean;
+}
+
 /** Names each 512-token block of a prompt of `input` tokens made of `segments` (see the file comment). */
-function blockIds(segments: { key: string; tokens: number; shared: boolean }[], input: number, session: number, idOf: (k: string) => number): number[] {
+export function blockIds(segments: Segment[], input: number, session: number, idOf: (k: string) => number): number[] {
   const out: number[] = [];
   const blocks = Math.ceil(input / TRACE_BLOCK_TOKENS);
   for (let b = 0; b < blocks; b++) {

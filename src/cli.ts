@@ -7,6 +7,7 @@ const commands: Record<string, { describe: string; load: () => Promise<{ main(ar
   'start:node': { describe: 'the same on the Node runtime', load: () => import('./commands/start-node.ts') },
   serve: { describe: 'router on Node only (no simulator), from a config file', load: () => import('./commands/serve.ts') },
   sim: { describe: 'start a simulated vLLM backend pool', load: () => import('./commands/sim.ts') },
+  engine: { describe: 'a real llama.cpp engine on the CPU (OpenAI-compatible, llama-server metrics)', load: () => import('./commands/engine.ts') },
   replay: { describe: 'replay a trace through a routing policy (routing lab)', load: () => import('./commands/replay.ts') },
   psi: { describe: 'compute the Population Stability Index of two distributions', load: () => import('./commands/psi.ts') },
   'local-worker': { describe: 'the Worker alone in the local Workers runtime (used by start and tests)', load: () => import('./commands/local-worker-main.ts') },

@@ -5,7 +5,7 @@ import http from 'node:http';
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
-import { getRequestListener } from '@hono/node-server';
+import { getRequestListener, RequestError } from '@hono/node-server';
 import { createApp } from './app.ts';
 import { handleInference, type InferenceDeps, type InferenceResult } from './core/inference.ts';
 import { inferenceEndpoints, inferenceKindOf } from './config/openai-api.ts';
@@ -13,7 +13,7 @@ import { corsHeadersFor } from './core/cors.ts';
 import type { PolicyFactory } from './config/compile.ts';
 import { isLocalDev } from './config/deployment.ts';
 import type { HostPort } from './config/egress.ts';
-import { errors, toErrorResponse } from './errors.ts';
+import { errors, HttpError, toErrorResponse } from './errors.ts';
 import type { Platform } from './platform.ts';
 import { TenantDirectory } from './tenants/directory.ts';
 import { sha256Hex } from './tenants/keys.ts';
@@ -32,6 +32,8 @@ import { ShadowLimiter } from './shadow/limiter.ts';
 import { driftRoutes } from '../routes/drift.ts';
 import { experimentRoutes } from '../routes/experiments.ts';
 import { nodeProcessMetrics } from './node-process-metrics.ts';
+import { cacheReportRoutes } from '../routes/cache-report.ts';
+import { errorResponse } from '../routes/errors.ts';
 
 export interface NodeRouterOptions {
   store: TenantStore;
@@ -190,7 +192,7 @@ export async function startNodeRouter(opts: NodeRouterOptions): Promise<NodeRout
   let defer: Platform['defer'] = () => {};
   let draining = false;
   const hooks: Platform['hooks'] = {
-    onRecord: batched(afterResponse({ emit, drift, now }), (p) => defer(p), undefined, () => opts.analytics?.buffer.storeFailing ?? false),
+    onRecord: batched(afterResponse({ emit, drift, now, states }), (p) => defer(p), undefined, () => opts.analytics?.buffer.storeFailing ?? false),
     emit,
     shadowLimiter: emit ? new ShadowLimiter() : undefined,
   };
@@ -218,12 +220,18 @@ export async function startNodeRouter(opts: NodeRouterOptions): Promise<NodeRout
       if (opts.analytics) {
         const q = opts.analytics.queryable;
         admin.route('/tenants/:id/experiments', experimentRoutes({ queryable: () => q }));
+        admin.route('/cache-report', cacheReportRoutes({ queryable: () => q }));
       }
     },
   };
   defer = platform.defer;
   const app = createApp(platform);
-  const honoListener = getRequestListener(app.fetch);
+  const honoListener = getRequestListener(app.fetch, {
+    // The adapter refuses what it cannot turn into a URL (a Host that is not a host name, a target that is not a
+    // path): those get an OpenAI-style 400 like every other bad request, not its bare 400.
+    errorHandler: (err) =>
+      errorResponse(err instanceof RequestError ? new HttpError(400, 'invalid_request_error', `The request could not be read: ${err.message}. Send a valid Host header and request path.`, 'invalid_request') : err),
+  });
   const deps: InferenceDeps = { directory, states, client, now, defer: platform.defer, ...hooks };
 
   const server = http.createServer((req, res) => {

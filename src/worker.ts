@@ -33,6 +33,7 @@ import { driftStatusEventOf } from './analytics/drift-event.ts';
 import { ShadowLimiter } from './shadow/limiter.ts';
 import { driftRoutes } from '../routes/drift.ts';
 import { experimentRoutes } from '../routes/experiments.ts';
+import { cacheReportRoutes } from '../routes/cache-report.ts';
 
 export { DriftDurableObject } from './drift/durable-object.ts';
 export { PopularityBoardDurableObject } from './routing/popularity-board-do.ts';
@@ -115,11 +116,12 @@ async function build(env: Env): Promise<Isolate> {
     egress: () => egressOf(env),
     now,
     defer: (p) => void p.catch(() => {}),
-    hooks: { onRecord: afterResponse({ emit, drift, now }), emit, shadowLimiter: emit ? new ShadowLimiter() : undefined },
+    hooks: { onRecord: afterResponse({ emit, drift, now, states }), emit, shadowLimiter: emit ? new ShadowLimiter() : undefined },
     mountAdmin(admin) {
       if (driftStore) admin.route('/tenants/:id/drift', driftRoutes({ store: driftStore }));
       let q: Promise<Queryable> | undefined;
       admin.route('/tenants/:id/experiments', experimentRoutes({ queryable: () => (q ??= reportQueryable(env)) }));
+      admin.route('/cache-report', cacheReportRoutes({ queryable: () => (q ??= reportQueryable(env)) }));
     },
   };
   return { app: createApp(platform), platform, lastSync: 0, popularity };

@@ -1,9 +1,14 @@
 // Builds the parseLoad/parseLoadHeaders pair shared by every adapter from its metric names.
 import { meanOf, readSamples, sumOf } from './prometheus-text.ts';
-import type { EngineLoad, HeaderLookup, LoadMetricNames } from './types.ts';
+import type { EngineLoad, HeaderLookup, LoadMetricNames, SlotState } from './types.ts';
+
+/** Every metric name an adapter reads. */
+export function metricNamesOf(names: LoadMetricNames): string[] {
+  return [...names.running, ...names.waiting, ...names.kvUsage, ...(names.uncached?.counted ?? []), ...(names.uncached?.served ?? [])];
+}
 
 export function loadFromMetrics(names: LoadMetricNames): (metricsText: string) => EngineLoad {
-  const all = [...names.running, ...names.waiting, ...names.kvUsage, ...(names.cacheQueries ?? []), ...(names.cacheHits ?? [])];
+  const all = metricNamesOf(names);
   return (text) => {
     const samples = readSamples(text, all);
     const load: EngineLoad = {};
@@ -13,11 +18,19 @@ export function loadFromMetrics(names: LoadMetricNames): (metricsText: string) =
     if (running !== undefined) load.running = running;
     if (waiting !== undefined) load.waiting = waiting;
     if (kvUsage !== undefined) load.kvUsage = kvUsage;
-    const queries = sumOf(samples, names.cacheQueries ?? []);
-    const hits = sumOf(samples, names.cacheHits ?? []);
-    if (queries !== undefined && hits !== undefined) load.uncachedPromptTokens = Math.max(0, queries - hits);
+    if (names.uncached) {
+      const counted = sumOf(samples, names.uncached.counted);
+      // Only one of a pair of counters: no figure rather than a wrong one.
+      const served = names.uncached.served ? sumOf(samples, names.uncached.served) : 0;
+      if (counted !== undefined && served !== undefined) load.uncachedPromptTokens = Math.max(0, counted - served);
+    }
     return load;
   };
+}
+
+/** How many of an engine's slots are busy (its running requests, where it has slots). */
+export function busySlots(slots: readonly SlotState[]): number {
+  return slots.reduce((n, s) => n + (s.busy ? 1 : 0), 0);
 }
 
 /** Load headers the simulator adds to every response: x-sim-running, x-sim-waiting, x-sim-kv-usage, x-sim-uncached-tokens. */

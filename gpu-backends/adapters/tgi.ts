@@ -2,8 +2,8 @@
 // (running), tgi_queue_size (waiting); TGI exports no KV-usage gauge. Block size from
 // server/text_generation_server/models/globals.py: 1 with flashinfer (the prefix-caching default of TGI v3),
 // 16 with paged attention, 256 with flashdecoding.
-import { loadFromMetrics, loadFromSimHeaders } from './from-metrics.ts';
-import type { EngineAdapter, LoadMetricNames } from './types.ts';
+import { defineAdapter } from './define.ts';
+import type { LoadMetricNames } from './types.ts';
 
 const metricNames: LoadMetricNames = {
   running: ['tgi_batch_current_size'],
@@ -11,12 +11,12 @@ const metricNames: LoadMetricNames = {
   kvUsage: [],
 };
 
-export const tgiAdapter: EngineAdapter = {
+export const tgiAdapter = defineAdapter({
   kind: 'tgi',
   healthPath: '/health',
   metricsPath: '/metrics',
   blockSizeTokens: 1,
   metricNames,
-  parseLoad: loadFromMetrics(metricNames),
-  parseLoadHeaders: loadFromSimHeaders,
-};
+  // Its usage has no prompt_tokens_details today; read them should a version add them.
+  receiptSources: ['usage'],
+});

@@ -1,16 +1,19 @@
 // vLLM (V1 engine) as the router sees it. Metric names from vllm/v1/metrics/loggers.py and docs.vllm.ai
 // "Production Metrics"; the simulator presents itself exactly this way.
-import { loadFromMetrics, loadFromSimHeaders } from './from-metrics.ts';
-import type { EngineAdapter, LoadMetricNames } from './types.ts';
+import { defineAdapter } from './define.ts';
+import type { LoadMetricNames } from './types.ts';
 
 const metricNames: LoadMetricNames = {
   running: ['vllm:num_requests_running'],
   waiting: ['vllm:num_requests_waiting'],
   // Renamed in vLLM 0.9; the old gauge is still exported (deprecated) by many deployed versions.
   kvUsage: ['vllm:kv_cache_usage_perc', 'vllm:gpu_cache_usage_perc'],
-  // Counters in tokens (V1); the gpu_ spelling is the older one.
-  cacheQueries: ['vllm:prefix_cache_queries_total', 'vllm:gpu_prefix_cache_queries_total'],
-  cacheHits: ['vllm:prefix_cache_hits_total', 'vllm:gpu_prefix_cache_hits_total'],
+  // Counters in tokens (V1) of prompt tokens looked up in the prefix cache and of those found; the gpu_ spelling is
+  // the older one.
+  uncached: {
+    counted: ['vllm:prefix_cache_queries_total', 'vllm:gpu_prefix_cache_queries_total'],
+    served: ['vllm:prefix_cache_hits_total', 'vllm:gpu_prefix_cache_hits_total'],
+  },
 };
 
 /** vLLM's block size as it reports it (vllm:cache_config_info{block_size="16"}), if present. */
@@ -19,12 +22,12 @@ export function vllmBlockSize(metricsText: string): number | undefined {
   return m ? Number(m[1]) : undefined;
 }
 
-export const vllmAdapter: EngineAdapter = {
+export const vllmAdapter = defineAdapter({
   kind: 'vllm',
   healthPath: '/health',
   metricsPath: '/metrics',
   blockSizeTokens: 16,
   metricNames,
-  parseLoad: loadFromMetrics(metricNames),
-  parseLoadHeaders: loadFromSimHeaders,
-};
+  // With --enable-prompt-tokens-details; without it usage has no details and responses carry no receipt.
+  receiptSources: ['usage'],
+});

@@ -8,6 +8,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
 import { combine32, fmix32, hashString, unitFloat } from '../../src/util/hash.ts';
 import type { BackendContext as Context } from './backend-context.ts';
+import { contextLimit } from './profiles.ts';
 import { drawFaults } from './faults.ts';
 import { answeredByFault, readJson, sendError, sendJson } from './http-io.ts';
 import { RequestError } from './openai-request.ts';
@@ -77,7 +78,7 @@ export async function embed(ctx: Context, req: IncomingMessage, res: ServerRespo
   if (dims < 1 || dims > EMBEDDING_DIMENSIONS) {
     return sendError(res, new RequestError(`dimensions must be between 1 and ${EMBEDDING_DIMENSIONS}, got ${dims}.`, 400, 'BadRequestError', 'dimensions'));
   }
-  const limit = Math.min(ctx.config.maxModelLen, ctx.config.capacityTokens);
+  const limit = contextLimit(ctx.config);
   const long = inputs.find((i) => i.tokens > limit);
   if (long) {
     return sendError(res, new RequestError(`This model's maximum context length is ${limit} tokens. However, you requested ${long.tokens} tokens in the input for embedding generation. Please reduce the length of the input.`, 400, 'BadRequestError', 'input'));

@@ -13,8 +13,13 @@
 //
 // Step duration = overhead + prefill tokens x cost + (prefill token, attended token) pairs x cost + decoding
 // sequences x cost + context tokens read by the decoding sequences x cost (profiles.ts has the calibration).
-import { KvBlockPool } from './kv-cache.ts';
-import { engineConfig, type EngineConfig } from './profiles.ts';
+//
+// A llama.cpp engine (config.kind 'llama.cpp') runs the same steps (one llama_decode over every slot: a token per
+// generating slot, then prompt chunks up to n_batch) but caches per slot (kv-cache.ts SlotCache): a request is
+// admitted only into an idle slot, reuses that slot's common prefix with its prompt, and waits in the FIFO
+// (llama-server's deferred queue) while every slot is busy. Slots have fixed KV, so nothing is preempted.
+import { KvBlockPool, SlotCache } from './kv-cache.ts';
+import { contextLimit, engineConfig, type EngineConfig } from './profiles.ts';
 
 export type { EngineConfig } from './profiles.ts';
 
@@ -35,7 +40,7 @@ export interface EngineRequest {
 }
 
 export type EngineEvent =
-  | { kind: 'first_token'; id: string; time: number; cachedTokens: number }
+  | { kind: 'first_token'; id: string; time: number; cachedTokens: number; /** When its prefill started (it left the queue). */ admittedAt: number }
   | { kind: 'tokens'; id: string; time: number; count: number }
   | { kind: 'finished'; id: string; time: number; reason: 'length' | 'stop' | 'abort' };
 
@@ -53,6 +58,8 @@ export interface EngineSnapshot {
   prefixCacheHits: number;
   /** Prompt tokens of requests whose prefill completed (vllm:prompt_tokens). */
   promptTokens: number;
+  /** Requests that found every slot busy and waited in the queue (llama.cpp; vLLM counts none). */
+  deferred: number;
   /** Tokens generated (vllm:generation_tokens). */
   generationTokens: number;
   preemptions: number;
@@ -79,6 +86,10 @@ interface Sequence {
   /** Prompt tokens found in the prefix cache at first admission. */
   cachedTokens: number;
   admittedOnce: boolean;
+  /** llama.cpp: the slot the request runs in. */
+  slot: number;
+  /** Sim time of the step that first admitted it. */
+  admittedAt: number;
   done: boolean;
 }
 
@@ -133,6 +144,7 @@ function emptyStats() {
     prefixCacheQueries: 0,
     prefixCacheHits: 0,
     promptTokens: 0,
+    deferred: 0,
     generationTokens: 0,
     preemptions: 0,
     finished: { length: 0, stop: 0, abort: 0 },
@@ -144,6 +156,8 @@ function emptyStats() {
 export class Engine {
   readonly config: EngineConfig;
   private readonly pool: KvBlockPool;
+  /** llama.cpp's per-slot prompts (undefined for vLLM, which uses `pool`). */
+  private readonly slots: SlotCache | undefined;
   private readonly waiting = new Queue<Sequence>();
   private running: Sequence[] = [];
   private readonly byId = new Map<string, Sequence>();
@@ -152,20 +166,22 @@ export class Engine {
   private startAt: number | undefined;
   private pending: EngineEvent[] = [];
   private clock = 0;
+  /** Requests queued since the last admission pass (the queue's tail): those it leaves waiting were deferred. */
+  private arrivedSinceAdmission = 0;
   private slowdown = 1;
   private stats = emptyStats();
 
   constructor(config: EngineConfig = engineConfig()) {
     this.config = config;
-    this.pool = new KvBlockPool(Math.floor(config.capacityTokens / config.blockSizeTokens));
+    this.slots = config.kind === 'llama.cpp' ? new SlotCache(config.maxNumSeqs, config.slotPromptSimilarity) : undefined;
+    this.pool = new KvBlockPool(this.slots ? 1 : Math.floor(config.capacityTokens / config.blockSizeTokens));
   }
 
   /** Why the engine would refuse `req` (vLLM answers 400), or undefined if it is acceptable. */
   validate(req: Pick<EngineRequest, 'promptTokens' | 'maxTokens'>): string | undefined {
-    const { maxModelLen, capacityTokens } = this.config;
     if (!(req.promptTokens >= 1)) return 'the prompt must contain at least one token';
     if (!(req.maxTokens >= 1)) return 'max_tokens must be at least 1';
-    const limit = Math.min(maxModelLen, capacityTokens);
+    const limit = contextLimit(this.config);
     if (req.promptTokens + req.maxTokens > limit) {
       return `This model's maximum context length is ${limit} tokens. However, you requested ${req.promptTokens + req.maxTokens} tokens (${req.promptTokens} in the messages, ${req.maxTokens} in the completion). Please reduce the length of the messages or completion.`;
     }
@@ -187,10 +203,13 @@ export class Engine {
       registeredBlocks: 0,
       cachedTokens: 0,
       admittedOnce: false,
+      slot: -1,
+      admittedAt: 0,
       done: false,
     };
     this.byId.set(req.id, seq);
     this.waiting.push(seq);
+    if (this.slots) this.arrivedSinceAdmission++;
     if (!this.step && this.startAt === undefined) this.startAt = now;
   }
 
@@ -200,6 +219,7 @@ export class Engine {
     const seq = this.byId.get(id);
     if (!seq) return;
     if (!this.waiting.remove(seq)) this.running = this.running.filter((s) => s !== seq);
+    this.arrivedSinceAdmission = Math.min(this.arrivedSinceAdmission, this.waiting.length);
     this.finish(seq, 'abort', now);
   }
 
@@ -226,6 +246,7 @@ export class Engine {
   /** Drops unreferenced cached blocks and zeroes the counters (POST /admin/reset). Running work continues. */
   reset(): void {
     this.pool.clearCache();
+    this.slots?.clear();
     this.pool.evictions = 0;
     this.stats = emptyStats();
   }
@@ -233,16 +254,20 @@ export class Engine {
   snapshot(): EngineSnapshot {
     this.ensurePlanned();
     const s = this.stats;
+    // llama.cpp: every slot's prompt stays in the KV cells until the slot is reused (kv_cache_usage_ratio).
+    const totalBlocks = this.slots ? Math.floor(this.config.capacityTokens / this.config.blockSizeTokens) : this.pool.totalBlocks;
+    const usedBlocks = this.slots ? this.slots.heldBlocks + this.running.reduce((a, q) => a + Math.max(0, this.blocksFor(q.computed) - q.registeredBlocks), 0) : this.pool.usedBlocks;
     return {
       running: this.running.length,
       waiting: this.waiting.length,
-      kvUsage: this.pool.usedBlocks / this.pool.totalBlocks,
-      totalBlocks: this.pool.totalBlocks,
-      usedBlocks: this.pool.usedBlocks,
-      cachedBlocks: this.pool.cachedBlocks,
+      kvUsage: Math.min(1, usedBlocks / totalBlocks),
+      totalBlocks,
+      usedBlocks,
+      cachedBlocks: this.slots ? this.slots.heldBlocks : this.pool.cachedBlocks,
       prefixCacheQueries: s.prefixCacheQueries,
       prefixCacheHits: s.prefixCacheHits,
       promptTokens: s.promptTokens,
+      deferred: s.deferred,
       generationTokens: s.generationTokens,
       preemptions: s.preemptions,
       evictions: this.pool.evictions,
@@ -293,6 +318,13 @@ export class Engine {
     for (let i = 0; i < this.running.length && budget > 0; i++) {
       const seq = this.running[i]!;
       const tokens = Math.min(seq.total - seq.computed, budget);
+      if (this.slots) {
+        // A slot's KV is its own: nothing to allocate, nothing to preempt.
+        seq.computed += tokens;
+        budget -= tokens;
+        work.push({ seq, tokens });
+        continue;
+      }
       const needed = this.blocksFor(seq.computed + tokens) - seq.blocks.length;
       let fits = this.pool.allocate(needed, seq.blocks);
       while (!fits) {
@@ -309,7 +341,8 @@ export class Engine {
       work.push({ seq, tokens });
     }
 
-    while (!preempted && budget > 0 && this.waiting.length > 0 && this.running.length < cfg.maxNumSeqs) {
+    if (this.slots) budget = this.admitToSlots(t, budget, work);
+    while (!this.slots && !preempted && budget > 0 && this.waiting.length > 0 && this.running.length < cfg.maxNumSeqs) {
       const seq = this.waiting.peek()!;
       const bs = cfg.blockSizeTokens;
       // vLLM recomputes at least the last prompt token (it needs its logits), so a full hit stops one short.
@@ -327,6 +360,7 @@ export class Engine {
       if (!seq.admittedOnce) {
         seq.admittedOnce = true;
         seq.cachedTokens = cached;
+        seq.admittedAt = t;
       }
       if (cfg.enablePrefixCaching) {
         this.stats.prefixCacheQueries += seq.total;
@@ -366,6 +400,45 @@ export class Engine {
     this.step = { end: t + duration, work };
   }
 
+  /**
+   * llama.cpp admission: while a slot is idle, the head of the queue takes the slot get_available_slot gives it,
+   * keeps that slot's common prefix with its prompt and prefills the rest (from the next step if this step's
+   * batch is full). Requests that arrived since the last pass and find no idle slot are deferred. Returns the
+   * budget left.
+   */
+  private admitToSlots(t: number, budget: number, work: StepWork[]): number {
+    const slots = this.slots!;
+    const bs = this.config.blockSizeTokens;
+    while (this.waiting.length > 0 && slots.idle > 0) {
+      const seq = this.waiting.shift()!;
+      const hashes = seq.req.blockHashes;
+      // As vLLM, the last prompt token is always computed (its logits are needed), so a full hit stops one short.
+      const maxBlocks = this.config.enablePrefixCaching ? Math.floor((seq.total - 1) / bs) : 0;
+      const choice = slots.choose(hashes, Math.floor(seq.req.promptTokens / bs), maxBlocks)!;
+      slots.take(choice);
+      seq.slot = choice.slot;
+      const cached = choice.blocks * bs;
+      seq.registeredBlocks = choice.blocks;
+      const tokens = Math.min(seq.total - cached, budget);
+      seq.computed = cached + tokens;
+      if (!seq.admittedOnce) {
+        seq.admittedOnce = true;
+        seq.cachedTokens = cached;
+        seq.admittedAt = t;
+      }
+      if (this.config.enablePrefixCaching) {
+        this.stats.prefixCacheQueries += seq.total;
+        this.stats.prefixCacheHits += cached;
+      }
+      this.running.push(seq);
+      budget -= tokens;
+      if (tokens > 0) work.push({ seq, tokens });
+    }
+    this.stats.deferred += Math.min(this.arrivedSinceAdmission, this.waiting.length);
+    this.arrivedSinceAdmission = 0;
+    return budget;
+  }
+
   /** Applies a finished step: sequences that caught up sample one token. */
   private complete(step: Step): void {
     const t = step.end;
@@ -376,7 +449,7 @@ export class Engine {
       this.stats.generationTokens++;
       if (seq.generated === 1) {
         this.stats.promptTokens += seq.req.promptTokens;
-        this.pending.push({ kind: 'first_token', id: seq.req.id, time: t, cachedTokens: seq.cachedTokens });
+        this.pending.push({ kind: 'first_token', id: seq.req.id, time: t, cachedTokens: seq.cachedTokens, admittedAt: seq.admittedAt });
       } else {
         this.pending.push({ kind: 'tokens', id: seq.req.id, time: t, count: 1 });
       }
@@ -389,6 +462,8 @@ export class Engine {
 
   private finish(seq: Sequence, reason: 'length' | 'stop' | 'abort', t: number): void {
     seq.done = true;
+    // llama.cpp: the slot keeps what it computed (prompt and answer) for the next request that matches it.
+    if (this.slots && seq.slot >= 0) this.slots.release(seq.slot, seq.req.blockHashes, Math.floor(seq.computed / this.config.blockSizeTokens));
     this.pool.release(seq.blocks);
     seq.blocks = [];
     this.byId.delete(seq.req.id);

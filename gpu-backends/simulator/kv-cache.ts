@@ -1,3 +1,5 @@
+// KV caches of the simulated engines: vLLM's paged pool (KvBlockPool) and llama.cpp's per-slot prompts (SlotCache).
+//
 // A paged KV-cache block pool with automatic prefix caching, laid out like vLLM V1's BlockPool:
 // - a fixed number of physical blocks; a request holds a list of block ids;
 // - a full prompt block, once scheduled, is registered under its chained hash and can be shared;
@@ -151,4 +153,102 @@ export class KvBlockPool {
     this.next[p] = n;
     this.prev[n] = p;
   }
+}
+
+/** What a request gets when it takes a slot: which slot, and how many leading blocks of its prompt it holds. */
+export interface SlotChoice {
+  slot: number;
+  blocks: number;
+}
+
+/**
+ * llama.cpp's per-slot prompt cache (llama-server without a shared paged cache): N slots, each keeping the one
+ * prompt (plus answer) it last processed, as chained block hashes. A request takes an idle slot as
+ * get_available_slot does: the one whose cached prefix covers the largest share of the request's prompt, if that
+ * share is above `similarity`; otherwise the least recently used idle slot. Either way it reuses that slot's
+ * common prefix and overwrites the rest. Nothing is evicted otherwise: a prefix lives until its slot is reused.
+ */
+export class SlotCache {
+  /** Per slot: chained hashes of the blocks its KV holds (a busy slot: the blocks kept for its request so far). */
+  private readonly held: number[][];
+  private readonly busy: Uint8Array;
+  private readonly lastUsed: Float64Array;
+  private tick = 0;
+  private busyCount = 0;
+
+  constructor(
+    readonly slots: number,
+    private readonly similarity: number,
+  ) {
+    if (!(Number.isInteger(slots) && slots >= 1)) throw new Error(`slots must be a positive integer, got ${slots}`);
+    this.held = Array.from({ length: slots }, () => []);
+    this.busy = new Uint8Array(slots);
+    this.lastUsed = new Float64Array(slots);
+  }
+
+  get idle(): number {
+    return this.slots - this.busyCount;
+  }
+
+  /** Blocks held by every slot, busy or idle (an idle slot's prompt stays in the KV: llama.cpp's cache usage). */
+  get heldBlocks(): number {
+    let n = 0;
+    for (const h of this.held) n += h.length;
+    return n;
+  }
+
+  /**
+   * The idle slot a request with these block hashes takes (`promptBlocks` of them are its prompt's full blocks,
+   * `maxBlocks` the most it may reuse), or undefined when every slot is busy. Changes nothing.
+   */
+  choose(hashes: readonly number[], promptBlocks: number, maxBlocks: number): SlotChoice | undefined {
+    let best: SlotChoice | undefined;
+    let lru = -1;
+    for (let s = 0; s < this.slots; s++) {
+      if (this.busy[s]) continue;
+      const blocks = Math.min(maxBlocks, commonPrefix(this.held[s]!, hashes));
+      if (blocks > 0 && blocks > this.similarity * promptBlocks && (!best || blocks > best.blocks)) best = { slot: s, blocks };
+      if (lru < 0 || this.lastUsed[s]! < this.lastUsed[lru]!) lru = s;
+    }
+    if (best) return best;
+    if (lru < 0) return undefined;
+    return { slot: lru, blocks: Math.min(maxBlocks, commonPrefix(this.held[lru]!, hashes)) };
+  }
+
+  /** A request takes `choice.slot`: the slot keeps its first `choice.blocks` blocks and drops the rest. */
+  take(choice: SlotChoice): void {
+    if (this.busy[choice.slot]) throw new Error(`slot ${choice.slot} is busy`);
+    this.busy[choice.slot] = 1;
+    this.busyCount++;
+    this.held[choice.slot]!.length = choice.blocks;
+  }
+
+  /** The request in `slot` is done: the slot now holds the first `blocks` of `hashes` (what it computed). */
+  release(slot: number, hashes: readonly number[], blocks: number): void {
+    if (!this.busy[slot]) return;
+    this.busy[slot] = 0;
+    this.busyCount--;
+    this.held[slot] = hashes.slice(0, Math.min(blocks, hashes.length));
+    this.lastUsed[slot] = ++this.tick;
+  }
+
+  /** Forgets the prompts of idle slots (POST /admin/reset). */
+  clear(): void {
+    for (let s = 0; s < this.slots; s++) if (!this.busy[s]) this.held[s] = [];
+  }
+}
+
+/**
+ * Length of the common prefix of two chains of block hashes. A chained hash stands for its whole prefix, so
+ * the prefixes agree up to k exactly when a[k-1] === b[k-1]: a binary search.
+ */
+export function commonPrefix(a: readonly number[], b: readonly number[]): number {
+  let lo = 0;
+  let hi = Math.min(a.length, b.length);
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >> 1;
+    if (a[mid - 1] === b[mid - 1]) lo = mid;
+    else hi = mid - 1;
+  }
+  return lo;
 }

@@ -1,7 +1,9 @@
 // The simulator's /metrics: Prometheus text format with vLLM V1's metric names, label set and histogram buckets
-// (vllm/v1/metrics/loggers.py). Gauges and token counters come from the engine snapshot; latency histograms
-// are observed by the server in simulated seconds.
-import type { EngineSnapshot } from './engine.ts';
+// (vllm/v1/metrics/loggers.py), or llama-server's `llamacpp:` names (tools/server, unlabelled, no histograms) for
+// a llama.cpp profile. Gauges and token counters come from the engine snapshot; latency histograms are observed
+// by the server in simulated seconds.
+import { type EngineSnapshot, uncachedPromptTokens } from './engine.ts';
+import type { EngineKind } from './profiles.ts';
 
 // Bucket bounds copied from vLLM's PrometheusStatLogger.
 const TTFT_BUCKETS = [0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0, 20.0, 40.0, 80.0, 160.0, 640.0, 2560.0];
@@ -67,6 +69,11 @@ export class SimMetrics {
     if (ttftMs !== undefined && generatedTokens > 1) this.tpot.observe((e2eMs - ttftMs) / 1000 / (generatedTokens - 1));
   }
 
+  /** Renders the snapshot the way the engine kind `kind` does (llamacpp: names for 'llama.cpp'). */
+  renderFor(kind: EngineKind, s: EngineSnapshot, modelName: string, blockSize: number, prefixCaching: boolean): string {
+    return kind === 'llama.cpp' ? renderLlamaCpp(s, blockSize) : this.render(s, modelName, blockSize, prefixCaching);
+  }
+
   render(s: EngineSnapshot, modelName: string, blockSize: number, prefixCaching: boolean): string {
     const labels = `engine="0",model_name="${escapeLabel(modelName)}"`;
     const out: string[] = [];
@@ -95,4 +102,23 @@ export class SimMetrics {
     );
     return out.join('\n') + '\n';
   }
+}
+
+/**
+ * llama-server's /metrics (server_task_result_metrics::to_metrics): counters, then gauges, no labels.
+ * prompt_tokens_total counts only the prompt tokens it processed, i.e. not those reused from a slot's cache.
+ */
+export function renderLlamaCpp(s: EngineSnapshot, blockSize: number): string {
+  const out: string[] = [];
+  const item = (type: 'counter' | 'gauge', name: string, help: string, v: number) =>
+    out.push(`# HELP llamacpp:${name} ${help}`, `# TYPE llamacpp:${name} ${type}`, `llamacpp:${name} ${v}`);
+  item('counter', 'prompt_tokens_total', 'Number of prompt tokens processed, excluding cached tokens', uncachedPromptTokens(s));
+  item('counter', 'prompt_tokens_cached_total', 'Number of prompt tokens reused from the cache', s.prefixCacheHits);
+  item('counter', 'tokens_predicted_total', 'Number of generation tokens processed', s.generationTokens);
+  item('counter', 'n_decode_total', 'Total number of llama_decode() calls', s.steps);
+  item('gauge', 'kv_cache_usage_ratio', 'KV-cache usage. 1 means 100 percent usage.', Number(s.kvUsage.toFixed(6)));
+  item('gauge', 'kv_cache_tokens', 'KV-cache tokens.', s.usedBlocks * blockSize);
+  item('gauge', 'requests_processing', 'Number of requests processing', s.running);
+  item('gauge', 'requests_deferred', 'Number of requests deferred', s.waiting);
+  return out.join('\n') + '\n';
 }

@@ -14,7 +14,7 @@ import { loadHeaders, readJson, sendJson, sendText } from './http-io.ts';
 import { SimMetrics } from './metrics.ts';
 import { errorBody } from './openai-response.ts';
 import type { OutputModel } from './output-text.ts';
-import { engineConfig, type EngineConfig } from './profiles.ts';
+import { contextLimit, engineConfig, type EngineConfig } from './profiles.ts';
 
 export { promptTextForRequest, renderChatPrompt, renderCompletionPrompt } from './chat-template.ts';
 
@@ -171,7 +171,7 @@ async function route(ctx: Context, req: IncomingMessage, res: ServerResponse): P
   if (method === 'GET' && path === '/version') return sendJson(res, 200, { version: 'kvroute-sim' });
   if (method === 'GET' && path === '/metrics') {
     ctx.driver.tick();
-    const text = ctx.metrics.render(ctx.engine.snapshot(), ctx.model, ctx.config.blockSizeTokens, ctx.config.enablePrefixCaching);
+    const text = ctx.metrics.renderFor(ctx.config.kind, ctx.engine.snapshot(), ctx.model, ctx.config.blockSizeTokens, ctx.config.enablePrefixCaching);
     return sendText(res, 200, text, 'text/plain; version=0.0.4; charset=utf-8');
   }
   if (path === '/admin/faults' && method === 'GET') return sendJson(res, 200, ctx.faults);
@@ -203,10 +203,10 @@ function modelsBody(ctx: Context): object {
         id: ctx.model,
         object: 'model',
         created: ctx.created,
-        owned_by: 'vllm',
+        owned_by: ctx.config.kind === 'llama.cpp' ? 'llamacpp' : 'vllm',
         root: ctx.model,
         parent: null,
-        max_model_len: Math.min(ctx.config.maxModelLen, ctx.config.capacityTokens),
+        max_model_len: contextLimit(ctx.config),
         permission: [
           {
             id: `modelperm-${ctx.model}`,

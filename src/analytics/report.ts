@@ -181,7 +181,8 @@ export interface ExperimentReport {
   similarity_measure: string;
 }
 
-const num = (v: unknown): number => {
+/** A count or sum as the stores return it (ClickHouse sends 64-bit integers as strings); 0 when absent. */
+export const num = (v: unknown): number => {
   const n = typeof v === 'number' ? v : v === null || v === undefined ? NaN : Number(v);
   return Number.isFinite(n) ? n : 0;
 };
@@ -190,7 +191,8 @@ const numOrNull = (v: unknown): number | null => {
   const n = Number(v);
   return Number.isFinite(n) ? n : null;
 };
-const rate = (part: number, whole: number) => (whole > 0 ? part / whole : null);
+/** part / whole, null when there is no whole. */
+export const rate = (part: number, whole: number) => (whole > 0 ? part / whole : null);
 
 function pairStats(r: Record<string, unknown>, q: Record<string, unknown> | undefined): PairStats {
   const comparable = num(r.comparable_pairs);

@@ -1,17 +1,32 @@
 // The embedded default shared by `npm start` (Workers runtime) and `npm run start:node`: a simulated pool of 4
-// vLLM backends and a demo tenant, created through the router's own admin API.
-import { startSimPool, type SimPool } from '../../gpu-backends/simulator/pool.ts';
+// vLLM backends (or, with `--engine llama`, 4 real llama.cpp engines on the CPU) and a demo tenant, created
+// through the router's own admin API.
+import { startEngineProcesses } from '../../gpu-backends/llama-engine/processes.ts';
+import { startSimPool } from '../../gpu-backends/simulator/pool.ts';
+import { engineKinds } from '../config/schema.ts';
 import { generateApiKey } from '../tenants/keys.ts';
 import { num, parseFlags } from '../util/args.ts';
 
 export const DEMO_MODEL = 'llama-3.1-8b';
 export const DEMO_TENANT = 'demo';
 
+/** What serves the demo: the simulated vLLM pool, or real node-llama-cpp engines (`kvroute engine`). */
+export type DemoEngine = 'sim' | 'llama';
+
+/**
+ * The router's engine kind for the node-llama-cpp engines: 'llama-cpp' (llama-server's metrics and /slots).
+ * NOTE: the 'llama-cpp' kind and its adapter are being added to src/config/schema.ts and gpu-backends/adapters/ in
+ * another change; until the schema knows it, the engines are configured as 'openai-compatible' (health and
+ * in-flight counts only). Drop the fallback once 'llama-cpp' is in engineKinds.
+ */
+export const LLAMA_ENGINE_KIND = ((engineKinds as readonly string[]).includes('llama-cpp') ? 'llama-cpp' : 'openai-compatible') as (typeof engineKinds)[number];
+
 export interface DemoOptions {
   port: number;
   simBasePort: number;
   backends: number;
   timeScale: number;
+  engine: DemoEngine;
   adminToken: string;
   demoKey: string;
 }
@@ -21,34 +36,51 @@ export const DEMO_FLAGS = {
   'sim-base-port': { type: 'string' },
   backends: { type: 'string' },
   'time-scale': { type: 'string' },
+  engine: { type: 'string' },
 } as const;
+
+export const DEMO_HELP = '[--port 8787] [--backends 4] [--engine sim|llama] [--sim-base-port 9100] [--time-scale 1]';
 
 export function demoOptions(argv: string[]): DemoOptions {
   return demoOptionsOf(parseFlags(argv, DEMO_FLAGS));
 }
 
 /** From flags parsed with DEMO_FLAGS (and the caller's own). */
-export function demoOptionsOf(f: { port?: string; 'sim-base-port'?: string; backends?: string; 'time-scale'?: string }): DemoOptions {
+export function demoOptionsOf(f: { port?: string; 'sim-base-port'?: string; backends?: string; 'time-scale'?: string; engine?: string }): DemoOptions {
+  const engine = f.engine ?? 'sim';
+  if (engine !== 'sim' && engine !== 'llama') throw new Error(`--engine must be 'sim' (simulated vLLM pool) or 'llama' (real llama.cpp engines on the CPU), got '${engine}'`);
   return {
     port: num('port', f.port, 8787),
     simBasePort: num('sim-base-port', f['sim-base-port'], 9100),
     backends: num('backends', f.backends, 4),
     timeScale: num('time-scale', f['time-scale'], 1),
+    engine,
     adminToken: process.env.KVROUTE_ADMIN_TOKEN ?? 'dev-admin-token',
     demoKey: process.env.KVROUTE_DEMO_KEY ?? generateApiKey().plain,
   };
 }
 
-export function demoConfig(urls: string[]) {
+export function demoConfig(urls: string[], engine: DemoEngine = 'sim') {
+  const backend = (url: string, i: number) => (engine === 'llama' ? { id: `llama-${i}`, url, engine: LLAMA_ENGINE_KIND } : { id: `sim-${i}`, url, engine: 'vllm' });
   return {
     models: { [DEMO_MODEL]: { pool: 'gpu' } },
-    pools: { gpu: { backends: urls.map((url, i) => ({ id: `sim-${i}`, url, engine: 'vllm' })) } },
+    pools: { gpu: { backends: urls.map(backend) } },
     stream: { keepaliveMs: 15_000 },
     health: { probeIntervalMs: 2_000 },
   };
 }
 
-export async function startDemoPool(o: DemoOptions): Promise<SimPool> {
+export interface DemoPool {
+  urls: string[];
+  close(): Promise<void>;
+}
+
+/** The demo's backends: simulators on consecutive ports, or engine processes (4 slots, 1 thread each) on free ports. */
+export async function startDemoPool(o: DemoOptions): Promise<DemoPool> {
+  if (o.engine === 'llama') {
+    console.log(`starting ${o.backends} llama.cpp engines (node-llama-cpp on the CPU, the generated tiny model)...`);
+    return startEngineProcesses(o.backends, { slots: 4, threads: 1 });
+  }
   return startSimPool({ backends: o.backends, basePort: o.simBasePort, timeScale: o.timeScale, model: DEMO_MODEL });
 }
 
@@ -84,7 +116,7 @@ export async function putTenant(baseUrl: string, adminToken: string, tenantId: s
 /** Creates (or replaces) the demo tenant and imports the demo key, through the admin API. */
 export async function seedDemoTenant(baseUrl: string, o: DemoOptions, urls: string[], isAlive: () => boolean = () => true): Promise<void> {
   await waitForHealth(baseUrl, 60_000, isAlive);
-  await putTenant(baseUrl, o.adminToken, DEMO_TENANT, demoConfig(urls), o.demoKey);
+  await putTenant(baseUrl, o.adminToken, DEMO_TENANT, demoConfig(urls, o.engine), o.demoKey);
 }
 
 export function printBanner(runtime: string, baseUrl: string, o: DemoOptions, urls: string[]): void {
@@ -94,7 +126,7 @@ kvroute is running (${runtime})
   demo API key  ${o.demoKey}
   model         ${DEMO_MODEL}
   admin token   ${o.adminToken}  (KVROUTE_ADMIN_TOKEN)
-  backends      ${urls.join(', ')}
+  backends      ${urls.join(', ')}${o.engine === 'llama' ? `\n                (llama.cpp engines: node-llama-cpp on the CPU, engine kind '${LLAMA_ENGINE_KIND}'; docs/engine.md)` : ''}
 
   curl ${baseUrl}/v1/chat/completions -H "Authorization: Bearer ${o.demoKey}" \\
     -H 'content-type: application/json' -d '{"model":"${DEMO_MODEL}","messages":[{"role":"user","content":"Hello"}]}'

@@ -19,7 +19,7 @@ export interface LocalWorkerOptions {
   /** Directory for the local KV / D1 / Durable Object state (default: wrangler's own, .wrangler/state). */
   persistTo?: string;
   /** Where the runtime's output goes (default: this process's stdout / stderr). */
-  output?: 'inherit' | 'ignore';
+  output?: 'inherit' | 'ignore' | 'pipe';
   /** Extra Worker vars (e.g. CLICKHOUSE_URL). */
   vars?: Record<string, string>;
 }

@@ -1,5 +1,6 @@
-// `npx kvroute sim --backends 4 --base-port 9100 [--profile NAME]`: starts a pool of simulated vLLM backends,
-// prints one URL per line and then a ready line, and closes every backend on SIGINT/SIGTERM (exit code 0).
+// `npx kvroute sim --backends 4 --base-port 9100 [--profile NAME]`: starts a pool of simulated vLLM backends (or
+// llama-server ones, with a llama.cpp profile), prints one URL per line and then a ready line, and closes every
+// backend on SIGINT/SIGTERM (exit code 0).
 import { readFileSync } from 'node:fs';
 import { startSimPool } from '../../gpu-backends/simulator/pool.ts';
 import { DEFAULT_PROFILE, profileNames } from '../../gpu-backends/simulator/profiles.ts';
@@ -11,7 +12,8 @@ const USAGE = `usage: kvroute sim [options]
 
   --backends N          number of backends (default 4)
   --base-port P         backend i listens on P+i (default 9100; 0 = free ports)
-  --profile NAME        engine profile: ${profileNames().join(', ')} (default ${DEFAULT_PROFILE})
+  --profile NAME        engine profile: ${profileNames().join(', ')} (default ${DEFAULT_PROFILE});
+                        llama-cpp-32m-cpu is a llama-server with 4 slots (llamacpp: metrics, timings in responses)
   --model NAME          served model name (default llama-3.1-8b)
   --time-scale X        simulated ms per wall ms, e.g. 60 replays an hour in a minute (default 1)
   --capacity-tokens N   KV-cache capacity per backend in tokens (default: the profile's)

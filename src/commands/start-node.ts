@@ -2,13 +2,13 @@
 import { startNodeRouter } from '../node.ts';
 import { FileTenantStore } from '../tenants/file-store.ts';
 import { openNodeAnalytics } from './node-analytics-flags.ts';
-import { DEMO_FLAGS, demoOptionsOf, printBanner, seedDemoTenant, startDemoPool } from './demo.ts';
+import { DEMO_FLAGS, DEMO_HELP, demoOptionsOf, printBanner, seedDemoTenant, startDemoPool } from './demo.ts';
 import { parseFlags } from '../util/args.ts';
 import { DRAIN_FLAG, DRAIN_HELP, drainMs, shutdownOnSignal } from '../util/signals.ts';
 
 export async function main(argv: string[]): Promise<number> {
   if (argv.includes('--help')) {
-    console.log(`usage: kvroute start:node [--port 8787] [--sim-base-port 9100] [--backends 4] [--time-scale 1] [--drain-ms 30000]\n  env: KVROUTE_DEMO_KEY, KVROUTE_ADMIN_TOKEN\n  ${DRAIN_HELP}`);
+    console.log(`usage: kvroute start:node ${DEMO_HELP} [--drain-ms 30000]\n  --engine llama: real llama.cpp engines on the CPU instead of the simulator (docs/engine.md)\n  env: KVROUTE_DEMO_KEY, KVROUTE_ADMIN_TOKEN\n  ${DRAIN_HELP}`);
     return 0;
   }
   const f = parseFlags(argv, { ...DEMO_FLAGS, ...DRAIN_FLAG });

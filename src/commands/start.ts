@@ -1,12 +1,12 @@
 // `npm start` / `kvroute start`: the router in the local Workers runtime (workerd through wrangler on 127.0.0.1:8787 with
 // local KV, D1, Durable Objects and Queues), a simulated pool of 4 vLLM backends, and a demo tenant.
-import { demoOptions, printBanner, seedDemoTenant, startDemoPool } from './demo.ts';
+import { DEMO_HELP, demoOptions, printBanner, seedDemoTenant, startDemoPool } from './demo.ts';
 import { spawnLocalWorker } from './local-worker.ts';
 import { untilSignal } from '../util/signals.ts';
 
 export async function main(argv: string[]): Promise<number> {
   if (argv.includes('--help')) {
-    console.log('usage: kvroute start [--port 8787] [--sim-base-port 9100] [--backends 4] [--time-scale 1]\n  env: KVROUTE_DEMO_KEY, KVROUTE_ADMIN_TOKEN');
+    console.log(`usage: kvroute start ${DEMO_HELP}\n  --engine llama: real llama.cpp engines on the CPU instead of the simulator (docs/engine.md)\n  env: KVROUTE_DEMO_KEY, KVROUTE_ADMIN_TOKEN`);
     return 0;
   }
   const o = demoOptions(argv);

@@ -1,16 +1,17 @@
 // Turns a validated TenantConfig into the structures the hot path uses: resolved model routes, pools with their
 // policy instances, backend origins. Compiled once per (tenant, version) per isolate; never on each request.
-import type { BackendConfig, TenantConfig } from './schema.ts';
+import { DEFAULT_ENGINE, type TenantConfig } from './schema.ts';
 import type { TenantRecord } from '../tenants/store.ts';
 import type { RoutingPolicy } from '../routing/policy.ts';
 import type { AffinityConfig } from './affinity.ts';
 import type { Experiment } from './experiments.ts';
-import { adapterFor, type EngineAdapter } from '../../gpu-backends/adapters/index.ts';
+import { adapterFor, type EngineAdapter, type EngineKind } from '../../gpu-backends/adapters/index.ts';
 
 export interface RuntimeBackend {
   id: string;
   url: string;
-  engine: BackendConfig['engine'];
+  /** The configured engine kind, or the default when the config leaves it out. */
+  engine: EngineKind;
   /** How to read this engine's health, load metrics and piggy-backed load headers. */
   adapter: EngineAdapter;
   weight: number;
@@ -75,8 +76,8 @@ export function compileTenant(rec: TenantRecord, createPolicy: PolicyFactory): R
       backends: p.backends.map((b) => ({
         id: b.id,
         url: b.url.replace(/\/$/, ''),
-        engine: b.engine,
-        adapter: adapterFor(b.engine),
+        engine: b.engine ?? DEFAULT_ENGINE,
+        adapter: adapterFor(b.engine ?? DEFAULT_ENGINE),
         weight: b.weight,
         maxConcurrency: b.maxConcurrency,
         authorization: b.apiKey ? `Bearer ${b.apiKey}` : null,

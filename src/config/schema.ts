@@ -22,12 +22,14 @@ function configRecord<K extends z.core.$ZodRecordKey, V extends z.ZodType>(key: 
   return z.record(key, value).transform((r) => Object.assign(Object.create(null) as typeof r, r));
 }
 
-export const engineKinds = ['vllm', 'sglang', 'tgi', 'openai-compatible'] as const;
+export const engineKinds = ['vllm', 'sglang', 'tgi', 'llama-cpp', 'openai-compatible'] as const;
+/** The engine assumed for a backend whose config leaves `engine` out (kept for older configs; probes report it). */
+export const DEFAULT_ENGINE = 'vllm';
 
 export const backendSchema = z.strictObject({
   id: slug.describe('stable backend id; hash-based routing ranks on it'),
   url: egressUrlSchema.describe('base URL, e.g. http://10.0.0.5:8000; see src/config/egress.ts for the hosts refused'),
-  engine: z.enum(engineKinds).default('vllm'),
+  engine: z.enum(engineKinds).optional().describe(`engine kind; left out, '${DEFAULT_ENGINE}' is assumed and the probes report it`),
   weight: z.number().positive().default(1),
   maxConcurrency: z.number().int().min(0).default(0).describe('0 = unlimited'),
   apiKey: z.string().optional().describe('sent upstream as Authorization: Bearer; write-only (see secrets.ts)'),

@@ -1,30 +1,37 @@
 // What happens after the response, in waitUntil: the request event goes to the analytics path, the request's
-// features go to the drift sketches. One function for both runtimes; each supplies its emit and its recorder.
+// features go to the drift sketches, and its cache receipt is counted and told to its routing policy. One function
+// for both runtimes; each supplies its emit, its recorder and its backend states.
 import type { AnalyticsEvent } from '../analytics/event.ts';
 import type { DriftRecorder } from '../drift/recorder.ts';
 import { driftObservationOf } from '../drift/from-record.ts';
+import type { BackendStates } from '../upstream/backend-state.ts';
 import type { RequestRecord } from './inference.ts';
-import { requestEventOf } from './request-event.ts';
+import { settleReceipt } from './receipts.ts';
+import { requestEventOf, responseFactsOf } from './request-event.ts';
 
 export interface AfterResponseDeps {
   emit?: (events: AnalyticsEvent[]) => void | Promise<void>;
   drift?: DriftRecorder;
   /** Monotonic clock of the records (performance.now). */
   now: () => number;
+  /** Where each backend's receipts are counted (GET /metrics). */
+  states?: BackendStates;
 }
 
 /** Handles one record; returns a promise only when there is I/O to wait for (a queue send, a drift flush). */
 export function afterResponse(deps: AfterResponseDeps): (rec: RequestRecord) => Promise<unknown> | undefined {
   return (rec) => {
     let work: Promise<unknown>[] | undefined;
+    const facts = responseFactsOf(rec);
     if (deps.emit) {
-      const sent = deps.emit([requestEventOf(rec, Date.now(), deps.now())]);
+      const sent = deps.emit([requestEventOf(rec, Date.now(), deps.now(), facts)]);
       if (sent) (work ??= []).push(sent);
     }
     if (deps.drift && !rec.error && rec.drift.enabled) {
       const flushed = deps.drift.observe(driftObservationOf(rec, rec.drift, rec.arm));
       if (flushed) (work ??= []).push(flushed);
     }
+    settleReceipt(rec, facts.receipt ?? null, deps.states);
     return work ? Promise.allSettled(work) : undefined;
   };
 }

@@ -6,6 +6,7 @@ import type { DriftConfig } from '../config/drift.ts';
 import { firstProblem, inferenceEndpoints, type InferenceBody, type InferenceKind } from '../config/openai-api.ts';
 import { errors, HttpError, toErrorResponse } from '../errors.ts';
 import { decisionHeader, type Decision } from '../routing/decide.ts';
+import type { RoutingInput, RoutingPolicy } from '../routing/policy.ts';
 import { shouldShadow } from '../routing/experiments.ts';
 import { canonicalLength, prefixHashes } from '../routing/prefix-hash.ts';
 import { legFromSummary, skippedLeg, type LegOutcome } from '../shadow/leg.ts';
@@ -50,6 +51,8 @@ export interface RequestRecord {
   status: number;
   /** Absent when the request failed before a backend answered (`error` says why). */
   decision?: Decision;
+  /** What the pool's policy placed the request on: the policy hears the engine's cache receipt after the response. */
+  placement?: { input: RoutingInput; policy: RoutingPolicy };
   attempts: AttemptRecord[];
   experiment: string;
   arm: string;
@@ -148,14 +151,15 @@ interface RequestContext {
   drift: DriftConfig;
   /** Set when a shadow leg was started: receives the primary's outcome for the paired record. */
   reportPrimary: ((leg: LegOutcome) => void) | null;
+  placement?: RequestRecord['placement'];
 }
 
-function emitRecord(ctx: RequestContext, rec: Omit<RequestRecord, 'requestId' | 'samplingId' | 'tenantId' | 'keyId' | 'kind' | 'model' | 'body' | 'stream' | 'startedAt' | 'experiment' | 'arm' | 'shadowed' | 'drift'>) {
+function emitRecord(ctx: RequestContext, rec: Omit<RequestRecord, 'requestId' | 'samplingId' | 'tenantId' | 'keyId' | 'kind' | 'model' | 'body' | 'stream' | 'startedAt' | 'experiment' | 'arm' | 'shadowed' | 'drift' | 'placement'>) {
   const { deps } = ctx;
   if (!deps.onRecord) return;
   const full: RequestRecord = {
     requestId: ctx.requestId, samplingId: ctx.samplingId, tenantId: ctx.tenantId, keyId: ctx.keyId, kind: ctx.kind, model: ctx.body.model, body: ctx.body,
-    stream: ctx.stream, startedAt: ctx.startedAt, experiment: ctx.experiment, arm: ctx.arm, shadowed: ctx.reportPrimary !== null, drift: ctx.drift, ...rec,
+    stream: ctx.stream, startedAt: ctx.startedAt, experiment: ctx.experiment, arm: ctx.arm, shadowed: ctx.reportPrimary !== null, drift: ctx.drift, placement: ctx.placement, ...rec,
   };
   const pending = deps.onRecord(full);
   if (!pending) return;
@@ -334,7 +338,7 @@ export async function handleInference(req: InferenceRequest, deps: InferenceDeps
         );
       }
     }
-    Object.assign(ctx, { stream, experiment: choice.experimentName, arm: choice.arm, upstreamModel: route.upstreamModel, reportPrimary });
+    Object.assign(ctx, { stream, experiment: choice.experimentName, arm: choice.arm, upstreamModel: route.upstreamModel, reportPrimary, placement: { input: routing, policy: route.pool.policy } });
     const forwarded = forward(
       {
         route,

@@ -1,11 +1,12 @@
 // A finished request as the one analytics event (`type: 'request'`). Built off the hot path (in waitUntil).
-// This is the boundary where upstream and client values become stored data: usage and finish_reason are
-// sanitised by usageAndFinish (completion-facts.ts), text is clipped to the schema's limits, and times are finite,
-// so the event always passes analyticsEventSchema and no store rejects it.
+// This is the boundary where upstream and client values become stored data: usage, finish_reason and the cache
+// receipt are sanitised by usageAndFinish (completion-facts.ts), text is clipped to the schema's limits, and times
+// are finite, so the event always passes analyticsEventSchema and no store rejects it. The token columns carry the
+// engine's cache receipt where it stated one (read through the backend's engine adapter), else its usage.
 import type { ErrorClass, RequestEvent } from '../analytics/event.ts';
 import { newEventId, TEXT_MAX } from '../analytics/event.ts';
 import { decisionHeader } from '../routing/decide.ts';
-import { usageAndFinish } from '../drift/from-record.ts';
+import { usageAndFinish, type ResponseFacts } from '../drift/from-record.ts';
 import { clipText } from '../util/text.ts';
 import type { RequestRecord } from './inference.ts';
 import { outcomeErrorClass, routerErrorClass } from './error-class.ts';
@@ -22,9 +23,17 @@ function errorClassOf(rec: RequestRecord): ErrorClass {
 /** A duration for the store: finite and >= 0, else null. */
 const msOrNull = (v: number): number | null => (Number.isFinite(v) ? Math.max(0, v) : null);
 
-/** `wallNow` (epoch ms) and `monoNow` (the record's clock) date the event at the request's start. */
-export function requestEventOf(rec: RequestRecord, wallNow: number, monoNow: number): RequestEvent {
-  const { usage, finishReason } = rec.responseText ? usageAndFinish(rec.responseText) : {};
+/** What the response stated (usage, finish_reason, and its cache receipt read through the engine's adapter). */
+export function responseFactsOf(rec: RequestRecord): ResponseFacts {
+  return rec.responseText ? usageAndFinish(rec.responseText, rec.decision?.backend.adapter) : {};
+}
+
+/**
+ * `wallNow` (epoch ms) and `monoNow` (the record's clock) date the event at the request's start; `facts` when the
+ * caller has read them already.
+ */
+export function requestEventOf(rec: RequestRecord, wallNow: number, monoNow: number, facts: ResponseFacts = responseFactsOf(rec)): RequestEvent {
+  const { usage, finishReason, receipt } = facts;
   const d = rec.decision;
   return {
     type: 'request',
@@ -45,9 +54,9 @@ export function requestEventOf(rec: RequestRecord, wallNow: number, monoNow: num
     error_message: clipText(rec.error?.message ?? '', TEXT_MAX.error_message),
     ttft_ms: rec.error ? null : msOrNull(rec.ttftMs),
     latency_ms: msOrNull(rec.latencyMs),
-    prompt_tokens: usage?.promptTokens ?? 0,
+    prompt_tokens: receipt?.promptTokens ?? usage?.promptTokens ?? 0,
     completion_tokens: usage?.completionTokens ?? 0,
-    cached_tokens: usage?.cachedTokens ?? 0,
+    cached_tokens: receipt?.cachedTokens ?? usage?.cachedTokens ?? 0,
     finish_reason: finishReason ?? '',
     decision: d ? clipText(decisionHeader(d), TEXT_MAX.decision) : '',
     router_overhead_ms: rec.error ? null : msOrNull(rec.overheadMs),

@@ -4,7 +4,8 @@
 import type { DriftObservation } from './recorder.ts';
 import type { ResponseObservation } from './features.ts';
 import type { DriftConfig } from '../config/drift.ts';
-import { completionFacts, usageOf, type Usage } from '../stream/completion-facts.ts';
+import type { CacheReceipt } from '../routing/policy.ts';
+import { completionFacts, receiptOf, usageOf, type ReceiptReader, type Usage } from '../stream/completion-facts.ts';
 import { responsesUsageInText } from '../stream/responses-usage.ts';
 
 export interface RequestRecordLike {
@@ -20,16 +21,25 @@ export interface RequestRecordLike {
   responseText: string;
 }
 
+/** What a finished response stated about itself. */
+export interface ResponseFacts {
+  usage?: Usage;
+  finishReason?: string;
+  /** The engine's cache receipt, when read with its adapter and the engine stated one. */
+  receipt?: CacheReceipt;
+}
+
 /**
- * usage and finish_reason from a JSON response body or an SSE tail (last values win, as in the stream), sanitised
- * by completionFacts (the backend's values are untrusted).
+ * usage, finish_reason and (given the engine's adapter) the cache receipt from a JSON response body or an SSE
+ * tail (last values win, as in the stream), sanitised by completionFacts (the backend's values are untrusted).
  */
-export function usageAndFinish(text: string): { usage?: Usage; finishReason?: string } {
-  const out: { usage?: Usage; finishReason?: string } = {};
+export function usageAndFinish(text: string, receipts?: ReceiptReader): ResponseFacts {
+  const out: ResponseFacts = {};
   const take = (obj: unknown) => {
-    const facts = completionFacts(obj);
+    const facts = completionFacts(obj, receipts);
     if (facts.usage) out.usage = facts.usage;
     if (facts.finishReason) out.finishReason = facts.finishReason;
+    if (facts.receipt) out.receipt = facts.receipt;
   };
   const trimmed = text.trimStart();
   if (trimmed.startsWith('{')) {
@@ -51,7 +61,12 @@ export function usageAndFinish(text: string): { usage?: Usage; finishReason?: st
     }
   }
   // A Responses stream's usage sits in its terminal event, which holds the whole answer: the tail may have cut it.
-  if (!out.usage) out.usage = usageOf(responsesUsageInText(text)) ?? undefined;
+  if (!out.usage) {
+    const cut = responsesUsageInText(text);
+    out.usage = usageOf(cut) ?? undefined;
+    const receipt = cut && receipts ? receiptOf(receipts.receipt({}, cut)) : null;
+    if (receipt) out.receipt = receipt;
+  }
   return out;
 }
 

@@ -21,8 +21,16 @@ export interface BackendLoad {
   inflightAtReport?: number;
   /** This instance's requests to the backend that have not produced a first byte yet (their prefill is pending). */
   awaitingFirstByte?: number;
+  /**
+   * Prompt characters those requests still have to prefill (~4 per token): each counted at its prompt's size less
+   * what the policy believed was cached where it went (Selection.matchedBlocks), until its first byte.
+   */
+  prefillChars?: number;
   /** Uncached prompt tokens per second the engine writes to its KV cache, averaged over minutes (fill-rate.ts). */
   fillRate?: number;
+  /** Engine-reported busy and total slots, where the engine has a fixed number of slots and lists them (llama.cpp). */
+  slotsBusy?: number;
+  slotsTotal?: number;
 }
 
 /** One backend the policy may choose. The candidate list is already filtered to healthy, allowed backends. */
@@ -49,6 +57,17 @@ export interface RoutingInput {
   now: number;
 }
 
+/**
+ * An engine's own statement of what it served from its prefix cache for one request (from the response's usage or
+ * the engine's timings, read by its adapter): ground truth for where a prefix lives.
+ */
+export interface CacheReceipt {
+  /** Prompt tokens of the request, as the engine counted them. */
+  promptTokens: number;
+  /** Of those, tokens the engine served from its prefix cache. */
+  cachedTokens: number;
+}
+
 export interface Selection {
   /** Index into the candidates array. */
   index: number;
@@ -56,6 +75,11 @@ export interface Selection {
   reason: string;
   /** Prefix blocks the policy believes are cached on the chosen backend, if it tracks that. */
   matchedBlocks?: number;
+}
+
+/** Prompt characters a request leaves to prefill where `matchedBlocks` of its hashed blocks are cached. */
+export function uncachedChars(input: Pick<RoutingInput, 'promptChars' | 'blockChars'>, matchedBlocks: number): number {
+  return Math.max(0, input.promptChars - matchedBlocks * (input.blockChars ?? DEFAULT_BLOCK_CHARS));
 }
 
 export interface RoutingPolicy {
@@ -71,4 +95,9 @@ export interface RoutingPolicy {
    * `poolSize` is the number of backends in the pool (candidates are only known at select()).
    */
   prepare?(input: RoutingInput, poolSize: number): Promise<void> | undefined;
+  /**
+   * Optional: told what the engine of `backendId` served from cache for a request this policy placed there (after
+   * the response). A placement that did not hit lets the policy correct its belief of where the prefix lives.
+   */
+  onReceipt?(input: RoutingInput, backendId: string, receipt: CacheReceipt): void;
 }

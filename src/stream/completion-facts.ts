@@ -2,7 +2,11 @@
 // from backends, so they are untrusted: one backend answering `prompt_tokens: -5`, an object, or a number as
 // finish_reason must not reach the analytics stores (which reject the whole batch) nor throw in the code that
 // builds events. Every reader of usage / finish_reason (the stream observer, the drift and request-event
-// adapters, the shadow legs) goes through completionFacts() or its two value functions.
+// adapters, the shadow legs) goes through completionFacts() or its two value functions. So does every reader of
+// cache receipts: the engine adapter finds the engine's statement of cached tokens in a message, and receiptOf()
+// sanitises it here.
+import type { EngineAdapter, RawReceipt } from '../../gpu-backends/adapters/types.ts';
+import type { CacheReceipt } from '../routing/policy.ts';
 import { clipText } from '../util/text.ts';
 import { responsesFinishReason, usageOfMessage } from './responses-usage.ts';
 
@@ -22,13 +26,33 @@ export interface CompletionFacts {
   usage: Usage | null;
   /** finish_reason of choice 0; null when absent or not a string. */
   finishReason: string | null;
+  /** The engine's statement of prompt and cached tokens, read through its adapter; null without one. */
+  receipt: CacheReceipt | null;
 }
+
+/** What reads cache receipts out of messages: the engine adapter of the backend that answered. */
+export type ReceiptReader = Pick<EngineAdapter, 'receipt'>;
+
+const numberOf = (v: unknown): number => (typeof v === 'number' ? v : typeof v === 'string' && v.trim() !== '' ? Number(v) : NaN);
 
 /** A token count: a finite non-negative number (or numeric string), rounded and clamped; anything else is 0. */
 export function tokenCount(v: unknown): number {
-  const n = typeof v === 'number' ? v : typeof v === 'string' && v.trim() !== '' ? Number(v) : NaN;
+  const n = numberOf(v);
   if (!Number.isFinite(n) || n <= 0) return 0;
   return Math.min(MAX_TOKEN_COUNT, Math.round(n));
+}
+
+/**
+ * A receipt the engine stated, sanitised: both counts must be token counts (a value that is not one makes no
+ * receipt, rather than a false "nothing was cached"), the prompt non-empty, and cached at most the prompt.
+ */
+export function receiptOf(raw: RawReceipt | null): CacheReceipt | null {
+  if (!raw) return null;
+  const prompt = numberOf(raw.promptTokens);
+  const cached = numberOf(raw.cachedTokens);
+  if (!(prompt > 0) || !(cached >= 0) || !Number.isFinite(prompt) || !Number.isFinite(cached)) return null;
+  const promptTokens = tokenCount(prompt);
+  return { promptTokens, cachedTokens: Math.min(tokenCount(cached), promptTokens) };
 }
 
 /** A finish_reason: a non-empty string, clipped; anything else is null. */
@@ -57,10 +81,15 @@ export function firstChoice(msg: unknown): Record<string, any> | undefined {
 }
 
 /**
- * Usage and finish_reason of one parsed message (a chat/completions body or chunk, or a Responses body or event,
- * whose usage and status are read in chat terms), sanitised.
+ * Usage, finish_reason and (with the engine's adapter) the cache receipt of one parsed message (a chat/completions
+ * body or chunk, or a Responses body or event, whose usage and status are read in chat terms), sanitised.
  */
-export function completionFacts(msg: unknown): CompletionFacts {
-  if (!msg || typeof msg !== 'object') return { usage: null, finishReason: null };
-  return { usage: usageOf(usageOfMessage(msg)), finishReason: finishReasonOf(firstChoice(msg)?.finish_reason ?? responsesFinishReason(msg)) };
+export function completionFacts(msg: unknown, receipts?: ReceiptReader): CompletionFacts {
+  if (!msg || typeof msg !== 'object') return { usage: null, finishReason: null, receipt: null };
+  const usage = usageOfMessage(msg);
+  return {
+    usage: usageOf(usage),
+    finishReason: finishReasonOf(firstChoice(msg)?.finish_reason ?? responsesFinishReason(msg)),
+    receipt: receipts ? receiptOf(receipts.receipt(msg, usage)) : null,
+  };
 }

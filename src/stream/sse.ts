@@ -4,8 +4,9 @@
 //
 // Allocation-light: one streaming TextDecoder, one carry-over string for a partial line, and one JSON.parse per
 // `data:` event (needed for usage / finish_reason). Output text is only accumulated when asked, up to a cap.
-// Usage and finish_reason are sanitised by completion-facts.ts (backends are untrusted).
-import { completionFacts, firstChoice, type Usage } from './completion-facts.ts';
+// Usage, finish_reason and cache receipts are sanitised by completion-facts.ts (backends are untrusted).
+import type { CacheReceipt } from '../routing/policy.ts';
+import { completionFacts, firstChoice, type ReceiptReader, type Usage } from './completion-facts.ts';
 
 export interface SseEvent {
   /** The `event:` field, '' when absent (OpenAI streams never set it). */
@@ -97,6 +98,8 @@ export interface CompletionSummary {
   done: boolean;
   finishReason: string | null;
   usage: Usage | null;
+  /** The engine's cache receipt (last stated wins), when read with its adapter and the engine stated one. */
+  receipt?: CacheReceipt;
   /** Output text of choice 0 (content, then tool-call names and arguments), when collected. */
   text: string;
   textTruncated: boolean;
@@ -111,6 +114,8 @@ export interface ObserverOptions {
   collectText?: boolean;
   /** Cap on collected characters (default 100k). */
   maxTextChars?: number;
+  /** The answering engine's adapter: reads cache receipts (llama.cpp states them in its last chunk's timings). */
+  receipts?: ReceiptReader;
 }
 
 function errorMessage(e: any): string {
@@ -119,7 +124,7 @@ function errorMessage(e: any): string {
   return JSON.stringify(e).slice(0, 500);
 }
 
-const MAY_CARRY_SUMMARY = /"finish_reason"\s*:\s*"|"usage"\s*:\s*\{|"error"\s*:/;
+const MAY_CARRY_SUMMARY = /"finish_reason"\s*:\s*"|"usage"\s*:\s*\{|"timings"\s*:\s*\{|"error"\s*:/;
 
 /** Observes an OpenAI-compatible completion stream (chat or legacy completions). */
 export class CompletionStreamObserver {
@@ -127,6 +132,7 @@ export class CompletionStreamObserver {
   private readonly startedAt: number;
   private readonly collectText: boolean;
   private readonly maxTextChars: number;
+  private readonly receipts: ReceiptReader | undefined;
   private now = 0;
   private s: CompletionSummary = {
     ttftMs: null,
@@ -145,6 +151,7 @@ export class CompletionStreamObserver {
     this.startedAt = opts.startedAt;
     this.collectText = opts.collectText ?? false;
     this.maxTextChars = opts.maxTextChars ?? 100_000;
+    this.receipts = opts.receipts;
   }
 
   push(chunk: Uint8Array | string, now: number): void {
@@ -170,8 +177,8 @@ export class CompletionStreamObserver {
       return;
     }
     this.s.events++;
-    // Fast path for a plain tap: once TTFT is known, only events that may carry finish_reason, usage or an error
-    // need parsing (a false positive only costs a parse; the patterns cannot miss those fields).
+    // Fast path for a plain tap: once TTFT is known, only events that may carry finish_reason, usage, timings or
+    // an error need parsing (a false positive only costs a parse; the patterns cannot miss those fields).
     if (!this.collectText && this.s.ttftMs !== null && !MAY_CARRY_SUMMARY.test(data)) return;
     let msg: any;
     try {
@@ -180,9 +187,10 @@ export class CompletionStreamObserver {
       return; // not JSON: nothing to learn from it
     }
     if (msg?.error) this.s.error = errorMessage(msg.error);
-    const facts = completionFacts(msg);
+    const facts = completionFacts(msg, this.receipts);
     if (facts.usage) this.s.usage = facts.usage;
     if (facts.finishReason) this.s.finishReason = facts.finishReason;
+    if (facts.receipt) this.s.receipt = facts.receipt;
     const choice = firstChoice(msg);
     if (!choice) return;
     const delta = choice.delta ?? {};
@@ -210,8 +218,11 @@ export class CompletionStreamObserver {
   }
 }
 
-/** Summarises a non-streaming completion body (chat or legacy completions). TTFT is left to the caller. */
-export function summariseCompletionBody(body: string, maxTextChars = 100_000): Omit<CompletionSummary, 'ttftMs' | 'firstByteMs'> {
+/**
+ * Summarises a non-streaming completion body (chat or legacy completions). TTFT is left to the caller; `receipts`
+ * (the engine's adapter) reads its cache receipt.
+ */
+export function summariseCompletionBody(body: string, maxTextChars = 100_000, receipts?: ReceiptReader): Omit<CompletionSummary, 'ttftMs' | 'firstByteMs'> {
   const out: Omit<CompletionSummary, 'ttftMs' | 'firstByteMs'> = {
     events: 0,
     done: true,
@@ -229,9 +240,10 @@ export function summariseCompletionBody(body: string, maxTextChars = 100_000): O
     return out;
   }
   if (msg?.error) out.error = errorMessage(msg.error);
-  const facts = completionFacts(msg);
+  const facts = completionFacts(msg, receipts);
   out.usage = facts.usage;
   out.finishReason = facts.finishReason;
+  if (facts.receipt) out.receipt = facts.receipt;
   const choice = firstChoice(msg);
   if (choice) {
     let text = typeof choice.message?.content === 'string' ? choice.message.content : typeof choice.text === 'string' ? choice.text : '';

@@ -6,7 +6,7 @@ import type { ModelRoute } from '../config/compile.ts';
 import type { TenantConfig } from '../config/schema.ts';
 import { errors, type HttpError } from '../errors.ts';
 import { decide, type Decision } from '../routing/decide.ts';
-import type { RoutingInput } from '../routing/policy.ts';
+import { type RoutingInput, uncachedChars } from '../routing/policy.ts';
 import type { BackendState, BackendStates } from './backend-state.ts';
 import type { Outcome } from './breaker.ts';
 import { UpstreamFailure, type UpstreamClient, type UpstreamResponse } from './types.ts';
@@ -127,10 +127,17 @@ export async function forward(input: ForwardInput, deps: ForwardDeps): Promise<F
     // The slot is a lease: if this request's context dies before it settles (workerd drops a request whose
     // client left without a word), the slot comes back by itself and `abandon` ends the work from elsewhere.
     const abandon: { run?: () => void } = {};
-    const lease = state.begin(now, timeouts.firstByteMs + LEASE_GRACE_MS, () => {
-      settle('neutral');
-      abandon.run?.();
-    });
+    // Its prefill work, for prefill-aware policies: the prompt less what the policy believed is cached there.
+    const prefillChars = uncachedChars(input.routing, decision.matchedBlocks ?? 0);
+    const lease = state.begin(
+      now,
+      timeouts.firstByteMs + LEASE_GRACE_MS,
+      () => {
+        settle('neutral');
+        abandon.run?.();
+      },
+      prefillChars,
+    );
     const controller = new AbortController();
     const onClientAbort = () => controller.abort();
     input.clientSignal.addEventListener('abort', onClientAbort, { once: true });

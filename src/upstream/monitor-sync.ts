@@ -6,13 +6,13 @@ import type { BackendStates, EngineLoadReport } from './backend-state.ts';
 export interface MonitorSnapshot {
   at: number;
   /** `healthy`: the monitor's probes' verdict (active health); the monitor sends no inference, so no ejections. */
-  backends: Record<string, { healthy: boolean; engine: EngineLoadReport; engineAgeMs: number | null }>;
+  backends: Record<string, { healthy: boolean; engine: EngineLoadReport; engineAgeMs: number | null; engineReport?: string | null }>;
 }
 
 export function snapshotOf(states: BackendStates, now: number): MonitorSnapshot {
   const backends: MonitorSnapshot['backends'] = {};
   for (const [url, s] of states.entries()) {
-    backends[url] = { healthy: s.breaker.healthy, engine: s.engine, engineAgeMs: s.engineObservedAt ? now - s.engineObservedAt : null };
+    backends[url] = { healthy: s.breaker.healthy, engine: s.engine, engineAgeMs: s.engineObservedAt ? now - s.engineObservedAt : null, engineReport: s.engineReport };
   }
   return { at: now, backends };
 }
@@ -25,6 +25,7 @@ export function applySnapshot(states: BackendStates, snap: MonitorSnapshot, now:
   for (const [url, b] of Object.entries(snap.backends)) {
     const s = states.get(url);
     if (typeof b.healthy === 'boolean') s.breaker.setHealthy(b.healthy);
+    if (b.engineReport !== undefined) s.engineReport = b.engineReport;
     if (b.engineAgeMs !== null && (!s.engineObservedAt || now - b.engineAgeMs > s.engineObservedAt)) {
       s.reportEngineLoad(b.engine, now - b.engineAgeMs);
     }

@@ -6,6 +6,7 @@ import { vi } from 'vitest';
 import { parseTenantConfig, type TenantConfigInput } from '../../src/config/schema.ts';
 import { handleInference, type InferenceDeps, type InferenceResult, type RequestRecord } from '../../src/core/inference.ts';
 import type { InferenceKind } from '../../src/config/openai-api.ts';
+import type { PolicyFactory } from '../../src/config/compile.ts';
 import { defaultPolicyFactory } from '../../src/routing/policy-factory.ts';
 import { TenantDirectory } from '../../src/tenants/directory.ts';
 import { sha256Hex } from '../../src/tenants/keys.ts';
@@ -120,8 +121,8 @@ export interface Harness {
   inflight(): number;
 }
 
-/** A tenant with `n` backends (http://b0 ... ) answered by `answer`, using fake timers. */
-export async function harness(n: number, answer: (url: string, k: number) => Answer, config: Partial<TenantConfigInput> = {}): Promise<Harness> {
+/** A tenant with `n` backends (http://b0 ... ) answered by `answer`, using fake timers; `policyFactory` replaces the pools' policies. */
+export async function harness(n: number, answer: (url: string, k: number) => Answer, config: Partial<TenantConfigInput> = {}, policyFactory: PolicyFactory = defaultPolicyFactory): Promise<Harness> {
   vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'setImmediate', 'Date', 'performance'] });
   const urls = Array.from({ length: n }, (_, i) => `http://b${i}`);
   const parsed = parseTenantConfig({
@@ -139,13 +140,16 @@ export async function harness(n: number, answer: (url: string, k: number) => Ans
   const upstream = new FakeUpstream(answer);
   const records: RequestRecord[] = [];
   const deps: InferenceDeps = {
-    directory: new TenantDirectory(store, defaultPolicyFactory, 60_000),
+    directory: new TenantDirectory(store, policyFactory, 60_000),
     states,
     client: upstream,
     now: () => performance.now(),
     defer: (p) => void p.catch(() => {}),
     onRecord: (rec) => void records.push(rec),
   };
+  // Authenticate once up front: the first lookup hashes the key with WebCrypto, real async work that fake time does
+  // not wait for, so a test advancing the clock could otherwise race the request to its first timer.
+  await deps.directory.authenticate(`Bearer ${key}`);
   return {
     deps, states, upstream, records, key, urls,
     request(body, opts = {}) {

@@ -38,4 +38,31 @@ describe('BackendMonitor Durable Object', () => {
       expect(b!.engineAgeMs).not.toBeNull();
     }
   });
+
+  it('sends each backend\'s apiKey with its probes, and reports an engine whose key is missing', async () => {
+    const url = inject('keyedEngineUrl');
+    const put = (tenant: string, apiKey?: string) =>
+      SELF.fetch(`http://kvroute/admin/tenants/${tenant}`, {
+        method: 'PUT',
+        headers: ADMIN,
+        body: JSON.stringify({ models: { m: { pool: 'p' } }, pools: { p: { backends: [{ id: 'k', url, engine: 'llama-cpp', ...(apiKey ? { apiKey } : {}) }] } }, health: { probeIntervalMs: 100 } }),
+      });
+    expect((await put('keyless')).status).toBe(201);
+    const stub = env.BACKEND_MONITOR.get(env.BACKEND_MONITOR.idFromName('global'));
+    const probed = async (cond: (b: MonitorSnapshot['backends'][string] | undefined) => boolean) => {
+      let snap: MonitorSnapshot = { at: 0, backends: {} };
+      for (let i = 0; i < 50 && !cond(snap.backends[url]); i++) {
+        await runDurableObjectAlarm(stub);
+        snap = (await (await stub.fetch('https://monitor/state')).json()) as MonitorSnapshot;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      return snap.backends[url];
+    };
+    const refused = await probed((b) => b?.engineReport != null);
+    expect(refused?.engineReport).toContain('answered 401');
+    expect((await put('keyless', 'engine-secret')).status).toBe(200);
+    const read = await probed((b) => b?.engineAgeMs != null && b.engineReport === null);
+    expect(read?.engine).toMatchObject({ running: 4, waiting: 46 });
+    expect(read?.engineReport).toBeNull();
+  });
 });

@@ -15,9 +15,9 @@ import { DEFAULT_POPULARITY_HALF_LIFE } from '../policies/prefix-popularity.ts';
 import { DEFAULT_POPULARITY_SYNC_MS } from '../policies/shared-popularity.ts';
 import { applyBoardAnswer, hasBoardRequest, newSharedViews, PoolBoard, takeBoardRequest } from '../popularity-exchange.ts';
 import type { BoardLookup } from '../policies/board-lookup.ts';
-import type { BackendLoad, Candidate, RoutingPolicy } from '../policy.ts';
+import { type BackendLoad, type Candidate, type RoutingPolicy, uncachedChars } from '../policy.ts';
 import { LoadIntegrator, quantile } from './metrics.ts';
-import { engineHashes, type PreparedTrace } from './prepare.ts';
+import { engineHashes, type LabRequest, type PreparedTrace } from './prepare.ts';
 
 export interface SimulationOptions {
   policy: string;
@@ -45,6 +45,11 @@ export interface SimulationOptions {
   lookupRttMs?: number;
   /** Engine profile (gpu-backends/simulator/profiles.ts). */
   profile?: string;
+  /**
+   * Whether each replica's policy hears the engine's receipt of every response it placed (RoutingPolicy.onReceipt,
+   * at the end of the response, as the router reads usage / timings then). Default true.
+   */
+  receipts?: boolean;
   seed?: number;
   /** Called now and then with the number of requests routed so far. */
   onProgress?: (done: number, total: number) => void;
@@ -61,6 +66,14 @@ export interface RequestOutcome {
   promptTokens: number;
   cachedTokens: number;
   ttftMs: number;
+}
+
+/** One backend's hit rate two ways: from the receipts of the requests it served, and from its engine's counters. */
+export interface BackendHitRates {
+  /** Cached / prompt tokens summed over the receipts of the requests it served. */
+  receipts: number;
+  /** Prefix-cache hits / queries of the engine itself (vLLM prefix_cache_*; llama.cpp prompt_tokens_cached / all). */
+  engine: number;
 }
 
 export interface SimulationResult {
@@ -85,6 +98,15 @@ export interface SimulationResult {
   /** Requests that waited for a lookup at the board before being placed. */
   lookups: number;
   reasons: Record<string, number>;
+  /** Prompt tokens of all requests, and those the engines had to process (not served from cache). */
+  promptTokens: number;
+  processedPromptTokens: number;
+  /** Requests of the busiest backend over the mean per backend (1 = an even split). */
+  busiestShare: number;
+  /** Per backend: hit rate from receipts and from the engine's counters. */
+  perBackendHitRate: BackendHitRates[];
+  /** Requests that waited in an engine's queue for a free slot (llama.cpp). */
+  deferred: number;
 }
 
 export const DEFAULT_LOOKUP_RTT_MS = 30;
@@ -96,6 +118,10 @@ interface Flight {
   replica: number;
   promptTokens: number;
   reason: string;
+  /** The prefill the platform counts for it while it awaits its first token (BackendLoad.prefillChars). */
+  prefillChars: number;
+  cachedTokens: number;
+  request: LabRequest;
 }
 
 export function simulate(trace: PreparedTrace, opts: SimulationOptions): SimulationResult {
@@ -148,6 +174,10 @@ export function simulate(trace: PreparedTrace, opts: SimulationOptions): Simulat
   );
   const inflight = Array.from({ length: R }, () => new Array<number>(n).fill(0));
   const awaiting = Array.from({ length: R }, () => new Array<number>(n).fill(0));
+  // Each replica's prefill still awaiting a first token per backend, in prompt characters (BackendState's sum).
+  const awaitingChars = Array.from({ length: R }, () => new Array<number>(n).fill(0));
+  const receipts = opts.receipts ?? true;
+  const receiptTokens = Array.from({ length: n }, () => ({ prompt: 0, cached: 0 }));
   // Each replica's own in-flight count at the last scrape (what BackendState.inflightAtReport holds).
   const atScrape = Array.from({ length: R }, () => new Array<number>(n).fill(0));
   let reported: (BackendLoad & { observedAt: number })[] | undefined;
@@ -175,6 +205,8 @@ export function simulate(trace: PreparedTrace, opts: SimulationOptions): Simulat
       if (ev.kind === 'first_token') {
         ttft.push(ev.time - f.arrival);
         awaiting[f.replica]![f.backend]!--;
+        awaitingChars[f.replica]![f.backend]! -= f.prefillChars;
+        f.cachedTokens = ev.cachedTokens;
         cachedTokens += ev.cachedTokens;
         promptTokens += f.promptTokens;
         opts.onFirstToken?.({
@@ -189,6 +221,11 @@ export function simulate(trace: PreparedTrace, opts: SimulationOptions): Simulat
       } else {
         e2e.push(ev.time - f.arrival);
         inflight[f.replica]![f.backend]!--;
+        // The receipt: what the engine says it served from cache, at the end of the response.
+        const rt = receiptTokens[f.backend]!;
+        rt.prompt += f.promptTokens;
+        rt.cached += f.cachedTokens;
+        if (receipts) policies[f.replica]!.onReceipt?.(inputOf(f.request, ev.time), ids[f.backend]!, { promptTokens: f.promptTokens, cachedTokens: f.cachedTokens });
         load.add(f.backend, -1, ev.time);
         flights.delete(ev.id);
       }
@@ -201,16 +238,20 @@ export function simulate(trace: PreparedTrace, opts: SimulationOptions): Simulat
   const route = (r: (typeof trace.requests)[number], replica: number, arrival: number, t: number) => {
     const own = inflight[replica]!;
     const ownAwaiting = awaiting[replica]!;
-    const candidates: Candidate[] = ids.map((id, i) => ({
-      id,
-      weight: 1,
-      maxConcurrency: 0,
-      load: piggyback
-        ? { ...seen[replica]![i], inflight: own[i]!, awaitingFirstByte: ownAwaiting[i]! }
-        : reported
-          ? { ...reported[i]!, inflight: own[i]!, awaitingFirstByte: ownAwaiting[i]!, inflightAtReport: atScrape[replica]![i]! }
-          : { inflight: own[i]!, awaitingFirstByte: ownAwaiting[i]! },
-    }));
+    const ownChars = awaitingChars[replica]!;
+    const candidates: Candidate[] = ids.map((id, i) => {
+      const mine = { inflight: own[i]!, awaitingFirstByte: ownAwaiting[i]!, prefillChars: ownChars[i]! };
+      return {
+        id,
+        weight: 1,
+        maxConcurrency: 0,
+        load: piggyback
+          ? { ...seen[replica]![i], ...mine }
+          : reported
+            ? { ...reported[i]!, ...mine, inflightAtReport: atScrape[replica]![i]! }
+            : mine,
+      };
+    });
     const sel = policies[replica]!.select(inputOf(r, t), candidates);
     // After the decision, like the platform's background sync: the request itself never waits for it.
     afterDecision(replica, t);
@@ -223,9 +264,12 @@ export function simulate(trace: PreparedTrace, opts: SimulationOptions): Simulat
       rejected++;
       return;
     }
-    flights.set(req.id, { index: r.index, arrival, backend: b, replica, promptTokens: r.promptTokens, reason: sel.reason });
+    // What forward() hands BackendState.begin: the prompt less what the policy believes is cached there.
+    const prefillChars = uncachedChars(inputOf(r, t), sel.matchedBlocks ?? 0);
+    flights.set(req.id, { index: r.index, arrival, backend: b, replica, promptTokens: r.promptTokens, reason: sel.reason, prefillChars, cachedTokens: 0, request: r });
     own[b]!++;
     ownAwaiting[b]!++;
+    ownChars[b]! += prefillChars;
     perBackend[b]!++;
     load.add(b, 1, t);
     engine.submit(req, t);
@@ -299,6 +343,7 @@ export function simulate(trace: PreparedTrace, opts: SimulationOptions): Simulat
 
   const routed = perBackend.reduce((a, b) => a + b, 0);
   const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
+  const snaps = engines.map((e) => e.snapshot());
   return {
     requests: reqs.length,
     policy: policies[0]!.name,
@@ -316,9 +361,17 @@ export function simulate(trace: PreparedTrace, opts: SimulationOptions): Simulat
     imbalance: load.imbalance,
     instantImbalance: load.instantImbalance,
     perBackendShare: perBackend.map((c) => (routed ? c / routed : 0)),
-    preemptions: engines.reduce((a, e) => a + e.snapshot().preemptions, 0),
+    preemptions: snaps.reduce((a, s) => a + s.preemptions, 0),
     rejected,
     lookups,
     reasons,
+    promptTokens,
+    processedPromptTokens: promptTokens - cachedTokens,
+    busiestShare: routed ? (Math.max(...perBackend) * n) / routed : 1,
+    perBackendHitRate: receiptTokens.map((rt, b) => ({
+      receipts: rt.prompt ? rt.cached / rt.prompt : 0,
+      engine: snaps[b]!.prefixCacheQueries ? snaps[b]!.prefixCacheHits / snaps[b]!.prefixCacheQueries : 0,
+    })),
+    deferred: snaps.reduce((a, s) => a + s.deferred, 0),
   };
 }

@@ -1,5 +1,5 @@
 import { fmix32 } from '../../util/hash.ts';
-import { DEFAULT_BLOCK_CHARS, type Candidate, type RoutingInput, type RoutingPolicy, type Selection } from '../policy.ts';
+import { DEFAULT_BLOCK_CHARS, type Candidate, type RoutingInput, type RoutingPolicy, type Selection, uncachedChars } from '../policy.ts';
 import { ApproxPrefixIndex } from './approx-prefix-index.ts';
 import type { BoardLookup } from './board-lookup.ts';
 import { argminLoad, DEFAULT_STALE_LOAD_MS, effectiveLoad, loadCap, SendLog } from './load.ts';
@@ -388,9 +388,4 @@ function slowestFilling(
     if (rate < bestRate || (rate === bestRate && loads[i]! < loads[best]!)) best = i;
   }
   return best < 0 ? undefined : best;
-}
-
-/** Prompt characters not covered by `matchedBlocks` cached blocks. */
-function uncachedChars(input: RoutingInput, matchedBlocks: number): number {
-  return Math.max(0, input.promptChars - matchedBlocks * (input.blockChars ?? DEFAULT_BLOCK_CHARS));
 }

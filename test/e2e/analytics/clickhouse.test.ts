@@ -1,5 +1,6 @@
-// Against a real ClickHouse server: migrations, idempotent inserts, the experiment report (same numbers as
-// SQLite), the node buffer's spool replay into ClickHouse, and its split around rows ClickHouse refuses.
+// Against a real ClickHouse server: migrations, idempotent inserts, the experiment report and the cache report
+// (same numbers as SQLite), the node buffer's spool replay into ClickHouse, and its split around rows ClickHouse
+// refuses.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -12,7 +13,8 @@ import { ClickHouseSink, createClickHouseClient } from '../../../src/analytics/s
 import { openSqlite, SqliteSink } from '../../../src/analytics/sinks/sqlite.ts';
 import { NodeEventBuffer } from '../../../src/analytics/delivery/node-buffer.ts';
 import { clickhouseQueryable, experimentReport, sqliteQueryable } from '../../../src/analytics/report.ts';
-import { armEvents, pairEvent, requestEvent } from '../../unit/analytics/fixtures.ts';
+import { cacheReport } from '../../../src/analytics/cache-report.ts';
+import { armEvents, cacheRequests, pairEvent, requestEvent } from '../../unit/analytics/fixtures.ts';
 import { dropDatabase, freePort, testDatabase, useClickHouse } from './clickhouse-server.ts';
 
 let url: string;
@@ -101,6 +103,25 @@ describe('experiment report on ClickHouse', () => {
     // Same numbers from both dialects (float means compared to 12 digits).
     const round = (x: unknown) => JSON.parse(JSON.stringify(x, (_k, v) => (typeof v === 'number' ? Number(v.toPrecision(12)) : v)));
     expect(round(ch)).toEqual(round(lite));
+  });
+});
+
+describe('cache report on ClickHouse', () => {
+  it('gives the same report as SQLite, with re-sent events counted once', async () => {
+    const events = cacheRequests().map((e) => ({ ...e, tenant: `cache-${e.tenant}` }));
+    const sink = new ClickHouseSink(client, database);
+    await sink.write(events);
+    await sink.write(events.slice(0, 3)); // re-sent: must not change the report
+    const dir = mkdtempSync(join(tmpdir(), 'kvr-cache-'));
+    const db = await openSqlite(join(dir, 'a.db'));
+    await new SqliteSink(db).write(events);
+    for (const filter of [{ tenant: 'cache-acme' }, { tenant: 'cache-beta', sinceMs: Date.UTC(2026, 10, 29, 9, 3) }]) {
+      expect(await cacheReport(clickhouseQueryable(client, database), filter)).toEqual(await cacheReport(sqliteQueryable(db), filter));
+    }
+    rmSync(dir, { recursive: true, force: true });
+    const acme = await cacheReport(clickhouseQueryable(client, database), { tenant: 'cache-acme' });
+    expect(acme.tenants).toEqual([{ tenant: 'cache-acme', requests: 4, prompt_tokens: 4000, cached_tokens: 2500, hit_rate: 0.625 }]);
+    expect(acme.policies.map((p) => [p.policy, p.hit_rate])).toEqual([['prefix-affinity', 2500 / 3000], ['round-robin', 0]]);
   });
 });
 

@@ -63,3 +63,26 @@ export function armEvents(tenant: string, experiment: string, arms: Record<strin
   }
   return out;
 }
+
+/**
+ * Request events with cache receipts for the cache report: tenant acme (prefix-affinity on b0, round-robin on b1),
+ * tenant beta (round-robin, nothing cached), plus answers the report leaves out (errors, a router refusal).
+ */
+export function cacheRequests(): AnalyticsEvent[] {
+  const at = (min: number) => Date.UTC(2026, 10, 29, 9, min);
+  const req = (tenant: string, pool: string, backend: string, policy: string, prompt: number, cached: number, min: number, over: Partial<RequestEvent> = {}) =>
+    requestEvent({
+      tenant, pool, backend, prompt_tokens: prompt, cached_tokens: cached, ts: at(min), experiment: '', arm: '',
+      decision: `pool=${pool};backend=${backend};policy=${policy};reason=r;attempt=1;inflight=0`, ...over,
+    });
+  return [
+    req('acme', 'gpu', 'b0', 'prefix-affinity', 1000, 500, 0),
+    req('acme', 'gpu', 'b0', 'prefix-affinity', 1000, 1000, 10),
+    req('acme', 'gpu', 'b0', 'prefix-affinity', 1000, 1000, 40),
+    req('acme', 'gpu', 'b1', 'round-robin', 1000, 0, 20),
+    req('beta', 'cpu', 'b0', 'round-robin', 400, 0, 0),
+    req('beta', 'cpu', 'b0', 'round-robin', 600, 0, 5),
+    req('acme', 'gpu', 'b1', 'round-robin', 1000, 900, 41, { status: 502, error_class: 'upstream_5xx' }),
+    req('acme', '', '', '', 0, 0, 42, { status: 400, error_class: 'invalid_request', decision: '' }),
+  ];
+}

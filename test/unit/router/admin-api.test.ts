@@ -52,6 +52,15 @@ describe('admin API', () => {
     expect((await admin('/tenants/acme', { method: 'PUT', body: '{not json' })).status).toBe(400);
   });
 
+  it('refuses to import the admin token as a tenant key (it would then call /v1 as that tenant)', async () => {
+    const { app, admin } = await testApp();
+    await admin('/tenants/acme', { method: 'PUT', body: JSON.stringify(cfg) });
+    const r = await admin('/tenants/acme/keys', { method: 'POST', body: JSON.stringify({ key: ADMIN_TOKEN }) });
+    expect(r.status).toBe(400);
+    expect(((await r.json()) as { error: { param: string } }).error.param).toBe('key');
+    expect((await app.request('/v1/models', { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })).status).toBe(401);
+  });
+
   it('issues a key once (stored only as a hash), lists and revokes it', async () => {
     const { app, admin, store } = await testApp();
     await admin('/tenants/acme', { method: 'PUT', body: JSON.stringify(cfg) });

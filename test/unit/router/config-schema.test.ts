@@ -13,7 +13,8 @@ describe('tenant config schema', () => {
     expect(r.ok).toBe(true);
     if (!r.ok) return;
     expect(r.value.retry.maxAttempts).toBeGreaterThan(1);
-    expect(r.value.pools['gpu-a']!.backends[0]!.engine).toBe('vllm');
+    // A left-out engine stays left out, so that probes can report it (the router assumes vllm: engines.md).
+    expect(r.value.pools['gpu-a']!.backends[0]!.engine).toBeUndefined();
     expect(r.value.affinity.enabled).toBe(true);
     expect(r.value.limits.maxBodyBytes).toBeGreaterThan(0);
   });
