@@ -11,6 +11,9 @@ export interface ProcessSample {
   heapUsedBytes?: number;
   heapTotalBytes?: number;
   externalBytes?: number;
+  arrayBuffersBytes?: number;
+  /** Node: V8 heap spaces (new, old, code, large_object ...), size reserved and used, in bytes. */
+  heapSpaces?: Record<string, { total: number; used: number }>;
   /** Node: resources keeping the event loop alive, by type (TCPSocketWrap, Timeout, ...). */
   activeResources?: Record<string, number>;
   fds: number;
@@ -24,7 +27,9 @@ export interface ProcessSample {
 const auth = { authorization: `Bearer ${ADMIN_TOKEN}` };
 
 /** Gauges from the Node router's Prometheus text (absent on workerd: the Worker cannot see its process). */
-async function nodeGauges(router: Router): Promise<Pick<ProcessSample, 'heapUsedBytes' | 'heapTotalBytes' | 'externalBytes' | 'activeResources'>> {
+async function nodeGauges(
+  router: Router,
+): Promise<Pick<ProcessSample, 'heapUsedBytes' | 'heapTotalBytes' | 'externalBytes' | 'arrayBuffersBytes' | 'heapSpaces' | 'activeResources'>> {
   if (router.runtime !== 'node') return {};
   const text = await (await fetch(`${router.url}/metrics`, { headers: auth })).text();
   const value = (name: string) => {
@@ -33,7 +38,19 @@ async function nodeGauges(router: Router): Promise<Pick<ProcessSample, 'heapUsed
   };
   const activeResources: Record<string, number> = {};
   for (const m of text.matchAll(/^nodejs_active_resources\{type="([^"]+)"\} (\S+)$/gm)) activeResources[m[1]!] = Number(m[2]);
-  return { heapUsedBytes: value('nodejs_heap_size_used_bytes'), heapTotalBytes: value('nodejs_heap_size_total_bytes'), externalBytes: value('nodejs_external_memory_bytes'), activeResources };
+  const heapSpaces: Record<string, { total: number; used: number }> = {};
+  for (const m of text.matchAll(/^nodejs_heap_space_size_(total|used)_bytes\{space="([^"]+)"\} (\S+)$/gm)) {
+    const s = (heapSpaces[m[2]!] ??= { total: 0, used: 0 });
+    s[m[1] as 'total' | 'used'] = Number(m[3]);
+  }
+  return {
+    heapUsedBytes: value('nodejs_heap_size_used_bytes'),
+    heapTotalBytes: value('nodejs_heap_size_total_bytes'),
+    externalBytes: value('nodejs_external_memory_bytes'),
+    arrayBuffersBytes: value('nodejs_array_buffers_bytes'),
+    heapSpaces,
+    activeResources,
+  };
 }
 
 /** In-flight per backend, in the order of `backendUrls`. */

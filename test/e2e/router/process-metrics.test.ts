@@ -28,6 +28,14 @@ describe('/metrics on Node', () => {
     expect(used).toBeGreaterThan(1e6);
     expect(sample(text, 'nodejs_heap_size_total_bytes')).toBeGreaterThanOrEqual(used);
     expect(sample(text, 'nodejs_external_memory_bytes')).toBeGreaterThan(0);
+    expect(sample(text, 'nodejs_array_buffers_bytes')).toBeGreaterThanOrEqual(0);
+    // Per V8 space, so a growing heap total can be pinned on a generation.
+    for (const space of ['new', 'old', 'code', 'large_object']) {
+      const total = sample(text, `nodejs_heap_space_size_total_bytes{space="${space}"}`);
+      expect(total, space).toBeGreaterThanOrEqual(0);
+      expect(sample(text, `nodejs_heap_space_size_used_bytes{space="${space}"}`), space).toBeLessThanOrEqual(total!);
+    }
+    expect(sample(text, 'nodejs_heap_space_size_total_bytes{space="old"}')).toBeGreaterThan(1e6);
     // This very request holds a TCP socket and the server listens on one.
     expect(sample(text, 'nodejs_active_resources{type="TCPServerWrap"}')).toBeGreaterThanOrEqual(1);
     expect(sample(text, 'nodejs_active_resources{type="TCPSocketWrap"}')).toBeGreaterThanOrEqual(1);
