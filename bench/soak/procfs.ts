@@ -44,6 +44,17 @@ export function rssBytes(pid: number): number | undefined {
   }
 }
 
+/** Resident memory by kind (RssAnon: heap, malloc, V8; RssFile: mapped binaries and libraries), in bytes. */
+export function rssParts(pid: number): { anon: number; file: number } | undefined {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const kb = (k: string) => Number(new RegExp(`^${k}:\\s+(\\d+) kB$`, 'm').exec(status)?.[1] ?? NaN) * 1024;
+    return { anon: kb('RssAnon'), file: kb('RssFile') };
+  } catch {
+    return undefined;
+  }
+}
+
 /** The targets of the process's open file descriptors (`socket:[123]`, `/path`, `pipe:[..]`, ...). */
 function fdTargets(pid: number): string[] {
   const dir = `/proc/${pid}/fd`;
@@ -58,10 +69,17 @@ function fdTargets(pid: number): string[] {
   return out;
 }
 
-/** The inodes of every TCP socket on this host (IPv4 and IPv6), with their state. */
-function tcpInodes(): Map<string, string> {
+interface TcpSocket {
+  state: string;
+  localPort: number;
+  remotePort: number;
+}
+
+/** The inodes of every TCP socket on this host (IPv4 and IPv6), with their state and ports. */
+function tcpInodes(): Map<string, TcpSocket> {
   const states: Record<string, string> = { '01': 'established', '06': 'time_wait', '08': 'close_wait', '0A': 'listen' };
-  const out = new Map<string, string>();
+  const port = (addr: string) => parseInt(addr.slice(addr.lastIndexOf(':') + 1), 16);
+  const out = new Map<string, TcpSocket>();
   for (const f of ['/proc/net/tcp', '/proc/net/tcp6']) {
     let text = '';
     try {
@@ -71,7 +89,7 @@ function tcpInodes(): Map<string, string> {
     }
     for (const line of text.split('\n').slice(1)) {
       const cols = line.trim().split(/\s+/);
-      if (cols.length > 9) out.set(cols[9]!, states[cols[3]!] ?? 'other');
+      if (cols.length > 9) out.set(cols[9]!, { state: states[cols[3]!] ?? 'other', localPort: port(cols[1]!), remotePort: port(cols[2]!) });
     }
   }
   return out;
@@ -83,10 +101,15 @@ export interface Descriptors {
   tcp: number;
   /** Of those, how many in each state (established, listen, close_wait, other). */
   tcpByState: Record<string, number>;
+  /** By which connection it is and its state ("clients established", "backends close_wait", ...), with `peerOf`. */
+  tcpByPeer?: Record<string, number>;
 }
 
+/** Names a socket by its ports (e.g. "clients" for one on the router's listening port), or undefined: "other". */
+export type PeerOf = (localPort: number, remotePort: number) => string | undefined;
+
 /** Open file descriptors and TCP sockets of `pid`, undefined once the process is gone. */
-export function descriptors(pid: number): Descriptors | undefined {
+export function descriptors(pid: number, peerOf?: PeerOf): Descriptors | undefined {
   let targets: string[];
   try {
     targets = fdTargets(pid);
@@ -95,13 +118,18 @@ export function descriptors(pid: number): Descriptors | undefined {
   }
   const tcp = tcpInodes();
   const byState: Record<string, number> = {};
+  const byPeer: Record<string, number> = {};
   let n = 0;
   for (const t of targets) {
     const m = /^socket:\[(\d+)\]$/.exec(t);
-    const state = m ? tcp.get(m[1]!) : undefined;
-    if (state === undefined) continue;
+    const sock = m ? tcp.get(m[1]!) : undefined;
+    if (sock === undefined) continue;
     n++;
-    byState[state] = (byState[state] ?? 0) + 1;
+    byState[sock.state] = (byState[sock.state] ?? 0) + 1;
+    if (peerOf) {
+      const k = `${peerOf(sock.localPort, sock.remotePort) ?? 'other'} ${sock.state}`;
+      byPeer[k] = (byPeer[k] ?? 0) + 1;
+    }
   }
-  return { fds: targets.length, tcp: n, tcpByState: byState };
+  return { fds: targets.length, tcp: n, tcpByState: byState, ...(peerOf && { tcpByPeer: byPeer }) };
 }

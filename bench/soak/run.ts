@@ -21,7 +21,7 @@ import { Backends, inflightSettles, newTenant, sleep, startRouter, storedEvents,
 import { soakChart } from './chart.ts';
 import { Driver } from './driver.ts';
 import { faultPlan, type FaultWindow } from './faults.ts';
-import { descendants, descriptors, findDescendant } from './procfs.ts';
+import { descendants, descriptors, findDescendant, type PeerOf } from './procfs.ts';
 import { writeSoakMarkdown } from './report.ts';
 import { sampleProcess, type ProcessSample } from './sampler.ts';
 import { checks, type Sample, type SoakResult } from './summary.ts';
@@ -119,10 +119,17 @@ async function soak(runtime: Runtime): Promise<SoakResult> {
 
   const backends = await Backends.start(opt.backends, ['--time-scale', String(opt.timeScale)]);
   stoppers.push(() => backends.stop());
+  // The local Worker's own output (Miniflare's warnings, such as a Queue message moved to the dead-letter queue,
+  // and the Worker's console.error) goes to this run's output, so a lost event leaves a trace.
+  process.env.KVR_DEBUG ??= '1';
   const router = await startRouter(runtime, ch!.url, database);
   stoppers.unshift(() => router.stop());
   try {
     const { pid, measured } = await servingProcess(router);
+    // Which connection each of the router's sockets is: from a client, to a backend, to ClickHouse.
+    const routerPort = Number(new URL(router.url).port);
+    const peerOf: PeerOf = (local, remote) =>
+      local === routerPort ? 'clients' : backends.ports.includes(remote) ? 'backends' : remote === ch!.port ? 'clickhouse' : undefined;
     const tenants = [`soak-${runtime}-a`, `soak-${runtime}-b`];
     const keys = [
       await newTenant(router, tenants[0]!, backends.urls), // prefix affinity (the default policy)
@@ -131,7 +138,7 @@ async function soak(runtime: Runtime): Promise<SoakResult> {
     await sleep(2_000);
     const t0 = performance.now();
     const tNow = () => (performance.now() - t0) / 1000;
-    const baseline = await sampleProcess(router, pid, backends.urls, -2);
+    const baseline = await sampleProcess(router, pid, backends.urls, -2, peerOf);
     console.log(`[soak ${runtime}] router pid ${pid} (${measured}); baseline rss ${fmt(baseline.rssBytes)} fds ${baseline.fds} tcp ${baseline.tcp}; ${opt.minutes} min, ${opt.concurrency} clients`);
 
     // Faults on their schedule; a step that fails is reported, not fatal.
@@ -157,7 +164,7 @@ async function soak(runtime: Runtime): Promise<SoakResult> {
         await sleep(opt.sampleMs - ((tNow() * 1000) % opt.sampleMs));
         const t = tNow();
         const c = driver.drain();
-        const p = await sampleProcess(router, pid, backends.urls, Math.round(t)).catch((e: Error) => e);
+        const p = await sampleProcess(router, pid, backends.urls, Math.round(t), peerOf).catch((e: Error) => e);
         if (p instanceof Error) {
           sampleErrors.push(`at ${t.toFixed(0)} s: ${p.message}`);
           console.error(`[soak ${runtime}] sample failed: ${p.message}`);
@@ -181,10 +188,10 @@ async function soak(runtime: Runtime): Promise<SoakResult> {
 
     // Back to the start: descriptors and sockets once keep-alive connections have closed (bounded).
     const settleStart = performance.now();
-    let settled = descriptors(pid)!;
+    let settled = descriptors(pid, peerOf)!;
     while (performance.now() - settleStart < SETTLE_MS && (settled.fds > baseline.fds || settled.tcp > baseline.tcp)) {
       await sleep(1_000);
-      settled = descriptors(pid)!;
+      settled = descriptors(pid, peerOf)!;
     }
     const settledAfterMs = performance.now() - settleStart;
     const inflight = await inflightSettles(router, 30_000);
@@ -192,7 +199,9 @@ async function soak(runtime: Runtime): Promise<SoakResult> {
     for (const [i, tenant] of tenants.entries()) {
       const answered = driver.totals.answered[i]!;
       const stored = await storedEvents(ch!.url, database, tenant, answered, EVENTS_WAIT_MS);
-      events.push({ tenant, answered, stored, answeredBy: driver.totals.answeredBy[i]!.by, storedBy: await storedByClass(database, tenant) });
+      // When the count was reached (or the wait gave up), from the end of the load: late events, or lost ones.
+      const afterLoadS = Math.round(tNow() - loadEndedS);
+      events.push({ tenant, answered, stored, afterLoadS, answeredBy: driver.totals.answeredBy[i]!.by, storedBy: await storedByClass(database, tenant) });
     }
     sampling = false;
     await sampler;
@@ -217,7 +226,7 @@ async function soak(runtime: Runtime): Promise<SoakResult> {
         shapes: driver.totals.shapes.by,
         defectExamples: driver.totals.defectExamples,
       },
-      end: { settled: { afterMs: Math.round(settledAfterMs), fds: settled.fds, tcp: settled.tcp, tcpByState: settled.tcpByState }, inflight, events },
+      end: { settled: { afterMs: Math.round(settledAfterMs), fds: settled.fds, tcp: settled.tcp, tcpByState: settled.tcpByState, tcpByPeer: settled.tcpByPeer }, inflight, events },
       loadAverage: { mean: loads.reduce((a, b) => a + b, 0) / Math.max(1, loads.length), max: Math.max(...loads) },
     };
     await dropDatabase(ch!.url, database).catch(() => {});

@@ -2,12 +2,15 @@
 // V8 heap and active handles (admin /metrics), and in-flight requests per backend (admin /backends).
 import os from 'node:os';
 import { ADMIN_TOKEN, type Router } from '../../test/e2e/faults/harness.ts';
-import { descriptors, rssBytes } from './procfs.ts';
+import { descriptors, rssBytes, rssParts, type PeerOf } from './procfs.ts';
 
 export interface ProcessSample {
   /** Seconds since the load started (negative before it). */
   t: number;
   rssBytes: number;
+  /** RSS split: anonymous memory (heaps, malloc) and file-backed pages (the binary, libraries). */
+  rssAnonBytes?: number;
+  rssFileBytes?: number;
   heapUsedBytes?: number;
   heapTotalBytes?: number;
   externalBytes?: number;
@@ -19,6 +22,8 @@ export interface ProcessSample {
   fds: number;
   tcp: number;
   tcpByState: Record<string, number>;
+  /** TCP sockets by connection (clients, backends, clickhouse, other) and state. */
+  tcpByPeer?: Record<string, number>;
   /** In-flight requests per backend index, as the router counts them. */
   inflight: number[];
   load1: number;
@@ -60,11 +65,12 @@ export async function inflightPerBackend(router: Router, backendUrls: string[]):
 }
 
 /** Samples `pid` (the process that serves) and the router's admin view; throws if the process is gone. */
-export async function sampleProcess(router: Router, pid: number, backendUrls: string[], t: number): Promise<ProcessSample> {
+export async function sampleProcess(router: Router, pid: number, backendUrls: string[], t: number, peerOf?: PeerOf): Promise<ProcessSample> {
   const [gauges, inflight] = await Promise.all([nodeGauges(router), inflightPerBackend(router, backendUrls)]);
   // /proc after the admin requests: the sampler's own keep-alive connection is counted the same way every time.
   const rss = rssBytes(pid);
-  const d = descriptors(pid);
+  const parts = rssParts(pid);
+  const d = descriptors(pid, peerOf);
   if (rss === undefined || d === undefined) throw new Error(`the router process ${pid} is gone`);
-  return { t, rssBytes: rss, ...gauges, fds: d.fds, tcp: d.tcp, tcpByState: d.tcpByState, inflight, load1: os.loadavg()[0]! };
+  return { t, rssBytes: rss, rssAnonBytes: parts?.anon, rssFileBytes: parts?.file, ...gauges, fds: d.fds, tcp: d.tcp, tcpByState: d.tcpByState, tcpByPeer: d.tcpByPeer, inflight, load1: os.loadavg()[0]! };
 }

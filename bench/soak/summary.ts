@@ -11,12 +11,14 @@ export interface Sample extends ProcessSample {
 
 export interface EndState {
   /** fds and TCP sockets of the router once the load stopped and its connections settled. */
-  settled: { afterMs: number; fds: number; tcp: number; tcpByState: Record<string, number> };
+  settled: { afterMs: number; fds: number; tcp: number; tcpByState: Record<string, number>; tcpByPeer?: Record<string, number> };
   inflight: number;
   events: {
     tenant: string;
     answered: number;
     stored: number;
+    /** Seconds from the end of the load until the count was reached (or the wait gave up). */
+    afterLoadS?: number;
     /** Answered requests by the client's verdict, and stored request events by their error class. */
     answeredBy: Record<string, number>;
     storedBy: Record<string, number>;
@@ -79,12 +81,12 @@ export function checks(r: Omit<SoakResult, 'checks'>, warmS: number): Check[] {
     { name: `RSS growth, minute ${(warmS / 60).toFixed(1)} to minute ${r.minutes} (< 10%)`, value: `${mb(g.from)} -> ${mb(g.to)} (${(g.growth * 100).toFixed(1)}%)`, pass: g.growth < 0.1 },
     ...heapFigures(r.samples, warmS, endS),
     { name: 'open fds back to the start value after the load', value: `${r.baseline.fds} -> ${r.end.settled.fds} (settled after ${(r.end.settled.afterMs / 1000).toFixed(0)} s)`, pass: r.end.settled.fds <= r.baseline.fds },
-    { name: 'TCP sockets back to the start value after the load', value: `${r.baseline.tcp} -> ${r.end.settled.tcp} (${states(r.end.settled.tcpByState)})`, pass: r.end.settled.tcp <= r.baseline.tcp },
+    { name: 'TCP sockets back to the start value after the load', value: `${r.baseline.tcp} -> ${r.end.settled.tcp} (${states(r.end.settled.tcpByPeer ?? r.end.settled.tcpByState)})`, pass: r.end.settled.tcp <= r.baseline.tcp },
     { name: 'in-flight back to 0 at the end', value: String(r.end.inflight), pass: r.end.inflight === 0 },
     { name: "no 5xx from kvroute's own code", value: ownFiveXX.length ? ownFiveXX.map(([k, n]) => `${k} x${n}`).join(', ') : `0 (upstream 5xx: ${fiveXX.reduce((n, [, v]) => n + v, 0)})`, pass: ownFiveXX.length === 0 },
     { name: 'every error OpenAI JSON, no cut streams or broken connections', value: `${defects} defects`, pass: defects === 0 },
   ];
-  for (const e of r.end.events) out.push({ name: `one stored event per answered request (${e.tenant})`, value: `${e.stored} stored / ${e.answered} answered`, pass: e.stored === e.answered });
+  for (const e of r.end.events) out.push({ name: `one stored event per answered request (${e.tenant})`, value: `${e.stored} stored / ${e.answered} answered${e.afterLoadS === undefined ? '' : ` (counted ${e.afterLoadS} s after the load)`}`, pass: e.stored === e.answered });
   return out;
 }
 
