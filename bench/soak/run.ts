@@ -174,7 +174,7 @@ async function soak(runtime: Runtime): Promise<SoakResult> {
         last = t;
         samples.push(s);
         console.log(
-          `[soak ${runtime} ${String(s.t).padStart(5)}s] rss ${fmt(s.rssBytes)} heap ${fmt(s.heapUsedBytes)} fds ${s.fds} tcp ${s.tcp} ` +
+          `[soak ${runtime} ${String(s.t).padStart(5)}s] rss ${fmt(s.rssBytes)} (brk ${fmt(s.resident?.brk)} v8pages ${fmt(s.resident?.v8Pages)} anon ${fmt(s.resident?.otherAnon)}) heap ${fmt(s.heapUsedBytes)}/${fmt(s.heapTotalBytes)} ext ${fmt(s.externalBytes)} fds ${s.fds} tcp ${s.tcp} ` +
             `inflight ${s.inflight.join('/')} ${s.rps.toFixed(0)}/s ${JSON.stringify(c.by)} load ${s.load1.toFixed(2)} ${active(t).join(', ')}`,
         );
       }

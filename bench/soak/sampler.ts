@@ -2,7 +2,7 @@
 // V8 heap and active handles (admin /metrics), and in-flight requests per backend (admin /backends).
 import os from 'node:os';
 import { ADMIN_TOKEN, type Router } from '../../test/e2e/faults/harness.ts';
-import { descriptors, rssBytes, rssParts, type PeerOf } from './procfs.ts';
+import { descriptors, residentByMapping, rssBytes, rssParts, type PeerOf } from './procfs.ts';
 
 export interface ProcessSample {
   /** Seconds since the load started (negative before it). */
@@ -11,6 +11,8 @@ export interface ProcessSample {
   /** RSS split: anonymous memory (heaps, malloc) and file-backed pages (the binary, libraries). */
   rssAnonBytes?: number;
   rssFileBytes?: number;
+  /** Resident memory by mapping kind (main malloc heap, V8 pages, other anonymous, files): see residentByMapping. */
+  resident?: { brk: number; v8Pages: number; otherAnon: number; file: number };
   heapUsedBytes?: number;
   heapTotalBytes?: number;
   externalBytes?: number;
@@ -72,5 +74,5 @@ export async function sampleProcess(router: Router, pid: number, backendUrls: st
   const parts = rssParts(pid);
   const d = descriptors(pid, peerOf);
   if (rss === undefined || d === undefined) throw new Error(`the router process ${pid} is gone`);
-  return { t, rssBytes: rss, rssAnonBytes: parts?.anon, rssFileBytes: parts?.file, ...gauges, fds: d.fds, tcp: d.tcp, tcpByState: d.tcpByState, tcpByPeer: d.tcpByPeer, inflight, load1: os.loadavg()[0]! };
+  return { t, rssBytes: rss, rssAnonBytes: parts?.anon, rssFileBytes: parts?.file, resident: residentByMapping(pid), ...gauges, fds: d.fds, tcp: d.tcp, tcpByState: d.tcpByState, tcpByPeer: d.tcpByPeer, inflight, load1: os.loadavg()[0]! };
 }
