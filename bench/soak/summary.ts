@@ -80,6 +80,7 @@ export function checks(r: Omit<SoakResult, 'checks'>, warmS: number): Check[] {
   const out: Check[] = [
     { name: `RSS growth, minute ${(warmS / 60).toFixed(1)} to minute ${r.minutes} (< 10%)`, value: `${mb(g.from)} -> ${mb(g.to)} (${(g.growth * 100).toFixed(1)}%)`, pass: g.growth < 0.1 },
     ...heapFigures(r.samples, warmS, endS),
+    ...memoryBreakdown(r.samples, warmS, endS),
     { name: 'open fds back to the start value after the load', value: `${r.baseline.fds} -> ${r.end.settled.fds} (settled after ${(r.end.settled.afterMs / 1000).toFixed(0)} s)`, pass: r.end.settled.fds <= r.baseline.fds },
     { name: 'TCP sockets back to the start value after the load', value: `${r.baseline.tcp} -> ${r.end.settled.tcp} (${states(r.end.settled.tcpByPeer ?? r.end.settled.tcpByState)})`, pass: r.end.settled.tcp <= r.baseline.tcp },
     { name: 'in-flight back to 0 at the end', value: String(r.end.inflight), pass: r.end.inflight === 0 },
@@ -106,4 +107,34 @@ function heapFigures(samples: Sample[], warmS: number, endS: number): Check[] {
     { name: 'heap used, lowest sample of the minute (live heap)', value: `${mb(low(warm))} -> ${mb(low(end))}; after the load ${mb(last.heapUsedBytes)}` },
     { name: 'heap total (reserved by V8), median of the minute', value: `${mb(total(warm))} -> ${mb(total(end))}; after the load ${mb(last.heapTotalBytes!)}, RSS ${mb(last.rssBytes)}` },
   ];
+}
+
+/**
+ * Where the RSS growth is: each part of the memory (resident by mapping kind; on Node also V8's heap spaces and
+ * the memory outside the heap), median over the warm minute -> median over the last minute of the load -> the
+ * last sample after the load. A part that grows and stays after the load is retained; one that grows only under
+ * load is sized to the allocation rate.
+ */
+function memoryBreakdown(samples: Sample[], warmS: number, endS: number): Check[] {
+  const parts: [string, (s: Sample) => number | undefined][] = [
+    ['main malloc heap (brk)', (s) => s.resident?.brk],
+    ['V8 pages (256 KiB mappings)', (s) => s.resident?.v8Pages],
+    ['other anonymous (arenas, large objects, new space, stacks)', (s) => s.resident?.otherAnon],
+    ['file-backed (binary, libraries)', (s) => s.resident?.file],
+    ...['new', 'old', 'code', 'large_object', 'map', 'code_large_object', 'new_large_object', 'read_only', 'shared', 'trusted'].map(
+      (space) => [`V8 ${space} space, size`, (s: Sample) => s.heapSpaces?.[space]?.total] as [string, (s: Sample) => number | undefined],
+    ),
+    ['external memory (Buffers, native objects)', (s) => s.externalBytes],
+    ['ArrayBuffers', (s) => s.arrayBuffersBytes],
+  ];
+  const last = samples.at(-1);
+  const out: Check[] = [];
+  for (const [name, f] of parts) {
+    const at = (a: number, b: number) => median(samples.filter((s) => s.t >= a && s.t <= b && f(s) !== undefined).map((s) => f(s)!));
+    const [warm, end] = [at(warmS, warmS + 60), at(endS - 60, endS)];
+    if (Number.isNaN(warm) || Number.isNaN(end) || !last || f(last) === undefined) continue;
+    if (warm < 2 ** 20 && end < 2 ** 20) continue; // a space that stays empty
+    out.push({ name: `${name}, median of the minute`, value: `${mb(warm)} -> ${mb(end)}; after the load ${mb(f(last)!)}` });
+  }
+  return out;
 }
