@@ -209,7 +209,7 @@ async function soak(runtime: Runtime): Promise<SoakResult> {
     const loads = samples.map((s) => s.load1);
     const result: Omit<SoakResult, 'checks'> = {
       runtime,
-      command: `WRANGLER_SEND_METRICS=false CLOUDFLARE_CF_FETCH_ENABLED=false ${COMMAND}`,
+      command: `${process.env.KVROUTE_PORT_RANGE ? `KVROUTE_PORT_RANGE=${process.env.KVROUTE_PORT_RANGE} ` : ''}WRANGLER_SEND_METRICS=false CLOUDFLARE_CF_FETCH_ENABLED=false ${COMMAND}`,
       startedAt: new Date(Date.now() - tNow() * 1000).toISOString(),
       minutes: opt.minutes,
       concurrency: opt.concurrency,
