@@ -186,6 +186,12 @@ async function soak(runtime: Runtime): Promise<SoakResult> {
     const loadEndedS = tNow();
     console.log(`[soak ${runtime}] load stopped at ${loadEndedS.toFixed(0)} s; settling`);
 
+    // Stored events, counted from now on beside the settling: when each tenant's count is complete tells late
+    // events (the Queue's batching and retry delays) from lost ones (never complete within the bound).
+    const eventCounts = tenants.map(async (tenant, i) => {
+      const stored = await storedEvents(ch!.url, database, tenant, driver.totals.answered[i]!, EVENTS_WAIT_MS);
+      return { stored, afterLoadS: Math.round(tNow() - loadEndedS) };
+    });
     // Back to the start: descriptors and sockets once keep-alive connections have closed (bounded).
     const settleStart = performance.now();
     let settled = descriptors(pid, peerOf)!;
@@ -197,11 +203,8 @@ async function soak(runtime: Runtime): Promise<SoakResult> {
     const inflight = await inflightSettles(router, 30_000);
     const events = [];
     for (const [i, tenant] of tenants.entries()) {
-      const answered = driver.totals.answered[i]!;
-      const stored = await storedEvents(ch!.url, database, tenant, answered, EVENTS_WAIT_MS);
-      // When the count was reached (or the wait gave up), from the end of the load: late events, or lost ones.
-      const afterLoadS = Math.round(tNow() - loadEndedS);
-      events.push({ tenant, answered, stored, afterLoadS, answeredBy: driver.totals.answeredBy[i]!.by, storedBy: await storedByClass(database, tenant) });
+      const { stored, afterLoadS } = await eventCounts[i]!;
+      events.push({ tenant, answered: driver.totals.answered[i]!, stored, afterLoadS, answeredBy: driver.totals.answeredBy[i]!.by, storedBy: await storedByClass(database, tenant) });
     }
     sampling = false;
     await sampler;

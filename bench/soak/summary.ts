@@ -17,7 +17,7 @@ export interface EndState {
     tenant: string;
     answered: number;
     stored: number;
-    /** Seconds from the end of the load until the count was reached (or the wait gave up). */
+    /** Seconds from the end of the load until the count was complete (or the wait gave up). */
     afterLoadS?: number;
     /** Answered requests by the client's verdict, and stored request events by their error class. */
     answeredBy: Record<string, number>;
@@ -87,7 +87,7 @@ export function checks(r: Omit<SoakResult, 'checks'>, warmS: number): Check[] {
     { name: "no 5xx from kvroute's own code", value: ownFiveXX.length ? ownFiveXX.map(([k, n]) => `${k} x${n}`).join(', ') : `0 (upstream 5xx: ${fiveXX.reduce((n, [, v]) => n + v, 0)})`, pass: ownFiveXX.length === 0 },
     { name: 'every error OpenAI JSON, no cut streams or broken connections', value: `${defects} defects`, pass: defects === 0 },
   ];
-  for (const e of r.end.events) out.push({ name: `one stored event per answered request (${e.tenant})`, value: `${e.stored} stored / ${e.answered} answered${e.afterLoadS === undefined ? '' : ` (counted ${e.afterLoadS} s after the load)`}`, pass: e.stored === e.answered });
+  for (const e of r.end.events) out.push({ name: `one stored event per answered request (${e.tenant})`, value: `${e.stored} stored / ${e.answered} answered${e.afterLoadS === undefined ? '' : ` (${e.stored === e.answered ? 'complete' : 'still short'} ${e.afterLoadS} s after the load)`}`, pass: e.stored === e.answered });
   return out;
 }
 
