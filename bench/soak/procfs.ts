@@ -146,6 +146,12 @@ export function descriptors(pid: number, peerOf?: PeerOf): Descriptors | undefin
     return undefined;
   }
   const tcp = tcpInodes();
+  // Ports something on this host listens on: an unnamed socket is then told apart as one to a local server
+  // ("to :PORT") or one a local server accepted ("on :PORT").
+  const listening = new Set<number>();
+  for (const t of tcp.values()) if (t.state === 'listen') listening.add(t.localPort);
+  const unnamed = (t: TcpSocket) =>
+    t.state === 'listen' ? 'listening' : listening.has(t.localPort) ? `on :${t.localPort}` : listening.has(t.remotePort) ? `to :${t.remotePort}` : 'other';
   const byState: Record<string, number> = {};
   const byPeer: Record<string, number> = {};
   let n = 0;
@@ -156,7 +162,7 @@ export function descriptors(pid: number, peerOf?: PeerOf): Descriptors | undefin
     n++;
     byState[sock.state] = (byState[sock.state] ?? 0) + 1;
     if (peerOf) {
-      const k = `${peerOf(sock.localPort, sock.remotePort) ?? 'other'} ${sock.state}`;
+      const k = `${peerOf(sock.localPort, sock.remotePort) ?? unnamed(sock)} ${sock.state}`;
       byPeer[k] = (byPeer[k] ?? 0) + 1;
     }
   }
