@@ -81,6 +81,7 @@ export function checks(r: Omit<SoakResult, 'checks'>, warmS: number): Check[] {
     { name: `RSS growth, minute ${(warmS / 60).toFixed(1)} to minute ${r.minutes} (< 10%)`, value: `${mb(g.from)} -> ${mb(g.to)} (${(g.growth * 100).toFixed(1)}%)`, pass: g.growth < 0.1 },
     ...heapFigures(r.samples, warmS, endS),
     ...memoryBreakdown(r.samples, warmS, endS),
+    ...rssByBlock(r.samples, endS),
     { name: 'open fds back to the start value after the load', value: `${r.baseline.fds} -> ${r.end.settled.fds} (settled after ${(r.end.settled.afterMs / 1000).toFixed(0)} s)`, pass: r.end.settled.fds <= r.baseline.fds },
     { name: 'TCP sockets back to the start value after the load', value: `${r.baseline.tcp} -> ${r.end.settled.tcp} (${states(r.end.settled.tcpByPeer ?? r.end.settled.tcpByState)})`, pass: r.end.settled.tcp <= r.baseline.tcp },
     { name: 'in-flight back to 0 at the end', value: String(r.end.inflight), pass: r.end.inflight === 0 },
@@ -137,4 +138,16 @@ function memoryBreakdown(samples: Sample[], warmS: number, endS: number): Check[
     out.push({ name: `${name}, median of the minute`, value: `${mb(warm)} -> ${mb(end)}; after the load ${mb(f(last)!)}` });
   }
   return out;
+}
+
+/** RSS per 5-minute block of the load (median and highest): growth that keeps going, or a plateau. */
+function rssByBlock(samples: Sample[], endS: number): Check[] {
+  const blockS = 300;
+  if (endS < 2 * blockS) return [];
+  const parts: string[] = [];
+  for (let a = 0; a < endS; a += blockS) {
+    const xs = samples.filter((s) => s.t > a && s.t <= a + blockS).map((s) => s.rssBytes);
+    if (xs.length) parts.push(`${a / 60}-${(a + blockS) / 60} min ${(median(xs) / 2 ** 20).toFixed(0)}/${(Math.max(...xs) / 2 ** 20).toFixed(0)}`);
+  }
+  return [{ name: 'RSS per 5 minutes of load, median/highest (MiB)', value: parts.join(', ') }];
 }
