@@ -40,7 +40,7 @@ export function metricsRoutes(p: Platform): Hono {
       promptTokens.push(`kvroute_backend_prompt_tokens_total${l} ${r.promptTokens}`);
       cachedTokens.push(`kvroute_backend_cached_tokens_total${l} ${r.cachedTokens}`);
     }
-    return c.text([...lines, ...breaker, ...healthy, ...responses, ...promptTokens, ...cachedTokens, ''].join('\n'), 200, { 'content-type': 'text/plain; version=0.0.4' });
+    return c.text([...lines, ...breaker, ...healthy, ...responses, ...promptTokens, ...cachedTokens, ...(p.processMetrics?.() ?? []), ''].join('\n'), 200, { 'content-type': 'text/plain; version=0.0.4' });
   });
   return app;
 }

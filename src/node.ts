@@ -32,6 +32,7 @@ import { MemoryDriftStore, type DriftStore } from './drift/store.ts';
 import { ShadowLimiter } from './shadow/limiter.ts';
 import { driftRoutes } from '../routes/drift.ts';
 import { experimentRoutes } from '../routes/experiments.ts';
+import { nodeProcessMetrics } from './node-process-metrics.ts';
 import { cacheReportRoutes } from '../routes/cache-report.ts';
 import { errorResponse } from '../routes/errors.ts';
 
@@ -220,6 +221,7 @@ export async function startNodeRouter(opts: NodeRouterOptions): Promise<NodeRout
     },
     hooks,
     draining: () => draining,
+    processMetrics: nodeProcessMetrics,
     mountAdmin(admin) {
       admin.route('/tenants/:id/drift', driftRoutes({ store: driftStore }));
       if (opts.analytics) {

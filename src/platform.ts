@@ -31,6 +31,8 @@ export interface Platform {
   hooks?: Pick<InferenceDeps, 'onRecord' | 'emit' | 'shadowLimiter'>;
   /** True while the runtime drains before shutdown: health answers 503 so that load balancers stop sending. */
   draining?(): boolean;
+  /** Prometheus lines about the router process itself (memory, open handles), where the runtime can see it (Node). */
+  processMetrics?(): string[];
   /** Mounts extra admin sub-routers (drift, experiments) under /admin/tenants/:id/... */
   mountAdmin?: (admin: Hono) => void;
 }

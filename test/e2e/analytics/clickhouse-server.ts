@@ -9,13 +9,34 @@ import { createClickHouseClient } from '../../../src/analytics/sinks/clickhouse.
 
 const SCRIPT = resolve(import.meta.dirname, '../../../scripts/clickhouse.sh');
 
+/** The next port to try in KVROUTE_PORT_RANGE (each is handed out once per process). */
+let nextInRange: number | undefined;
+
+/**
+ * A free port on 127.0.0.1: one the kernel picks, or, with KVROUTE_PORT_RANGE=FIRST-LAST (a machine shared by
+ * several runs that each keep to their own range), the next free one in that range.
+ */
 export async function freePort(): Promise<number> {
+  const range = process.env.KVROUTE_PORT_RANGE;
+  if (!range) return listenFree(0);
+  const m = /^(\d+)-(\d+)$/.exec(range);
+  if (!m) throw new Error(`KVROUTE_PORT_RANGE must be FIRST-LAST (e.g. 18200-18299), got '${range}'`);
+  const [first, last] = [Number(m[1]), Number(m[2])];
+  for (nextInRange ??= first; nextInRange <= last; ) {
+    const port = nextInRange++;
+    const ok = await listenFree(port).then(() => true, () => false);
+    if (ok) return port;
+  }
+  throw new Error(`no free port left in KVROUTE_PORT_RANGE ${range}`);
+}
+
+function listenFree(port: number): Promise<number> {
   return new Promise((ok, fail) => {
     const s = createServer();
     s.once('error', fail);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => ok(port));
+    s.listen(port, '127.0.0.1', () => {
+      const picked = (s.address() as { port: number }).port;
+      s.close(() => ok(picked));
     });
   });
 }

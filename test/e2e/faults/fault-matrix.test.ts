@@ -234,7 +234,7 @@ describe.each(RUNTIMES)('fault matrix on %s', (runtime) => {
     const c = await ctx(2);
     try {
       const total = ABORTS[runtime];
-      const seen = await load(router, c.key, total, 50, () => ({ stream: true, maxTokens: 400, abortAfterFirstChunk: true }));
+      const seen = await load(router, c.key, total, 50, () => ({ stream: true, maxTokens: 400, abortAfterEvents: 1 }));
       expect(tally(seen)).toEqual({ aborted: total });
       await finish(c, total, 60_000);
       const after = await load(router, c.key, 20, 5, () => ({ stream: true }));

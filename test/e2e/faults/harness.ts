@@ -23,6 +23,8 @@ export type Runtime = 'node' | 'workerd';
 export interface Router {
   runtime: Runtime;
   url: string;
+  /** The child process started: `kvroute serve`, or `kvroute local-worker` (workerd runs below it). */
+  pid: number;
   stop(): Promise<void>;
 }
 
@@ -33,7 +35,7 @@ export async function startRouter(runtime: Runtime, clickhouseUrl: string, datab
   if (runtime === 'workerd') {
     const w = spawnLocalWorker({ port, adminToken: ADMIN_TOKEN, persistTo: data, output: process.env.KVR_DEBUG ? 'inherit' : 'ignore', vars: { CLICKHOUSE_URL: clickhouseUrl, CLICKHOUSE_DATABASE: database } });
     await waitForHealth(w.url, 90_000, w.alive);
-    return { runtime, url: w.url, stop: () => w.stop() };
+    return { runtime, url: w.url, pid: w.process.pid!, stop: () => w.stop() };
   }
   const child = spawn(process.execPath, [BIN, 'serve', '--port', String(port), '--data-dir', data, '--clickhouse', clickhouseUrl], {
     // Local development: the simulators are on loopback (docs/security.md).
@@ -46,7 +48,7 @@ export async function startRouter(runtime: Runtime, clickhouseUrl: string, datab
   await waitForHealth(url, 30_000, () => child.exitCode === null).catch((e) => {
     throw new Error(`${(e as Error).message}: ${err}`);
   });
-  return { runtime, url, stop: () => stopChild(child) };
+  return { runtime, url, pid: child.pid!, stop: () => stopChild(child) };
 }
 
 async function stopChild(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
@@ -143,11 +145,31 @@ function isOpenAiError(x: unknown): x is { error: { message: string; type: strin
 
 export interface RequestOpts {
   stream: boolean;
+  /** Chat Completions (default) or the Responses API. */
+  api?: 'chat' | 'responses';
   maxTokens?: number;
-  /** Leave after the first body chunk. */
-  abortAfterFirstChunk?: boolean;
+  /** Leave mid-stream, once this many data events have arrived. */
+  abortAfterEvents?: number;
   prompt?: string;
 }
+
+/** Where each API is served, its body, and how its answer tells a complete response. */
+const APIS = {
+  chat: {
+    path: '/v1/chat/completions',
+    body: (o: RequestOpts, prompt: string) => ({ model: MODEL, stream: o.stream, max_tokens: o.maxTokens ?? 24, messages: [{ role: 'user', content: prompt }] }),
+    complete: (j: { choices?: unknown }) => Array.isArray(j.choices),
+    streamEnded: (text: string) => text.trimEnd().endsWith('data: [DONE]'),
+  },
+  responses: {
+    path: '/v1/responses',
+    body: (o: RequestOpts, prompt: string) => ({ model: MODEL, stream: o.stream, max_output_tokens: o.maxTokens ?? 24, input: prompt }),
+    complete: (j: { object?: unknown }) => j.object === 'response',
+    streamEnded: (text: string) => /(^|\n)event: response\.(completed|incomplete)\n/.test(text),
+  },
+} as const;
+
+const DATA_EVENT = 'data: {';
 
 /** Requests sent, and connection errors before any response byte that were retried (as the SDKs do), per cause. */
 export const clientStats = { sent: 0, retried: {} as Record<string, number> };
@@ -169,15 +191,11 @@ async function sendOnce(router: Router, key: string, o: RequestOpts): Promise<Se
   const startedAt = performance.now();
   const ac = new AbortController();
   const base = { startedAt, backend: null as string | null, code: null as string | null, openaiShape: true };
-  const body = JSON.stringify({
-    model: MODEL,
-    stream: o.stream,
-    max_tokens: o.maxTokens ?? 24,
-    messages: [{ role: 'user', content: o.prompt ?? `question ${Math.random().toString(36).slice(2)}` }],
-  });
+  const api = APIS[o.api ?? 'chat'];
+  const body = JSON.stringify(api.body(o, o.prompt ?? `question ${Math.random().toString(36).slice(2)}`));
   let res: Response;
   try {
-    res = await fetch(`${router.url}/v1/chat/completions`, {
+    res = await fetch(`${router.url}${api.path}`, {
       method: 'POST',
       headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
       body,
@@ -203,18 +221,19 @@ async function sendOnce(router: Router, key: string, o: RequestOpts): Promise<Se
       if (!isOpenAiError(parsed) && process.env.KVR_DEBUG) console.error(`[faults] ${res.status} not OpenAI JSON: ${text.slice(0, 300)}`);
       return done('http_error', isOpenAiError(parsed) ? parsed.error.code : null, isOpenAiError(parsed) && (res.headers.get('content-type') ?? '').includes('application/json'));
     }
-    if (!o.stream) {
-      const j = (await res.json()) as { choices?: unknown[] };
-      return done(Array.isArray(j.choices) ? 'ok' : 'truncated');
-    }
+    if (!o.stream) return done(api.complete((await res.json()) as object) ? 'ok' : 'truncated');
     const reader = res.body!.getReader();
     const dec = new TextDecoder();
     let text = '';
+    let events = 0;
     for (;;) {
       const { done: end, value } = await reader.read();
       if (end) break;
+      // Data events that end in the new text (a match starting this close to the old end was not whole before).
+      const from = Math.max(0, text.length - DATA_EVENT.length + 1);
       text += dec.decode(value, { stream: true });
-      if (o.abortAfterFirstChunk && text.includes('data: {')) {
+      for (let i = text.indexOf(DATA_EVENT, from); i >= 0; i = text.indexOf(DATA_EVENT, i + 1)) events++;
+      if (o.abortAfterEvents !== undefined && events >= o.abortAfterEvents) {
         ac.abort();
         return done('aborted');
       }
@@ -224,10 +243,10 @@ async function sendOnce(router: Router, key: string, o: RequestOpts): Promise<Se
       const parsed = JSON.parse(errLine.slice(6)) as unknown;
       return done('sse_error', isOpenAiError(parsed) ? parsed.error.code : null, isOpenAiError(parsed));
     }
-    return done(text.trimEnd().endsWith('data: [DONE]') ? 'ok' : 'truncated');
+    return done(api.streamEnded(text) ? 'ok' : 'truncated');
   } catch (err) {
-    if (process.env.KVR_DEBUG && !o.abortAfterFirstChunk) console.error(`[faults] network error in the body: ${String((err as Error).cause ?? err)}`);
-    return done(o.abortAfterFirstChunk ? 'aborted' : 'network');
+    if (process.env.KVR_DEBUG && o.abortAfterEvents === undefined) console.error(`[faults] network error in the body: ${String((err as Error).cause ?? err)}`);
+    return done(o.abortAfterEvents !== undefined ? 'aborted' : 'network');
   }
 }
 

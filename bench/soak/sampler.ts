@@ -1,0 +1,78 @@
+// One sample of the router under soak: the serving process's memory and descriptors (/proc), on Node also its
+// V8 heap and active handles (admin /metrics), and in-flight requests per backend (admin /backends).
+import os from 'node:os';
+import { ADMIN_TOKEN, type Router } from '../../test/e2e/faults/harness.ts';
+import { descriptors, residentByMapping, rssBytes, rssParts, type PeerOf } from './procfs.ts';
+
+export interface ProcessSample {
+  /** Seconds since the load started (negative before it). */
+  t: number;
+  rssBytes: number;
+  /** RSS split: anonymous memory (heaps, malloc) and file-backed pages (the binary, libraries). */
+  rssAnonBytes?: number;
+  rssFileBytes?: number;
+  /** Resident memory by mapping kind (main malloc heap, V8 pages, other anonymous, files): see residentByMapping. */
+  resident?: { brk: number; v8Pages: number; otherAnon: number; file: number };
+  heapUsedBytes?: number;
+  heapTotalBytes?: number;
+  externalBytes?: number;
+  arrayBuffersBytes?: number;
+  /** Node: V8 heap spaces (new, old, code, large_object ...), size reserved and used, in bytes. */
+  heapSpaces?: Record<string, { total: number; used: number }>;
+  /** Node: resources keeping the event loop alive, by type (TCPSocketWrap, Timeout, ...). */
+  activeResources?: Record<string, number>;
+  fds: number;
+  tcp: number;
+  tcpByState: Record<string, number>;
+  /** TCP sockets by connection (clients, backends, clickhouse, other) and state. */
+  tcpByPeer?: Record<string, number>;
+  /** In-flight requests per backend index, as the router counts them. */
+  inflight: number[];
+  load1: number;
+}
+
+const auth = { authorization: `Bearer ${ADMIN_TOKEN}` };
+
+/** Gauges from the Node router's Prometheus text (absent on workerd: the Worker cannot see its process). */
+async function nodeGauges(
+  router: Router,
+): Promise<Pick<ProcessSample, 'heapUsedBytes' | 'heapTotalBytes' | 'externalBytes' | 'arrayBuffersBytes' | 'heapSpaces' | 'activeResources'>> {
+  if (router.runtime !== 'node') return {};
+  const text = await (await fetch(`${router.url}/metrics`, { headers: auth })).text();
+  const value = (name: string) => {
+    const m = new RegExp(`^${name} (\\S+)$`, 'm').exec(text);
+    return m ? Number(m[1]) : undefined;
+  };
+  const activeResources: Record<string, number> = {};
+  for (const m of text.matchAll(/^nodejs_active_resources\{type="([^"]+)"\} (\S+)$/gm)) activeResources[m[1]!] = Number(m[2]);
+  const heapSpaces: Record<string, { total: number; used: number }> = {};
+  for (const m of text.matchAll(/^nodejs_heap_space_size_(total|used)_bytes\{space="([^"]+)"\} (\S+)$/gm)) {
+    const s = (heapSpaces[m[2]!] ??= { total: 0, used: 0 });
+    s[m[1] as 'total' | 'used'] = Number(m[3]);
+  }
+  return {
+    heapUsedBytes: value('nodejs_heap_size_used_bytes'),
+    heapTotalBytes: value('nodejs_heap_size_total_bytes'),
+    externalBytes: value('nodejs_external_memory_bytes'),
+    arrayBuffersBytes: value('nodejs_array_buffers_bytes'),
+    heapSpaces,
+    activeResources,
+  };
+}
+
+/** In-flight per backend, in the order of `backendUrls`. */
+export async function inflightPerBackend(router: Router, backendUrls: string[]): Promise<number[]> {
+  const j = (await (await fetch(`${router.url}/admin/backends`, { headers: auth })).json()) as { backends: Record<string, { inflight: number }> };
+  return backendUrls.map((u) => j.backends[u]?.inflight ?? 0);
+}
+
+/** Samples `pid` (the process that serves) and the router's admin view; throws if the process is gone. */
+export async function sampleProcess(router: Router, pid: number, backendUrls: string[], t: number, peerOf?: PeerOf): Promise<ProcessSample> {
+  const [gauges, inflight] = await Promise.all([nodeGauges(router), inflightPerBackend(router, backendUrls)]);
+  // /proc after the admin requests: the sampler's own keep-alive connection is counted the same way every time.
+  const rss = rssBytes(pid);
+  const parts = rssParts(pid);
+  const d = descriptors(pid, peerOf);
+  if (rss === undefined || d === undefined) throw new Error(`the router process ${pid} is gone`);
+  return { t, rssBytes: rss, rssAnonBytes: parts?.anon, rssFileBytes: parts?.file, resident: residentByMapping(pid), ...gauges, fds: d.fds, tcp: d.tcp, tcpByState: d.tcpByState, tcpByPeer: d.tcpByPeer, inflight, load1: os.loadavg()[0]! };
+}

@@ -1,0 +1,153 @@
+// The soak's figures and its pass/fail checks, computed from the samples and the end-of-run measurements.
+import type { FaultWindow } from './faults.ts';
+import type { ProcessSample } from './sampler.ts';
+
+export interface Sample extends ProcessSample {
+  /** Answers per second over the interval that ended at `t`. */
+  rps: number;
+  /** Answers in the interval, by verdict (ok, aborted, upstream, client, defect). */
+  outcomes: Record<string, number>;
+}
+
+export interface EndState {
+  /** fds and TCP sockets of the router once the load stopped and its connections settled. */
+  settled: { afterMs: number; fds: number; tcp: number; tcpByState: Record<string, number>; tcpByPeer?: Record<string, number> };
+  inflight: number;
+  events: {
+    tenant: string;
+    answered: number;
+    stored: number;
+    /** Seconds from the end of the load until the count was complete (or the wait gave up). */
+    afterLoadS?: number;
+    /** Answered requests by the client's verdict, and stored request events by their error class. */
+    answeredBy: Record<string, number>;
+    storedBy: Record<string, number>;
+  }[];
+}
+
+export interface Check {
+  name: string;
+  value: string;
+  /** Undefined for a figure that explains the others (no threshold). */
+  pass?: boolean;
+}
+
+export interface SoakResult {
+  runtime: string;
+  command: string;
+  startedAt: string;
+  minutes: number;
+  concurrency: number;
+  sampleMs: number;
+  /** Which process the memory and descriptor figures are of. */
+  measured: string;
+  baseline: ProcessSample;
+  samples: Sample[];
+  faults: FaultWindow[];
+  faultStepErrors: string[];
+  /** Samples that could not be taken (the router did not answer its admin API, or its process was gone). */
+  sampleErrors: string[];
+  totals: { requests: number; outcomes: Record<string, number>; shapes: Record<string, number>; defectExamples: Record<string, unknown> };
+  end: EndState;
+  loadAverage: { mean: number; max: number };
+  checks: Check[];
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length ? s[Math.floor(s.length / 2)]! : NaN;
+};
+const states = (by: Record<string, number>) => Object.entries(by).map(([k, n]) => `${k} ${n}`).join(', ');
+const mb = (b: number) => `${(b / 2 ** 20).toFixed(1)} MiB`;
+
+/**
+ * RSS growth from the warm point to the end of the load: the median over the minute after `warmS` against the
+ * median over the last minute (medians, so one sample taken mid-GC does not decide it).
+ */
+export function rssGrowth(samples: Sample[], warmS: number, endS: number): { from: number; to: number; growth: number } {
+  const window = (a: number, b: number) => median(samples.filter((s) => s.t >= a && s.t <= b).map((s) => s.rssBytes));
+  const from = window(warmS, warmS + 60);
+  const to = window(endS - 60, endS);
+  return { from, to, growth: to / from - 1 };
+}
+
+export function checks(r: Omit<SoakResult, 'checks'>, warmS: number): Check[] {
+  const endS = r.minutes * 60;
+  const g = rssGrowth(r.samples, warmS, endS);
+  const defects = Object.values(r.samples).reduce((n, s) => n + (s.outcomes.defect ?? 0), 0);
+  const fiveXX = Object.entries(r.totals.outcomes).filter(([k]) => /^http_5/.test(k));
+  const ownFiveXX = fiveXX.filter(([k]) => !/:(no_backend_available|upstream_\w+)$/.test(k));
+  const out: Check[] = [
+    { name: `RSS growth, minute ${(warmS / 60).toFixed(1)} to minute ${r.minutes} (< 10%)`, value: `${mb(g.from)} -> ${mb(g.to)} (${(g.growth * 100).toFixed(1)}%)`, pass: g.growth < 0.1 },
+    ...heapFigures(r.samples, warmS, endS),
+    ...memoryBreakdown(r.samples, warmS, endS),
+    ...rssByBlock(r.samples, endS),
+    { name: 'open fds back to the start value after the load', value: `${r.baseline.fds} -> ${r.end.settled.fds} (settled after ${(r.end.settled.afterMs / 1000).toFixed(0)} s)`, pass: r.end.settled.fds <= r.baseline.fds },
+    { name: 'TCP sockets back to the start value after the load', value: `${r.baseline.tcp} -> ${r.end.settled.tcp} (${states(r.end.settled.tcpByPeer ?? r.end.settled.tcpByState)})`, pass: r.end.settled.tcp <= r.baseline.tcp },
+    { name: 'in-flight back to 0 at the end', value: String(r.end.inflight), pass: r.end.inflight === 0 },
+    { name: "no 5xx from kvroute's own code", value: ownFiveXX.length ? ownFiveXX.map(([k, n]) => `${k} x${n}`).join(', ') : `0 (upstream 5xx: ${fiveXX.reduce((n, [, v]) => n + v, 0)})`, pass: ownFiveXX.length === 0 },
+    { name: 'every error OpenAI JSON, no cut streams or broken connections', value: `${defects} defects`, pass: defects === 0 },
+  ];
+  for (const e of r.end.events) out.push({ name: `one stored event per answered request (${e.tenant})`, value: `${e.stored} stored / ${e.answered} answered${e.afterLoadS === undefined ? '' : ` (${e.stored === e.answered ? 'complete' : 'still short'} ${e.afterLoadS} s after the load)`}`, pass: e.stored === e.answered });
+  return out;
+}
+
+/**
+ * Node: what the heap did over the same span. The lowest heap-used sample of a minute is close to the live heap
+ * after a collection; heap total is what V8 reserved. A leak raises the first; a heap V8 merely sized up raises
+ * only the second (and RSS with it). The last sample, after the load, shows what is left once V8 shrank back.
+ */
+function heapFigures(samples: Sample[], warmS: number, endS: number): Check[] {
+  const inWindow = (a: number, b: number) => samples.filter((s) => s.t >= a && s.t <= b && s.heapUsedBytes !== undefined);
+  const low = (xs: Sample[]) => Math.min(...xs.map((s) => s.heapUsedBytes!));
+  const total = (xs: Sample[]) => median(xs.map((s) => s.heapTotalBytes!));
+  const [warm, end] = [inWindow(warmS, warmS + 60), inWindow(endS - 60, endS)];
+  const last = samples.at(-1);
+  if (!warm.length || !end.length || last?.heapUsedBytes === undefined) return [];
+  return [
+    { name: 'heap used, lowest sample of the minute (live heap)', value: `${mb(low(warm))} -> ${mb(low(end))}; after the load ${mb(last.heapUsedBytes)}` },
+    { name: 'heap total (reserved by V8), median of the minute', value: `${mb(total(warm))} -> ${mb(total(end))}; after the load ${mb(last.heapTotalBytes!)}, RSS ${mb(last.rssBytes)}` },
+  ];
+}
+
+/**
+ * Where the RSS growth is: each part of the memory (resident by mapping kind; on Node also V8's heap spaces and
+ * the memory outside the heap), median over the warm minute -> median over the last minute of the load -> the
+ * last sample after the load. A part that grows and stays after the load is retained; one that grows only under
+ * load is sized to the allocation rate.
+ */
+function memoryBreakdown(samples: Sample[], warmS: number, endS: number): Check[] {
+  const parts: [string, (s: Sample) => number | undefined][] = [
+    ['main malloc heap (brk)', (s) => s.resident?.brk],
+    ['V8 pages (256 KiB mappings)', (s) => s.resident?.v8Pages],
+    ['other anonymous (arenas, large objects, new space, stacks)', (s) => s.resident?.otherAnon],
+    ['file-backed (binary, libraries)', (s) => s.resident?.file],
+    ...['new', 'old', 'code', 'large_object', 'map', 'code_large_object', 'new_large_object', 'read_only', 'shared', 'trusted'].map(
+      (space) => [`V8 ${space} space, size`, (s: Sample) => s.heapSpaces?.[space]?.total] as [string, (s: Sample) => number | undefined],
+    ),
+    ['external memory (Buffers, native objects)', (s) => s.externalBytes],
+    ['ArrayBuffers', (s) => s.arrayBuffersBytes],
+  ];
+  const last = samples.at(-1);
+  const out: Check[] = [];
+  for (const [name, f] of parts) {
+    const at = (a: number, b: number) => median(samples.filter((s) => s.t >= a && s.t <= b && f(s) !== undefined).map((s) => f(s)!));
+    const [warm, end] = [at(warmS, warmS + 60), at(endS - 60, endS)];
+    if (Number.isNaN(warm) || Number.isNaN(end) || !last || f(last) === undefined) continue;
+    if (warm < 2 ** 20 && end < 2 ** 20) continue; // a space that stays empty
+    out.push({ name: `${name}, median of the minute`, value: `${mb(warm)} -> ${mb(end)}; after the load ${mb(f(last)!)}` });
+  }
+  return out;
+}
+
+/** RSS per 5-minute block of the load (median and highest): growth that keeps going, or a plateau. */
+function rssByBlock(samples: Sample[], endS: number): Check[] {
+  const blockS = 300;
+  if (endS < 2 * blockS) return [];
+  const parts: string[] = [];
+  for (let a = 0; a < endS; a += blockS) {
+    const xs = samples.filter((s) => s.t > a && s.t <= a + blockS).map((s) => s.rssBytes);
+    if (xs.length) parts.push(`${a / 60}-${(a + blockS) / 60} min ${(median(xs) / 2 ** 20).toFixed(0)}/${(Math.max(...xs) / 2 ** 20).toFixed(0)}`);
+  }
+  return [{ name: 'RSS per 5 minutes of load, median/highest (MiB)', value: parts.join(', ') }];
+}
