@@ -92,6 +92,9 @@ export interface NodeRouter {
 function readNodeBody(req: http.IncomingMessage, limit: number, timeoutMs: number): Promise<string> {
   const declared = Number(req.headers['content-length'] ?? NaN);
   if (declared > limit) return Promise.reject(errors.tooLarge(limit));
+  // Usually the whole (small) body came with the headers and is parsed by now: take it as it is, without a
+  // deadline timer or listeners (nothing can still arrive late or break off).
+  if (req.complete && !req.readableFlowing) return readComplete(req, limit);
   return new Promise((resolve, reject) => {
     const parts: Buffer[] = [];
     let size = 0;
@@ -124,6 +127,16 @@ function readNodeBody(req: http.IncomingMessage, limit: number, timeoutMs: numbe
       if (!req.complete) gone();
     });
   });
+}
+
+/** A body that has fully arrived: the buffered bytes, all of them in one read. */
+function readComplete(req: http.IncomingMessage, limit: number): Promise<string> {
+  if (req.readableLength > limit) {
+    req.resume(); // dropped, so the connection stays usable
+    return Promise.reject(errors.tooLarge(limit));
+  }
+  const body = req.read() as Buffer | null;
+  return Promise.resolve(body ? body.toString('utf8') : '');
 }
 
 async function writeResult(res: http.ServerResponse, result: InferenceResult): Promise<void> {
@@ -270,11 +283,8 @@ export async function startNodeRouter(opts: NodeRouterOptions): Promise<NodeRout
       },
       deps,
     )
-      .then(async (result) => {
-        if (cors) Object.assign(result.headers, await cors);
-        return writeResult(res, result);
-      })
-      .catch(async (err) => writeError(res, err, cors ? await cors : {}));
+      .then((result) => (cors ? cors.then((h) => (Object.assign(result.headers, h), writeResult(res, result))) : writeResult(res, result)))
+      .catch((err) => (cors ? cors.then((h) => writeError(res, err, h)) : writeError(res, err)));
   });
   server.keepAliveTimeout = 65_000;
   server.listen(opts.port ?? 0, opts.host ?? '127.0.0.1');

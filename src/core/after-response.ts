@@ -22,13 +22,14 @@ export interface AfterResponseDeps {
 export function afterResponse(deps: AfterResponseDeps): (rec: RequestRecord) => Promise<unknown> | undefined {
   return (rec) => {
     let work: Promise<unknown>[] | undefined;
+    // Read once: the event, the drift sketch and the cache receipt share what the response stated.
     const facts = responseFactsOf(rec);
     if (deps.emit) {
       const sent = deps.emit([requestEventOf(rec, Date.now(), deps.now(), facts)]);
       if (sent) (work ??= []).push(sent);
     }
     if (deps.drift && !rec.error && rec.drift.enabled) {
-      const flushed = deps.drift.observe(driftObservationOf(rec, rec.drift, rec.arm));
+      const flushed = deps.drift.observe(driftObservationOf(rec, rec.drift, rec.arm, facts));
       if (flushed) (work ??= []).push(flushed);
     }
     settleReceipt(rec, facts.receipt ?? null, deps.states);

@@ -93,6 +93,8 @@ const REQUEST_ID = /^[\w.:-]{1,128}$/;
 const NO_BODY = { model: '', messages: [] } as unknown as InferenceBody;
 const EMPTY: ArrayLike<number> = [];
 const STREAM_TAIL_CHARS = 8192;
+/** Stateless decoding of whole chunks (a stream keeps its own decoder). */
+const utf8 = new TextDecoder();
 
 /** The client's x-request-id when it is well formed (kept for correlation), else the router's own id. */
 function requestIdOf(req: InferenceRequest, routerId: string): string {
@@ -193,7 +195,7 @@ async function finish(fwd: Forwarded, ctx: RequestContext): Promise<InferenceRes
     try {
       fwd.onAbandon(() => res.body.cancel());
       const rest = await readAllText(res.body, undefined, ctx.idleMs, fwd.renew);
-      out = fwd.first ? new TextDecoder().decode(fwd.first) + rest : rest;
+      out = fwd.first ? utf8.decode(fwd.first) + rest : rest;
     } catch (e) {
       fwd.settle('failure');
       ctx.reportPrimary?.(skippedLeg(fwd.decision.pool, ctx.upstreamModel, 'reset', (e as Error).message));

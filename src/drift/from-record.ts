@@ -77,14 +77,15 @@ const FAILURES: Record<string, ResponseObservation['failure']> = {
   truncated: 'network',
 };
 
-export function observationFromRecord(rec: RequestRecordLike): ResponseObservation {
-  const { usage, finishReason } = usageAndFinish(rec.responseText);
+/** `facts`: what the caller has already read from the response (it is parsed once per request). */
+export function observationFromRecord(rec: RequestRecordLike, facts: ResponseFacts = usageAndFinish(rec.responseText)): ResponseObservation {
+  const { usage, finishReason } = facts;
   const failure = FAILURES[rec.outcome];
   const tokens = usage ? { prompt_tokens: usage.promptTokens, completion_tokens: usage.completionTokens } : undefined;
   return { status: rec.status, usage: tokens, finishReason, ttftMs: rec.ttftMs, latencyMs: rec.latencyMs, ...(failure ? { failure } : {}) };
 }
 
 /** Everything `DriftRecorder.observe` needs from a record; `arm` is the experiment arm ('' when none). */
-export function driftObservationOf(rec: RequestRecordLike, config: DriftConfig, arm = ''): DriftObservation {
-  return { tenantId: rec.tenantId, config, requestId: rec.requestId, model: rec.model, arm, body: rec.body as Record<string, unknown>, response: observationFromRecord(rec) };
+export function driftObservationOf(rec: RequestRecordLike, config: DriftConfig, arm = '', facts?: ResponseFacts): DriftObservation {
+  return { tenantId: rec.tenantId, config, requestId: rec.requestId, model: rec.model, arm, body: rec.body as Record<string, unknown>, response: observationFromRecord(rec, facts) };
 }

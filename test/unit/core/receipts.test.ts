@@ -4,6 +4,8 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { AnalyticsEvent } from '../../../src/analytics/event.ts';
 import type { PolicyFactory } from '../../../src/config/compile.ts';
 import { afterResponse } from '../../../src/core/after-response.ts';
+import { createDriftRecorder } from '../../../src/drift/recorder.ts';
+import { MemoryDriftStore } from '../../../src/drift/store.ts';
 import type { CacheReceipt, Candidate, RoutingInput, RoutingPolicy, Selection } from '../../../src/routing/policy.ts';
 import { drain, harness, JSON_HEAD, SSE, settle, type Answer } from '../../helpers/request-harness.ts';
 
@@ -86,5 +88,20 @@ describe('cache receipts after the response', () => {
     await settle(h.request(longChat()).then(drain));
     expect(policy.receipts).toHaveLength(1);
     err.mockRestore();
+  });
+  it('the response is read once for the event, the drift sketch and the receipt', async () => {
+    const { h, policy, events } = await setup(() => ({ status: 200, headers: JSON_HEAD, body: [llamaJson] }));
+    const drift = createDriftRecorder({ store: new MemoryDriftStore() });
+    h.deps.onRecord = afterResponse({ now: () => performance.now(), states: h.states, drift, emit: (e) => void events.push(...e) });
+    const parse = vi.spyOn(JSON, 'parse');
+    try {
+      await settle(h.request(longChat()).then(drain));
+      expect(parse.mock.calls.filter(([text]) => text === llamaJson)).toHaveLength(1);
+    } finally {
+      parse.mockRestore();
+    }
+    expect(events[0]).toMatchObject({ prompt_tokens: 1615, cached_tokens: 1600, finish_reason: 'stop' });
+    expect(policy.receipts).toHaveLength(1);
+    await drift.flush();
   });
 });
