@@ -5,14 +5,14 @@ import * as vega from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
 import type { PolicyMedians, Run } from './summary.ts';
 
-export async function chartSvg(medians: readonly PolicyMedians[], runs: readonly Run[], defaultPolicy: string, title: string): Promise<string> {
+export async function chartSvg(medians: readonly PolicyMedians[], runs: readonly Run[], defaultPolicy: string, title: string, subtitle: string): Promise<string> {
   const label = (p: string) => (p === defaultPolicy ? `${p} (default)` : p);
   const order = medians.map((m) => label(m.policy));
   const percentiles = ['p50', 'p90', 'p99'] as const;
   const key = { p50: 'ttftP50Ms', p90: 'ttftP90Ms', p99: 'ttftP99Ms' } as const;
   const ttftBars = medians.flatMap((m) => percentiles.map((p) => ({ policy: label(m.policy), percentile: p, ms: Math.round(m[key[p]]) })));
   const ttftRuns = runs.flatMap((r) => percentiles.map((p) => ({ policy: label(r.policy), percentile: p, ms: Math.round(r[key[p]]) })));
-  const x = { field: 'policy', type: 'nominal', sort: order, title: null, axis: { labelAngle: -35 } } as const;
+  const x = { field: 'policy', type: 'nominal', sort: order, title: null, axis: { labelAngle: -35, labelLimit: 240 } } as const;
   const width = 300;
   const height = 220;
 
@@ -29,7 +29,7 @@ export async function chartSvg(medians: readonly PolicyMedians[], runs: readonly
 
   const spec = {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    title: { text: title, anchor: 'start' },
+    title: { text: title, subtitle, anchor: 'start' },
     config: { font: 'sans-serif', view: { stroke: null } },
     hconcat: [
       {

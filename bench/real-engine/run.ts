@@ -64,7 +64,7 @@ async function report(runs: Run[], cfg: typeof config, cmd: string, out: string)
   const desc = `${cfg.engines} engines x ${cfg.slots} slots (1 thread each), ${cfg.requests} agentic requests per run, seeds ${cfg.seeds.join(', ')}, medians of ${cfg.repeats} runs per policy`;
   writeFileSync(`${out}.json`, `${JSON.stringify({ command: cmd, config: cfg, machine: { cpus: os.cpus().length }, medians, targets, runs }, null, 1)}\n`);
   writeFileSync(`${out}.md`, `${desc}. \`${cmd}\`\n\n${table}\n\n${targetLines(targets)}\n`);
-  writeFileSync(`${out}.svg`, await chartSvg(medians, runs, cfg.defaultPolicy, `Routing policies on real llama.cpp engines: ${desc}`));
+  writeFileSync(`${out}.svg`, await chartSvg(medians, runs, cfg.defaultPolicy, 'Routing policies on real llama.cpp engines (kvroute engine, node-llama-cpp, CPU)', desc));
   console.log(`\n${table}\n\n${targetLines(targets)}\n\nwritten: ${out}.json, ${out}.md, ${out}.svg`);
   return targets.every((t) => t.pass);
 }
