@@ -53,6 +53,19 @@ export type HeaderLookup = (name: string) => string | null | undefined;
  */
 export type ReceiptSource = 'usage' | 'timings';
 
+/** llama-server's per-response `timings` object (tools/server result_timings), as the engines this project runs write it. */
+export interface LlamaTimings {
+  cache_n: number;
+  prompt_n: number;
+  prompt_ms: number;
+  prompt_per_token_ms: number;
+  prompt_per_second: number;
+  predicted_n: number;
+  predicted_ms: number;
+  predicted_per_token_ms: number;
+  predicted_per_second: number;
+}
+
 /** Prompt and cached tokens as one message states them: raw backend values, which the router sanitises. */
 export interface RawReceipt {
   promptTokens: unknown;

@@ -10,6 +10,7 @@ import { chatWrapperFor, promptTokens } from './prompt.ts';
 import { EngineError, type EngineRequest, type PromptInput } from './request.ts';
 import { commonPrefixLength, SlotPool, type SlotView } from './slot-pool.ts';
 import { isPrintableByteToken, TINY_MODEL_NAME } from './tiny-model.ts';
+import type { LlamaTimings } from '../adapters/types.ts';
 
 export interface EngineOptions {
   modelPath: string;
@@ -27,17 +28,7 @@ export interface EngineOptions {
 }
 
 /** llama-server's `timings` object. */
-export interface Timings {
-  cache_n: number;
-  prompt_n: number;
-  prompt_ms: number;
-  prompt_per_token_ms: number;
-  prompt_per_second: number;
-  predicted_n: number;
-  predicted_ms: number;
-  predicted_per_token_ms: number;
-  predicted_per_second: number;
-}
+export type Timings = LlamaTimings;
 
 export interface GenerationResult {
   text: string;

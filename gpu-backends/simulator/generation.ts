@@ -5,6 +5,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { BackendContext as Context } from './backend-context.ts';
 import { contextLimit } from './profiles.ts';
+import type { LlamaTimings } from '../adapters/types.ts';
 import type { EngineEvent } from './engine.ts';
 import { drawFaults, type RequestFaults } from './faults.ts';
 import { answeredByFault, loadHeaders, readJson, sendError, sendJson } from './http-io.ts';
@@ -252,19 +253,6 @@ class RequestRun {
   private loadHeaders(): Record<string, string> {
     return loadHeaders(this.ctx.engine);
   }
-}
-
-/** llama-server's per-response timings (tools/server result_timings). */
-export interface LlamaTimings {
-  cache_n: number;
-  prompt_n: number;
-  prompt_ms: number;
-  prompt_per_token_ms: number;
-  prompt_per_second: number;
-  predicted_n: number;
-  predicted_ms: number;
-  predicted_per_token_ms: number;
-  predicted_per_second: number;
 }
 
 function withTimings(body: object, timings: LlamaTimings | undefined): object {
