@@ -12,7 +12,7 @@
 import { writeFileSync } from 'node:fs';
 import { traceToJsonl, type TraceRecord } from '../src/routing/lab/trace.ts';
 import { num, parseFlags } from '../src/util/args.ts';
-import { blockIds, draws, type Segment } from './gen-workload.ts';
+import { blockIdAllocator, blockIds, draws, type Segment } from './gen-workload.ts';
 
 export interface AgenticOptions {
   seed: number;
@@ -31,12 +31,7 @@ const MAX_PROMPT = 3_000;
 export function generateAgenticWorkload(o: AgenticOptions): TraceRecord[] {
   const { rand, exp, int, logNormal, zipf } = draws(o.seed);
   const pickTenant = zipf(TENANTS, 0.8);
-  const ids = new Map<string, number>();
-  const idOf = (key: string) => {
-    let id = ids.get(key);
-    if (id === undefined) ids.set(key, (id = ids.size));
-    return id;
-  };
+  const idOf = blockIdAllocator();
 
   const records: TraceRecord[] = [];
   let session = 0;

@@ -65,12 +65,7 @@ export function generateWorkload(o: WorkloadOptions): TraceRecord[] {
 
   const MEAN_TURNS = 4;
   const sessionRate = o.rate / MEAN_TURNS;
-  const ids = new Map<string, number>();
-  const idOf = (key: string) => {
-    let id = ids.get(key);
-    if (id === undefined) ids.set(key, (id = ids.size));
-    return id;
-  };
+  const idOf = blockIdAllocator();
 
   const records: TraceRecord[] = [];
   let start = 0;
@@ -109,6 +104,16 @@ export function generateWorkload(o: WorkloadOptions): TraceRecord[] {
 }
 
 /** A run of prompt text: shared ones (an agent's or tenant's prompt, a document) are named by their key. */
+/** Hands out a stable hash-block id per distinct key, numbered in order of first use. */
+export function blockIdAllocator(): (key: string) => number {
+  const ids = new Map<string, number>();
+  return (key) => {
+    let id = ids.get(key);
+    if (id === undefined) ids.set(key, (id = ids.size));
+    return id;
+  };
+}
+
 export interface Segment {
   key: string;
   tokens: number;
