@@ -1,9 +1,12 @@
-// The Workers-side analytics path inside the real workerd runtime: Queue producer batching, the consumer's
-// ack/retry per message (through vitest-pool-workers' MessageBatch), and assignment determinism across runtimes.
-import { createExecutionContext, createMessageBatch, getQueueResult } from 'cloudflare:test';
+// The Workers-side analytics path inside the real workerd runtime: the request path's coalescing and packing,
+// the consumer's ack/retry per message (vitest-pool-workers' MessageBatch), the fallback, the D1 outbox, and
+// assignment determinism across runtimes.
+import { createExecutionContext, createMessageBatch, env, getQueueResult } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
 import { analyticsEventSchema, type AnalyticsEvent } from '../../src/analytics/event.ts';
 import { handleEventBatch, QueueEventProducer, retryDelaySeconds } from '../../src/analytics/delivery/queue.ts';
+import { packEvents, type EventPack } from '../../src/analytics/delivery/queue-message.ts';
+import type { OutboxDbLike } from '../../src/analytics/delivery/outbox.ts';
 import { DataRejectedError, type AnalyticsSink } from '../../src/analytics/sink.ts';
 import type { DeadLetter } from '../../src/analytics/dead-letter.ts';
 import { bucketOf } from '../../src/routing/experiments.ts';
@@ -31,14 +34,18 @@ class RecordingSink implements AnalyticsSink {
 }
 
 describe('Queue producer', () => {
-  it('sends one JSON message per event, at most 100 per sendBatch', async () => {
+  it('packs events into few messages, each under the 128 KB message limit, each sendBatch under 256 KB', async () => {
     const calls: { body: unknown; contentType?: string }[][] = [];
     const producer = new QueueEventProducer({ sendBatch: async (msgs) => void calls.push([...msgs]) });
-    const events = Array.from({ length: 250 }, (_, i) => event(i));
+    const big = (i: number) => ({ ...event(i), error_message: 'x'.repeat(900), decision: 'y'.repeat(500) });
+    const events = Array.from({ length: 600 }, (_, i) => (i % 2 ? big(i) : event(i)));
     await producer.write(events);
-    expect(calls.map((c) => c.length)).toEqual([100, 100, 50]);
-    expect(calls.flat().map((m) => (m.body as AnalyticsEvent).event_id)).toEqual(events.map((e) => e.event_id));
-    expect(calls[0][0].contentType).toBe('json');
+    const messages = calls.flat();
+    expect(messages.length).toBeLessThan(20);
+    for (const m of messages) expect(JSON.stringify(m.body).length).toBeLessThan(128_000);
+    for (const c of calls) expect(c.reduce((n, m) => n + JSON.stringify(m.body).length, 0)).toBeLessThan(256_000);
+    expect(messages.flatMap((m) => (m.body as EventPack).events.map((e) => e.event_id))).toEqual(events.map((e) => e.event_id));
+    expect(messages[0].contentType).toBe('json');
   });
 });
 
@@ -53,7 +60,7 @@ describe('Queue consumer (handleEventBatch)', () => {
     const sink = new RecordingSink();
     const out = await handleEventBatch(batch, sink, { log: () => {} });
     const result = await getQueueResult(batch, ctx);
-    expect(out).toEqual({ written: 3, retried: 1, invalid: 1, rejected: 0 });
+    expect(out).toEqual({ written: 3, acked: 3, retried: 1, invalid: 1, rejected: 0 });
     expect([...sink.stored.keys()].sort()).toEqual(events.map((e) => e.event_id).sort());
     expect(result.explicitAcks.sort()).toEqual(['m0', 'm1', 'm2']);
     expect(result.retryMessages.map((m: { msgId: string }) => m.msgId)).toEqual(['bad']);
@@ -67,7 +74,7 @@ describe('Queue consumer (handleEventBatch)', () => {
     sink.poison.add(events[6].event_id);
     const out = await handleEventBatch(batch, sink, { log: () => {} });
     const result = await getQueueResult(batch, ctx);
-    expect(out).toEqual({ written: 9, retried: 1, invalid: 0, rejected: 1 });
+    expect(out).toEqual({ written: 9, acked: 9, retried: 1, invalid: 0, rejected: 1 });
     expect(result.explicitAcks.sort()).toEqual(['m0', 'm1', 'm2', 'm3', 'm4', 'm5', 'm7', 'm8', 'm9']);
     expect(result.retryMessages.map((m: { msgId: string }) => m.msgId)).toEqual(['m6']);
     expect(sink.deadLetters).toHaveLength(1);
@@ -106,6 +113,56 @@ describe('Queue consumer (handleEventBatch)', () => {
   });
 });
 
+describe('Queue consumer with packed messages', () => {
+  it('stores every event of every pack and acks the packs; bare events (the older format) in the same batch too', async () => {
+    const events = Array.from({ length: 30 }, (_, i) => event(i));
+    const [p1, p2] = [packEvents(events.slice(0, 14))[0], packEvents(events.slice(14, 29))[0]];
+    const batch = createMessageBatch('kvroute-events', [
+      { id: 'p1', timestamp: new Date(), attempts: 1, body: p1 },
+      { id: 'p2', timestamp: new Date(), attempts: 1, body: p2 },
+      { id: 'bare', timestamp: new Date(), attempts: 1, body: events[29] },
+    ]);
+    const ctx = createExecutionContext();
+    const sink = new RecordingSink();
+    const out = await handleEventBatch(batch, sink, { log: () => {} });
+    const result = await getQueueResult(batch, ctx);
+    expect(out).toEqual({ written: 30, acked: 3, retried: 0, invalid: 0, rejected: 0 });
+    expect(sink.stored.size).toBe(30);
+    expect(result.explicitAcks.sort()).toEqual(['bare', 'p1', 'p2']);
+  });
+
+  it("a poisoned event in a pack: the pack's other events and the other packs are stored, the poison is dead-lettered, its pack retried towards the DLQ", async () => {
+    const events = Array.from({ length: 20 }, (_, i) => event(i));
+    const sink = new RecordingSink();
+    sink.poison.add(events[3].event_id);
+    const batch = createMessageBatch('kvroute-events', [
+      { id: 'p1', timestamp: new Date(), attempts: 1, body: packEvents(events.slice(0, 10))[0] },
+      { id: 'p2', timestamp: new Date(), attempts: 1, body: packEvents(events.slice(10))[0] },
+    ]);
+    const ctx = createExecutionContext();
+    const out = await handleEventBatch(batch, sink, { log: () => {} });
+    const result = await getQueueResult(batch, ctx);
+    expect(out).toEqual({ written: 19, acked: 1, retried: 1, invalid: 0, rejected: 1 });
+    expect(sink.stored.has(events[3].event_id)).toBe(false);
+    expect(sink.stored.size).toBe(19);
+    expect(sink.deadLetters.map((d) => d.event_id)).toEqual([events[3].event_id]);
+    expect(result.explicitAcks).toEqual(['p2']);
+    expect(result.retryMessages.map((m: { msgId: string }) => m.msgId)).toEqual(['p1']);
+  });
+
+  it('an invalid event inside a pack gets its own dead-letter row; the valid ones are stored', async () => {
+    const good = [event(1), event(2)];
+    const batch = createMessageBatch('kvroute-events', [
+      { id: 'p', timestamp: new Date(), attempts: 1, body: { kvroute_events: 1, events: [good[0], { ...event(3), prompt_tokens: -5 }, good[1]] } },
+    ]);
+    const sink = new RecordingSink();
+    const out = await handleEventBatch(batch, sink, { log: () => {} });
+    expect(out).toMatchObject({ written: 2, acked: 0, retried: 1, invalid: 1 });
+    expect(sink.deadLetters).toHaveLength(1);
+    expect(sink.deadLetters[0].reason).toMatch(/not a valid event: prompt_tokens/);
+  });
+});
+
 describe('worker sinks', () => {
   it('builds the ClickHouse sink (@clickhouse/client-web on workerd); a refused connection rejects, so the consumer retries', async () => {
     const sink = workerSinkFromEnv({ CLICKHOUSE_URL: 'http://127.0.0.1:9' });
@@ -123,20 +180,69 @@ describe('worker sinks', () => {
 });
 
 describe('workerAnalytics (request path)', () => {
-  it('sends to the Queue and writes one WAE data point per event', async () => {
-    const sent: unknown[] = [];
+  const db = (env as unknown as { ANALYTICS_DB: OutboxDbLike & Parameters<typeof workerAnalytics>[0]['ANALYTICS_DB'] }).ANALYTICS_DB;
+
+  it('coalesces the events of many concurrent requests into one Queue send, and writes one WAE data point per event', async () => {
+    const sends: { body: unknown }[][] = [];
     const points: unknown[] = [];
-    const a = workerAnalytics({ EVENTS: { sendBatch: async (m) => void sent.push(...m) }, EVENT_COUNTERS: { writeDataPoint: (p) => void points.push(p) } });
-    await a.emit([event(1), event(2)]);
-    expect(sent).toHaveLength(2);
-    expect(points).toHaveLength(2);
+    const a = workerAnalytics({ EVENTS: { sendBatch: async (m) => void sends.push([...m]) }, EVENT_COUNTERS: { writeDataPoint: (p) => void points.push(p) } }, { maxWaitMs: 50 });
+    const events = Array.from({ length: 120 }, (_, i) => event(i));
+    await Promise.all(events.map((e) => a.emit([e])));
+    expect(sends).toHaveLength(1);
+    expect(sends[0]).toHaveLength(1);
+    expect((sends[0][0].body as EventPack).events.map((e) => e.event_id)).toEqual(events.map((e) => e.event_id));
+    expect(points).toHaveLength(120);
   });
 
-  it('falls back to the store when the Queue refuses, and never rejects', async () => {
+  it('sends a full batch at once, without waiting for the timer', async () => {
+    let sent = 0;
+    const a = workerAnalytics({ EVENTS: { sendBatch: async (m) => void (sent += [...m].length) } }, { maxEvents: 10, maxWaitMs: 60_000 });
+    await Promise.all(Array.from({ length: 10 }, (_, i) => a.emit([event(i)])));
+    expect(sent).toBe(1);
+  });
+
+  it('falls back to the store in one write per batch (not one per event) when the Queue refuses, and never rejects', async () => {
     let tries = 0;
-    const a = workerAnalytics({ EVENTS: { sendBatch: async () => { tries++; throw new Error('queue down'); } }, CLICKHOUSE_URL: 'http://127.0.0.1:9' });
-    await expect(a.emit([event(1)])).resolves.toBeUndefined();
+    const store = new RecordingSink();
+    let writes = 0;
+    const counting: AnalyticsSink = { name: 'counting', write: async (e) => (writes++, store.write(e)), writeDeadLetters: (l) => store.writeDeadLetters(l) };
+    const a = workerAnalytics({ EVENTS: { sendBatch: async () => { tries++; throw new Error('queue down'); } } }, { store: counting, maxWaitMs: 20 });
+    const events = Array.from({ length: 80 }, (_, i) => event(i));
+    await expect(Promise.all(events.map((e) => a.emit([e])))).resolves.toBeDefined();
     expect(tries).toBe(3);
+    expect(writes).toBe(1);
+    expect(store.stored.size).toBe(80);
+  });
+
+  it('keeps events in the D1 outbox when neither the Queue nor the store takes them, and sends them once the Queue accepts again', async () => {
+    let queueUp = false;
+    const queued: AnalyticsEvent[] = [];
+    const store = new RecordingSink();
+    store.fail = true;
+    const a = workerAnalytics(
+      { EVENTS: { sendBatch: async (m) => { if (!queueUp) throw new Error('queue down'); for (const x of m) queued.push(...(x.body as EventPack).events); } }, ANALYTICS_DB: db },
+      { store, maxWaitMs: 20 },
+    );
+    const lost = Array.from({ length: 60 }, (_, i) => event(i));
+    await Promise.all(lost.map((e) => a.emit([e])));
+    expect(queued).toHaveLength(0);
+    const kept = await db.prepare('SELECT COUNT(*) AS n FROM kvroute_outbox').bind().all<{ n: number }>();
+    expect(kept.results[0].n).toBeGreaterThanOrEqual(60);
+
+    queueUp = true;
+    const later = event(1000);
+    await a.emit([later]);
+    const ids = new Set(queued.map((e) => e.event_id));
+    for (const e of [...lost, later]) expect(ids.has(e.event_id)).toBe(true);
+    const left = await db.prepare('SELECT COUNT(*) AS n FROM kvroute_outbox').bind().all<{ n: number }>();
+    expect(left.results[0].n).toBe(0);
+  });
+
+  it('logs the events as lost, without rejecting, when there is no outbox and nothing takes them', async () => {
+    const store = new RecordingSink();
+    store.fail = true;
+    const a = workerAnalytics({ EVENTS: { sendBatch: async () => { throw new Error('queue down'); } } }, { store, maxWaitMs: 10 });
+    await expect(a.emit([event(1)])).resolves.toBeUndefined();
   });
 });
 

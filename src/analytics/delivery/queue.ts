@@ -1,11 +1,14 @@
-// Durable delivery on Workers through a Cloudflare Queue. The request path produces (QueueEventProducer, inside
-// waitUntil); the Worker's queue() handler consumes batches and writes them to the sinks (handleEventBatch).
-// Per message: ack when stored, retry with backoff when the store is unreachable; a message the store refuses on
-// its own (or that is no valid event) gets a dead-letter row and is retried until, after max_retries, the Queue
-// moves it to the dead-letter queue configured in wrangler.toml. Sinks are idempotent, so redelivery is safe.
+// Durable delivery on Workers through a Cloudflare Queue. The request path produces (QueueEventProducer, fed by
+// the isolate's coalescer inside waitUntil); the Worker's queue() handler consumes batches and writes them to the
+// sinks (handleEventBatch). A message carries a pack of events (queue-message.ts). Per message: ack when all its
+// events are stored, retry with backoff when the store is unreachable; a message holding an event the store
+// refuses on its own (or that is no valid event) gets a dead-letter row for that event and is retried until,
+// after max_retries, the Queue moves it to the dead-letter queue configured in wrangler.toml. Sinks are
+// idempotent, so redelivery (which re-sends a pack's other events) is safe.
 import { deadLetterOf, type DeadLetter } from '../dead-letter.ts';
 import { analyticsEventSchema, type AnalyticsEvent } from '../event.ts';
 import { errText, type AnalyticsSink } from '../sink.ts';
+import { eventBytes, eventsOfMessage, MAX_SEND_BYTES, MAX_SEND_MESSAGES, packEvents, type EventPack } from './queue-message.ts';
 import { writeSplitting } from './split.ts';
 
 /** The producer side of a Queue binding (structural, so core code needs no Workers types). */
@@ -26,26 +29,22 @@ export interface MessageBatchLike {
   readonly messages: readonly QueueMessageLike[];
 }
 
-/** Queue limits: 100 messages and 256 KB per sendBatch, 128 KB per message. */
-const MAX_MESSAGES = 100;
-const MAX_BATCH_BYTES = 250_000;
-
-/** An AnalyticsSink that sends each event as one Queue message. write() rejects only if the Queue rejects. */
+/** An AnalyticsSink that sends events as packed Queue messages. write() rejects only if the Queue rejects. */
 export class QueueEventProducer implements AnalyticsSink {
   readonly name = 'queue';
   constructor(private readonly queue: QueueProducerLike) {}
 
   async write(events: readonly AnalyticsEvent[]): Promise<void> {
-    let batch: { body: AnalyticsEvent; contentType: 'json' }[] = [];
+    let batch: { body: EventPack; contentType: 'json' }[] = [];
     let bytes = 0;
-    for (const e of events) {
-      const size = JSON.stringify(e).length + 100; // message overhead
-      if (batch.length && (batch.length === MAX_MESSAGES || bytes + size > MAX_BATCH_BYTES)) {
+    for (const pack of packEvents(events)) {
+      const size = pack.events.reduce((n, e) => n + eventBytes(e), 100);
+      if (batch.length && (batch.length === MAX_SEND_MESSAGES || bytes + size > MAX_SEND_BYTES)) {
         await this.queue.sendBatch(batch);
         batch = [];
         bytes = 0;
       }
-      batch.push({ body: e, contentType: 'json' });
+      batch.push({ body: pack, contentType: 'json' });
       bytes += size;
     }
     if (batch.length) await this.queue.sendBatch(batch);
@@ -58,10 +57,15 @@ export function retryDelaySeconds(attempts: number): number {
 }
 
 export interface BatchOutcome {
+  /** Events stored. */
   written: number;
+  /** Messages acked (all their events stored). */
+  acked: number;
+  /** Messages retried (the store was unreachable, or they hold an event that is dead-lettered). */
   retried: number;
+  /** Events that are not valid events (dead-letter row written). */
   invalid: number;
-  /** Messages the store refused on their own (dead-letter row written, message retried towards the DLQ). */
+  /** Events the store refused on their own (dead-letter row written). */
   rejected: number;
 }
 
@@ -72,51 +76,60 @@ export interface ConsumerOptions {
   delaySeconds?(attempts: number): number;
 }
 
-interface ValidMessage {
+interface ValidEvent {
   msg: QueueMessageLike;
   event: AnalyticsEvent;
 }
 
 /**
- * The consumer: validates each message, writes the valid ones (split around events the store rejects, see
- * split.ts), then acks what was stored. A message that is not a valid event, or whose event the store refused on
- * its own, gets a row in the store's dead-letter table and is retried, so that after max_retries it lands in the
- * dead-letter queue for inspection instead of being dropped, while every other message is acked. When the store
- * is unreachable, the messages not yet stored are retried with backoff.
+ * The consumer: unpacks and validates each message's events, writes the valid ones (split around events the store
+ * rejects, see split.ts), then acks the messages whose events were all stored. An event that is invalid, or that
+ * the store refused on its own, gets a row in the store's dead-letter table, and its message is retried, so that
+ * after max_retries it lands in the dead-letter queue for inspection instead of being dropped. When the store is
+ * unreachable, the messages not yet stored are retried with backoff.
  * Worker: `async queue(batch, env) { await handleEventBatch(batch, workerSinkFromEnv(env)); }`
  */
 export async function handleEventBatch(batch: MessageBatchLike, sink: AnalyticsSink, opts: ConsumerOptions = {}): Promise<BatchOutcome> {
   const log = opts.log ?? ((msg: string) => console.error(msg));
   const delay = opts.delaySeconds ?? retryDelaySeconds;
-  const retry = (msg: QueueMessageLike) => msg.retry({ delaySeconds: delay(msg.attempts) });
-  const valid: ValidMessage[] = [];
+  const valid: ValidEvent[] = [];
   const letters: DeadLetter[] = [];
-  const dead: QueueMessageLike[] = [];
+  const dead = new Set<QueueMessageLike>();
+  const waiting = new Set<QueueMessageLike>();
+  let invalid = 0;
   for (const msg of batch.messages) {
-    const parsed = analyticsEventSchema.safeParse(msg.body);
-    if (parsed.success) valid.push({ msg, event: parsed.data });
-    else {
-      const reason = `not a valid event: ${parsed.error.issues[0]?.path.join('.') || 'event'}: ${parsed.error.issues[0]?.message}`;
-      log(`kvroute analytics: message ${msg.id} on ${batch.queue} is ${reason}; retrying towards the DLQ`);
-      letters.push(deadLetterOf(msg.body, reason));
-      dead.push(msg);
+    for (const candidate of eventsOfMessage(msg.body)) {
+      const parsed = analyticsEventSchema.safeParse(candidate);
+      if (parsed.success) valid.push({ msg, event: parsed.data });
+      else {
+        const reason = `not a valid event: ${parsed.error.issues[0]?.path.join('.') || 'event'}: ${parsed.error.issues[0]?.message}`;
+        log(`kvroute analytics: message ${msg.id} on ${batch.queue} holds ${reason}; retrying towards the DLQ`);
+        letters.push(deadLetterOf(candidate, reason));
+        dead.add(msg);
+        invalid++;
+      }
     }
   }
-  const invalid = dead.length;
   const r = await writeSplitting(sink, valid, (v) => v.event);
-  for (const v of r.stored) v.msg.ack();
   for (const { item, reason } of r.rejected) {
     log(`kvroute analytics: ${sink.name} refused event ${item.event.event_id} (message ${item.msg.id}): ${reason}; retrying towards the DLQ`);
     letters.push(deadLetterOf(item.event, reason));
-    dead.push(item.msg);
+    dead.add(item.msg);
   }
   if (r.unavailable) {
     log(`kvroute analytics: ${sink.name} write of ${r.unavailable.items.length} events failed: ${errText(r.unavailable.error)}; retrying`);
-    for (const v of r.unavailable.items) retry(v.msg);
+    for (const v of r.unavailable.items) waiting.add(v.msg);
   }
   if (letters.length) {
-    await sink.writeDeadLetters?.(letters).catch((err) => log(`kvroute analytics: dead-letter rows for ${letters.length} messages not written: ${errText(err)}`));
+    await sink.writeDeadLetters?.(letters).catch((err) => log(`kvroute analytics: dead-letter rows for ${letters.length} events not written: ${errText(err)}`));
   }
-  for (const msg of dead) retry(msg);
-  return { written: r.stored.length, retried: dead.length + (r.unavailable?.items.length ?? 0), invalid, rejected: r.rejected.length };
+  let acked = 0;
+  for (const msg of batch.messages) {
+    if (dead.has(msg) || waiting.has(msg)) msg.retry({ delaySeconds: delay(msg.attempts) });
+    else {
+      msg.ack();
+      acked++;
+    }
+  }
+  return { written: r.stored.length, acked, retried: batch.messages.length - acked, invalid, rejected: r.rejected.length };
 }

@@ -64,6 +64,15 @@ describe('Queue -> D1 in workerd', () => {
     expect(await waitFor(`SELECT COUNT(*) AS n FROM kvroute_events WHERE tenant = 'q-ok'`, 120)).toBe(120);
   });
 
+  it('the events of many concurrent requests travel packed: 400 requests, a few Queue messages, every event stored once', async () => {
+    const events = Array.from({ length: 400 }, (_, i) => event('q-pack', i));
+    await Promise.all(events.map((e) => emit([e])));
+    expect(await waitFor(`SELECT COUNT(*) AS n FROM kvroute_events WHERE tenant = 'q-pack'`, 400)).toBe(400);
+    const messages = await waitFor(`SELECT COUNT(DISTINCT msg) AS n FROM carried WHERE tenant = 'q-pack'`, 1);
+    expect(messages).toBeGreaterThan(0);
+    expect(messages).toBeLessThanOrEqual(40);
+  });
+
   it('messages retried while the store is down arrive after it recovers', async () => {
     await mf.dispatchFetch('http://kvroute/store?down=1');
     const events = Array.from({ length: 30 }, (_, i) => event('q-retry', i));
@@ -86,6 +95,6 @@ describe('Queue -> D1 in workerd', () => {
     expect(await waitFor(`SELECT COUNT(*) AS n FROM kvroute_events WHERE tenant = 'q-poison'`, 20)).toBe(20);
     expect(await waitFor(`SELECT COUNT(*) AS n FROM kvroute_dead_letters WHERE event_id = '${poisoned.event_id}' AND reason LIKE 'not a valid event: prompt_tokens%'`, 1)).toBe(1);
     expect(await waitFor(`SELECT COUNT(*) AS n FROM dlq WHERE body LIKE '%${poisoned.event_id}%'`, 1)).toBe(1);
-    expect(await waitFor(`SELECT COUNT(*) AS n FROM dlq WHERE body LIKE '%q-poison%'`, 1)).toBe(1); // only the poison
+    expect(await waitFor(`SELECT COUNT(*) AS n FROM dlq WHERE body LIKE '%q-poison%'`, 1)).toBe(1); // one pack, once
   });
 });
