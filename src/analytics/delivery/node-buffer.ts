@@ -28,6 +28,11 @@ export interface NodeBufferOptions {
   maxBuffered?: number;
   /** Events per sink write (default 500). */
   batchSize?: number;
+  /**
+   * Events per spool segment at most (default 2,000). A replay reads a segment whole, so this bounds the memory
+   * a replay after an outage takes: whole 10,000-event segments raised the heap's high-water mark for good.
+   */
+  segmentEvents?: number;
   /** How long a partial batch may wait for more events (default 200 ms). */
   lingerMs?: number;
   /** Backoff after the first failure, doubling up to retryMaxMs, with +-20% jitter (defaults 100 ms / 5 s). */
@@ -69,6 +74,7 @@ export class NodeEventBuffer {
   private readonly sink: AnalyticsSink;
   private readonly spool: Spool;
   private readonly maxBuffered: number;
+  private readonly segmentEvents: number;
   private readonly batchSize: number;
   private readonly lingerMs: number;
   private readonly retryBaseMs: number;
@@ -99,6 +105,7 @@ export class NodeEventBuffer {
     this.sink = opts.sink;
     this.spool = new Spool(opts.spoolDir);
     this.maxBuffered = opts.maxBuffered ?? 10_000;
+    this.segmentEvents = opts.segmentEvents ?? 2_000;
     this.batchSize = opts.batchSize ?? 500;
     this.lingerMs = opts.lingerMs ?? 200;
     this.retryBaseMs = opts.retryBaseMs ?? 100;
@@ -125,14 +132,14 @@ export class NodeEventBuffer {
     if (events.length === 0) return;
     try {
       if (this.closed) {
-        this.segments.push(this.spool.writeSegment(events));
+        this.segments.push(...this.writeSegments(events));
         this.s.spilledEvents += events.length;
         return;
       }
       if (this.failing) {
         this.spool.append(events);
         this.s.spilledEvents += events.length;
-        if (this.spool.openCount >= this.maxBuffered) this.sealOpenSegment(); // segments stay small enough to read whole
+        if (this.spool.openCount >= this.segmentEvents) this.sealOpenSegment(); // segments stay small enough to read whole
         return;
       }
       if (this.mem.length + events.length > this.maxBuffered) {
@@ -198,7 +205,7 @@ export class NodeEventBuffer {
     leftovers.push(...this.mem);
     this.mem = [];
     if (leftovers.length) {
-      this.spool.writeSegment(leftovers);
+      this.writeSegments(leftovers);
       this.s.spilledEvents += leftovers.length;
     }
     this.stopSealing();
@@ -241,7 +248,7 @@ export class NodeEventBuffer {
     return true;
   }
 
-  /** Spool segments first (oldest events), then memory. Segments are read whole (each holds <= maxBuffered). */
+  /** Spool segments first (oldest events), then memory. Segments are read whole (each holds <= segmentEvents). */
   private async nextBatch(): Promise<Batch | null> {
     while (this.segments.length) {
       const segment = this.segments[0];
@@ -330,9 +337,16 @@ export class NodeEventBuffer {
   /** Memory (and `extra`) to a sealed segment; memory is kept if the write fails. */
   private spillMemory(extra: readonly AnalyticsEvent[]): void {
     const events = extra.length ? this.mem.concat(extra) : this.mem;
-    this.segments.push(this.spool.writeSegment(events));
+    this.segments.push(...this.writeSegments(events));
     this.mem = [];
     this.s.spilledEvents += events.length;
+  }
+
+  /** Events to sealed segments of at most segmentEvents each; returns their paths, oldest first. */
+  private writeSegments(events: readonly AnalyticsEvent[]): string[] {
+    const paths: string[] = [];
+    for (let i = 0; i < events.length; i += this.segmentEvents) paths.push(this.spool.writeSegment(events.slice(i, i + this.segmentEvents)));
+    return paths;
   }
 
   // ---- dead letters and replay ------------------------------------------------------------------------------

@@ -223,6 +223,30 @@ describe('NodeEventBuffer: spilling while the store fails', () => {
     await buf.close();
   });
 
+  it('keeps spool segments small, so that a replay reads a bounded number of events at once', async () => {
+    const sink = new FlakySink();
+    sink.up = false;
+    const dir = tempDir();
+    const buf = new NodeEventBuffer({ sink, spoolDir: dir, maxBuffered: 1_000, segmentEvents: 100, batchSize: 50, lingerMs: 1, retryBaseMs: 50, retryMaxMs: 50, spillIntervalMs: 5_000 }).start();
+    const all = events(1_650);
+    buf.enqueue(all.slice(0, 900)); // to memory, then
+    buf.enqueue(all.slice(900, 1_200)); // over maxBuffered: memory spills as segments
+    await until(() => buf.stats().storeFailing, 'store failing');
+    for (let i = 1_200; i < all.length; i += 50) buf.enqueue(all.slice(i, i + 50)); // appended to the open segment
+    await until(() => {
+      const ids = spooledIds(dir);
+      return all.every((e) => ids.has(e.event_id));
+    }, 'every event in the spool');
+    for (const name of readdirSync(dir)) {
+      expect(readFileSync(join(dir, name), 'utf8').trim().split('\n').length, name).toBeLessThanOrEqual(100);
+    }
+    sink.up = true;
+    buf.retrySoon();
+    expect(await buf.drain(5_000)).toBe(true);
+    expect(new Set(sink.stored.keys())).toEqual(new Set(all.map((e) => e.event_id)));
+    await buf.close();
+  });
+
   it('treats a write that hangs as a failing store and spills', async () => {
     const hanging: AnalyticsSink = { name: 'hung', write: () => new Promise<void>(() => {}) };
     const dir = tempDir();
