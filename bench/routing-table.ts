@@ -1,4 +1,4 @@
-// Prints README.md's routing tables from bench/results/routing-lab.json: every policy x replicas on both
+// Prints the routing lab tables (docs/routing.md) from bench/results/routing-lab.json: every policy x replicas on both
 // workloads side by side, and the "done when" check of the default policy against the targets.
 //   npx tsx bench/routing-table.ts [--in bench/results/routing-lab.json]
 import { readFileSync } from 'node:fs';

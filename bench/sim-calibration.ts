@@ -1,4 +1,4 @@
-// Calibration figures of the simulated vLLM backend (README, section "Simulated GPU pool").
+// Calibration figures of the simulated vLLM backend (docs/simulator.md, "Measured").
 //   WRANGLER_SEND_METRICS=false CLOUDFLARE_CF_FETCH_ENABLED=false npx tsx bench/sim-calibration.ts
 // 1. Over HTTP, time scale 1, openai SDK streaming: the same 8k-token prompt twice on an idle backend (TTFT
 //    from the backend's TTFT histogram in simulated time and as the client saw it, prefix-cache hit delta).

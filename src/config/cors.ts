@@ -15,10 +15,12 @@ const origin = z.string().refine(
 );
 
 export const corsConfigSchema = z.strictObject({
-  /** Origins whose pages may call /v1/* with this tenant's keys; `*` allows any. Empty: browsers are refused. */
-  allowOrigins: z.array(origin).max(100).default([]),
-  /** How long a browser may cache a preflight answer (Access-Control-Max-Age). */
-  maxAgeSeconds: z.number().int().min(0).max(86_400).default(600),
+  allowOrigins: z.array(origin).max(100).default([]).describe(
+    "origins whose pages may call /v1/* with this tenant's keys; `*` allows any. Empty: browsers are refused",
+  ),
+  maxAgeSeconds: z.number().int().min(0).max(86_400).default(600).describe(
+    'how long a browser may cache a preflight answer (Access-Control-Max-Age)',
+  ),
 });
 
 export type CorsConfig = z.infer<typeof corsConfigSchema>;

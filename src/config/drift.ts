@@ -21,48 +21,53 @@ export const durationSchema = z
   .refine((ms) => ms > 0, 'duration must be positive');
 
 export const driftWindowSchema = z.object({
-  /** Name used in the API (`?window=5m`). */
-  name: z.string().regex(/^[a-z0-9_-]{1,16}$/, 'window name: 1-16 of a-z 0-9 _ -'),
-  size: durationSchema,
-  /** How long windows of this size are kept. */
-  retention: durationSchema,
+  name: z.string().regex(/^[a-z0-9_-]{1,16}$/, 'window name: 1-16 of a-z 0-9 _ -').describe(
+    'name used in the API (`?window=5m`)',
+  ),
+  size: durationSchema.describe('window length: a number of ms or a duration such as 5m, 1h, 7d'),
+  retention: durationSchema.describe('how long windows of this size are kept'),
 });
 
 const featureNames = FEATURES.map((f) => f.name) as [FeatureName, ...FeatureName[]];
 
 export const driftConfigSchema = z
   .object({
-    enabled: z.boolean().default(true),
-    /** Finest first. Every size must be a multiple of the finest one (isolates only record the finest). */
+    enabled: z.boolean().default(true).describe('sketch request features and report drift for this tenant'),
     windows: z
       .array(driftWindowSchema)
       .min(1)
       .default([
         { name: '5m', size: 300_000, retention: 86_400_000 },
         { name: '1h', size: 3_600_000, retention: 30 * 86_400_000 },
-      ]),
-    /** Baseline used until one is PUT: the trailing N days before the current window. */
-    trailingDays: z.number().int().min(1).max(365).default(7),
-    /** PSI bins for numeric features (cut at baseline quantiles). */
-    bins: z.number().int().min(2).max(100).default(10),
-    /** Below this many observations in the current window or the baseline, status is insufficient_data. */
-    minCount: z.number().int().min(1).default(200),
-    /** Chance of a false alarm per feature and window that the chi-square guard allows. */
-    alpha: z.number().gt(0).lt(0.5).default(0.01),
-    /** 'none' is not offered: an empty bin would make PSI infinite. */
-    smoothing: z.enum(SMOOTHINGS.filter((s) => s !== 'none') as [Exclude<Smoothing, 'none'>, ...Exclude<Smoothing, 'none'>[]]).default('half'),
-    /** Baseline categories below this share are folded into OTHER. */
-    categoryMinShare: z.number().min(0).max(0.5).default(0.005),
-    /** POSTed once per transition of a feature into major drift. Subject to the egress rules (egress.ts). */
-    alertWebhook: egressUrlSchema.optional(),
-    /** Window whose status drives alerts; default the finest. */
-    alertWindow: z.string().optional(),
-    /** Features switched off are neither sketched nor reported (all on by default). */
-    features: z.partialRecord(z.enum(featureNames), z.boolean()).default({}),
-    /** Share of requests sketched (deterministic by request id). */
-    sampling: z.number().min(0).max(1).default(1),
-    /** How often an isolate flushes its sketches to the store. */
-    flushInterval: durationSchema.default(10_000),
+      ])
+      .describe('finest first; every size must be a multiple of the finest one (isolates only record the finest)'),
+    trailingDays: z.number().int().min(1).max(365).default(7).describe(
+      'baseline used until one is PUT: the trailing N days before the current window',
+    ),
+    bins: z.number().int().min(2).max(100).default(10).describe(
+      'PSI bins for numeric features (cut at baseline quantiles)',
+    ),
+    minCount: z.number().int().min(1).default(200).describe(
+      'below this many observations in the current window or the baseline, status is insufficient_data',
+    ),
+    alpha: z.number().gt(0).lt(0.5).default(0.01).describe(
+      'chance of a false alarm per feature and window that the chi-square guard allows',
+    ),
+    smoothing: z.enum(SMOOTHINGS.filter((s) => s !== 'none') as [Exclude<Smoothing, 'none'>, ...Exclude<Smoothing, 'none'>[]]).default('half').describe(
+      "how empty bins are smoothed ('none' is not offered: an empty bin would make PSI infinite)",
+    ),
+    categoryMinShare: z.number().min(0).max(0.5).default(0.005).describe(
+      'baseline categories below this share are folded into OTHER',
+    ),
+    alertWebhook: egressUrlSchema.optional().describe(
+      'POSTed once per transition of a feature into major drift. Subject to the egress rules (egress.ts)',
+    ),
+    alertWindow: z.string().optional().describe('window whose status drives alerts; default the finest'),
+    features: z.partialRecord(z.enum(featureNames), z.boolean()).default({}).describe(
+      'features switched off are neither sketched nor reported (all on by default)',
+    ),
+    sampling: z.number().min(0).max(1).default(1).describe('share of requests sketched (deterministic by request id)'),
+    flushInterval: durationSchema.default(10_000).describe('how often an isolate flushes its sketches to the store'),
   })
   .superRefine((cfg, ctx) => {
     const finest = cfg.windows[0].size;

@@ -13,58 +13,65 @@ const identifier = z
   .regex(/^[A-Za-z0-9][A-Za-z0-9_.:-]*$/, 'use letters, digits, and _ . : - (starting with a letter or digit)');
 
 export const armSchema = z.object({
-  name: identifier,
-  /** Percent of sticky keys, 0..100, multiple of 0.01. All arms of an experiment sum to 100. */
+  name: identifier.describe('arm name, reported in `x-kvroute-arm` and in events'),
   weight: z
     .number()
     .min(0)
     .max(100)
-    .refine((w) => Math.abs(w * 100 - Math.round(w * 100)) < 1e-6, 'weight must be a multiple of 0.01 (percent)'),
-  /** Pool name from the tenant config. */
-  pool: z.string().min(1),
-  /** Model name sent to the pool; defaults to the experiment's public model name. */
-  model: z.string().min(1).optional(),
+    .refine((w) => Math.abs(w * 100 - Math.round(w * 100)) < 1e-6, 'weight must be a multiple of 0.01 (percent)')
+    .describe('percent of sticky keys, 0..100, multiple of 0.01. All arms of an experiment sum to 100'),
+  pool: z.string().min(1).describe('pool name from the tenant config'),
+  model: z.string().min(1).optional().describe(
+    "model name sent to the pool; defaults to the experiment's public model name",
+  ),
 });
 
 export const shadowSchema = z.object({
-  pool: z.string().min(1),
-  /** Model name sent to the shadow pool; defaults to the model of the arm that served the primary. */
-  model: z.string().min(1).optional(),
-  /** Fraction of requests (0..1) that also get a shadow leg, sampled by a hash of the request id. */
-  sampleRate: z.number().min(0).max(1).default(0.01),
-  /** Cap on shadow legs in flight per isolate / Node replica; above it the shadow is skipped, never queued. */
-  maxConcurrent: z.number().int().min(1).max(10_000).default(4),
-  /** Shadow tokens (prompt + completion) per UTC day per isolate / replica; above it shadows are skipped. */
-  dailyTokenBudget: z.number().int().min(0).default(1_000_000),
-  /** Fraction (0..1) of shadowed requests that also get a second primary leg (Diffy noise floor). */
-  noiseFloorRate: z.number().min(0).max(1).default(0),
-  /** Abort the shadow leg after this long (it runs in waitUntil, which Workers cancel 30 s after the response). */
-  timeoutMs: z.number().int().min(100).max(300_000).default(25_000),
+  pool: z.string().min(1).describe('pool name from the tenant config that receives the shadow copies'),
+  model: z.string().min(1).optional().describe(
+    'model name sent to the shadow pool; defaults to the model of the arm that served the primary',
+  ),
+  sampleRate: z.number().min(0).max(1).default(0.01).describe(
+    'fraction of requests (0..1) that also get a shadow leg, sampled by a hash of the request id',
+  ),
+  maxConcurrent: z.number().int().min(1).max(10_000).default(4).describe(
+    'cap on shadow legs in flight per isolate / Node replica; above it the shadow is skipped, never queued',
+  ),
+  dailyTokenBudget: z.number().int().min(0).default(1_000_000).describe(
+    'shadow tokens (prompt + completion) per UTC day per isolate / replica; above it shadows are skipped',
+  ),
+  noiseFloorRate: z.number().min(0).max(1).default(0).describe(
+    'fraction (0..1) of shadowed requests that also get a second primary leg (Diffy noise floor)',
+  ),
+  timeoutMs: z.number().int().min(100).max(300_000).default(25_000).describe(
+    'abort the shadow leg after this long (it runs in waitUntil, which Workers cancel 30 s after the response)',
+  ),
 });
 
 export const stickyKeySchema = z
   .object({
-    /** Request header whose value is the sticky key (highest precedence when present). Case-insensitive. */
     header: z
       .string()
       .min(1)
       .regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/, 'must be a valid HTTP header name')
       .transform((h) => h.toLowerCase())
-      .optional(),
+      .optional()
+      .describe('request header whose value is the sticky key (highest precedence when present); case-insensitive'),
   })
-  .default({});
+  .default({})
+  .describe("what keeps a client on one arm: this header, else the body's `user`, else the API key");
 
 export const experimentSchema = z
   .object({
-    name: identifier,
-    /** Hash salt; defaults to the experiment name. Change it to re-randomise every assignment. */
-    salt: z.string().min(1).max(256).optional(),
-    /** Public model name (the `model` clients send) that this experiment takes over. */
-    model: z.string().min(1),
-    enabled: z.boolean().default(true),
+    name: identifier.describe('experiment name, used in the report URL and in events'),
+    salt: z.string().min(1).max(256).optional().describe(
+      'hash salt; defaults to the experiment name. Change it to re-randomise every assignment',
+    ),
+    model: z.string().min(1).describe('public model name (the `model` clients send) that this experiment takes over'),
+    enabled: z.boolean().default(true).describe('one enabled experiment per public model name'),
     stickyKey: stickyKeySchema,
-    arms: z.array(armSchema).min(1).max(32),
-    shadow: shadowSchema.optional(),
+    arms: z.array(armSchema).min(1).max(32).describe('the arms, in bucket order (ramp adjacent arms against each other)'),
+    shadow: shadowSchema.optional().describe('a sampled copy of requests sent to a candidate, compared off the request path'),
   })
   .superRefine((exp, ctx) => {
     const seen = new Set<string>();

@@ -30,56 +30,44 @@ export const backendSchema = z.strictObject({
   id: slug.describe('stable backend id; hash-based routing ranks on it'),
   url: egressUrlSchema.describe('base URL, e.g. http://10.0.0.5:8000; see src/config/egress.ts for the hosts refused'),
   engine: z.enum(engineKinds).optional().describe(`engine kind; left out, '${DEFAULT_ENGINE}' is assumed and the probes report it`),
-  weight: z.number().positive().default(1),
+  weight: z.number().positive().default(1).describe('relative share of traffic for load-balancing policies and hash rankings'),
   maxConcurrency: z.number().int().min(0).default(0).describe('0 = unlimited'),
   apiKey: z.string().optional().describe('sent upstream as Authorization: Bearer; write-only (see secrets.ts)'),
 });
 
 export const poolSchema = z.strictObject({
-  backends: z.array(backendSchema).min(1, 'a pool needs at least one backend'),
-  /** Overrides the tenant's affinity settings (hashing and policy) for this pool. */
-  affinity: affinityConfigSchema.optional(),
+  backends: z.array(backendSchema).min(1, 'a pool needs at least one backend').describe('the servers of this pool'),
+  affinity: affinityConfigSchema.optional().describe("overrides the tenant's affinity settings (hashing and policy) for this pool"),
 });
 
 export const modelRouteSchema = z.strictObject({
-  pool: slug,
+  pool: slug.describe('the pool (a key of `pools`) that serves this model'),
   model: z.string().min(1).optional().describe('model name sent to the backends (default: the public name)'),
 });
 
 export const timeoutsSchema = z.strictObject({
-  connectMs: z.number().int().positive().default(2_000),
-  /** Time to the first byte of the upstream response body (first token when streaming). */
-  firstByteMs: z.number().int().positive().default(60_000),
-  /** Longest wait for the next chunk of a stream from the backend. */
-  idleMs: z.number().int().positive().default(30_000),
-  /** Time the client has to send its whole request body (a slow upload must not hold a connection for minutes). */
-  requestBodyMs: z.number().int().positive().default(30_000),
-  /** Longest a stream waits for the client to take its next chunk before it ends as a client abort. */
-  clientReadMs: z.number().int().positive().default(60_000),
+  connectMs: z.number().int().positive().default(2_000).describe('time to open a connection to a backend'),
+  firstByteMs: z.number().int().positive().default(60_000).describe('time to the first byte of the upstream response body (first token when streaming)'),
+  idleMs: z.number().int().positive().default(30_000).describe('longest wait for the next chunk of a stream from the backend'),
+  requestBodyMs: z.number().int().positive().default(30_000).describe('time the client has to send its whole request body (a slow upload must not hold a connection for minutes)'),
+  clientReadMs: z.number().int().positive().default(60_000).describe('longest a stream waits for the client to take its next chunk before it ends as a client abort'),
 });
 
 export const retrySchema = z.strictObject({
-  maxAttempts: z.number().int().min(1).max(10).default(3),
-  /** All attempts together must start within this budget. */
-  deadlineMs: z.number().int().positive().default(30_000),
-  retryOnStatus: z.array(z.number().int().min(400).max(599)).default([429, 500, 502, 503, 504]),
-  /** A 429's Retry-After is honoured up to this wait; longer waits go to another backend at once. */
-  maxRetryAfterMs: z.number().int().min(0).default(2_000),
+  maxAttempts: z.number().int().min(1).max(10).default(3).describe('attempts per request, the first included; retries happen only before the first byte'),
+  deadlineMs: z.number().int().positive().default(30_000).describe('all attempts together must start within this budget'),
+  retryOnStatus: z.array(z.number().int().min(400).max(599)).default([429, 500, 502, 503, 504]).describe('backend statuses that make the router try another backend'),
+  maxRetryAfterMs: z.number().int().min(0).default(2_000).describe("a 429's Retry-After is honoured up to this wait; longer waits go to another backend at once"),
 });
 
 export const healthSchema = z.strictObject({
-  failureThreshold: z.number().int().min(1).default(3),
-  /** First ejection of a failing backend; each consecutive ejection doubles it, up to maxCooldownMs. */
-  cooldownMs: z.number().int().positive().default(5_000),
-  maxCooldownMs: z.number().int().positive().default(60_000),
+  failureThreshold: z.number().int().min(1).default(3).describe('consecutive failures that eject a backend'),
+  cooldownMs: z.number().int().positive().default(5_000).describe('first ejection of a failing backend; each consecutive ejection doubles it, up to maxCooldownMs'),
+  maxCooldownMs: z.number().int().positive().default(60_000).describe('longest ejection'),
   probeIntervalMs: z.number().int().min(0).default(5_000).describe('0 disables active probes'),
 });
 
 export const networkSchema = z.strictObject({
-  /**
-   * Hosts (`host` or `host:port`) this tenant's backends and alert webhook may use although the deployment would
-   * refuse them: loopback addresses outside local development. Link-local and metadata hosts stay refused.
-   */
   allowHosts: z
     .array(
       z.string().superRefine((entry, ctx) => {
@@ -88,31 +76,33 @@ export const networkSchema = z.strictObject({
       }),
     )
     .max(64)
-    .default([]),
+    .default([])
+    .describe(
+      'hosts (`host` or `host:port`) this tenant\'s backends and alert webhook may use although the deployment would ' +
+        'refuse them: loopback addresses outside local development. Link-local and metadata hosts stay refused',
+    ),
 });
 
 export const tenantConfigSchema = z
   .strictObject({
-    models: configRecord(z.string().min(1), modelRouteSchema),
-    pools: configRecord(slug, poolSchema),
-    affinity: affinityConfigSchema.default(() => affinityConfigSchema.parse({})),
-    /** A/B experiments (arms, shadow): see src/config/experiments.ts. */
-    experiments: experimentsConfigSchema,
-    /** Drift sketching and alerting: see src/config/drift.ts. */
-    drift: driftConfigSchema.default(() => driftConfigSchema.parse({})),
-    timeouts: timeoutsSchema.default(() => timeoutsSchema.parse({})),
-    retry: retrySchema.default(() => retrySchema.parse({})),
-    health: healthSchema.default(() => healthSchema.parse({})),
+    models: configRecord(z.string().min(1), modelRouteSchema).describe('public model name (the `model` clients send) -> the pool that serves it'),
+    pools: configRecord(slug, poolSchema).describe('named groups of backends that serve the same model'),
+    affinity: affinityConfigSchema.default(() => affinityConfigSchema.parse({})).describe('prefix hashing and the routing policy, for every pool that does not override them'),
+    experiments: experimentsConfigSchema.describe('A/B experiments (arms, shadow traffic)'),
+    drift: driftConfigSchema.default(() => driftConfigSchema.parse({})).describe('drift sketching, PSI reports and alerts'),
+    timeouts: timeoutsSchema.default(() => timeoutsSchema.parse({})).describe('time limits on backends and clients, in ms'),
+    retry: retrySchema.default(() => retrySchema.parse({})).describe('failover to another backend before the first byte'),
+    health: healthSchema.default(() => healthSchema.parse({})).describe('ejection of failing backends and active health probes'),
     limits: z
-      .strictObject({ maxBodyBytes: z.number().int().positive().max(64 * 1024 * 1024).default(4 * 1024 * 1024) })
-      .default({ maxBodyBytes: 4 * 1024 * 1024 }),
+      .strictObject({ maxBodyBytes: z.number().int().positive().max(64 * 1024 * 1024).default(4 * 1024 * 1024).describe('larger request bodies get a 413') })
+      .default({ maxBodyBytes: 4 * 1024 * 1024 })
+      .describe('request limits'),
     stream: z
       .strictObject({ keepaliveMs: z.number().int().min(0).default(0).describe('SSE comment interval while waiting for the first token; 0 = off') })
-      .default({ keepaliveMs: 0 }),
-    /** Browser origins allowed to call /v1/* with this tenant's keys: see src/config/cors.ts. */
-    cors: corsConfigSchema.default(() => corsConfigSchema.parse({})),
-    /** Where this tenant's backends and webhook may live beyond the deployment's rules: see egress.ts. */
-    network: networkSchema.default(() => networkSchema.parse({})),
+      .default({ keepaliveMs: 0 })
+      .describe('streaming to the client'),
+    cors: corsConfigSchema.default(() => corsConfigSchema.parse({})).describe("browser origins allowed to call /v1/* with this tenant's keys"),
+    network: networkSchema.default(() => networkSchema.parse({})).describe("where this tenant's backends and webhook may live beyond the deployment's egress rules"),
   })
   .superRefine((cfg, ctx) => {
     for (const [name, route] of Object.entries(cfg.models)) {
