@@ -9,6 +9,7 @@ export interface CoalescerOptions {
 
 interface OpenBatch<T> {
   items: T[];
+  openedAt: number;
   timer: ReturnType<typeof setTimeout> | undefined;
   sent: Promise<void>;
   release: () => void;
@@ -21,6 +22,7 @@ export class Coalescer<T> {
   constructor(
     private readonly send: (items: T[]) => Promise<void>,
     private readonly opts: CoalescerOptions,
+    private readonly now: () => number = Date.now,
   ) {}
 
   /** Items waiting for their batch to be sent. */
@@ -32,7 +34,7 @@ export class Coalescer<T> {
   add(items: readonly T[]): Promise<void> {
     const batch = (this.open ??= this.openBatch());
     batch.items.push(...items);
-    if (batch.items.length >= this.opts.maxItems) this.seal();
+    if (batch.items.length >= this.opts.maxItems || this.now() - batch.openedAt > this.opts.maxWaitMs) this.seal();
     return batch.sent;
   }
 
@@ -47,7 +49,7 @@ export class Coalescer<T> {
   private openBatch(): OpenBatch<T> {
     let release!: () => void;
     const sent = new Promise<void>((resolve) => (release = resolve));
-    const batch: OpenBatch<T> = { items: [], timer: undefined, sent, release };
+    const batch: OpenBatch<T> = { items: [], openedAt: this.now(), timer: undefined, sent, release };
     batch.timer = setTimeout(() => {
       if (this.open === batch) this.seal();
     }, this.opts.maxWaitMs);
