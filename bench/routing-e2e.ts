@@ -1,7 +1,7 @@
 // In-process lab vs --e2e on a subset: for each (policy, replicas) row, in-process runs with piggy-backed load
 // (what the e2e routers see) over five replica-assignment seeds (on a subset the hit rate moves with which
 // requests meet, so one in-process run is not "the" answer), then two e2e runs, back to back. Writes
-// bench/results/routing-e2e.jsonl (one line per run) and prints README.md's table.
+// bench/results/routing-e2e.jsonl (one line per run) and prints the table in docs/routing.md.
 //
 //   WRANGLER_SEND_METRICS=false CLOUDFLARE_CF_FETCH_ENABLED=false npx tsx bench/routing-e2e.ts \
 //     [--trace ../shared/traces/mooncake-conversation.jsonl] [--limit 2000] [--speedup 10] \

@@ -1,6 +1,6 @@
 // The routing lab's matrix: every policy x replica count on each workload (plus the default policy at other
 // cache sizes), in one process so each trace is loaded and hashed once. Writes every result to
-// bench/results/routing-lab.json and prints a markdown table for README.md.
+// bench/results/routing-lab.json and prints a markdown table for docs/routing.md.
 //
 //   WRANGLER_SEND_METRICS=false CLOUDFLARE_CF_FETCH_ENABLED=false npx tsx bench/routing-lab.ts \
 //     [--workloads mooncake,generated] [--policies all] [--replicas 1,16,64] [--limit N] [--time-scale S] \

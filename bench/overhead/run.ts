@@ -1,4 +1,4 @@
-// Overhead benchmark (issue #3, item 7): direct vs nginx vs Portkey vs kvroute (Node) vs kvroute (workerd), one
+// Overhead benchmark: direct vs nginx vs Portkey vs kvroute (Node) vs kvroute (workerd), one
 // run, same upstream, loopback only.
 //
 //   npx tsx bench/overhead/run.ts [--duration 10] [--connections 50] [--runs 3] [--targets direct,nginx,...]

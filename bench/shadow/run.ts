@@ -1,5 +1,5 @@
-// Does shadow traffic slow the primary? (issue #5: "the primary's p50 and p99 latency with shadow at 100 %
-// against shadow off, in one run: the difference is within the run-to-run noise")
+// Does shadow traffic slow the primary? The primary's p50 and p99 latency with shadow at 100 % against shadow
+// off, in one run: the difference should be within the run-to-run noise.
 //   WRANGLER_SEND_METRICS=false CLOUDFLARE_CF_FETCH_ENABLED=false npx tsx bench/shadow/run.ts [--runs 5] [--duration 10]
 //       [--rate 30] [--max-tokens 32] [--time-scale 20] [--wait-quiet 600]
 // Real processes on loopback: a simulated vLLM primary pool (2 backends) and a separate shadow pool (1 backend),

@@ -1,7 +1,7 @@
 // Named engine profiles: a model on a GPU served by vLLM V1 with its defaults, or a small model on a CPU served by
 // llama.cpp's llama-server. A profile fixes the engine kind, the KV capacity, the scheduler limits and the
 // step-cost model; EngineConfig is a profile plus overrides. Calibration sources are listed per profile and in
-// docs/routing.md (llama.cpp) and README.md (section "Simulated GPU pool", vLLM).
+// docs/routing.md (llama.cpp) and docs/simulator.md (vLLM).
 
 /**
  * How the engine caches prompts and presents itself. 'vllm': one paged KV cache shared by every request, with

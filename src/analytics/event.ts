@@ -238,7 +238,7 @@ export interface WaeDataPoint {
 }
 
 /** WAE limits (gateways.md 8.1): 1 index <= 96 bytes, <= 20 blobs, <= 20 doubles, blobs total <= 5120 bytes
- *  (the older, smaller documented cap). Blob/double positions are part of the contract: README lists them. */
+ *  (the older, smaller documented cap). Blob/double positions are part of the contract: docs/analytics.md lists them. */
 export const WAE_BLOBS = [
   'type', 'experiment', 'arm', 'model', 'pool', 'backend', 'error_class', 'finish_reason', 'pair_kind', 'cand_error_class',
   'drift_feature', 'drift_status',

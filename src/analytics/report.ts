@@ -58,7 +58,7 @@ function where(q: Queryable, f: ReportFilter, type: 'request' | 'shadow_pair'): 
   return w;
 }
 
-// ---- ClickHouse SQL (also what the README shows) --------------------------------------------------------------
+// ---- ClickHouse SQL (also what docs/experiments.md shows) --------------------------------------------------------------
 
 export function clickhouseArmSql(table: string, whereClause: string): string {
   return `SELECT

@@ -23,7 +23,7 @@ const USAGE = `usage: kvroute sim [options]
   --reference-seed R    the shared answer seed (default 0)
   --mean-output-tokens N  mean natural answer length (default 256)
   --faults JSON|FILE    faults for every backend ({...}) or per backend ([{...}, null, ...]);
-                        see gpu-backends/simulator/faults.ts and README "Simulated GPU pool"`;
+                        see gpu-backends/simulator/faults.ts and docs/simulator.md`;
 
 function readFaults(value: string | undefined): FaultsInput | (FaultsInput | undefined)[] | undefined {
   if (value === undefined) return undefined;

@@ -41,7 +41,7 @@ function json(body: unknown, status = 200): Response {
   return new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json' } });
 }
 
-/** Export this class from the Worker entry and bind it as DRIFT (see the drift section of README.md). */
+/** Export this class from the Worker entry and bind it as DRIFT (see docs/drift.md and docs/operations.md). */
 export class DriftDurableObject {
   private ledger: TenantLedger | undefined;
   private readonly repo: StorageRepository;

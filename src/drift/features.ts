@@ -10,7 +10,7 @@ export interface FeatureDef {
   doc: string;
 }
 
-/** The catalogue, in report order. README's feature table is written from these docs. */
+/** The catalogue, in report order. docs/drift.md's feature table is written from these docs. */
 export const FEATURES = [
   { name: 'prompt_chars', kind: 'numeric', doc: 'characters (UTF-16 code units) of all prompt text: message contents, or `prompt` for completions' },
   { name: 'prompt_tokens', kind: 'numeric', doc: '`usage.prompt_tokens` reported by the backend (not tokenized at the edge)' },

@@ -39,8 +39,8 @@ export class CounterRate {
 
 /**
  * Five minutes: much shorter than a loaded cache's horizon (~19 min for 500k tokens at the generated
- * workload's ~436 uncached tokens/s per backend, README) so it follows shifts in traffic, much longer than a
+ * workload's ~436 uncached tokens/s per backend, docs/simulator.md) so it follows shifts in traffic, much longer than a
  * scrape so that one long prompt does not swing it. 1 and 20 minutes measured the same within the lab's
- * resolution (README).
+ * resolution (docs/routing.md).
  */
 export const FILL_RATE_WINDOW_MS = 300_000;
