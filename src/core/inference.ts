@@ -115,7 +115,7 @@ function parseBody(kind: InferenceKind, text: string): { body: InferenceBody; ra
     const p = firstProblem(parsed.error);
     throw errors.badField(p.param, p.message);
   }
-  return { body: parsed.data as InferenceBody, raw: raw as Record<string, unknown> };
+  return { body: parsed.data, raw: raw as Record<string, unknown> };
 }
 
 function promptChars(kind: InferenceKind, body: InferenceBody): number {

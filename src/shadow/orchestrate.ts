@@ -82,10 +82,10 @@ export async function runShadowFlow(deps: ShadowFlowDeps, input: ShadowFlowInput
   if (!input.plan.shadow) return;
   const wall = deps.wallClock ?? Date.now;
   try {
-    const legs: Promise<LegOutcome>[] = [admitAndRun(deps, input, 'shadow')];
-    if (input.plan.noiseFloor) legs.push(admitAndRun(deps, input, 'noise'));
+    const shadowLeg = admitAndRun(deps, input, 'shadow');
+    const noiseLeg = input.plan.noiseFloor ? admitAndRun(deps, input, 'noise') : undefined;
     const primary = await withDeadline(input.primary, input.limits.timeoutMs + PRIMARY_GRACE_MS);
-    const [shadow, noise] = await Promise.all(legs);
+    const [shadow, noise] = await Promise.all([shadowLeg, noiseLeg]);
     const meta = {
       tenant: input.tenant,
       requestId: input.requestId,

@@ -147,7 +147,7 @@ function abortPromise(signal: AbortSignal): Promise<never> {
 }
 
 function concat(parts: Uint8Array[], size: number): Uint8Array {
-  if (parts.length === 1) return parts[0];
+  if (parts.length === 1) return parts[0]!;
   const out = new Uint8Array(size);
   let off = 0;
   for (const p of parts) {

@@ -77,7 +77,7 @@ export class SseParser {
       this.eventName = '';
       return;
     }
-    const data = this.dataLines.length === 1 ? this.dataLines[0] : this.dataLines.join('\n');
+    const data = this.dataLines.length === 1 ? this.dataLines[0]! : this.dataLines.join('\n');
     const event = this.eventName;
     this.dataLines = [];
     this.eventName = '';
