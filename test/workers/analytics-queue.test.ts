@@ -38,7 +38,7 @@ describe('Queue producer', () => {
     await producer.write(events);
     expect(calls.map((c) => c.length)).toEqual([100, 100, 50]);
     expect(calls.flat().map((m) => (m.body as AnalyticsEvent).event_id)).toEqual(events.map((e) => e.event_id));
-    expect(calls[0][0].contentType).toBe('json');
+    expect(calls[0]?.[0]?.contentType).toBe('json');
   });
 });
 
@@ -64,15 +64,15 @@ describe('Queue consumer (handleEventBatch)', () => {
     const batch = createMessageBatch('kvroute-events', events.map((e, i) => ({ id: `m${i}`, timestamp: new Date(), attempts: 1, body: e })));
     const ctx = createExecutionContext();
     const sink = new RecordingSink();
-    sink.poison.add(events[6].event_id);
+    sink.poison.add(events[6]!.event_id);
     const out = await handleEventBatch(batch, sink, { log: () => {} });
     const result = await getQueueResult(batch, ctx);
     expect(out).toEqual({ written: 9, retried: 1, invalid: 0, rejected: 1 });
     expect(result.explicitAcks.sort()).toEqual(['m0', 'm1', 'm2', 'm3', 'm4', 'm5', 'm7', 'm8', 'm9']);
     expect(result.retryMessages.map((m: { msgId: string }) => m.msgId)).toEqual(['m6']);
     expect(sink.deadLetters).toHaveLength(1);
-    expect(sink.deadLetters[0]).toMatchObject({ event_id: events[6].event_id, reason: 'recording rejected the data: type mismatch' });
-    expect(JSON.parse(sink.deadLetters[0].raw).event_id).toBe(events[6].event_id);
+    expect(sink.deadLetters[0]).toMatchObject({ event_id: events[6]!.event_id, reason: 'recording rejected the data: type mismatch' });
+    expect(JSON.parse(sink.deadLetters[0]!.raw).event_id).toBe(events[6]!.event_id);
   });
 
   it('writes a dead-letter row for a message that is not a valid event too', async () => {
@@ -80,7 +80,7 @@ describe('Queue consumer (handleEventBatch)', () => {
     const sink = new RecordingSink();
     await handleEventBatch(batch, sink, { log: () => {} });
     expect(sink.deadLetters).toHaveLength(1);
-    expect(sink.deadLetters[0].reason).toMatch(/not a valid event: prompt_tokens/);
+    expect(sink.deadLetters[0]?.reason).toMatch(/not a valid event: prompt_tokens/);
   });
 
   it('retries every message with backoff when the sink fails, and acks nothing', async () => {
