@@ -37,7 +37,7 @@ describe('createDriftRecorder', () => {
     };
     const recorder = createDriftRecorder({ store: flaky, now: () => T0, onError: (e) => errors.push(e) });
     const config = driftConfigSchema.parse({});
-    observeMany(recorder, config, 120);
+    await Promise.all(observeMany(recorder, config, 120));
     await recorder.flush();
     expect(errors).toHaveLength(1);
     await recorder.flush();
@@ -47,8 +47,8 @@ describe('createDriftRecorder', () => {
   it('samples deterministically by request id and skips disabled tenants', async () => {
     const store = new MemoryDriftStore(() => T0);
     const recorder = createDriftRecorder({ store, now: () => T0 });
-    observeMany(recorder, driftConfigSchema.parse({ sampling: 0.25 }), 2000);
-    observeMany(recorder, driftConfigSchema.parse({ enabled: false }), 500);
+    await Promise.all(observeMany(recorder, driftConfigSchema.parse({ sampling: 0.25 }), 2000));
+    await Promise.all(observeMany(recorder, driftConfigSchema.parse({ enabled: false }), 500));
     await recorder.flush();
     const n = (await store.report('acme')).groups[0]!.requests;
     expect(n).toBeGreaterThan(400);

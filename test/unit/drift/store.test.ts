@@ -76,7 +76,8 @@ function harness(kind: 'memory' | 'durable', configInput: Record<string, unknown
     for (let i = 0; i < count; i++) {
       clock = start + Math.floor((i * span) / count);
       const r = next();
-      recorder.observe({ tenantId: 'acme', config, requestId: `r${clock}-${i}`, model, arm, body: r.body, response: r.response });
+      // The flush it may start also goes to waitUntil, i.e. into `pending`, awaited below.
+      void recorder.observe({ tenantId: 'acme', config, requestId: `r${clock}-${i}`, model, arm, body: r.body, response: r.response });
     }
     clock = start + span;
     await Promise.all(pending.splice(0));
