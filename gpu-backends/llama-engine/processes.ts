@@ -57,7 +57,7 @@ function startOne(o: EngineProcessOptions, children: ChildProcess[]): Promise<st
     const timer = setTimeout(() => reject(new Error(`kvroute engine did not get ready within ${o.readyTimeoutMs ?? 120_000} ms: ${err || out}`)), o.readyTimeoutMs ?? 120_000);
     child.stderr.on('data', (d) => (err += d));
     const onOut = (d: Buffer) => {
-      out += d;
+      out += d.toString();
       const m = /^ready: (\S+)/m.exec(out);
       if (!m) return;
       clearTimeout(timer);
