@@ -115,7 +115,7 @@ export async function handleEventBatch(batch: MessageBatchLike, sink: AnalyticsS
     for (const v of r.unavailable.items) retry(v.msg);
   }
   if (letters.length) {
-    await sink.writeDeadLetters?.(letters).catch((err) => log(`kvroute analytics: dead-letter rows for ${letters.length} messages not written: ${errText(err)}`));
+    await sink.writeDeadLetters?.(letters).catch((err: unknown) => log(`kvroute analytics: dead-letter rows for ${letters.length} messages not written: ${errText(err)}`));
   }
   for (const msg of dead) retry(msg);
   return { written: r.stored.length, retried: dead.length + (r.unavailable?.items.length ?? 0), invalid, rejected: r.rejected.length };
