@@ -132,7 +132,7 @@ async function syncFromMonitor(env: Env, iso: Isolate): Promise<void> {
   if (!env.BACKEND_MONITOR || env.KVROUTE_STATIC_CONFIG) return;
   const stub = env.BACKEND_MONITOR.get(env.BACKEND_MONITOR.idFromName('global'));
   const res = await stub.fetch('https://monitor/state');
-  if (res.ok) applySnapshot(iso.platform.states, (await res.json()) as MonitorSnapshot, iso.platform.now());
+  if (res.ok) applySnapshot(iso.platform.states, (await res.json<unknown>()) as MonitorSnapshot, iso.platform.now());
 }
 
 export default {
