@@ -368,7 +368,7 @@ export async function handleInference(req: InferenceRequest, deps: InferenceDeps
           if ('body' in r) throw errors.upstreamFailed(`the backend answered ${r.status} without a stream: ${r.body.slice(0, 300)}`);
           return r.stream;
         })
-        .catch((err) => {
+        .catch((err: unknown) => {
           recordFailure(c, err);
           throw err;
         });

@@ -97,7 +97,7 @@ export async function runShadowLeg(deps: ShadowRunDeps, input: ShadowLegInput): 
       signal: ac.signal,
       connectTimeoutMs: input.connectTimeoutMs ?? 5000,
     });
-    const res = await Promise.race([sending, aborted]).catch((err) => {
+    const res = await Promise.race([sending, aborted]).catch((err: unknown) => {
       sending.then((late) => late.body.cancel(), () => {}); // release a response that arrives after the abort
       throw err;
     });

@@ -76,7 +76,7 @@ export function usageOf(u: unknown): Usage | null {
 export function firstChoice(msg: unknown): Record<string, unknown> | undefined {
   const choices = (msg as { choices?: unknown } | null)?.choices;
   if (!Array.isArray(choices)) return undefined;
-  const c = choices.find((c) => c && typeof c === 'object' && ((c as { index?: unknown }).index ?? 0) === 0);
+  const c: unknown = choices.find((c) => c && typeof c === 'object' && ((c as { index?: unknown }).index ?? 0) === 0);
   return c as Record<string, unknown> | undefined; // an object, checked by find()
 }
 

@@ -52,7 +52,7 @@ export async function externalBackends(urls: readonly string[], engine: EngineKi
     urls.map((u) =>
       fetch(`${u}${healthPath}`, { headers, signal: AbortSignal.timeout(10_000) }).then(
         (r) => (r.ok ? null : `${u}${healthPath} answered ${r.status}`),
-        (e: Error) => `${u}${healthPath}: ${e.cause instanceof Error ? e.cause.message : e.message}`,
+        (e: unknown) => `${u}${healthPath}: ${e instanceof Error ? (e.cause instanceof Error ? e.cause.message : e.message) : String(e)}`,
       ),
     ),
   );
