@@ -120,6 +120,6 @@ export function rawRequest(o: RawRequestOptions): Promise<RawOutcome> {
       }
     };
     // A failure while writing ends the exchange like a socket error, instead of an unhandled rejection.
-    socket.on('connect', () => writePieces().catch((e: unknown) => onEnd(e instanceof Error ? e.message : String(e))));
+    socket.on('connect', () => void writePieces().catch((e: unknown) => onEnd(e instanceof Error ? e.message : String(e))));
   });
 }
