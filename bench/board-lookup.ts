@@ -28,7 +28,7 @@ const f = parseFlags(process.argv.slice(2), {
 });
 const requests = num('requests', f.requests, 200);
 const runs = num('runs', f.runs, 3);
-const concurrencies = f.concurrency!.split(',').map((c) => num('concurrency', c, 1));
+const concurrencies = f.concurrency.split(',').map((c) => num('concurrency', c, 1));
 const ADMIN_TOKEN = 'bench-admin-token';
 const TENANTS = {
   // Many isolates (never alone); every long new conversation waits for one lookup.
@@ -128,14 +128,14 @@ async function oneRun(run: number): Promise<Row[]> {
 
 const rows: Row[] = [];
 for (let r = 1; r <= runs; r++) rows.push(...(await oneRun(r)));
-writeFileSync(f.out!, JSON.stringify({ command: `npx tsx bench/board-lookup.ts ${process.argv.slice(2).join(' ')}`.trim(), rows }, null, 2) + '\n');
+writeFileSync(f.out, JSON.stringify({ command: `npx tsx bench/board-lookup.ts ${process.argv.slice(2).join(' ')}`.trim(), rows }, null, 2) + '\n');
 
 const fmt = (x: number) => x.toFixed(2);
 console.log(`| concurrency | lookups / requests | lookup wait p50 / p90 / p99 / max (ms) | router overhead p50 with / without lookups (ms) | p90 with / without |`);
 console.log('|---|---|---|---|---|');
 for (const c of concurrencies) {
   const rs = rows.filter((r) => r.concurrency === c);
-  const m = (k: keyof Row) => fmt(median(rs.map((r) => r[k] as number)));
+  const m = (k: keyof Row) => fmt(median(rs.map((r) => r[k])));
   console.log(`| ${c} | ${median(rs.map((r) => r.lookups))} / ${requests} | ${m('lookupP50Ms')} / ${m('lookupP90Ms')} / ${m('lookupP99Ms')} / ${m('lookupMaxMs')} | ${m('overheadP50OnMs')} / ${m('overheadP50OffMs')} | ${m('overheadP90OnMs')} / ${m('overheadP90OffMs')} |`);
 }
 console.log(`(medians over ${runs} runs; every run in bench/results; local Workers runtime, local Durable Object, no network)`);

@@ -50,10 +50,10 @@ const time = (fn: () => void) => {
 
 console.log(`| placement pairs | form | bytes | encode (board) ms | decode (isolate) ms | install into the view ms |`);
 console.log('|---|---|---|---|---|---|');
-for (const pairs of f.pairs!.split(',').map((p) => num('pairs', p, 65_536))) {
+for (const pairs of f.pairs.split(',').map((p) => num('pairs', p, 65_536))) {
   const a = answer(pairs);
   const samples = { json: { enc: [] as number[], dec: [] as number[] }, binary: { enc: [] as number[], dec: [] as number[] }, install: [] as number[] };
-  let bytes = { json: 0, binary: 0 };
+  const bytes = { json: 0, binary: 0 };
   for (let r = 0; r < rounds; r++) {
     // Alternate the order each round, so neither form always runs on a warmer heap.
     const forms = r % 2 ? (['binary', 'json'] as const) : (['json', 'binary'] as const);

@@ -14,7 +14,7 @@ const f = parseFlags(process.argv.slice(2), {
   in: { type: 'string', default: 'bench/results/routing-lab-llamacpp.json' },
   out: { type: 'string', default: 'bench/results/routing-lab-llamacpp.png' },
 });
-const { results, backends } = JSON.parse(readFileSync(f.in!, 'utf8')) as { results: Row[]; backends: number };
+const { results, backends } = JSON.parse(readFileSync(f.in, 'utf8')) as { results: Row[]; backends: number };
 const policies = [...new Set(results.map((r) => r.policy))];
 const replicas = [...new Set(results.map((r) => r.replicas))].sort((a, b) => a - b);
 const seeds = [...new Set(results.map((r) => r.seed))];
@@ -72,5 +72,5 @@ for (const p of policies) {
   canvas.rect(lx, ly + 4, 28, 12, COLORS[p] ?? INK);
   lx += 36 + canvas.text(lx + 36, ly, p === 'prefix-affinity' ? 'PREFIX-AFFINITY (DEFAULT)' : p.toUpperCase(), INK, 2) + 24;
 }
-writeFileSync(f.out!, canvas.png());
+writeFileSync(f.out, canvas.png());
 console.error(`wrote ${f.out}`);

@@ -13,7 +13,7 @@ const f = parseFlags(process.argv.slice(2), {
   in: { type: 'string', default: 'bench/results/routing-lab.json' },
   out: { type: 'string', default: 'bench/results/routing-lab.png' },
 });
-const { results } = JSON.parse(readFileSync(f.in!, 'utf8')) as { results: Row[] };
+const { results } = JSON.parse(readFileSync(f.in, 'utf8')) as { results: Row[] };
 const capacity = 500_000;
 const rows = results.filter((r) => r.capacityTokens === capacity);
 const workloads = [...new Set(rows.map((r) => r.workload))];
@@ -85,5 +85,5 @@ for (const p of policies) {
     ly += 26;
   }
 }
-writeFileSync(f.out!, canvas.png());
+writeFileSync(f.out, canvas.png());
 console.error(`wrote ${f.out}`);

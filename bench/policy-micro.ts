@@ -67,7 +67,7 @@ const current = await load('.');
 const base = f.base ? await load(f.base) : undefined;
 console.log(`| policy | this tree (us/request) | ${f.base ? `base ${f.base} (us/request) | ratio |` : ''}`);
 console.log(`|---|---|${f.base ? '---|---|' : ''}`);
-for (const name of f.policies!.split(',')) {
+for (const name of f.policies.split(',')) {
   const a: number[] = [];
   const b: number[] = [];
   once(current, name); // warm up the JIT

@@ -22,12 +22,12 @@ const f = parseFlags(process.argv.slice(2), {
   out: { type: 'string', default: 'bench/results/routing-e2e.jsonl' },
 });
 const { blockChars, maxBlocks } = affinityConfigSchema.parse({});
-const records = parseTrace(readFileSync(f.trace!, 'utf8'), Number(f.limit));
+const records = parseTrace(readFileSync(f.trace, 'utf8'), Number(f.limit));
 const trace = prepareTrace(records, { hash: { blockChars, maxBlocks } });
 const base = { backends: 8, capacityTokens: 500_000 };
 const lines: string[] = [];
 const table: string[] = [];
-for (const row of f.rows!.split(',')) {
+for (const row of f.rows.split(',')) {
   const [policy, r] = row.split(':') as [string, string];
   const replicas = Number(r);
   const seeds = [1, 2, 3, 4, 5].map((seed) => runLab(trace, { ...base, policy, replicas, seed, loadSignal: 'piggyback' }));
@@ -38,7 +38,7 @@ for (const row of f.rows!.split(',')) {
   for (let run = 0; run < 2; run++) e2e.push(await replayE2e(records, { ...base, policy, replicas, speedup: Number(f.speedup), blockChars, maxBlocks }));
   seeds.forEach((x, k) => lines.push(JSON.stringify({ ...x, row, mode: `in-process seed ${k + 1}` })));
   for (const [mode, x] of [['e2e 1', e2e[0]], ['e2e 2', e2e[1]]] as const) lines.push(JSON.stringify({ ...x, row, mode }));
-  writeFileSync(f.out!, `${lines.join('\n')}\n`);
+  writeFileSync(f.out, `${lines.join('\n')}\n`);
   const diff = (x: number) => `${x >= meanHit ? '+' : ''}${Math.round((x / meanHit - 1) * 100)}%`;
   const p = (x: number) => `${(x * 100).toFixed(2)}%`;
   const s = (ms: number) => (ms >= 10_000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.round(ms)} ms`);

@@ -28,17 +28,17 @@ const f = parseFlags(process.argv.slice(2), {
 });
 const backends = num('backends', f.backends, 4);
 const config = engineConfig(f.profile);
-const policyOptions = JSON.parse(f.options!) as PolicyOptions;
+const policyOptions = JSON.parse(f.options) as PolicyOptions;
 const hash = affinityConfigSchema.parse({});
 const receipts = !f['receipts-off'];
 
 export type AgenticRow = LabResult & { workload: string; seed: number; options: PolicyOptions; receipts: boolean };
 const results: AgenticRow[] = [];
-for (const seed of f.seeds!.split(',').map(Number)) {
+for (const seed of f.seeds.split(',').map(Number)) {
   const records = generateAgenticWorkload({ ...AGENTIC_DEFAULTS, seed, requests: num('requests', f.requests, AGENTIC_DEFAULTS.requests) });
   const trace = prepareTrace(records, { hash: { blockChars: hash.blockChars, maxBlocks: hash.maxBlocks } });
-  for (const policy of f.policies!.split(',')) {
-    for (const replicas of f.replicas!.split(',').map(Number)) {
+  for (const policy of f.policies.split(',')) {
+    for (const replicas of f.replicas.split(',').map(Number)) {
       const res = runLab(trace, {
         policy,
         replicas,
@@ -50,7 +50,7 @@ for (const seed of f.seeds!.split(',').map(Number)) {
         onProgress: progressBar(`agentic-s${seed} ${policy} x${replicas}`),
       });
       results.push({ workload: `agentic-s${seed}`, seed, options: policyOptions, receipts, ...res });
-      writeFileSync(f.out!, `${JSON.stringify({ command: `npx tsx bench/routing-lab-agentic.ts ${process.argv.slice(2).join(' ')}`.trim(), profile: f.profile, backends, results }, null, 1)}\n`);
+      writeFileSync(f.out, `${JSON.stringify({ command: `npx tsx bench/routing-lab-agentic.ts ${process.argv.slice(2).join(' ')}`.trim(), profile: f.profile, backends, results }, null, 1)}\n`);
     }
   }
 }

@@ -27,16 +27,16 @@ const f = parseFlags(process.argv.slice(2), {
   'receipts-off': { type: 'boolean' },
   out: { type: 'string', default: 'bench/results/routing-lab.json' },
 });
-const policies = f.policies === 'all' ? policyNames : f.policies!.split(',');
-const replicas = f.replicas!.split(',').map(Number);
+const policies = f.policies === 'all' ? policyNames : f.policies.split(',');
+const replicas = f.replicas.split(',').map(Number);
 const capacity = num('capacity-tokens', f['capacity-tokens'], 500_000);
 const extraCapacities = f['extra-capacities'] ? f['extra-capacities'].split(',').map(Number) : [];
 const timeScale = num('time-scale', f['time-scale'], 1);
-const policyOptions = JSON.parse(f.options!) as PolicyOptions;
+const policyOptions = JSON.parse(f.options) as PolicyOptions;
 const hash = affinityConfigSchema.parse({});
 
 const results: (LabResult & { workload: string })[] = [];
-for (const workload of f.workloads!.split(',')) {
+for (const workload of f.workloads.split(',')) {
   const t0 = performance.now();
   const records = parseTrace(readFileSync(WORKLOADS[workload] ?? workload, 'utf8'), num('limit', f.limit, Infinity));
   const trace = prepareTrace(records, { hash: { blockChars: hash.blockChars, maxBlocks: hash.maxBlocks } });
@@ -56,7 +56,7 @@ for (const workload of f.workloads!.split(',')) {
       onProgress: progressBar(`${workload} ${run.policy} x${run.replicas} ${run.capacityTokens / 1000}k`),
     });
     results.push({ workload, ...res });
-    writeFileSync(f.out!, `${JSON.stringify({ command: `npx tsx bench/routing-lab.ts ${process.argv.slice(2).join(' ')}`.trim(), results }, null, 1)}\n`);
+    writeFileSync(f.out, `${JSON.stringify({ command: `npx tsx bench/routing-lab.ts ${process.argv.slice(2).join(' ')}`.trim(), results }, null, 1)}\n`);
   }
 }
 

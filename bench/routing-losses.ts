@@ -22,7 +22,7 @@ const f = parseFlags(process.argv.slice(2), {
   options: { type: 'string', default: '{}' },
   'over-time': { type: 'boolean', default: false },
 });
-const records = parseTrace(readFileSync(WORKLOADS[f.workload!] ?? f.workload!, 'utf8'), Infinity);
+const records = parseTrace(readFileSync(WORKLOADS[f.workload] ?? f.workload, 'utf8'), Infinity);
 const hash = affinityConfigSchema.parse({});
 const trace = prepareTrace(records, { hash: { blockChars: hash.blockChars, maxBlocks: hash.maxBlocks } });
 
@@ -41,8 +41,8 @@ function run(spec: string, policyOptions: PolicyOptions = {}): { outcomes: Reque
   const r = simulate(trace, { policy: policy!, replicas: Number(replicas ?? 1), backends: 8, capacityTokens: 500_000, policyOptions, onFirstToken: (o) => (outcomes[o.index] = o) });
   return { outcomes, hitRate: r.hitRate };
 }
-const a = run(f.a!);
-const b = run(f.b!, policyOptionsSchema.parse(JSON.parse(f.options!)));
+const a = run(f.a);
+const b = run(f.b, policyOptionsSchema.parse(JSON.parse(f.options)));
 let total = 0;
 for (const o of a.outcomes) total += o?.promptTokens ?? 0;
 const lost = new Map<string, number>();

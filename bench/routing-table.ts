@@ -8,7 +8,7 @@ import { parseFlags } from '../src/util/args.ts';
 type Row = LabResult & { workload: string };
 
 const f = parseFlags(process.argv.slice(2), { in: { type: 'string', default: 'bench/results/routing-lab.json' } });
-const rows = (JSON.parse(readFileSync(f.in!, 'utf8')) as { results: Row[] }).results;
+const rows = (JSON.parse(readFileSync(f.in, 'utf8')) as { results: Row[] }).results;
 const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
 const pct2 = (x: number) => `${(x * 100).toFixed(2)}%`;
 const ms = (x: number) => (x >= 10_000 ? `${(x / 1000).toFixed(1)} s` : `${Math.round(x)} ms`);

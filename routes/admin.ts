@@ -67,7 +67,7 @@ export function adminRoutes(p: Platform): Hono {
   app.use('*', requireAdmin(p));
 
   app.use('/tenants/:id/*', async (c, next) => {
-    if (!TENANT_ID.test(c.req.param('id')!)) {
+    if (!TENANT_ID.test(c.req.param('id'))) {
       return errorResponse(errors.badField('id', 'tenant ids are 1-64 letters, digits, ".", "_" or "-"'));
     }
     await next();

@@ -29,7 +29,7 @@ export async function readLimited(req: Request, limit: number, timeoutMs: number
       clearTimeout(timer);
     }
   }
-  const reader = req.body.getReader();
+  const reader = req.body.getReader() as ReadableStreamDefaultReader<Uint8Array>; // a request body is a byte stream
   const parts: Uint8Array[] = [];
   let size = 0;
   const next = () => reader.read().catch(() => Promise.reject(errors.clientClosed()));

@@ -51,7 +51,7 @@ async function send(n: number, words: () => number, temperature: number): Promis
 const sleepUntil = (t: number) => new Promise((r) => setTimeout(r, Math.max(0, t - Date.now())));
 const windowStart = (t: number) => Math.floor(t / WINDOW_MS) * WINDOW_MS;
 
-const cur = (await (await fetch(`${base}/admin/tenants/${tenant}`, { headers: admin })).json()) as { version: number; config: Record<string, unknown> };
+const cur = (await (await fetch(`${base}/admin/tenants/${tenant}`, { headers: admin })).json<unknown>()) as { version: number; config: Record<string, unknown> };
 const drift = { ...(cur.config.drift as object), windows: [{ name: '1m', size: '1m', retention: '1d' }], flushInterval: '2s', alertWindow: '1m' };
 const put = await fetch(`${base}/admin/tenants/${tenant}`, { method: 'PUT', headers: { ...admin, 'if-match': `"${cur.version}"` }, body: JSON.stringify({ ...cur.config, drift }) });
 if (!put.ok) throw new Error(`config update failed: ${put.status} ${await put.text()}`);
@@ -74,7 +74,7 @@ const okB = await send(perPhase, () => 60 + Math.floor(rand() * 80), 0);
 console.error(`current window: ${okB} shifted requests (60-140 words, temperature 0)`);
 await new Promise((r) => setTimeout(r, 4_000)); // one flush interval and a margin
 
-const report = (await (await fetch(`${base}/admin/tenants/${tenant}/drift?window=1m`, { headers: admin })).json()) as {
+const report = (await (await fetch(`${base}/admin/tenants/${tenant}/drift?window=1m`, { headers: admin })).json<unknown>()) as {
   groups: { model: string; arm: string; status: string; features: { feature: string; status: string; psi: number | null; n: number; m: number }[] }[];
 };
 for (const g of report.groups) {

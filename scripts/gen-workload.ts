@@ -152,7 +152,7 @@ async function main(argv: string[]): Promise<void> {
     out: { type: 'string', default: 'bench/workloads/generated.jsonl' },
   });
   const records = generateWorkload({ seed: num('seed', f.seed, 7), durationS: num('duration-s', f['duration-s'], 3600), rate: num('rate', f.rate, 3.4) });
-  writeFileSync(f.out!, traceToJsonl(records));
+  writeFileSync(f.out, traceToJsonl(records));
   const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
   console.error(`${records.length} requests, mean input ${mean(records.map((r) => r.input_length)).toFixed(0)}, mean output ${mean(records.map((r) => r.output_length)).toFixed(0)} -> ${f.out}`);
 }

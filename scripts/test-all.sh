@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # `npm run test:all`: on a fresh machine, installs everything the tests need (Debian packages as root, npm
-# packages, the Python openai client), starts the servers they need (a private ClickHouse), type-checks and runs
+# packages, the Python openai client), starts the servers they need (a private ClickHouse), lints, type-checks and runs
 # every test. CI (.ci/run) runs exactly this.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,6 +14,9 @@ fi
 
 echo "== npm ci"
 npm ci --no-audit --no-fund
+
+echo "== lint (ESLint, type-aware; fails on any finding)"
+npm run --silent lint
 
 echo "== python: the official openai client in .venv (client e2e tests)"
 bash scripts/python-openai.sh

@@ -229,7 +229,7 @@ export async function startNodeRouter(opts: NodeRouterOptions): Promise<NodeRout
     requestTarget: (c) => (c.env as { incoming?: http.IncomingMessage } | undefined)?.incoming?.url,
     now,
     defer(p) {
-      const tracked = p.catch((e) => console.error('kvroute: deferred task failed', e)).finally(() => pending.delete(tracked));
+      const tracked = p.catch((e: unknown) => console.error('kvroute: deferred task failed', e)).finally(() => pending.delete(tracked));
       pending.add(tracked);
     },
     hooks,
@@ -284,7 +284,7 @@ export async function startNodeRouter(opts: NodeRouterOptions): Promise<NodeRout
       deps,
     )
       .then((result) => (cors ? cors.then((h) => (Object.assign(result.headers, h), writeResult(res, result))) : writeResult(res, result)))
-      .catch((err) => (cors ? cors.then((h) => writeError(res, err, h)) : writeError(res, err)));
+      .catch((err: unknown) => (cors ? cors.then((h) => writeError(res, err, h)) : writeError(res, err)));
   });
   server.keepAliveTimeout = 65_000;
   server.listen(opts.port ?? 0, opts.host ?? '127.0.0.1');

@@ -20,7 +20,7 @@ import { applySnapshot, snapshotOf, type MonitorSnapshot } from './upstream/moni
 import { policyFactoryFor, sharedPopularityPolicyFactory } from './routing/policy-factory.ts';
 import { durableBoardCall, PopularityExchange } from './routing/popularity-exchange.ts';
 import type { Hono } from 'hono';
-import { handleEventBatch, type MessageBatchLike } from './analytics/delivery/queue.ts';
+import { handleEventBatch } from './analytics/delivery/queue.ts';
 import { clickhouseQueryable, d1Queryable, type Queryable } from './analytics/report.ts';
 import { createClickHouseClient } from './analytics/sinks/clickhouse.ts';
 import { migrateD1 } from './analytics/sinks/d1.ts';
@@ -132,7 +132,7 @@ async function syncFromMonitor(env: Env, iso: Isolate): Promise<void> {
   if (!env.BACKEND_MONITOR || env.KVROUTE_STATIC_CONFIG) return;
   const stub = env.BACKEND_MONITOR.get(env.BACKEND_MONITOR.idFromName('global'));
   const res = await stub.fetch('https://monitor/state');
-  if (res.ok) applySnapshot(iso.platform.states, (await res.json()) as MonitorSnapshot, iso.platform.now());
+  if (res.ok) applySnapshot(iso.platform.states, (await res.json<unknown>()) as MonitorSnapshot, iso.platform.now());
 }
 
 export default {
@@ -171,7 +171,7 @@ export default {
 
   /** Queue consumer: analytics events to D1 (and ClickHouse when configured), idempotent by event id. */
   async queue(batch: MessageBatch, env: Env): Promise<void> {
-    await handleEventBatch(batch as unknown as MessageBatchLike, workerSinkFromEnv(env));
+    await handleEventBatch(batch, workerSinkFromEnv(env));
   },
 } satisfies ExportedHandler<Env>;
 

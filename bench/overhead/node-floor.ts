@@ -15,7 +15,7 @@ const pool = new Pool(f.upstream, { connections: 128, pipelining: 1, keepAliveTi
 const server = http.createServer((req, res) => {
   const parts: Buffer[] = [];
   req.on('data', (c: Buffer) => parts.push(c));
-  req.on('end', async () => {
+  const relay = async () => {
     try {
       const body = parts.length === 1 ? parts[0] : Buffer.concat(parts);
       const up = await pool.request({
@@ -39,10 +39,21 @@ const server = http.createServer((req, res) => {
       if (!res.headersSent) res.writeHead(502, { 'content-type': 'application/json' });
       res.end(JSON.stringify({ error: { message: String(err), type: 'server_error', param: null, code: 'upstream_error' } }));
     }
-  });
+  };
+  // The relay answers every failure itself (502 above), so its promise never rejects.
+  req.on('end', () => void relay());
 });
 server.keepAliveTimeout = 65_000;
 server.listen(num('port', f.port, 0), '127.0.0.1');
-const stop = () => server.close(() => pool.close().then(() => process.exit(0)));
+const stop = () =>
+  server.close(() => {
+    pool.close().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        console.error(err);
+        process.exit(1);
+      },
+    );
+  });
 process.on('SIGTERM', stop);
 process.on('SIGINT', stop);

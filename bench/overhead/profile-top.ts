@@ -15,7 +15,7 @@ interface Node {
 
 const { values, positionals } = (() => {
   const argv = process.argv.slice(2);
-  const files = argv.filter((a, i) => !a.startsWith('--') && !(i > 0 && argv[i - 1].startsWith('--')));
+  const files = argv.filter((a, i) => !a.startsWith('--') && !argv[i - 1]?.startsWith('--'));
   const flags = argv.filter((a) => !files.includes(a));
   return { values: parseFlags(flags, { top: { type: 'string' }, filter: { type: 'string' } }), positionals: files };
 })();

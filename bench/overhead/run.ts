@@ -256,16 +256,17 @@ async function main() {
   const loadStart = os.loadavg();
   const t0 = Date.now();
   for (let run = 0; run < opt.runs; run++) {
-    const order = names.map((_, i) => names[(i + run) % names.length]);
+    const order = [...names.slice(run % names.length), ...names.slice(0, run % names.length)]; // rotated by one per run
     const cur: Record<string, RunRow> = Object.fromEntries(names.map((n) => [n, { run }]));
+    const rowOf = (n: string): RunRow => (cur[n] ??= { run });
     for (const n of order) {
       checkAlive(up, running, unavailable);
       const t = running.get(n);
       if (!t) continue;
       await settle();
       if (opt.warmup > 0) await saturate(t, opt.warmup);
-      cur[n].sat = await saturate(t, opt.duration);
-      log(`run ${run + 1}/${opt.runs} ${n.padEnd(16)} non-streaming ${fmtInt(cur[n].sat!.rps)} req/s (CPU ${Math.round(cur[n].sat!.cpu)}%) p50 ${cur[n].sat!.p50} ms p99 ${cur[n].sat!.p99} ms${cur[n].sat!.non2xx + cur[n].sat!.errors ? ` non2xx ${cur[n].sat!.non2xx} errors ${cur[n].sat!.errors}` : ''}`);
+      const sat = (rowOf(n).sat = await saturate(t, opt.duration));
+      log(`run ${run + 1}/${opt.runs} ${n.padEnd(16)} non-streaming ${fmtInt(sat.rps)} req/s (CPU ${Math.round(sat.cpu)}%) p50 ${sat.p50} ms p99 ${sat.p99} ms${sat.non2xx + sat.errors ? ` non2xx ${sat.non2xx} errors ${sat.errors}` : ''}`);
     }
     for (const n of order) {
       checkAlive(up, running, unavailable);
@@ -273,8 +274,7 @@ async function main() {
       if (!t) continue;
       await settle();
       await streamLoad(t, streamBody, opt.streamConcurrency, 500); // warm the client's connections
-      cur[n].stream = await streamLoad(t, streamBody, opt.streamConcurrency, opt.streamDuration * 1000);
-      const s = cur[n].stream!;
+      const s = (rowOf(n).stream = await streamLoad(t, streamBody, opt.streamConcurrency, opt.streamDuration * 1000));
       log(`run ${run + 1}/${opt.runs} ${n.padEnd(16)} streaming c=${opt.streamConcurrency} TTFB p50 ${fmt(s.ttfbP50)} ms p99 ${fmt(s.ttfbP99)} ms (${fmtInt(s.streamsPerSec)} streams/s${s.errors + s.incomplete ? `, errors ${s.errors} incomplete ${s.incomplete}: ${s.errorSample}` : ''})`);
     }
     for (const n of order) {
@@ -283,23 +283,24 @@ async function main() {
       if (!t) continue;
       await settle();
       await rateLoad(t, body, opt.lowRate, 500); // warm the client's connections
-      cur[n].low = await rateLoad(t, body, opt.lowRate, opt.lowDuration * 1000);
-      const l = cur[n].low!;
+      const l = (rowOf(n).low = await rateLoad(t, body, opt.lowRate, opt.lowDuration * 1000));
       log(`run ${run + 1}/${opt.runs} ${n.padEnd(16)} @${opt.lowRate} req/s p50 ${fmt(l.p50, 3)} ms p99 ${fmt(l.p99, 3)} ms${l.errors ? ` errors ${l.errors}: ${l.errorSample}` : ''}${l.late ? ` (late sends ${l.late})` : ''}`);
     }
     checkAlive(up, running, unavailable);
-    for (const n of names) if (running.has(n)) rows[n].push(cur[n]);
+    for (const n of names) if (running.has(n)) (rows[n] ??= []).push(rowOf(n));
   }
   const final = names.filter((n) => running.has(n)); // targets that lived through every run
   const elapsedS = (Date.now() - t0) / 1000;
   const loadEnd = os.loadavg();
 
   // ------------------------------------------------------------------------------------------- aggregate
-  const perRun = (n: string, fn: (r: RunRow, i: number) => number) => rows[n].map(fn);
+  const runsOf = (n: string): RunRow[] => rows[n] ?? [];
+  const perRun = (n: string, fn: (r: RunRow, i: number) => number) => runsOf(n).map(fn);
+  // Targets still running have one row per run, so row i of one has a row i in the other.
   const ratio = (a: string, b: string, fn: (r: RunRow) => number) =>
-    running.has(a) && running.has(b) ? median(rows[a].map((r, i) => fn(r) / fn(rows[b][i]))) : NaN;
-  const added = (a: string, fn: (r: RunRow) => number) => (running.has(a) ? median(rows[a].map((r, i) => fn(r) - fn(rows.direct[i]))) : NaN);
-  const summary: Record<string, Record<string, number>> = {};
+    running.has(a) && running.has(b) ? median(runsOf(a).map((r, i) => fn(r) / fn(runsOf(b)[i]!))) : NaN;
+  const added = (a: string, fn: (r: RunRow) => number) => (running.has(a) ? median(runsOf(a).map((r, i) => fn(r) - fn(runsOf('direct')[i]!))) : NaN);
+  const summary: Record<string, Record<'rps' | 'cpu' | 'cpuUsPerReq' | 'p50' | 'p99' | 'rpsVsDirect' | 'rpsVsNginx' | 'rpsVsPortkey' | 'errors' | 'ttfbP50' | 'ttfbP99' | 'ttfbAddedP50' | 'lowP50' | 'lowP99' | 'lowAddedP50', number>> = {};
   for (const n of final) {
     summary[n] = {
       rps: median(perRun(n, (r) => r.sat!.rps)),
@@ -310,7 +311,7 @@ async function main() {
       rpsVsDirect: ratio(n, 'direct', (r) => r.sat!.rps),
       rpsVsNginx: ratio(n, 'nginx', (r) => r.sat!.rps),
       rpsVsPortkey: ratio(n, 'portkey', (r) => r.sat!.rps),
-      errors: rows[n].reduce((s, r) => s + r.sat!.non2xx + r.sat!.errors + r.sat!.timeouts + r.stream!.errors + r.stream!.incomplete + r.low!.errors, 0),
+      errors: runsOf(n).reduce((s, r) => s + r.sat!.non2xx + r.sat!.errors + r.sat!.timeouts + r.stream!.errors + r.stream!.incomplete + r.low!.errors, 0),
       ttfbP50: median(perRun(n, (r) => r.stream!.ttfbP50)),
       ttfbP99: median(perRun(n, (r) => r.stream!.ttfbP99)),
       ttfbAddedP50: added(n, (r) => r.stream!.ttfbP50),
@@ -347,6 +348,7 @@ async function main() {
   md.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
   for (const n of final) {
     const s = summary[n];
+    if (!s) continue;
     md.push(
       `| ${n}${s.errors ? ` (${s.errors} errors)` : ''} | ${fmtInt(s.rps)} | ${fmt(s.p50, 0)} | ${fmt(s.p99, 0)} | ${fmt(s.cpu, 0)} | ${fmt(s.cpuUsPerReq, 0)} | ${fmt(s.rpsVsNginx)} | ${fmt(s.ttfbP50)} | ${fmt(s.ttfbP99)} | ${fmt(s.lowP50, 3)}${s.rps < 2 * opt.lowRate ? ' †' : ''} | ${fmt(s.lowP99, 3)} | ${n === 'direct' ? '—' : fmt(s.lowAddedP50, 3)} |`,
     );
@@ -355,7 +357,7 @@ async function main() {
   md.push('');
   for (const [name, c] of Object.entries(checks)) md.push(`- ${Number.isNaN(c.value) ? 'not measured' : c.holds ? 'holds' : 'FAILS'}: ${name} (median of per-run values: ${fmt(c.value)})`);
   md.push('- CPU % / µs per request: CPU time of the target\'s own processes during the saturated phase (from /proc; for direct, the upstream\'s). It is less sensitive to other load on a shared machine than req/s.');
-  if (final.some((n) => summary[n].rps < 2 * opt.lowRate)) md.push(`- †: ${opt.lowRate} req/s is more than half of this target's saturated req/s, so it queues: not a below-saturation figure.`);
+  if (final.some((n) => (summary[n]?.rps ?? Infinity) < 2 * opt.lowRate)) md.push(`- †: ${opt.lowRate} req/s is more than half of this target's saturated req/s, so it queues: not a below-saturation figure.`);
   md.push(
     `- ${opt.runs} runs, medians; ${opt.duration} s at c=${opt.connections} per target per run (autocannon 9, after ${opt.initialWarmup} s of warm-up per target at start and ${opt.warmup} s before each measurement); requests of ${Buffer.byteLength(body)} bytes (${opt.promptChars}-char system prompt); streaming: c=${opt.streamConcurrency} for ${opt.streamDuration} s, upstream TTFT ${opt.ttftMs} ms then ${opt.chunks} chunks ${opt.chunkDelayMs} ms apart; below saturation: open loop ${opt.lowRate} req/s for ${opt.lowDuration} s.`,
   );

@@ -6,7 +6,7 @@ export function percentile(values: ArrayLike<number>, p: number): number {
   if (n === 0) return NaN;
   const sorted = Float64Array.from(values).sort();
   const rank = Math.min(n - 1, Math.max(0, Math.ceil((p / 100) * n) - 1));
-  return sorted[rank];
+  return sorted[rank]!; // 0 <= rank < n
 }
 
 /** Median of the finite values; NaN when none. */
@@ -14,7 +14,7 @@ export function median(values: number[]): number {
   const v = values.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
   if (v.length === 0) return NaN;
   const m = v.length >> 1;
-  return v.length % 2 ? v[m] : (v[m - 1] + v[m]) / 2;
+  return v.length % 2 ? v[m]! : (v[m - 1]! + v[m]!) / 2; // v is not empty, so 0 <= m - 1 < m < v.length
 }
 
 export function fmt(x: number, digits = 2): string {

@@ -221,7 +221,7 @@ function wranglerToml(root: string): { date: string; flags: string[] } {
   const text = fs.readFileSync(path.join(root, 'wrangler.toml'), 'utf8');
   const date = /^\s*compatibility_date\s*=\s*"([^"]+)"/m.exec(text)?.[1] ?? '2026-04-01';
   const flagsRaw = /^\s*compatibility_flags\s*=\s*\[([^\]]*)\]/m.exec(text)?.[1] ?? '';
-  const flags = [...flagsRaw.matchAll(/"([^"]+)"/g)].map((m) => m[1]);
+  const flags = [...flagsRaw.matchAll(/"([^"]+)"/g)].map((m) => m[1] ?? '');
   return { date, flags };
 }
 

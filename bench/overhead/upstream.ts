@@ -90,7 +90,7 @@ export function startUpstream(opts: UpstreamOptions = {}): Promise<Upstream> {
       const parts: Buffer[] = [];
       req.on('data', (c: Buffer) => parts.push(c));
       req.on('end', () => {
-        const body = parts.length === 1 ? parts[0] : Buffer.concat(parts);
+        const body = parts.length === 1 ? parts[0]! : Buffer.concat(parts);
         if (!STREAM_RE.test(body.toString('latin1'))) {
           res.writeHead(200, JSON_HEADERS(COMPLETION.length));
           res.end(COMPLETION);

@@ -41,7 +41,7 @@ const f = parseFlags(process.argv.slice(2), {
 
 const config = {
   repeats: num('repeats', f.repeats, 3),
-  seeds: f.seeds!.split(',').map((s) => num('seeds', s, 1)),
+  seeds: f.seeds.split(',').map((s) => num('seeds', s, 1)),
   requests: num('requests', f.requests, 400),
   spanS: num('span-s', f['span-s'], 40),
   charsPerToken: num('chars-per-token', f['chars-per-token'], 0.5),
@@ -120,5 +120,5 @@ for (let repeat = 0; repeat < config.repeats; repeat++) {
     writeFileSync(`${f.out}.json`, `${JSON.stringify({ command, config, machine: { cpus: os.cpus().length }, runs }, null, 1)}\n`);
   }
 }
-const ok = await report(runs, config, command, f.out!);
+const ok = await report(runs, config, command, f.out);
 console.log(`${ok ? 'all targets met' : 'targets not met'}; ${((performance.now() - benchStart) / 60_000).toFixed(1)} min`);

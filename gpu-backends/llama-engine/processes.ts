@@ -55,19 +55,19 @@ function startOne(o: EngineProcessOptions, children: ChildProcess[]): Promise<st
     let out = '';
     let err = '';
     const timer = setTimeout(() => reject(new Error(`kvroute engine did not get ready within ${o.readyTimeoutMs ?? 120_000} ms: ${err || out}`)), o.readyTimeoutMs ?? 120_000);
-    child.stderr!.on('data', (d) => (err += d));
+    child.stderr.on('data', (d) => (err += d));
     const onOut = (d: Buffer) => {
-      out += d;
+      out += d.toString();
       const m = /^ready: (\S+)/m.exec(out);
       if (!m) return;
       clearTimeout(timer);
       // From now on: stdout is drained, errors the engine reports go to this process's stderr.
-      child.stdout!.off('data', onOut).resume();
-      child.stderr!.removeAllListeners('data');
-      child.stderr!.pipe(process.stderr, { end: false });
+      child.stdout.off('data', onOut).resume();
+      child.stderr.removeAllListeners('data');
+      child.stderr.pipe(process.stderr, { end: false });
       resolve(m[1]!);
     };
-    child.stdout!.on('data', onOut);
+    child.stdout.on('data', onOut);
     child.once('exit', (code, signal) => {
       clearTimeout(timer);
       reject(new Error(`kvroute engine exited (${signal ?? code}) before it was ready: ${err || out}`));

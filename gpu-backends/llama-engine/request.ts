@@ -70,7 +70,7 @@ export function parseEngineRequest(endpoint: Endpoint, body: unknown): EngineReq
     const r = parsed(chatSchema, body);
     c = r;
     maxTokens = r.max_completion_tokens ?? r.max_tokens;
-    prompt = { kind: 'chat', messages: r.messages as ChatMessage[], tools: r.tools };
+    prompt = { kind: 'chat', messages: r.messages, tools: r.tools };
   } else {
     const r = parsed(completionSchema, body);
     c = r;

@@ -170,7 +170,7 @@ export async function startEngineServer(load: () => Promise<LlamaEngine>, opts: 
   const state: { engine?: LlamaEngine; created: number } = { created: Math.floor(Date.now() / 1000) };
   const sockets = new Set<Socket>();
   const server = createServer((req, res) => {
-    route(state, req, res).catch((err) => {
+    route(state, req, res).catch((err: unknown) => {
       // A client that went away (while queued or generating) needs no answer.
       if (res.destroyed) return;
       if (!(err instanceof EngineError)) console.error('kvroute engine: request failed', err);

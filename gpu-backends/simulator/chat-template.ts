@@ -101,7 +101,7 @@ export function renderCompletionPrompt(body: CompletionBody): string {
   if (p.length === 0) return '';
   const first = p[0]!;
   if (typeof first === 'string') return first;
-  const ids = typeof first === 'number' ? (p as number[]) : (first as number[]);
+  const ids = typeof first === 'number' ? (p as number[]) : first;
   return ids.map((id) => (id >>> 0).toString(36).padStart(4, '0').slice(-4)).join('');
 }
 

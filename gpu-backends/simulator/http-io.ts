@@ -19,7 +19,7 @@ export function loadHeaders(engine: Engine): Record<string, string> {
 }
 
 /** Reads and parses a JSON body; on failure it answers the error itself and returns undefined. */
-export async function readJson(req: IncomingMessage, res: ServerResponse): Promise<unknown | undefined> {
+export async function readJson(req: IncomingMessage, res: ServerResponse): Promise<unknown> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req) {

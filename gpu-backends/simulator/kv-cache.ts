@@ -77,7 +77,7 @@ export class KvBlockPool {
   pinPrefix(hashes: readonly number[], count: number, out: number[]): void {
     for (let i = 0; i < count; i++) {
       const b = this.byHash.get(hashes[i]! | 0)!;
-      if (this.refs[b]++ === 0) {
+      if (this.refs[b]!++ === 0) {
         this.unlink(b);
         this.free--;
       }

@@ -151,7 +151,7 @@ export function engineConfig(profile: string = DEFAULT_PROFILE, overrides: Parti
     if (!Number.isInteger(config[key]) || config[key] < 1) throw new Error(`${key} must be a positive integer, got ${config[key]}`);
   }
   if (config.capacityTokens < config.blockSizeTokens) throw new Error('capacityTokens must hold at least one block');
-  if (config.kind !== 'vllm' && config.kind !== 'llama.cpp') throw new Error(`kind must be 'vllm' or 'llama.cpp', got ${config.kind}`);
+  if (config.kind !== 'vllm' && config.kind !== 'llama.cpp') throw new Error(`kind must be 'vllm' or 'llama.cpp', got ${String((config as { kind: unknown }).kind)}`);
   if (!(config.slotPromptSimilarity >= 0 && config.slotPromptSimilarity <= 1)) throw new Error(`slotPromptSimilarity must be in [0, 1], got ${config.slotPromptSimilarity}`);
   for (const key of ['stepOverheadMs', 'prefillMsPerToken', 'prefillMsPerAttendedToken', 'decodeMsPerSeq', 'decodeMsPerContextToken'] as const) {
     if (!(config[key] >= 0)) throw new Error(`${key} must be >= 0, got ${config[key]}`);

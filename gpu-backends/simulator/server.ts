@@ -74,8 +74,8 @@ export async function startSimBackend(opts: SimBackendOptions = {}): Promise<Sim
 
   const sockets = new Set<Socket>();
   const server: Server = createServer((req, res) => {
-    route(ctx, req, res).catch((err) => {
-      if (!res.headersSent) sendJson(res, 500, errorBody(String(err?.message ?? err), 'InternalServerError', 500));
+    route(ctx, req, res).catch((err: unknown) => {
+      if (!res.headersSent) sendJson(res, 500, errorBody(err instanceof Error ? err.message : String(err), 'InternalServerError', 500));
       else res.destroy();
     });
   });

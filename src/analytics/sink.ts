@@ -58,8 +58,8 @@ export class FanoutSink implements AnalyticsSink {
   }
 
   private async all(call: (s: AnalyticsSink) => Promise<void> | undefined, what: string): Promise<void> {
-    const results = await Promise.allSettled(this.sinks.map(call));
-    const failed = results.flatMap((r, i) => (r.status === 'rejected' ? [{ sink: this.sinks[i].name, err: r.reason as unknown }] : []));
+    const results = await Promise.allSettled(this.sinks.map((s) => call(s) ?? Promise.resolve()));
+    const failed = results.flatMap((r, i) => (r.status === 'rejected' ? [{ sink: this.sinks[i]!.name, err: r.reason as unknown }] : []));
     if (failed.length === 0) return;
     const message = `${what}: ${failed.map((f) => `${f.sink}: ${errText(f.err)}`).join('; ')}`;
     throw failed.every((f) => isDataRejected(f.err)) ? new DataRejectedError(message) : new Error(message);

@@ -47,5 +47,5 @@ function buildSink(env: AnalyticsEnv): AnalyticsSink {
     sinks.push(new ClickHouseSink(client, database));
   }
   if (sinks.length === 0) throw new Error('no analytics sink configured: bind ANALYTICS_DB (D1) or set CLICKHOUSE_URL');
-  return sinks.length === 1 ? sinks[0] : new FanoutSink(sinks);
+  return sinks.length === 1 ? sinks[0]! : new FanoutSink(sinks);
 }

@@ -105,7 +105,7 @@ export async function putTenant(baseUrl: string, adminToken: string, tenantId: s
   const body = key === undefined ? undefined : JSON.stringify({ name: tenantId, key });
   const res = await fetch(`${baseUrl}/admin/tenants/${tenantId}/keys`, { method: 'POST', headers, body });
   if (!res.ok) throw new Error(`${key === undefined ? 'creating' : 'importing'} a key for '${tenantId}' failed: ${res.status} ${await res.text()}`);
-  return key ?? ((await res.json()) as { key: string }).key;
+  return key ?? ((await res.json<unknown>()) as { key: string }).key;
 }
 
 /** Creates (or replaces) the demo tenant and imports the demo key, through the admin API. */

@@ -75,7 +75,7 @@ export async function main(argv: string[]): Promise<number> {
     );
   } catch (err) {
     await server.close();
-    throw new Error(`could not load ${options.modelPath}: ${(err as Error).message}`);
+    throw new Error(`could not load ${options.modelPath}: ${(err as Error).message}`, { cause: err });
   }
   await untilSignal();
   await server.close();

@@ -11,7 +11,7 @@ import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Log, LogLevel, Miniflare } from 'miniflare';
+import { Log, LogLevel, Miniflare, type Json } from 'miniflare';
 import { unstable_getMiniflareWorkerOptions } from 'wrangler';
 import { num, parseFlags } from '../util/args.ts';
 import { untilSignal } from '../util/signals.ts';
@@ -45,7 +45,7 @@ export async function main(argv: string[]): Promise<number> {
     modules: true,
     modulesRoot: built.dir,
     scriptPath: built.entry,
-    bindings: { ...workerOptions.bindings, ...vars },
+    bindings: { ...(workerOptions.bindings as Record<string, Json> | undefined), ...vars }, // wrangler types it loosely
     host: '127.0.0.1',
     port: num('port', f.port, 8787),
     defaultPersistRoot: f['persist-to'] ?? join(ROOT, '.wrangler/state'),

@@ -19,7 +19,7 @@ function parseVector(name: string, text: string | undefined): number[] {
   if (text === undefined) throw new Error(`--${name} is required\n\n${USAGE}`);
   const values = text.split(',').map((s) => s.trim());
   const out = values.map(Number);
-  const bad = values.findIndex((s, i) => s === '' || !Number.isFinite(out[i]) || out[i] < 0);
+  const bad = values.findIndex((s, i) => s === '' || !Number.isFinite(out[i]) || out[i]! < 0);
   if (bad >= 0) throw new Error(`--${name}: value ${bad + 1} ('${values[bad]}') is not a non-negative number`);
   return out;
 }

@@ -86,7 +86,7 @@ export async function main(argv: string[]): Promise<number> {
     maxBlocks: num('max-blocks', f['max-blocks'], 128),
   });
   const options = {
-    policy: f.policy!,
+    policy: f.policy,
     policyOptions: {
       ...(f.options ? policyOptionsSchema.parse(JSON.parse(f.options)) : {}),
       ...(f['load-factor'] ? { loadFactor: num('load-factor', f['load-factor'], 0) } : {}),

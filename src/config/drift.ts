@@ -70,7 +70,7 @@ export const driftConfigSchema = z
     flushInterval: durationSchema.default(10_000).describe('how often an isolate flushes its sketches to the store'),
   })
   .superRefine((cfg, ctx) => {
-    const finest = cfg.windows[0].size;
+    const finest = finestWindow(cfg).size;
     const names = new Set<string>();
     cfg.windows.forEach((w, i) => {
       if (names.has(w.name)) ctx.addIssue({ code: 'custom', path: ['windows', i, 'name'], message: `duplicate window name '${w.name}'` });
@@ -86,6 +86,11 @@ export const driftConfigSchema = z
 export type DriftConfig = z.output<typeof driftConfigSchema>;
 export type DriftConfigInput = z.input<typeof driftConfigSchema>;
 export type DriftWindow = DriftConfig['windows'][number];
+
+/** The first (finest) window; the schema requires at least one. */
+export function finestWindow(cfg: Pick<DriftConfig, 'windows'>): DriftWindow {
+  return cfg.windows[0]!;
+}
 
 /** The defaults, for tenants without a `drift` field. */
 export const defaultDriftConfig: DriftConfig = driftConfigSchema.parse({});

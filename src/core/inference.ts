@@ -115,7 +115,7 @@ function parseBody(kind: InferenceKind, text: string): { body: InferenceBody; ra
     const p = firstProblem(parsed.error);
     throw errors.badField(p.param, p.message);
   }
-  return { body: parsed.data as InferenceBody, raw: raw as Record<string, unknown> };
+  return { body: parsed.data, raw: raw as Record<string, unknown> };
 }
 
 function promptChars(kind: InferenceKind, body: InferenceBody): number {
@@ -368,7 +368,7 @@ export async function handleInference(req: InferenceRequest, deps: InferenceDeps
           if ('body' in r) throw errors.upstreamFailed(`the backend answered ${r.status} without a stream: ${r.body.slice(0, 300)}`);
           return r.stream;
         })
-        .catch((err) => {
+        .catch((err: unknown) => {
           recordFailure(c, err);
           throw err;
         });

@@ -1,7 +1,7 @@
 // Per-isolate accumulation: requests are recorded into in-memory sketches of the finest window, per
 // (tenant, model, arm), and drained as deltas that the store merges (into every window size) on flush.
 // Recording never does I/O; draining hands the deltas over and starts from empty sketches.
-import type { DriftConfig } from '../config/drift.ts';
+import { finestWindow, type DriftConfig } from '../config/drift.ts';
 import type { FeatureVector } from './features.ts';
 import { FeatureSketches, type FeatureSketchesJSON } from './sketches.ts';
 import { windowStart } from './window.ts';
@@ -51,7 +51,7 @@ export class DriftAccumulator {
       tenant = { config, disabled, groups };
       this.tenants.set(tenantId, tenant);
     }
-    const start = windowStart(at, config.windows[0].size);
+    const start = windowStart(at, finestWindow(config).size);
     const key = `${start}\u0000${model}\u0000${arm}`;
     let group = tenant.groups.get(key);
     if (!group) tenant.groups.set(key, (group = { model, arm, start, sketches: new FeatureSketches(tenant.disabled) }));

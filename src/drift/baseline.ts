@@ -30,8 +30,8 @@ export function quantileCutKeys(baseline: LogHist, bins: number): number[] {
     if (cut) cuts.push(key);
   }
   // A cut at the top bucket would leave an empty last bin in the baseline: the last bin is open-ended anyway.
-  const top = buckets[buckets.length - 1][0];
-  while (cuts.length && cuts[cuts.length - 1] >= top) cuts.pop();
+  const top = buckets[buckets.length - 1]![0]; // not empty: checked above
+  while (cuts.length && cuts[cuts.length - 1]! >= top) cuts.pop();
   // A baseline concentrated in one bucket still gets two bins (<= its value, above it), so a rise is visible.
   if (cuts.length === 0) cuts.push(top);
   return cuts;
@@ -40,8 +40,9 @@ export function quantileCutKeys(baseline: LogHist, bins: number): number[] {
 /** Counts of a histogram in the bins defined by `cuts` (length cuts.length + 1). */
 export function binCounts(hist: LogHist, cuts: readonly number[]): number[] {
   const out = new Array<number>(cuts.length + 1).fill(0);
-  if (hist.zero > 0) out[binIndex(ZERO_KEY, cuts)] += hist.zero;
-  for (const [key, count] of hist.counts) out[binIndex(key, cuts)] += count;
+  // binIndex is in [0, cuts.length], within out.
+  if (hist.zero > 0) out[binIndex(ZERO_KEY, cuts)]! += hist.zero;
+  for (const [key, count] of hist.counts) out[binIndex(key, cuts)]! += count;
   return out;
 }
 
@@ -50,7 +51,7 @@ function binIndex(key: number, cuts: readonly number[]): number {
   let hi = cuts.length;
   while (lo < hi) {
     const mid = (lo + hi) >> 1;
-    if (key <= cuts[mid]) hi = mid;
+    if (key <= cuts[mid]!) hi = mid; // lo <= mid < hi <= cuts.length
     else lo = mid + 1;
   }
   return lo;
@@ -60,8 +61,9 @@ function binIndex(key: number, cuts: readonly number[]): number {
 export function numericOutOfRange(baseline: LogHist, current: LogHist): number {
   if (current.n === 0 || baseline.n === 0) return 0;
   const b = baseline.sortedBuckets();
-  const lo = b[0][0];
-  const hi = b[b.length - 1][0];
+  // baseline.n > 0, so it has at least one bucket.
+  const lo = b[0]![0];
+  const hi = b[b.length - 1]![0];
   let outside = 0;
   if (lo !== ZERO_KEY) outside += current.zero;
   for (const [key, count] of current.counts) if (key < lo || key > hi) outside += count;
@@ -81,8 +83,9 @@ export function categoryCounts(sketch: CatCounts, bins: readonly string[]): numb
   const out = new Array<number>(bins.length).fill(0);
   const index = new Map(bins.map((b, i) => [b, i]));
   const other = bins.length - 1;
-  for (const [k, c] of sketch.counts) out[index.get(k) ?? other] += c;
-  out[other] += sketch.other;
+  // bins end with OTHER_BIN (categoryBins), so `other` is a valid index.
+  for (const [k, c] of sketch.counts) out[index.get(k) ?? other]! += c;
+  out[other]! += sketch.other;
   return out;
 }
 

@@ -13,9 +13,9 @@ export function lnGamma(x: number): number {
   ];
   if (x < 0.5) return Math.log(Math.PI / Math.abs(Math.sin(Math.PI * x))) - lnGamma(1 - x);
   x -= 1;
-  let a = c[0];
+  // c[0] + sum_{i>=1} c[i] / (x + i), added in the same order as a loop would.
+  const a = c.reduce((sum, ci, i) => sum + (i === 0 ? ci : ci / (x + i)), 0);
   const t = x + 7.5;
-  for (let i = 1; i < 9; i++) a += c[i] / (x + i);
   return 0.5 * Math.log(2 * Math.PI) + (x + 0.5) * Math.log(t) - t + Math.log(a);
 }
 

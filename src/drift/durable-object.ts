@@ -66,9 +66,9 @@ export class DriftDurableObject {
     const ledger = this.ledgerFor(tenantId);
     const url = new URL(request.url);
     try {
-      if (request.method === 'POST' && url.pathname === '/ingest') return json(await ledger.ingest((await request.json()) as DriftDelta));
-      if (request.method === 'POST' && url.pathname === '/report') return json(await ledger.report((await request.json()) as DriftReportOptions));
-      if (request.method === 'POST' && url.pathname === '/baseline') return json(await ledger.putBaseline((await request.json()) as BaselineRequest));
+      if (request.method === 'POST' && url.pathname === '/ingest') return json(await ledger.ingest((await request.json<unknown>()) as DriftDelta));
+      if (request.method === 'POST' && url.pathname === '/report') return json(await ledger.report((await request.json<unknown>()) as DriftReportOptions));
+      if (request.method === 'POST' && url.pathname === '/baseline') return json(await ledger.putBaseline((await request.json<unknown>()) as BaselineRequest));
       if (request.method === 'GET' && url.pathname === '/baselines') return json(await ledger.baselines());
       return json({ error: `no route ${request.method} ${url.pathname}` }, 404);
     } catch (err) {
@@ -103,7 +103,7 @@ export class DurableDriftStore implements DriftStore {
       headers: { [TENANT_HEADER]: tenantId, 'content-type': 'application/json' },
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
     });
-    const payload = (await res.json()) as T & { error?: string };
+    const payload = (await res.json<unknown>()) as T & { error?: string };
     if (!res.ok) throw res.status === 400 ? new RangeError(payload.error) : new DriftStoreError(payload.error ?? `drift store HTTP ${res.status}`, res.status);
     return payload;
   }

@@ -36,8 +36,9 @@ type NamesOfKind<K extends FeatureKind> = Extract<(typeof FEATURES)[number], { k
 export type NumericFeature = NamesOfKind<'numeric'>;
 export type CategoricalFeature = NamesOfKind<'categorical'>;
 
-export const NUMERIC_FEATURES = FEATURES.filter((f) => f.kind === 'numeric').map((f) => f.name) as NumericFeature[];
-export const CATEGORICAL_FEATURES = FEATURES.filter((f) => f.kind === 'categorical').map((f) => f.name) as CategoricalFeature[];
+type FeatureOfKind<K extends FeatureKind> = Extract<(typeof FEATURES)[number], { kind: K }>;
+export const NUMERIC_FEATURES = FEATURES.filter((f): f is FeatureOfKind<'numeric'> => f.kind === 'numeric').map((f) => f.name);
+export const CATEGORICAL_FEATURES = FEATURES.filter((f): f is FeatureOfKind<'categorical'> => f.kind === 'categorical').map((f) => f.name);
 export const FEATURE_KIND: Record<FeatureName, FeatureKind> = Object.fromEntries(FEATURES.map((f) => [f.name, f.kind])) as Record<FeatureName, FeatureKind>;
 
 /** One request's features. A numeric feature that could not be observed is absent (not 0). */

@@ -2,7 +2,7 @@
 // implementations (in memory on Node, a Durable Object per tenant on Workers); they differ only in the key-value
 // repository underneath. Every method runs to completion for one tenant at a time (the Durable Object's input
 // gate, or the single Node thread with one ledger per tenant serialised by a promise chain in the store).
-import { defaultDriftConfig, type DriftConfig } from '../config/drift.ts';
+import { defaultDriftConfig, finestWindow, type DriftConfig } from '../config/drift.ts';
 import type { DeltaEntry, DriftDelta } from './aggregate.ts';
 import { applyEvaluation, emptyAlertState, type AlertState, type DriftAlert, type DriftStatusRow } from './alerts.ts';
 import { groupKey, type BaselineMeta, type BaselineSpec, type StoredBaseline } from './baseline.ts';
@@ -144,7 +144,7 @@ export class TenantLedger {
     await this.prune(st);
     await this.saveIndex(st);
     const result: IngestResult = { alerts: [], statuses: [] };
-    const alertSpec = st.config.windows.find((w) => w.name === st.config.alertWindow) ?? st.config.windows[0];
+    const alertSpec = st.config.windows.find((w) => w.name === st.config.alertWindow) ?? finestWindow(st.config);
     for (const { model, arm, at } of latest.values()) {
       const report = await this.evaluateGroup(st, model, arm, alertSpec, windowStart(at, alertSpec.size));
       if (!report) continue;
@@ -163,7 +163,7 @@ export class TenantLedger {
   private async mergeEntry(st: Loaded, entry: DeltaEntry): Promise<void> {
     const incoming = FeatureSketches.fromJSON(entry.sketches);
     // Late data for a finished window changes what a trailing baseline of later windows contains.
-    const finest = st.config.windows[0].size;
+    const finest = finestWindow(st.config).size;
     if (entry.start < windowStart(this.now(), finest)) this.baselineCache.clear();
     for (const spec of st.config.windows) {
       const ref: WindowRef = { window: spec.name, start: windowStart(entry.start, spec.size), model: entry.model, arm: entry.arm };
@@ -255,7 +255,7 @@ export class TenantLedger {
 
   async report(opts: DriftReportOptions = {}): Promise<DriftReport> {
     const st = await this.load();
-    const spec = opts.window === undefined ? st.config.windows[0] : st.config.windows.find((w) => w.name === opts.window);
+    const spec = opts.window === undefined ? finestWindow(st.config) : st.config.windows.find((w) => w.name === opts.window);
     if (!spec) throw new RangeError(`unknown window '${opts.window}'; this tenant has: ${st.config.windows.map((w) => w.name).join(', ')}`);
     const latest = new Map<string, { model: string; arm: string; start: number }>();
     for (const ref of st.index.values()) {

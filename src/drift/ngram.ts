@@ -26,19 +26,19 @@ export class NgramHist {
   addText(text: string, maxChars = DEFAULT_NGRAM_MAX_CHARS): void {
     this.prompts += 1;
     const s = (text.length > maxChars ? text.slice(0, maxChars) : text).toLowerCase();
-    for (let i = 0; i + GRAM <= s.length; i++) this.counts[hashString(s, 0, i, i + GRAM) & this.mask] += 1;
+    for (let i = 0; i + GRAM <= s.length; i++) this.counts[hashString(s, 0, i, i + GRAM) & this.mask]! += 1; // mask < length
   }
 
   /** Total grams. */
   get total(): number {
     let t = 0;
-    for (let i = 0; i < this.counts.length; i++) t += this.counts[i];
+    for (const c of this.counts) t += c;
     return t;
   }
 
   merge(other: NgramHist): this {
     if (other.buckets !== this.buckets) throw new Error(`cannot merge NgramHist of ${other.buckets} buckets into ${this.buckets}`);
-    for (let i = 0; i < this.counts.length; i++) this.counts[i] += other.counts[i];
+    for (let i = 0; i < this.counts.length; i++) this.counts[i]! += other.counts[i]!; // same bucket count, checked above
     this.prompts += other.prompts;
     return this;
   }
@@ -53,7 +53,7 @@ export class NgramHist {
     w.uvarint(FORMAT_VERSION);
     w.uvarint(Math.log2(this.buckets));
     w.uvarint(this.prompts);
-    for (let i = 0; i < this.counts.length; i++) w.uvarint(this.counts[i]);
+    for (const c of this.counts) w.uvarint(c);
     return w.bytes();
   }
 

@@ -65,7 +65,7 @@ export function smoothedShares(v: readonly number[], input: 'counts' | 'shares',
 /** (a - e) ln(a / e) per bin; 0 where both shares are 0. */
 export function psiTerms(expected: readonly number[], actual: readonly number[]): number[] {
   return expected.map((e, i) => {
-    const a = actual[i];
+    const a = actual[i]!; // same length as expected: psi() checks, other callers build both from one bin list
     if (a === e) return 0;
     return (a - e) * Math.log(a / e);
   });
@@ -96,9 +96,11 @@ export function jsDivergence(p: readonly number[], q: readonly number[]): number
   const Q = normalise(q);
   let d = 0;
   for (let i = 0; i < P.length; i++) {
-    const m = (P[i] + Q[i]) / 2;
-    if (P[i] > 0) d += 0.5 * P[i] * Math.log2(P[i] / m);
-    if (Q[i] > 0) d += 0.5 * Q[i] * Math.log2(Q[i] / m);
+    const pi = P[i]!; // p and q are over the same bins
+    const qi = Q[i]!;
+    const m = (pi + qi) / 2;
+    if (pi > 0) d += 0.5 * pi * Math.log2(pi / m);
+    if (qi > 0) d += 0.5 * qi * Math.log2(qi / m);
   }
   return Math.min(1, Math.max(0, d));
 }
@@ -108,7 +110,7 @@ export function lInfinity(p: readonly number[], q: readonly number[]): number {
   const P = normalise(p);
   const Q = normalise(q);
   let d = 0;
-  for (let i = 0; i < P.length; i++) d = Math.max(d, Math.abs(P[i] - Q[i]));
+  for (let i = 0; i < P.length; i++) d = Math.max(d, Math.abs(P[i]! - Q[i]!));
   return d;
 }
 

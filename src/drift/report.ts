@@ -84,7 +84,7 @@ function evaluateBins(
     bins: labels.length,
     crit: Number.isFinite(crit) ? crit : null,
     outOfRangeRate,
-    contributions: labels.map((bin, i) => ({ bin, expected: p.expected[i], actual: p.actual[i], term: p.terms[i] })),
+    contributions: labels.map((bin, i) => ({ bin, expected: p.expected[i]!, actual: p.actual[i]!, term: p.terms[i]! })), // one value per bin label
     smoothing: s.smoothing,
   };
 }

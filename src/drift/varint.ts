@@ -48,7 +48,7 @@ export class ByteReader {
     let scale = 1;
     for (;;) {
       if (this.pos >= this.buf.length) throw new RangeError('truncated varint');
-      const b = this.buf[this.pos++];
+      const b = this.buf[this.pos++]!; // pos < length, checked above
       result += (b & 0x7f) * scale;
       if (b < 0x80) return result;
       scale *= 0x80;
@@ -75,7 +75,7 @@ export class ByteReader {
 
 export function toBase64(bytes: Uint8Array): string {
   let s = '';
-  for (let i = 0; i < bytes.length; i++) s += String.fromCharCode(bytes[i]);
+  for (const b of bytes) s += String.fromCharCode(b);
   return btoa(s);
 }
 

@@ -41,7 +41,7 @@ export function tileRange(
   exists: (spec: WindowSpec, start: number) => boolean,
 ): Array<{ spec: WindowSpec; start: number }> {
   const bySizeDesc = [...specs].sort((a, b) => b.size - a.size);
-  const finest = bySizeDesc[bySizeDesc.length - 1].size;
+  const finest = bySizeDesc[bySizeDesc.length - 1]!.size; // a drift config has at least one window
   const out: Array<{ spec: WindowSpec; start: number }> = [];
   let t = windowStart(from, finest);
   const end = windowStart(to, finest);

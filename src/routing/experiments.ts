@@ -83,13 +83,15 @@ export function assignArm(experiment: Pick<Experiment, 'salt' | 'arms'>, stickyK
   let upper = 0;
   const arms = experiment.arms;
   for (let i = 0; i < arms.length; i++) {
-    upper += Math.round(arms[i].weight * 100);
-    if (bucket < upper) return { arm: arms[i], armIndex: i, bucket };
+    const arm = arms[i]!;
+    upper += Math.round(arm.weight * 100);
+    if (bucket < upper) return { arm, armIndex: i, bucket };
   }
   // Unreachable for a validated config (weights sum to 100); the last non-zero arm is the safe answer.
   let last = arms.length - 1;
-  while (last > 0 && arms[last].weight === 0) last--;
-  return { arm: arms[last], armIndex: last, bucket };
+  // The schema requires at least one arm, so arms[last] exists.
+  while (last > 0 && arms[last]!.weight === 0) last--;
+  return { arm: arms[last]!, armIndex: last, bucket };
 }
 
 export interface ShadowPlan {

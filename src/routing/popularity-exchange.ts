@@ -274,7 +274,7 @@ export function encodeBoardAnswer(a: BoardAnswer): ArrayBuffer {
   let at = 8 * HEADER_WORDS;
   new Int32Array(buf, at, nHot).set(a.hot.hashes);
   new Float32Array(buf, (at += 4 * nHot), nHot).set(a.hot.shares);
-  new Int32Array(buf, (at += 4 * nHot), nPairs).set(a.placements.pairs);
+  new Int32Array(buf, at + 4 * nHot, nPairs).set(a.placements.pairs);
   return buf;
 }
 
@@ -291,6 +291,6 @@ export function decodeBoardAnswer(buf: ArrayBuffer): BoardAnswer {
   let at = 8 * HEADER_WORDS;
   const hashes = new Int32Array(buf, at, nHot);
   const shares = new Float32Array(buf, (at += 4 * nHot!), nHot);
-  const pairs = new Int32Array(buf, (at += 4 * nHot!), nPairs);
+  const pairs = new Int32Array(buf, at + 4 * nHot!, nPairs);
   return { hot: { weight: weight!, hashes, shares }, placements: { cursor: cursor!, pairs } };
 }

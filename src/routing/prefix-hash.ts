@@ -73,7 +73,7 @@ export function canonicalParts(body: unknown): string[] {
 function firstPrompt(p: unknown): string {
   if (typeof p === 'string') return p;
   if (!Array.isArray(p) || p.length === 0) return '';
-  const first = p[0];
+  const first: unknown = p[0];
   if (typeof first === 'string') return first;
   if (typeof first === 'number') return p.join(' ');
   return Array.isArray(first) ? first.join(' ') : '';
@@ -102,6 +102,8 @@ function inputParts(parts: string[], b: Record<string, unknown>): void {
       parts.push(MESSAGE_END);
     } else {
       // Tool calls, tool outputs, reasoning items: their identity, like a non-text content part.
+      // Keys must stay byte-identical across versions: whatever `type` holds is stringified as before.
+      // eslint-disable-next-line @typescript-eslint/no-base-to-string
       parts.push(ROLE_OPEN, String(it.type ?? 'item'), ROLE_CLOSE, stableJson(it), MESSAGE_END);
     }
   }
@@ -121,6 +123,7 @@ function pushContent(parts: string[], content: unknown): void {
     const part = c as Record<string, unknown>;
     if (TEXT_PARTS.has(part.type as string) && typeof part.text === 'string') parts.push(part.text);
     // Non-text parts (images, audio, files) keep their identity (e.g. the URL) so equal media share a key.
+    // eslint-disable-next-line @typescript-eslint/no-base-to-string -- keys stay byte-identical (see above)
     else parts.push(ROLE_OPEN, String(part.type ?? 'part'), ROLE_CLOSE, stableJson(part), MESSAGE_END);
   }
 }

@@ -82,10 +82,10 @@ export async function runShadowFlow(deps: ShadowFlowDeps, input: ShadowFlowInput
   if (!input.plan.shadow) return;
   const wall = deps.wallClock ?? Date.now;
   try {
-    const legs: Promise<LegOutcome>[] = [admitAndRun(deps, input, 'shadow')];
-    if (input.plan.noiseFloor) legs.push(admitAndRun(deps, input, 'noise'));
+    const shadowLeg = admitAndRun(deps, input, 'shadow');
+    const noiseLeg = input.plan.noiseFloor ? admitAndRun(deps, input, 'noise') : undefined;
     const primary = await withDeadline(input.primary, input.limits.timeoutMs + PRIMARY_GRACE_MS);
-    const [shadow, noise] = await Promise.all(legs);
+    const [shadow, noise] = await Promise.all([shadowLeg, noiseLeg]);
     const meta = {
       tenant: input.tenant,
       requestId: input.requestId,
@@ -100,7 +100,7 @@ export async function runShadowFlow(deps: ShadowFlowDeps, input: ShadowFlowInput
     await deps.emit(records);
   } catch (err) {
     // Only emit() can throw here; the durable path logs its own failures. Never reject inside waitUntil.
-    console.error(`kvroute shadow: could not emit pair record for ${input.requestId}: ${err instanceof Error ? err.message : err}`);
+    console.error(`kvroute shadow: could not emit pair record for ${input.requestId}: ${err instanceof Error ? err.message : String(err)}`);
   }
 }
 
@@ -109,5 +109,5 @@ function withDeadline(p: Promise<LegOutcome>, ms: number): Promise<LegOutcome> {
   const late = new Promise<LegOutcome>((resolve) => {
     timer = setTimeout(() => resolve(skippedLeg('', '', 'internal', `primary outcome not reported within ${ms} ms`)), ms);
   });
-  return Promise.race([p.catch((e) => skippedLeg('', '', 'internal', `primary outcome failed: ${e}`)), late]).finally(() => clearTimeout(timer));
+  return Promise.race([p.catch((e: unknown) => skippedLeg('', '', 'internal', `primary outcome failed: ${String(e)}`)), late]).finally(() => clearTimeout(timer));
 }

@@ -97,7 +97,7 @@ export async function runShadowLeg(deps: ShadowRunDeps, input: ShadowLegInput): 
       signal: ac.signal,
       connectTimeoutMs: input.connectTimeoutMs ?? 5000,
     });
-    const res = await Promise.race([sending, aborted]).catch((err) => {
+    const res = await Promise.race([sending, aborted]).catch((err: unknown) => {
       sending.then((late) => late.body.cancel(), () => {}); // release a response that arrives after the abort
       throw err;
     });
@@ -147,7 +147,7 @@ function abortPromise(signal: AbortSignal): Promise<never> {
 }
 
 function concat(parts: Uint8Array[], size: number): Uint8Array {
-  if (parts.length === 1) return parts[0];
+  if (parts.length === 1) return parts[0]!;
   const out = new Uint8Array(size);
   let off = 0;
   for (const p of parts) {

@@ -73,11 +73,11 @@ export function usageOf(u: unknown): Usage | null {
 }
 
 /** Choice 0 of a completion message or chunk (by `index`, first when unnumbered), if any. */
-export function firstChoice(msg: unknown): Record<string, any> | undefined {
+export function firstChoice(msg: unknown): Record<string, unknown> | undefined {
   const choices = (msg as { choices?: unknown } | null)?.choices;
   if (!Array.isArray(choices)) return undefined;
-  const c = choices.find((c) => c && typeof c === 'object' && ((c as { index?: unknown }).index ?? 0) === 0);
-  return c as Record<string, any> | undefined;
+  const c: unknown = choices.find((c) => c && typeof c === 'object' && ((c as { index?: unknown }).index ?? 0) === 0);
+  return c as Record<string, unknown> | undefined; // an object, checked by find()
 }
 
 /**

@@ -25,7 +25,7 @@ export class KeepaliveSource implements ChunkSource {
         this.source = s;
         if (this.cancelled) s.cancel();
       },
-      (err) => {
+      (err: unknown) => {
         this.failed = toErrorEvent(err);
       },
     );

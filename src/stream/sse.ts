@@ -77,7 +77,7 @@ export class SseParser {
       this.eventName = '';
       return;
     }
-    const data = this.dataLines.length === 1 ? this.dataLines[0] : this.dataLines.join('\n');
+    const data = this.dataLines.length === 1 ? this.dataLines[0]! : this.dataLines.join('\n');
     const event = this.eventName;
     this.dataLines = [];
     this.eventName = '';
@@ -118,10 +118,24 @@ export interface ObserverOptions {
   receipts?: ReceiptReader;
 }
 
-function errorMessage(e: any): string {
+function errorMessage(e: unknown): string {
   if (typeof e === 'string') return e;
-  if (e && typeof e.message === 'string') return e.message;
+  const message = field(e, 'message');
+  if (typeof message === 'string') return message;
   return JSON.stringify(e).slice(0, 500);
+}
+
+/** `o[key]` when `o` is an object (parsed upstream JSON, any shape), else undefined. */
+function field(o: unknown, key: string): unknown {
+  return o && typeof o === 'object' ? (o as Record<string, unknown>)[key] : undefined;
+}
+
+/** The text a tool call adds to the tapped completion text: its function's name and arguments. */
+function toolCallText(tc: unknown): string {
+  const fn = field(tc, 'function');
+  const name = field(fn, 'name');
+  const args = field(fn, 'arguments');
+  return (typeof name === 'string' ? name : '') + (typeof args === 'string' ? args : '');
 }
 
 const MAY_CARRY_SUMMARY = /"finish_reason"\s*:\s*"|"usage"\s*:\s*\{|"timings"\s*:\s*\{|"error"\s*:/;
@@ -180,26 +194,30 @@ export class CompletionStreamObserver {
     // Fast path for a plain tap: once TTFT is known, only events that may carry finish_reason, usage, timings or
     // an error need parsing (a false positive only costs a parse; the patterns cannot miss those fields).
     if (!this.collectText && this.s.ttftMs !== null && !MAY_CARRY_SUMMARY.test(data)) return;
-    let msg: any;
+    let msg: unknown;
     try {
       msg = JSON.parse(data);
     } catch {
       return; // not JSON: nothing to learn from it
     }
-    if (msg?.error) this.s.error = errorMessage(msg.error);
+    const error = field(msg, 'error');
+    if (error) this.s.error = errorMessage(error);
     const facts = completionFacts(msg, this.receipts);
     if (facts.usage) this.s.usage = facts.usage;
     if (facts.finishReason) this.s.finishReason = facts.finishReason;
     if (facts.receipt) this.s.receipt = facts.receipt;
     const choice = firstChoice(msg);
     if (!choice) return;
-    const delta = choice.delta ?? {};
+    const delta = choice.delta;
+    const content = field(delta, 'content');
     let out = '';
-    if (typeof delta.content === 'string') out = delta.content;
+    if (typeof content === 'string') out = content;
     else if (typeof choice.text === 'string') out = choice.text;
-    const hasReasoning = typeof delta.reasoning_content === 'string' && delta.reasoning_content.length > 0;
-    if (Array.isArray(delta.tool_calls)) {
-      for (const tc of delta.tool_calls) out += (tc?.function?.name ?? '') + (tc?.function?.arguments ?? '');
+    const reasoning = field(delta, 'reasoning_content');
+    const hasReasoning = typeof reasoning === 'string' && reasoning.length > 0;
+    const toolCalls = field(delta, 'tool_calls');
+    if (Array.isArray(toolCalls)) {
+      for (const tc of toolCalls) out += toolCallText(tc);
     }
     if (this.s.ttftMs === null && (out.length > 0 || hasReasoning)) this.s.ttftMs = this.now - this.startedAt;
     if (out && this.collectText) this.append(out);
@@ -232,23 +250,26 @@ export function summariseCompletionBody(body: string, maxTextChars = 100_000, re
     textTruncated: false,
     error: null,
   };
-  let msg: any;
+  let msg: unknown;
   try {
     msg = JSON.parse(body);
   } catch {
     out.error = 'response body is not JSON';
     return out;
   }
-  if (msg?.error) out.error = errorMessage(msg.error);
+  const error = field(msg, 'error');
+  if (error) out.error = errorMessage(error);
   const facts = completionFacts(msg, receipts);
   out.usage = facts.usage;
   out.finishReason = facts.finishReason;
   if (facts.receipt) out.receipt = facts.receipt;
   const choice = firstChoice(msg);
   if (choice) {
-    let text = typeof choice.message?.content === 'string' ? choice.message.content : typeof choice.text === 'string' ? choice.text : '';
-    if (Array.isArray(choice.message?.tool_calls)) {
-      for (const tc of choice.message.tool_calls) text += (tc?.function?.name ?? '') + (tc?.function?.arguments ?? '');
+    const content = field(choice.message, 'content');
+    let text = typeof content === 'string' ? content : typeof choice.text === 'string' ? choice.text : '';
+    const toolCalls = field(choice.message, 'tool_calls');
+    if (Array.isArray(toolCalls)) {
+      for (const tc of toolCalls) text += toolCallText(tc);
     }
     out.textTruncated = text.length > maxTextChars;
     out.text = out.textTruncated ? text.slice(0, maxTextChars) : text;

@@ -39,7 +39,7 @@ export class KvTenantStore implements TenantStore {
   /** Strongly consistent read (the writer's own copy), for ETags in the admin API. */
   async getTenantLatest(id: string): Promise<TenantRecord | null> {
     const res = await this.env.writer(id).fetch('https://writer/get');
-    return res.status === 404 ? null : ((await res.json()) as TenantRecord);
+    return res.status === 404 ? null : ((await res.json<unknown>()) as TenantRecord); // written by TenantWriterCore below
   }
 
   private async write(id: string, op: 'put' | 'delete', config?: TenantConfig, ifMatch?: number) {
@@ -47,17 +47,17 @@ export class KvTenantStore implements TenantStore {
       method: 'POST',
       body: JSON.stringify({ tenantId: id, config, ifMatch }),
     });
-    if (res.status === 412) throw new VersionConflict(((await res.json()) as { current: number | null }).current);
+    if (res.status === 412) throw new VersionConflict(((await res.json<unknown>()) as { current: number | null }).current);
     return res;
   }
 
   async putTenant(id: string, config: TenantConfig, ifMatch?: number): Promise<TenantRecord> {
-    return (await (await this.write(id, 'put', config, ifMatch)).json()) as TenantRecord;
+    return (await (await this.write(id, 'put', config, ifMatch)).json<unknown>()) as TenantRecord;
   }
 
   async deleteTenant(id: string, ifMatch?: number): Promise<boolean> {
     const res = await this.write(id, 'delete', undefined, ifMatch);
-    return ((await res.json()) as { deleted: boolean }).deleted;
+    return ((await res.json<unknown>()) as { deleted: boolean }).deleted;
   }
 
   async listTenants(): Promise<string[]> {
@@ -106,7 +106,7 @@ export class TenantWriterCore {
     const op = new URL(req.url).pathname.slice(1);
     const current = (await this.storage.get<TenantRecord>('rec')) ?? null;
     if (op === 'get') return current ? Response.json(current) : new Response('not found', { status: 404 });
-    const { tenantId, config, ifMatch } = (await req.json()) as { tenantId: string; config?: TenantConfig; ifMatch?: number };
+    const { tenantId, config, ifMatch } = (await req.json<unknown>()) as { tenantId: string; config?: TenantConfig; ifMatch?: number };
     try {
       checkVersion(current, ifMatch);
     } catch (e) {

@@ -20,7 +20,7 @@ export class FetchUpstreamClient implements UpstreamClient {
     } catch (err) {
       throw classify(err, req.signal);
     }
-    const r = res.body?.getReader();
+    const r: ReadableStreamDefaultReader<Uint8Array> | undefined = res.body?.getReader();
     const signal = req.signal;
     const reader: BodyReader = {
       async read() {

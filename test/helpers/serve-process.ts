@@ -36,8 +36,8 @@ export async function startServe(o: ServeOptions): Promise<ServeProcess> {
     env: { ...process.env, WRANGLER_SEND_METRICS: 'false', CLOUDFLARE_CF_FETCH_ENABLED: 'false', KVROUTE_LOCAL_DEV: '1', ...o.env },
   });
   let out = '';
-  child.stdout!.on('data', (d) => (out += d));
-  child.stderr!.on('data', (d) => (out += d));
+  child.stdout.on('data', (d) => (out += d));
+  child.stderr.on('data', (d) => (out += d));
   const exited = new Promise<number | string>((resolve) => child.once('exit', (code, sig) => resolve(code ?? sig ?? -1)));
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`kvroute serve did not start:\n${out}`)), o.startTimeoutMs ?? 30_000);
@@ -48,7 +48,7 @@ export async function startServe(o: ServeOptions): Promise<ServeProcess> {
         resolve(m[1]!);
       }
     };
-    child.stdout!.on('data', check);
+    child.stdout.on('data', check);
     void exited.then((code) => {
       clearTimeout(timer);
       reject(new Error(`kvroute serve exited (${code}) during start:\n${out}`));

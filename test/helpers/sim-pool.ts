@@ -22,8 +22,8 @@ export async function startSimPool(n: number, extraArgs: string[] = []): Promise
   });
   let out = '';
   let err = '';
-  child.stdout!.on('data', (d) => (out += d));
-  child.stderr!.on('data', (d) => (err += d));
+  child.stdout.on('data', (d) => (out += d));
+  child.stderr.on('data', (d) => (err += d));
   const urls = Array.from({ length: n }, (_, i) => `http://127.0.0.1:${base + i}`);
   const deadline = Date.now() + 30_000;
   for (;;) {

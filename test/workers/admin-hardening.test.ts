@@ -12,7 +12,7 @@ type ErrorJson = { error: { message: string; type: string; param: string | null;
 /** The Worker's fetch handler with the test bindings changed (what a deploy with other vars would get). */
 async function fetchWith(vars: Record<string, string | undefined>, url = 'http://kvroute/health'): Promise<Response> {
   const ctx = createExecutionContext();
-  const res = await worker.fetch(new Request(url), { ...env, ...vars } as typeof env, ctx);
+  const res = await worker.fetch(new Request(url), { ...env, ...vars }, ctx);
   await waitOnExecutionContext(ctx);
   return res;
 }

@@ -31,7 +31,7 @@ describe('D1 analytics store', () => {
     await sink.write(events);
     await sink.write(events.slice(0, 30));
     const [row] = await d1Queryable(db).rows("SELECT COUNT(*) AS n FROM kvroute_events WHERE tenant = 'd1-idem'");
-    expect(row.n).toBe(120);
+    expect(row?.n).toBe(120);
   });
 
   it('runs the report SQL (window-function quantiles) with the same numbers as SQLite on Node', async () => {
@@ -62,7 +62,7 @@ describe('D1 analytics store', () => {
     await sink.writeDeadLetters([letter]); // idempotent by event id, like the events
     const rows = await d1Queryable(db).rows(`SELECT event_id, reason, raw FROM kvroute_dead_letters WHERE event_id = '${poisoned.event_id}'`);
     expect(rows).toHaveLength(1);
-    expect(String(rows[0].reason)).toMatch(/^d1 rejected the data/);
-    expect(JSON.parse(String(rows[0].raw)).prompt_tokens).toEqual({ n: 1 });
+    expect(String(rows[0]?.reason)).toMatch(/^d1 rejected the data/);
+    expect(JSON.parse(String(rows[0]?.raw)).prompt_tokens).toEqual({ n: 1 });
   });
 });

@@ -45,7 +45,7 @@ describe('Queue producer', () => {
     for (const m of messages) expect(JSON.stringify(m.body).length).toBeLessThan(128_000);
     for (const c of calls) expect(c.reduce((n, m) => n + JSON.stringify(m.body).length, 0)).toBeLessThan(256_000);
     expect(messages.flatMap((m) => (m.body as EventPack).events.map((e) => e.event_id))).toEqual(events.map((e) => e.event_id));
-    expect(messages[0].contentType).toBe('json');
+    expect(messages[0]?.contentType).toBe('json');
   });
 });
 
@@ -71,15 +71,15 @@ describe('Queue consumer (handleEventBatch)', () => {
     const batch = createMessageBatch('kvroute-events', events.map((e, i) => ({ id: `m${i}`, timestamp: new Date(), attempts: 1, body: e })));
     const ctx = createExecutionContext();
     const sink = new RecordingSink();
-    sink.poison.add(events[6].event_id);
+    sink.poison.add(events[6]!.event_id);
     const out = await handleEventBatch(batch, sink, { log: () => {} });
     const result = await getQueueResult(batch, ctx);
     expect(out).toEqual({ written: 9, acked: 9, retried: 1, invalid: 0, rejected: 1 });
     expect(result.explicitAcks.sort()).toEqual(['m0', 'm1', 'm2', 'm3', 'm4', 'm5', 'm7', 'm8', 'm9']);
     expect(result.retryMessages.map((m: { msgId: string }) => m.msgId)).toEqual(['m6']);
     expect(sink.deadLetters).toHaveLength(1);
-    expect(sink.deadLetters[0]).toMatchObject({ event_id: events[6].event_id, reason: 'recording rejected the data: type mismatch' });
-    expect(JSON.parse(sink.deadLetters[0].raw).event_id).toBe(events[6].event_id);
+    expect(sink.deadLetters[0]).toMatchObject({ event_id: events[6]!.event_id, reason: 'recording rejected the data: type mismatch' });
+    expect(JSON.parse(sink.deadLetters[0]!.raw).event_id).toBe(events[6]!.event_id);
   });
 
   it('writes a dead-letter row for a message that is not a valid event too', async () => {
@@ -87,7 +87,7 @@ describe('Queue consumer (handleEventBatch)', () => {
     const sink = new RecordingSink();
     await handleEventBatch(batch, sink, { log: () => {} });
     expect(sink.deadLetters).toHaveLength(1);
-    expect(sink.deadLetters[0].reason).toMatch(/not a valid event: prompt_tokens/);
+    expect(sink.deadLetters[0]?.reason).toMatch(/not a valid event: prompt_tokens/);
   });
 
   it('retries every message with backoff when the sink fails, and acks nothing', async () => {
@@ -134,7 +134,7 @@ describe('Queue consumer with packed messages', () => {
   it("a poisoned event in a pack: the pack's other events and the other packs are stored, the poison is dead-lettered, its pack retried towards the DLQ", async () => {
     const events = Array.from({ length: 20 }, (_, i) => event(i));
     const sink = new RecordingSink();
-    sink.poison.add(events[3].event_id);
+    sink.poison.add(events[3]!.event_id);
     const batch = createMessageBatch('kvroute-events', [
       { id: 'p1', timestamp: new Date(), attempts: 1, body: packEvents(events.slice(0, 10))[0] },
       { id: 'p2', timestamp: new Date(), attempts: 1, body: packEvents(events.slice(10))[0] },
@@ -143,9 +143,9 @@ describe('Queue consumer with packed messages', () => {
     const out = await handleEventBatch(batch, sink, { log: () => {} });
     const result = await getQueueResult(batch, ctx);
     expect(out).toEqual({ written: 19, acked: 1, retried: 1, invalid: 0, rejected: 1 });
-    expect(sink.stored.has(events[3].event_id)).toBe(false);
+    expect(sink.stored.has(events[3]!.event_id)).toBe(false);
     expect(sink.stored.size).toBe(19);
-    expect(sink.deadLetters.map((d) => d.event_id)).toEqual([events[3].event_id]);
+    expect(sink.deadLetters.map((d) => d.event_id)).toEqual([events[3]!.event_id]);
     expect(result.explicitAcks).toEqual(['p2']);
     expect(result.retryMessages.map((m: { msgId: string }) => m.msgId)).toEqual(['p1']);
   });
@@ -159,7 +159,7 @@ describe('Queue consumer with packed messages', () => {
     const out = await handleEventBatch(batch, sink, { log: () => {} });
     expect(out).toMatchObject({ written: 2, acked: 0, retried: 1, invalid: 1 });
     expect(sink.deadLetters).toHaveLength(1);
-    expect(sink.deadLetters[0].reason).toMatch(/not a valid event: prompt_tokens/);
+    expect(sink.deadLetters[0]?.reason).toMatch(/not a valid event: prompt_tokens/);
   });
 });
 
@@ -190,7 +190,7 @@ describe('workerAnalytics (request path)', () => {
     await Promise.all(events.map((e) => a.emit([e])));
     expect(sends).toHaveLength(1);
     expect(sends[0]).toHaveLength(1);
-    expect((sends[0][0].body as EventPack).events.map((e) => e.event_id)).toEqual(events.map((e) => e.event_id));
+    expect((sends[0]![0]!.body as EventPack).events.map((e) => e.event_id)).toEqual(events.map((e) => e.event_id));
     expect(points).toHaveLength(120);
   });
 
@@ -227,7 +227,7 @@ describe('workerAnalytics (request path)', () => {
     await Promise.all(lost.map((e) => a.emit([e])));
     expect(queued).toHaveLength(0);
     const kept = await db.prepare('SELECT COUNT(*) AS n FROM kvroute_outbox').bind().all<{ n: number }>();
-    expect(kept.results[0].n).toBeGreaterThanOrEqual(60);
+    expect(kept.results[0]?.n).toBeGreaterThanOrEqual(60);
 
     queueUp = true;
     const later = event(1000);
@@ -235,7 +235,7 @@ describe('workerAnalytics (request path)', () => {
     const ids = new Set(queued.map((e) => e.event_id));
     for (const e of [...lost, later]) expect(ids.has(e.event_id)).toBe(true);
     const left = await db.prepare('SELECT COUNT(*) AS n FROM kvroute_outbox').bind().all<{ n: number }>();
-    expect(left.results[0].n).toBe(0);
+    expect(left.results[0]?.n).toBe(0);
   });
 
   it('logs the events as lost, without rejecting, when there is no outbox and nothing takes them', async () => {

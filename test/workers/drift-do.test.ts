@@ -46,7 +46,7 @@ describe('drift in workerd', () => {
     for (let i = 600; i < 900; i++) record(i, 2 * (50 + (i % 100)));
     for (const { tenantId, delta } of acc.drain()) await store.ingest(tenantId, delta);
     const report = await store.report('acme');
-    const chars = report.groups[0].features.find((f) => f.feature === 'prompt_chars')!;
+    const chars = report.groups[0]!.features.find((f) => f.feature === 'prompt_chars')!;
     expect(chars).toMatchObject({ status: 'major', n: 300, m: 600 });
     await expect(store.report('acme', { window: 'nope' })).rejects.toThrow(/unknown window/);
   });

@@ -251,7 +251,7 @@ export class NodeEventBuffer {
   /** Spool segments first (oldest events), then memory. Segments are read whole (each holds <= segmentEvents). */
   private async nextBatch(): Promise<Batch | null> {
     while (this.segments.length) {
-      const segment = this.segments[0];
+      const segment = this.segments[0]!; // the loop runs while there is one
       const events = await this.readSegment(segment);
       if (events?.length) return { events, segment };
       // Empty: delete it. Unreadable: leave the file for the next start, skip it now.

@@ -121,7 +121,7 @@ export async function handleEventBatch(batch: MessageBatchLike, sink: AnalyticsS
     for (const v of r.unavailable.items) waiting.add(v.msg);
   }
   if (letters.length) {
-    await sink.writeDeadLetters?.(letters).catch((err) => log(`kvroute analytics: dead-letter rows for ${letters.length} events not written: ${errText(err)}`));
+    await sink.writeDeadLetters?.(letters).catch((err: unknown) => log(`kvroute analytics: dead-letter rows for ${letters.length} events not written: ${errText(err)}`));
   }
   let acked = 0;
   for (const msg of batch.messages) {

@@ -32,7 +32,7 @@ export async function writeSplitting<T>(sink: AnalyticsSink, items: readonly T[]
         out.unavailable = { items: [part, ...parts.reverse()].flat(), error: err };
         return out;
       }
-      if (part.length === 1) out.rejected.push({ item: part[0], reason: errText(err) });
+      if (part.length === 1) out.rejected.push({ item: part[0]!, reason: errText(err) });
       else {
         const mid = Math.ceil(part.length / 2);
         parts.push(part.slice(mid), part.slice(0, mid));

@@ -25,7 +25,8 @@ export function migrateSqlite(db: Pick<SqliteDatabase, 'exec'>): void {
 
 /** Opens (or creates) a SQLite file with WAL journaling, migrated. Node only: loads better-sqlite3 lazily. */
 export async function openSqlite(path: string): Promise<SqliteDatabase> {
-  const { default: Database } = (await import('better-sqlite3' as string)) as { default: new (p: string) => SqliteDatabase & { pragma(s: string): unknown } };
+  const optionalModule: string = 'better-sqlite3'; // typed as string: the package ships no types and loads lazily
+  const { default: Database } = (await import(optionalModule)) as { default: new (p: string) => SqliteDatabase & { pragma(s: string): unknown } };
   const db = new Database(path);
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = NORMAL');

@@ -196,7 +196,7 @@ export async function replayE2e(records: readonly TraceRecord[], o: E2eOptions) 
       records.map((r, index) =>
         send(r, index).then(
           (x) => (o.onProgress?.(++done, records.length), x),
-          (e: Error): Failed => (o.onProgress?.(++done, records.length), { ok: false, status: 0, body: e.message }),
+          (e: unknown): Failed => (o.onProgress?.(++done, records.length), { ok: false, status: 0, body: e instanceof Error ? e.message : String(e) }),
         ),
       ),
     );

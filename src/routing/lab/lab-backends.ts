@@ -27,7 +27,7 @@ export async function startSimulatorBackends(n: number, o: { speedup: number; ca
     { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, WRANGLER_SEND_METRICS: 'false', CLOUDFLARE_CF_FETCH_ENABLED: 'false' } },
   );
   let simErr = '';
-  sim.stderr!.on('data', (d) => (simErr += d));
+  sim.stderr.on('data', (d) => (simErr += d));
   const urls = Array.from({ length: n }, (_, i) => `http://127.0.0.1:${base + i}`);
   const backends: LabBackends = { urls, engine: 'vllm', speedup: o.speedup, close: () => sim.kill('SIGTERM') };
   try {
@@ -52,7 +52,7 @@ export async function externalBackends(urls: readonly string[], engine: EngineKi
     urls.map((u) =>
       fetch(`${u}${healthPath}`, { headers, signal: AbortSignal.timeout(10_000) }).then(
         (r) => (r.ok ? null : `${u}${healthPath} answered ${r.status}`),
-        (e: Error) => `${u}${healthPath}: ${e.cause instanceof Error ? e.cause.message : e.message}`,
+        (e: unknown) => `${u}${healthPath}: ${e instanceof Error ? (e.cause instanceof Error ? e.cause.message : e.message) : String(e)}`,
       ),
     ),
   );

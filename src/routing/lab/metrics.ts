@@ -21,8 +21,8 @@ export class LoadIntegrator {
   private busyTime = 0;
 
   constructor(n: number, start = 0) {
-    this.counts = new Array(n).fill(0);
-    this.area = new Array(n).fill(0);
+    this.counts = new Array<number>(n).fill(0);
+    this.area = new Array<number>(n).fill(0);
     this.last = start;
   }
 

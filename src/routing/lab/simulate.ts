@@ -185,7 +185,7 @@ export function simulate(trace: PreparedTrace, opts: SimulationOptions): Simulat
   const atScrape = Array.from({ length: R }, () => new Array<number>(n).fill(0));
   let reported: (BackendLoad & { observedAt: number })[] | undefined;
   const piggyback = opts.loadSignal === 'piggyback';
-  const seen: (BackendLoad | undefined)[][] = Array.from({ length: R }, () => new Array(n).fill(undefined));
+  const seen: (BackendLoad | undefined)[][] = Array.from({ length: R }, () => new Array<BackendLoad | undefined>(n).fill(undefined));
   // Each engine's cache fill rate, from its uncached-token counter as the scrape reads it (one scrape serves
   // every replica) or, piggy-backed, as each replica reads it from its own responses.
   const scrapedFill = Array.from({ length: n }, () => new CounterRate());

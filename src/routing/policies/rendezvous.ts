@@ -1,4 +1,4 @@
-import { combine32, hashString, idHasher, unitFloat } from '../../util/hash.ts';
+import { combine32, idHasher, unitFloat } from '../../util/hash.ts';
 import type { Candidate, RoutingInput, RoutingPolicy, Selection } from '../policy.ts';
 import { DEFAULT_STALE_LOAD_MS, effectiveLoad, loadCap, SendLog } from './load.ts';
 

@@ -52,7 +52,7 @@ it('every event arrives once although ClickHouse was down for part of the load',
   const stats = buf.stats();
   await buf.close();
 
-  const q = async (sql: string) => Number(Object.values((await (await client.query({ query: sql, format: 'JSONEachRow' })).json<Record<string, unknown>>())[0])[0]);
+  const q = async (sql: string) => Number(Object.values((await (await client.query({ query: sql, format: 'JSONEachRow' })).json<Record<string, unknown>>())[0] ?? {})[0]);
   const exact = await q(`SELECT count() FROM default.${EVENTS_TABLE} FINAL WHERE tenant = 'outage'`);
   const distinct = await q(`SELECT uniqExact(event_id) FROM default.${EVENTS_TABLE} WHERE tenant = 'outage'`);
   const raw = await q(`SELECT count() FROM default.${EVENTS_TABLE} WHERE tenant = 'outage'`);

@@ -24,7 +24,7 @@ let client: ReturnType<typeof createClickHouseClient>;
 
 async function scalar(sql: string): Promise<number> {
   const rows = await (await client.query({ query: sql, format: 'JSONEachRow' })).json<Record<string, unknown>>();
-  return Number(Object.values(rows[0])[0]);
+  return Number(Object.values(rows[0] ?? {})[0]);
 }
 
 beforeAll(async () => {

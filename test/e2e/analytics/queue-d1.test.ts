@@ -15,7 +15,7 @@ beforeAll(async () => {
   });
   mf = new Miniflare({
     modules: true,
-    script: out.outputFiles[0].text,
+    script: out.outputFiles[0]!.text,
     compatibilityDate: '2026-04-01',
     d1Databases: ['ANALYTICS_DB'],
     queueProducers: { EVENTS: 'kvroute-events' },

@@ -43,7 +43,7 @@ export async function startRouter(runtime: Runtime, clickhouseUrl: string, datab
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let err = '';
-  child.stderr!.on('data', (d) => (err = (err + d).slice(-4000)));
+  child.stderr.on('data', (d) => (err = (err + d).slice(-4000)));
   const url = `http://127.0.0.1:${port}`;
   await waitForHealth(url, 30_000, () => child.exitCode === null).catch((e) => {
     throw new Error(`${(e as Error).message}: ${err}`);

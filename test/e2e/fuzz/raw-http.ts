@@ -111,13 +111,15 @@ export function rawRequest(o: RawRequestOptions): Promise<RawOutcome> {
     socket.on('end', () => onEnd());
     socket.on('close', () => onEnd());
     socket.on('error', (e) => onEnd(e.message));
-    socket.on('connect', async () => {
+    const writePieces = async () => {
       for (const [i, piece] of o.pieces.entries()) {
         if (settled || socket.destroyed) return;
         if (i > 0 && o.pauseMs) await new Promise((r) => setTimeout(r, o.pauseMs));
         if (settled || socket.destroyed) return;
         socket.write(piece);
       }
-    });
+    };
+    // A failure while writing ends the exchange like a socket error, instead of an unhandled rejection.
+    socket.on('connect', () => void writePieces().catch((e: unknown) => onEnd(e instanceof Error ? e.message : String(e))));
   });
 }

@@ -25,8 +25,8 @@ function spawnServe(args: string[], env: Record<string, string | undefined>): { 
   });
   let stdout = '';
   let stderr = '';
-  child.stdout!.on('data', (d) => (stdout += d));
-  child.stderr!.on('data', (d) => (stderr += d));
+  child.stdout.on('data', (d) => (stdout += d));
+  child.stderr.on('data', (d) => (stderr += d));
   return { child, out: () => ({ code: child.exitCode, stdout, stderr }) };
 }
 

@@ -134,7 +134,7 @@ async function until(cond: () => boolean, what: string): Promise<void> {
 describe('NodeEventBuffer: data the store rejects', () => {
   it('splits the batch: every other event is stored, each poisoned one is dead-lettered with the reason', async () => {
     const all = events(300);
-    const poison = new Set([all[7].event_id, all[150].event_id]);
+    const poison = new Set([all[7]!.event_id, all[150]!.event_id]);
     const sink = new PickySink(poison);
     const dir = tempDir();
     const buf = new NodeEventBuffer({ sink, spoolDir: dir, batchSize: 100, lingerMs: 5, retryBaseMs: 5 }).start();
@@ -144,8 +144,8 @@ describe('NodeEventBuffer: data the store rejects', () => {
     for (const id of poison) expect(sink.stored.has(id)).toBe(false);
     const letters = deadLetterLines(dir);
     expect(new Set(letters.map((l) => l.event_id))).toEqual(poison);
-    expect(letters[0].reason).toMatch(/picky rejected the data: bad value/);
-    expect(JSON.parse(letters[0].raw).event_id).toBe(letters[0].event_id);
+    expect(letters[0]?.reason).toMatch(/picky rejected the data: bad value/);
+    expect(JSON.parse(letters[0]!.raw).event_id).toBe(letters[0]!.event_id);
     expect(sink.deadLetters.map((l) => l.event_id).sort()).toEqual([...poison].sort());
     expect(buf.stats()).toMatchObject({ delivered: 298, deadLetters: 2 });
     await buf.close();

@@ -30,18 +30,18 @@ const ids = (n: number) => Array.from({ length: n }, (_, i) => requestEvent({ re
 describe('writeSplitting', () => {
   it('stores everything but the poisoned events, in order, with about 2·log2(n) extra writes each', async () => {
     const events = ids(64);
-    const sink = new ScriptedSink(new Set([events[5].event_id, events[40].event_id]));
+    const sink = new ScriptedSink(new Set([events[5]!.event_id, events[40]!.event_id]));
     const r = await writeSplitting(sink, events, (e) => e);
     expect(r.stored.map((e) => e.event_id)).toEqual(events.filter((_, i) => i !== 5 && i !== 40).map((e) => e.event_id));
-    expect(r.rejected.map((x) => x.item.event_id)).toEqual([events[5].event_id, events[40].event_id]);
-    expect(r.rejected[0].reason).toBe('scripted rejected the data');
+    expect(r.rejected.map((x) => x.item.event_id)).toEqual([events[5]!.event_id, events[40]!.event_id]);
+    expect(r.rejected[0]?.reason).toBe('scripted rejected the data');
     expect(r.unavailable).toBeNull();
     expect(r.writes).toBeLessThanOrEqual(1 + 2 * 2 * Math.log2(64));
   });
 
   it('stops when the store becomes unavailable mid-split and hands back exactly what was not stored', async () => {
     const events = ids(16);
-    const sink = new ScriptedSink(new Set([events[0].event_id]), 4);
+    const sink = new ScriptedSink(new Set([events[0]!.event_id]), 4);
     const r = await writeSplitting(sink, events, (e) => e);
     expect(r.unavailable).not.toBeNull();
     const back = new Set([...r.stored, ...r.rejected.map((x) => x.item), ...r.unavailable!.items].map((e) => e.event_id));
@@ -99,8 +99,8 @@ describe('the SQLite store refusing an event', () => {
       const dead = db.prepare('SELECT event_id, reason, raw FROM kvroute_dead_letters').all() as { event_id: string; reason: string; raw: string }[];
       expect(dead).toHaveLength(1);
       expect(dead[0]).toMatchObject({ event_id: poisoned.event_id });
-      expect(dead[0].reason).toMatch(/^sqlite rejected the data/);
-      expect(JSON.parse(dead[0].raw).prompt_tokens).toEqual({ tokens: 5 });
+      expect(dead[0]?.reason).toMatch(/^sqlite rejected the data/);
+      expect(JSON.parse(dead[0]!.raw).prompt_tokens).toEqual({ tokens: 5 });
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -39,6 +39,6 @@ describe('driftConfigSchema', () => {
     expect(refined).toContain('windows.1.size: window size must be a multiple of the first (finest) window, 300000 ms');
     expect(refined).toContain('windows.1.retention: retention must be at least one window');
     expect(refined).toContain('alertWindow: alertWindow must name one of the windows: 5m, 7m');
-    expect(driftConfigSchema.safeParse({ windows: [{ name: '5m', size: '5 minutes', retention: '1d' }] }).error!.issues[0].message).toContain('like 5m, 1h or 7d');
+    expect(driftConfigSchema.safeParse({ windows: [{ name: '5m', size: '5 minutes', retention: '1d' }] }).error?.issues[0]?.message).toContain('like 5m, 1h or 7d');
   });
 });

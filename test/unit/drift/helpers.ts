@@ -45,5 +45,5 @@ export function pickWeighted<T>(rand: () => number, items: ReadonlyArray<readonl
   const total = items.reduce((s, [, w]) => s + w, 0);
   let r = rand() * total;
   for (const [item, w] of items) if ((r -= w) < 0) return item;
-  return items[items.length - 1][0];
+  return items[items.length - 1]![0];
 }

@@ -48,7 +48,7 @@ describe('LogHist', () => {
     const values = [...a].sort((x, y) => x - y);
     const h = histOf(values);
     for (const q of [0.001, 0.01, 0.1, 0.25, 0.5, 0.75, 0.9, 0.99, 0.999, 1]) {
-      const exact = values[Math.max(0, Math.ceil(q * values.length) - 1)];
+      const exact = values[Math.max(0, Math.ceil(q * values.length) - 1)]!;
       expect(Math.abs(h.quantile(q) - exact) / exact).toBeLessThanOrEqual(h.alpha + 1e-12);
     }
   });
@@ -83,8 +83,8 @@ describe('CatCounts', () => {
     const reversed = new CatCounts(16);
     for (const x of [...stream].reverse()) reversed.add(x);
     const parts = [0, 1, 2].map(() => new CatCounts(16));
-    stream.forEach((x, i) => parts[i % 3].add(x));
-    const merged = parts[2].clone().merge(parts[0]).merge(parts[1]);
+    stream.forEach((x, i) => parts[i % 3]!.add(x));
+    const merged = parts[2]!.clone().merge(parts[0]!).merge(parts[1]!);
     expect(reversed.toJSON()).toEqual(whole.toJSON());
     expect(merged.toJSON()).toEqual(whole.toJSON());
     expect(whole.counts.size).toBe(16);
@@ -120,8 +120,8 @@ describe('FeatureSketches', () => {
     const whole = new FeatureSketches();
     requests.forEach((v) => whole.record(v));
     const parts = [new FeatureSketches(), new FeatureSketches()];
-    requests.forEach((v, i) => parts[i % 2].record(v));
-    const merged = FeatureSketches.fromJSON(JSON.parse(JSON.stringify(parts[1].toJSON()))).merge(parts[0]);
+    requests.forEach((v, i) => parts[i % 2]!.record(v));
+    const merged = FeatureSketches.fromJSON(JSON.parse(JSON.stringify(parts[1]!.toJSON()))).merge(parts[0]!);
     const canonical = (s: FeatureSketches) => {
       const j = s.toJSON();
       return { ...j, numeric: Object.fromEntries(Object.entries(j.numeric).map(([k]) => [k, bucketsOf(s.numeric.get(k as never)!)])) };

@@ -43,9 +43,9 @@ describe('runShadowLeg', () => {
   it('sends a marked copy of the request and reads the stream to the end', async () => {
     const r = recorder(async () => reply(200, sse('Hello', ' there')));
     const out = await runShadowLeg({ send: r.send, now }, { target, path: '/v1/chat/completions', body, headers: { authorization: 'Bearer static' }, kind: 'shadow', timeoutMs: 1000 });
-    expect(r.sent[0].headers[SHADOW_HEADER]).toBe('1');
-    expect(r.sent[0].headers.authorization).toBe('Bearer static');
-    const sentBody = JSON.parse(r.sent[0].body);
+    expect(r.sent[0]?.headers[SHADOW_HEADER]).toBe('1');
+    expect(r.sent[0]?.headers.authorization).toBe('Bearer static');
+    const sentBody = JSON.parse(r.sent[0]!.body);
     expect(sentBody).toMatchObject({ model: 'cand-model', stream: true, stream_options: { include_usage: true } });
     expect(body.model).toBe('public'); // caller's body untouched
     expect(out.complete).toBe(true);
@@ -146,7 +146,7 @@ describe('runShadowFlow', () => {
 
   it('with the noise floor sampled, emits a shadow pair and a noise pair', async () => {
     const emitted: ShadowPairEvent[] = [];
-    const r = recorder(async (req) => reply(200, req.headers[SHADOW_HEADER].includes('noise') ? sse('Hello', ' there') : sse('Bye')));
+    const r = recorder(async (req) => reply(200, req.headers[SHADOW_HEADER]?.includes('noise') ? sse('Hello', ' there') : sse('Bye')));
     await runShadowFlow(
       { send: r.send, now, limiter: new ShadowLimiter(), emit: (e) => { emitted.push(...(e as ShadowPairEvent[])); } },
       flowInput({ plan: { shadow: true, noiseFloor: true }, noiseTarget: { pool: 'main', backendId: 'm2', baseUrl: 'http://127.0.0.1:2', upstreamModel: 'main-model' } }),

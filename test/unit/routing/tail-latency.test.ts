@@ -70,7 +70,7 @@ describe('cache receipts correct where the policy believes a prefix lives', () =
     p.select(input(b), one);
     const b2 = input(chain(b, 10, 2, 3));
     expect(p.select(b2, one).matchedBlocks).toBe(10);
-    if (cachedBlocksOfB !== undefined) p.onReceipt!(b2, 'b0', { promptTokens: 12 * BLOCK_TOKENS, cachedTokens: cachedBlocksOfB * BLOCK_TOKENS });
+    if (cachedBlocksOfB !== undefined) p.onReceipt(b2, 'b0', { promptTokens: 12 * BLOCK_TOKENS, cachedTokens: cachedBlocksOfB * BLOCK_TOKENS });
     return p.select(input(chain(a, 10, 2, 4)), one);
   };
 

@@ -10,8 +10,8 @@ const dec = new TextDecoder();
 function relayOf(chunks: string[], endLines?: readonly string[]) {
   const outcomes: StreamOutcome[] = [];
   let i = 1;
-  const upstream = { read: async () => (i < chunks.length ? enc.encode(chunks[i++]!) : null), cancel() {} };
-  const r = new SseRelay(enc.encode(chunks[0]!), upstream, { idleMs: 1_000, onEnd: (o) => outcomes.push(o), ...(endLines ? { endLines } : {}) });
+  const upstream = { read: async () => (i < chunks.length ? enc.encode(chunks[i++]) : null), cancel() {} };
+  const r = new SseRelay(enc.encode(chunks[0]), upstream, { idleMs: 1_000, onEnd: (o) => outcomes.push(o), ...(endLines ? { endLines } : {}) });
   return { r, outcomes };
 }
 
