@@ -1,7 +1,8 @@
 // Workers wiring for the request path: events go to the Queue (durable, batched, retried, DLQ) and, when bound,
 // to Workers Analytics Engine as aggregate counters. Call emit() inside ctx.waitUntil.
 //   const analytics = workerAnalytics(env);          // once per isolate
-//   ctx.waitUntil(analytics.emit([event]));
+//   const sending = analytics.emit([event]);
+//   if (sending) ctx.waitUntil(sending);
 // The isolate's events are coalesced: one Queue send (a few packed messages) per `maxWaitMs` or `maxEvents`, not
 // one message per event. The consumer side is handleEventBatch(batch, workerSinkFromEnv(env)) in queue().
 import type { AnalyticsEvent } from './event.ts';
@@ -38,12 +39,13 @@ export interface WorkerAnalyticsOptions {
 
 export interface WorkerAnalytics {
   /**
-   * Resolves when the events were sent; never rejects. If the Queue refuses three times, they are written
+   * Returns a promise when this request is one of the two that carry its batch (see Coalescer): it resolves once
+   * the batch was sent and never rejects. Undefined when another request will send the events. If the Queue refuses three times, they are written
    * straight to the store (D1 / ClickHouse, idempotent; an event it rejects is dead-lettered); what the store does
    * not take is kept in the D1 outbox and sent to the Queue once it accepts again. Only if that fails too are the
    * events logged as lost.
    */
-  emit(events: readonly AnalyticsEvent[]): Promise<void>;
+  emit(events: readonly AnalyticsEvent[]): Promise<void> | undefined;
   /** Sends what is waiting now. */
   flush(): Promise<void>;
 }
@@ -88,7 +90,7 @@ export function workerAnalytics(env: WorkerAnalyticsEnv, opts: WorkerAnalyticsOp
   const coalescer = new Coalescer(deliver, { maxItems: opts.maxEvents ?? 200, maxWaitMs: opts.maxWaitMs ?? 200 });
   return {
     emit(events) {
-      if (events.length === 0) return Promise.resolve();
+      if (events.length === 0) return undefined;
       counters?.write(events).catch(() => {}); // fire-and-forget counters
       return coalescer.add(events);
     },

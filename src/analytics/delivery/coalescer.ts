@@ -1,7 +1,13 @@
 // Gathers what many requests of one isolate produce into one send: a batch is sent when it holds `maxItems` or
-// `maxWaitMs` after its first item, whichever comes first. add() returns the promise of the send that
-// carries the items, so a request hands it to waitUntil and stays alive until its items are out; the request that
-// opened a batch owns its timer and waits for it, so the send runs in a live request context.
+// `maxWaitMs` after its first item, whichever comes first.
+//
+// On Workers every promise a request waits on must be settled from that request's own context: a request whose
+// only wait is on another request's I/O is cancelled as hung, and settling a promise across contexts is refused.
+// So only two requests wait per batch, each on work in its own context: the one that opened it (its timer sends
+// the batch, or finds it already sent) and the one that filled it (it sends the batch). add() returns their
+// promise and nothing to the others, whose items travel with the batch all the same. The opener's context can
+// still be torn down (its client left) and its timer with it: a batch found older than its time by a later add()
+// is sent from there.
 export interface CoalescerOptions {
   maxItems: number;
   maxWaitMs: number;
@@ -10,9 +16,6 @@ export interface CoalescerOptions {
 interface OpenBatch<T> {
   items: T[];
   openedAt: number;
-  timer: ReturnType<typeof setTimeout> | undefined;
-  sent: Promise<void>;
-  release: () => void;
 }
 
 export class Coalescer<T> {
@@ -30,39 +33,49 @@ export class Coalescer<T> {
     return this.open?.items.length ?? 0;
   }
 
-  /** Adds items; resolves once the batch holding them has been sent. Never rejects. */
-  add(items: readonly T[]): Promise<void> {
-    const batch = (this.open ??= this.openBatch());
+  /**
+   * Adds items. Returns a promise (never rejecting) when this call opened or sent the batch: hand it to waitUntil.
+   * Returns undefined when the items joined a batch another request will send.
+   */
+  add(items: readonly T[]): Promise<void> | undefined {
+    let batch = this.open;
+    if (batch && this.now() - batch.openedAt > this.opts.maxWaitMs) {
+      this.open = null; // its opener's timer is overdue: send it from here, with these items
+      batch.items.push(...items);
+      return this.sendNow(batch);
+    }
+    if (!batch) {
+      batch = this.open = { items: [...items], openedAt: this.now() };
+      if (batch.items.length >= this.opts.maxItems) {
+        this.open = null;
+        return this.sendNow(batch);
+      }
+      return this.afterWait(batch);
+    }
     batch.items.push(...items);
-    if (batch.items.length >= this.opts.maxItems || this.now() - batch.openedAt > this.opts.maxWaitMs) this.seal();
-    return batch.sent;
+    if (batch.items.length < this.opts.maxItems) return undefined;
+    this.open = null;
+    return this.sendNow(batch);
   }
 
-  /** Sends the open batch now. */
+  /** Sends the open batch now (on shutdown, or from a test). */
   flush(): Promise<void> {
     const batch = this.open;
     if (!batch) return Promise.resolve();
-    this.seal();
-    return batch.sent;
-  }
-
-  private openBatch(): OpenBatch<T> {
-    let release!: () => void;
-    const sent = new Promise<void>((resolve) => (release = resolve));
-    const batch: OpenBatch<T> = { items: [], openedAt: this.now(), timer: undefined, sent, release };
-    batch.timer = setTimeout(() => {
-      if (this.open === batch) this.seal();
-    }, this.opts.maxWaitMs);
-    return batch;
-  }
-
-  private seal(): void {
-    const batch = this.open;
-    if (!batch) return;
     this.open = null;
-    clearTimeout(batch.timer);
-    this.send(batch.items)
-      .catch((err: unknown) => console.error('kvroute: batched send failed', err))
-      .finally(batch.release);
+    return this.sendNow(batch);
+  }
+
+  /** The opener's wait: after maxWaitMs, sends the batch unless someone already did. */
+  private afterWait(batch: OpenBatch<T>): Promise<void> {
+    return new Promise<void>((resolve) => setTimeout(resolve, this.opts.maxWaitMs)).then(() => {
+      if (this.open !== batch) return undefined;
+      this.open = null;
+      return this.sendNow(batch);
+    });
+  }
+
+  private sendNow(batch: OpenBatch<T>): Promise<void> {
+    return this.send(batch.items).catch((err: unknown) => console.error('kvroute: batched send failed', err));
   }
 }

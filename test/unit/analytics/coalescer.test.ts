@@ -2,37 +2,44 @@ import { describe, expect, it } from 'vitest';
 import { Coalescer } from '../../../src/analytics/delivery/coalescer.ts';
 
 describe('Coalescer', () => {
-  it('sends what arrives within maxWaitMs as one batch, and each caller waits for the send that carries its items', async () => {
+  it('sends what arrives within maxWaitMs as one batch; only the opener waits for it, the others are carried along', async () => {
     const sent: number[][] = [];
     const c = new Coalescer<number>(async (items) => void sent.push(items), { maxItems: 100, maxWaitMs: 20 });
-    const waits = [c.add([1]), c.add([2, 3]), c.add([4])];
+    const opener = c.add([1]);
+    const joined = [c.add([2, 3]), c.add([4])];
+    expect(opener).toBeInstanceOf(Promise);
+    expect(joined).toEqual([undefined, undefined]);
     expect(sent).toEqual([]);
-    await Promise.all(waits);
+    await opener;
     expect(sent).toEqual([[1, 2, 3, 4]]);
     await c.add([5]);
     expect(sent).toEqual([[1, 2, 3, 4], [5]]);
   });
 
-  it('sends a full batch at once and opens the next', async () => {
+  it("the request that fills a batch sends it at once and waits for that send; the opener's timer then finds it sent", async () => {
     const sent: number[][] = [];
-    const c = new Coalescer<number>(async (items) => void sent.push(items), { maxItems: 3, maxWaitMs: 60_000 });
-    const first = c.add([1, 2, 3]);
-    const second = c.add([4]);
-    await first;
+    const c = new Coalescer<number>(async (items) => void sent.push(items), { maxItems: 3, maxWaitMs: 30 });
+    const opener = c.add([1]);
+    expect(c.add([2])).toBeUndefined();
+    const filler = c.add([3]);
+    expect(filler).toBeInstanceOf(Promise);
+    await filler;
     expect(sent).toEqual([[1, 2, 3]]);
-    expect(c.pending).toBe(1);
-    await c.flush();
-    await second;
+    const next = c.add([4]); // opens the next batch
+    await opener;
+    expect(sent).toEqual([[1, 2, 3]]); // the first opener's timer did not send again
+    await next;
     expect(sent).toEqual([[1, 2, 3], [4]]);
+    expect(c.pending).toBe(0);
   });
 
   it('a batch whose timer never fired (its request context was torn down) is sent by the next add', async () => {
     let t = 0;
     const sent: number[][] = [];
     const c = new Coalescer<number>(async (items) => void sent.push(items), { maxItems: 100, maxWaitMs: 1_000_000 }, () => t);
-    const stuck = c.add([1]);
+    void c.add([1]); // its timer stands for one that died with its request's context
     t = 1_000_001;
-    await Promise.all([stuck, c.add([2])]);
+    await c.add([2]);
     expect(sent).toEqual([[1, 2]]);
   });
 
