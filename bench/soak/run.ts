@@ -16,7 +16,7 @@ import { promisify } from 'node:util';
 import { EVENTS_TABLE, migrateClickHouse } from '../../src/analytics/migrations.ts';
 import { createClickHouseClient } from '../../src/analytics/sinks/clickhouse.ts';
 import { num, parseFlags } from '../../src/util/args.ts';
-import { dropDatabase, startPrivateClickHouse, testDatabase, type PrivateClickHouse } from '../../test/e2e/analytics/clickhouse-server.ts';
+import { dropDatabase, freePort, startPrivateClickHouse, testDatabase, type PrivateClickHouse } from '../../test/e2e/analytics/clickhouse-server.ts';
 import { Backends, inflightSettles, newTenant, sleep, startRouter, storedEvents, type Router, type Runtime } from '../../test/e2e/faults/harness.ts';
 import { soakChart } from './chart.ts';
 import { Driver } from './driver.ts';
@@ -122,7 +122,11 @@ async function soak(runtime: Runtime): Promise<SoakResult> {
   // The local Worker's own output (Miniflare's warnings, such as a Queue message moved to the dead-letter queue,
   // and the Worker's console.error) goes to this run's output, so a lost event leaves a trace.
   process.env.KVR_DEBUG ??= '1';
+  // workerd: its inspector, to read the heap of each isolate (the kvroute Worker's apart from Miniflare's services).
+  const inspectorPort = runtime === 'workerd' ? await freePort() : undefined;
+  if (inspectorPort) process.env.KVROUTE_INSPECTOR_PORT = String(inspectorPort);
   const router = await startRouter(runtime, ch!.url, database);
+  delete process.env.KVROUTE_INSPECTOR_PORT;
   stoppers.unshift(() => router.stop());
   try {
     const { pid, measured } = await servingProcess(router);
@@ -138,7 +142,7 @@ async function soak(runtime: Runtime): Promise<SoakResult> {
     await sleep(2_000);
     const t0 = performance.now();
     const tNow = () => (performance.now() - t0) / 1000;
-    const baseline = await sampleProcess(router, pid, backends.urls, -2, peerOf);
+    const baseline = await sampleProcess(router, pid, backends.urls, -2, peerOf, inspectorPort);
     console.log(`[soak ${runtime}] router pid ${pid} (${measured}); baseline rss ${fmt(baseline.rssBytes)} fds ${baseline.fds} tcp ${baseline.tcp}; ${opt.minutes} min, ${opt.concurrency} clients`);
 
     // Faults on their schedule; a step that fails is reported, not fatal.
@@ -164,7 +168,7 @@ async function soak(runtime: Runtime): Promise<SoakResult> {
         await sleep(opt.sampleMs - ((tNow() * 1000) % opt.sampleMs));
         const t = tNow();
         const c = driver.drain();
-        const p = await sampleProcess(router, pid, backends.urls, Math.round(t), peerOf).catch((e: Error) => e);
+        const p = await sampleProcess(router, pid, backends.urls, Math.round(t), peerOf, inspectorPort).catch((e: Error) => e);
         if (p instanceof Error) {
           sampleErrors.push(`at ${t.toFixed(0)} s: ${p.message}`);
           console.error(`[soak ${runtime}] sample failed: ${p.message}`);
@@ -266,6 +270,7 @@ async function writeChart(r: SoakResult): Promise<void> {
   const mib = (b: number | undefined) => (b === undefined ? undefined : b / 2 ** 20);
   const memory: Record<string, [number, number][]> = { RSS: pts((s) => mib(s.rssBytes)) };
   if (r.runtime === 'node') Object.assign(memory, { 'heap used': pts((s) => mib(s.heapUsedBytes)), 'heap total': pts((s) => mib(s.heapTotalBytes)) });
+  else Object.assign(memory, { 'kvroute isolate heap used': pts((s) => mib(s.heapUsedBytes)), 'all isolates, heap total': pts((s) => mib(s.isolates?.totalBytes)) });
   const svg = await soakChart(
     `kvroute soak on ${r.runtime}: ${r.minutes} min, ${r.concurrency} clients (${r.measured})`,
     [

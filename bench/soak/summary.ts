@@ -80,6 +80,7 @@ export function checks(r: Omit<SoakResult, 'checks'>, warmS: number): Check[] {
   const out: Check[] = [
     { name: `RSS growth, minute ${(warmS / 60).toFixed(1)} to minute ${r.minutes} (< 10%)`, value: `${mb(g.from)} -> ${mb(g.to)} (${(g.growth * 100).toFixed(1)}%)`, pass: g.growth < 0.1 },
     ...heapFigures(r.samples, warmS, endS),
+    ...isolateFigures(r.samples, warmS, endS),
     ...memoryBreakdown(r.samples, warmS, endS),
     ...rssByBlock(r.samples, endS),
     { name: 'open fds back to the start value after the load', value: `${r.baseline.fds} -> ${r.end.settled.fds} (settled after ${(r.end.settled.afterMs / 1000).toFixed(0)} s)`, pass: r.end.settled.fds <= r.baseline.fds },
@@ -107,6 +108,27 @@ function heapFigures(samples: Sample[], warmS: number, endS: number): Check[] {
   return [
     { name: 'heap used, lowest sample of the minute (live heap)', value: `${mb(low(warm))} -> ${mb(low(end))}; after the load ${mb(last.heapUsedBytes)}` },
     { name: 'heap total (reserved by V8), median of the minute', value: `${mb(total(warm))} -> ${mb(total(end))}; after the load ${mb(last.heapTotalBytes!)}, RSS ${mb(last.rssBytes)}` },
+  ];
+}
+
+/**
+ * workerd (one process for the kvroute isolate and Miniflare's own services): whether the growth is in kvroute's
+ * heap or outside it. A leak in kvroute's code grows its isolate's live heap (the lowest sample of a minute) or
+ * the ArrayBuffers it holds; growth of RSS beside flat heaps of every isolate is native memory of workerd.
+ */
+function isolateFigures(samples: Sample[], warmS: number, endS: number): Check[] {
+  const inWindow = (a: number, b: number) => samples.filter((s) => s.t >= a && s.t <= b && s.isolates !== undefined);
+  const [warm, end] = [inWindow(warmS, warmS + 60), inWindow(endS - 60, endS)];
+  const last = samples.at(-1);
+  if (!warm.length || !end.length || last?.isolates === undefined) return [];
+  const low = (xs: Sample[]) => Math.min(...xs.map((s) => s.heapUsedBytes!));
+  const m = (xs: Sample[], f: (s: Sample) => number) => median(xs.map(f));
+  const outside = (s: Sample) => s.rssBytes - s.isolates!.totalBytes - s.isolates!.arrayBuffersBytes;
+  const [from, to] = [low(warm), low(end)];
+  return [
+    { name: 'kvroute isolate live heap (lowest sample of the minute) growth (< 10%)', value: `${mb(from)} -> ${mb(to)} (${((to / from - 1) * 100).toFixed(1)}%); after the load ${mb(last.heapUsedBytes!)}`, pass: to / from - 1 < 0.1 },
+    { name: 'all isolates (kvroute + Miniflare services), heap total + ArrayBuffers, median', value: `${mb(m(warm, (s) => s.isolates!.totalBytes + s.isolates!.arrayBuffersBytes))} -> ${mb(m(end, (s) => s.isolates!.totalBytes + s.isolates!.arrayBuffersBytes))}; after the load ${mb(last.isolates.totalBytes + last.isolates.arrayBuffersBytes)}` },
+    { name: 'RSS outside every V8 heap (workerd native memory), median', value: `${mb(m(warm, outside))} -> ${mb(m(end, outside))}; after the load ${mb(outside(last))}` },
   ];
 }
 
