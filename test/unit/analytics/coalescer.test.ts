@@ -13,6 +13,15 @@ describe('Coalescer', () => {
     expect(sent).toEqual([[1, 2, 3, 4], [5]]);
   });
 
+  it('gives every caller a promise of its own, never one that another caller settles (Workers: no promise crosses request contexts)', async () => {
+    const sent: number[][] = [];
+    const c = new Coalescer<number>(async (items) => void sent.push(items), { maxItems: 100, maxWaitMs: 20 });
+    const [a, b] = [c.add([1]), c.add([2])];
+    expect(a).not.toBe(b);
+    await Promise.all([a, b]);
+    expect(sent).toEqual([[1, 2]]);
+  });
+
   it('sends a full batch at once and opens the next', async () => {
     const sent: number[][] = [];
     const c = new Coalescer<number>(async (items) => void sent.push(items), { maxItems: 3, maxWaitMs: 60_000 });
