@@ -92,15 +92,17 @@ export interface IsolateHeap {
  * only one collected: Miniflare's idle service isolates do not answer collectGarbage until they have work).
  */
 export async function heapsByIsolate(port: number, gc = false): Promise<Record<string, IsolateHeap>> {
-  const out: Record<string, IsolateHeap> = {};
-  for (const t of await targets(port)) {
-    out[t.id] = await withSession(port, t.id, async (s) => {
-      if (gc && t.id === KVROUTE_ISOLATE) await s.send('HeapProfiler.collectGarbage');
-      const u = await s.send<{ usedSize: number; totalSize: number; embedderHeapUsedSize?: number; backingStorageSize?: number }>('Runtime.getHeapUsage');
-      return { usedBytes: u.usedSize, totalBytes: u.totalSize, embedderBytes: u.embedderHeapUsedSize ?? 0, backingStoreBytes: u.backingStorageSize ?? 0 };
-    });
-  }
-  return out;
+  const list = await targets(port);
+  const heaps = await Promise.all(
+    list.map((t) =>
+      withSession(port, t.id, async (s) => {
+        if (gc && t.id === KVROUTE_ISOLATE) await s.send('HeapProfiler.collectGarbage');
+        const u = await s.send<{ usedSize: number; totalSize: number; embedderHeapUsedSize?: number; backingStorageSize?: number }>('Runtime.getHeapUsage');
+        return { usedBytes: u.usedSize, totalBytes: u.totalSize, embedderBytes: u.embedderHeapUsedSize ?? 0, backingStoreBytes: u.backingStorageSize ?? 0 };
+      }),
+    ),
+  );
+  return Object.fromEntries(list.map((t, i) => [t.id, heaps[i]!]));
 }
 
 export type ObjectCounts = Record<string, { count: number; selfBytes: number }>;

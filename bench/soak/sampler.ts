@@ -19,6 +19,8 @@ export interface ProcessSample {
   heapTotalBytes?: number;
   /** workerd: every isolate in the process (the Worker's and Miniflare's services), summed; the rest of RSS is native. */
   isolates?: { usedBytes: number; totalBytes: number; arrayBuffersBytes: number };
+  /** workerd: taken right after a full GC of the kvroute isolate, so heapUsedBytes and arrayBuffersBytes are live. */
+  afterGc?: boolean;
   externalBytes?: number;
   arrayBuffersBytes?: number;
   /** Node: V8 heap spaces (new, old, code, large_object ...), size reserved and used, in bytes. */
@@ -71,9 +73,9 @@ export async function inflightPerBackend(router: Router, backendUrls: string[]):
 }
 
 /** workerd: the kvroute isolate's heap and the sum over all isolates, from the inspector on `port`. */
-async function isolateGauges(port: number | undefined): Promise<Pick<ProcessSample, 'heapUsedBytes' | 'heapTotalBytes' | 'arrayBuffersBytes' | 'isolates'>> {
+async function isolateGauges(port: number | undefined, gc: boolean): Promise<Pick<ProcessSample, 'heapUsedBytes' | 'heapTotalBytes' | 'arrayBuffersBytes' | 'isolates' | 'afterGc'>> {
   if (port === undefined) return {};
-  const heaps = await heapsByIsolate(port);
+  const heaps = await heapsByIsolate(port, gc);
   const all = Object.values(heaps);
   const own = heaps[KVROUTE_ISOLATE];
   const sum = (f: (h: (typeof all)[number]) => number) => all.reduce((n, h) => n + f(h), 0);
@@ -82,15 +84,16 @@ async function isolateGauges(port: number | undefined): Promise<Pick<ProcessSamp
     heapTotalBytes: own?.totalBytes,
     arrayBuffersBytes: own?.backingStoreBytes,
     isolates: { usedBytes: sum((h) => h.usedBytes), totalBytes: sum((h) => h.totalBytes), arrayBuffersBytes: sum((h) => h.backingStoreBytes) },
+    ...(gc && { afterGc: true }),
   };
 }
 
 /**
  * Samples `pid` (the process that serves) and the router's admin view; throws if the process is gone.
- * `inspectorPort`: workerd's inspector, for the heaps of its isolates.
+ * `inspectorPort`: workerd's inspector, for the heaps of its isolates; with `gc`, read after a full GC of kvroute's.
  */
-export async function sampleProcess(router: Router, pid: number, backendUrls: string[], t: number, peerOf?: PeerOf, inspectorPort?: number): Promise<ProcessSample> {
-  const [gauges, isolates, inflight] = await Promise.all([nodeGauges(router), isolateGauges(inspectorPort), inflightPerBackend(router, backendUrls)]);
+export async function sampleProcess(router: Router, pid: number, backendUrls: string[], t: number, peerOf?: PeerOf, inspectorPort?: number, gc = false): Promise<ProcessSample> {
+  const [gauges, isolates, inflight] = await Promise.all([nodeGauges(router), isolateGauges(inspectorPort, gc), inflightPerBackend(router, backendUrls)]);
   // /proc after the admin requests: the sampler's own keep-alive connection is counted the same way every time.
   const rss = rssBytes(pid);
   const parts = rssParts(pid);
