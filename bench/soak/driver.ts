@@ -2,7 +2,7 @@
 // ended, until told to stop; every answer is classified and counted as it arrives (nothing is kept per request).
 import { send, type Router, type Seen } from '../../test/e2e/faults/harness.ts';
 import { classify, Counts } from './outcomes.ts';
-import { nextRequest, type SoakRequest } from './workload.ts';
+import { ABORT_SHARE, nextRequest, type SoakRequest } from './workload.ts';
 
 export interface DriverTotals {
   /** By outcome label, over the whole run. */
@@ -27,6 +27,8 @@ export class Driver {
   constructor(
     private readonly router: Router,
     private readonly keys: string[],
+    /** The share of streams the client leaves mid-way (workload.ts). */
+    private readonly abortShare = ABORT_SHARE,
   ) {
     this.totals = { outcomes: new Counts(), shapes: new Counts(), answered: keys.map(() => 0), answeredBy: keys.map(() => new Counts()), defectExamples: {} };
   }
@@ -50,7 +52,7 @@ export class Driver {
 
   private async client(): Promise<void> {
     while (!this.stopping) {
-      const r = nextRequest(this.keys.length);
+      const r = nextRequest(this.keys.length, this.abortShare);
       this.record(r, await send(this.router, this.keys[r.tenant]!, r));
     }
   }

@@ -1,7 +1,7 @@
 // A soak: mixed streaming load with client aborts and a repeating schedule of backend and store faults, for
 // --minutes on each runtime, watching the router's memory, descriptors, sockets and in-flight counts.
 //   WRANGLER_SEND_METRICS=false CLOUDFLARE_CF_FETCH_ENABLED=false npx tsx bench/soak/run.ts [--minutes 30]
-//       [--runtime node|workerd|both] [--concurrency 50] [--sample-ms 5000] [--backends 4] [--time-scale 5]
+//       [--runtime node|workerd|both] [--concurrency 50] [--sample-ms 5000] [--backends 4] [--time-scale 5] [--abort-share 0.1]
 //   npx tsx bench/soak/run.ts --render-only [--runtime ...]   redraws the charts and soak.md from the JSON files
 // Everything runs here over loopback, started through the fault-matrix harness (test/e2e/faults/harness.ts): a
 // private ClickHouse, one `kvroute sim` process per backend, the router (`kvroute serve`, or the Worker in
@@ -16,11 +16,12 @@ import { promisify } from 'node:util';
 import { EVENTS_TABLE, migrateClickHouse } from '../../src/analytics/migrations.ts';
 import { createClickHouseClient } from '../../src/analytics/sinks/clickhouse.ts';
 import { num, parseFlags } from '../../src/util/args.ts';
-import { dropDatabase, startPrivateClickHouse, testDatabase, type PrivateClickHouse } from '../../test/e2e/analytics/clickhouse-server.ts';
+import { dropDatabase, freePort, startPrivateClickHouse, testDatabase, type PrivateClickHouse } from '../../test/e2e/analytics/clickhouse-server.ts';
 import { Backends, inflightSettles, newTenant, sleep, startRouter, storedEvents, type Router, type Runtime } from '../../test/e2e/faults/harness.ts';
 import { soakChart } from './chart.ts';
 import { Driver } from './driver.ts';
 import { faultPlan, type FaultWindow } from './faults.ts';
+import { ABORT_SHARE } from './workload.ts';
 import { descendants, descriptors, findDescendant, type PeerOf } from './procfs.ts';
 import { writeSoakMarkdown } from './report.ts';
 import { sampleProcess, type ProcessSample } from './sampler.ts';
@@ -37,6 +38,8 @@ const flags = parseFlags(process.argv.slice(2), {
   'sample-ms': { type: 'string' },
   backends: { type: 'string' },
   'time-scale': { type: 'string' },
+  /** The share of streams the client leaves mid-way (default 0.1); 0 for a run without client aborts. */
+  'abort-share': { type: 'string' },
   /** Redraw the charts and soak.md from the result files, without a run. */
   'render-only': { type: 'boolean' },
 });
@@ -47,6 +50,7 @@ const opt = {
   sampleMs: num('sample-ms', flags['sample-ms'], 5_000),
   backends: num('backends', flags.backends, 4),
   timeScale: num('time-scale', flags['time-scale'], 5),
+  abortShare: num('abort-share', flags['abort-share'], ABORT_SHARE),
 };
 for (const r of opt.runtimes) if (r !== 'node' && r !== 'workerd') throw new Error(`--runtime must be node, workerd or both, got '${r}'`);
 const COMMAND = `npx tsx bench/soak/run.ts ${process.argv.slice(2).join(' ')}`.trim();
@@ -122,7 +126,11 @@ async function soak(runtime: Runtime): Promise<SoakResult> {
   // The local Worker's own output (Miniflare's warnings, such as a Queue message moved to the dead-letter queue,
   // and the Worker's console.error) goes to this run's output, so a lost event leaves a trace.
   process.env.KVR_DEBUG ??= '1';
+  // workerd: its inspector, to read the heap of each isolate (the kvroute Worker's apart from Miniflare's services).
+  const inspectorPort = runtime === 'workerd' ? await freePort() : undefined;
+  if (inspectorPort) process.env.KVROUTE_INSPECTOR_PORT = String(inspectorPort);
   const router = await startRouter(runtime, ch!.url, database);
+  delete process.env.KVROUTE_INSPECTOR_PORT;
   stoppers.unshift(() => router.stop());
   try {
     const { pid, measured } = await servingProcess(router);
@@ -138,7 +146,7 @@ async function soak(runtime: Runtime): Promise<SoakResult> {
     await sleep(2_000);
     const t0 = performance.now();
     const tNow = () => (performance.now() - t0) / 1000;
-    const baseline = await sampleProcess(router, pid, backends.urls, -2, peerOf);
+    const baseline = await sampleProcess(router, pid, backends.urls, -2, peerOf, inspectorPort);
     console.log(`[soak ${runtime}] router pid ${pid} (${measured}); baseline rss ${fmt(baseline.rssBytes)} fds ${baseline.fds} tcp ${baseline.tcp}; ${opt.minutes} min, ${opt.concurrency} clients`);
 
     // Faults on their schedule; a step that fails is reported, not fatal.
@@ -153,7 +161,7 @@ async function soak(runtime: Runtime): Promise<SoakResult> {
     );
     const active = (t: number) => plan.windows.filter((w) => w.fromMs <= t * 1000 && t * 1000 < w.toMs).map(label);
 
-    const driver = new Driver(router, keys);
+    const driver = new Driver(router, keys, opt.abortShare);
     driver.start(opt.concurrency);
     const samples: Sample[] = [];
     const sampleErrors: string[] = [];
@@ -164,7 +172,10 @@ async function soak(runtime: Runtime): Promise<SoakResult> {
         await sleep(opt.sampleMs - ((tNow() * 1000) % opt.sampleMs));
         const t = tNow();
         const c = driver.drain();
-        const p = await sampleProcess(router, pid, backends.urls, Math.round(t), peerOf).catch((e: Error) => e);
+        // workerd collects the isolate's garbage rarely when it is not short of heap (stream chunks' ArrayBuffers
+        // pile up between collections): once a minute a sample is taken right after a full GC, to see what is live.
+        const gc = inspectorPort !== undefined && (samples.length + 1) % Math.max(1, Math.round(60_000 / opt.sampleMs)) === 0;
+        const p = await sampleProcess(router, pid, backends.urls, Math.round(t), peerOf, inspectorPort, gc).catch((e: Error) => e);
         if (p instanceof Error) {
           sampleErrors.push(`at ${t.toFixed(0)} s: ${p.message}`);
           console.error(`[soak ${runtime}] sample failed: ${p.message}`);
@@ -174,7 +185,7 @@ async function soak(runtime: Runtime): Promise<SoakResult> {
         last = t;
         samples.push(s);
         console.log(
-          `[soak ${runtime} ${String(s.t).padStart(5)}s] rss ${fmt(s.rssBytes)} (brk ${fmt(s.resident?.brk)} v8pages ${fmt(s.resident?.v8Pages)} anon ${fmt(s.resident?.otherAnon)}) heap ${fmt(s.heapUsedBytes)}/${fmt(s.heapTotalBytes)} ext ${fmt(s.externalBytes)} fds ${s.fds} tcp ${s.tcp} ` +
+          `[soak ${runtime} ${String(s.t).padStart(5)}s] rss ${fmt(s.rssBytes)} (brk ${fmt(s.resident?.brk)} v8pages ${fmt(s.resident?.v8Pages)} anon ${fmt(s.resident?.otherAnon)}) heap ${fmt(s.heapUsedBytes)}/${fmt(s.heapTotalBytes)}${s.afterGc ? ' (after GC)' : ''} ext ${fmt(s.externalBytes)} ab ${fmt(s.arrayBuffersBytes)} fds ${s.fds} tcp ${s.tcp} ` +
             `inflight ${s.inflight.join('/')} ${s.rps.toFixed(0)}/s ${JSON.stringify(c.by)} load ${s.load1.toFixed(2)} ${active(t).join(', ')}`,
         );
       }
@@ -208,6 +219,11 @@ async function soak(runtime: Runtime): Promise<SoakResult> {
     }
     sampling = false;
     await sampler;
+    // After the load and the settling: what the kvroute isolate still holds once its garbage is collected.
+    if (inspectorPort !== undefined) {
+      const p = await sampleProcess(router, pid, backends.urls, Math.round(tNow()), peerOf, inspectorPort, true).catch(() => undefined);
+      if (p) samples.push({ ...p, rps: 0, outcomes: {} });
+    }
 
     const loads = samples.map((s) => s.load1);
     const result: Omit<SoakResult, 'checks'> = {
@@ -266,6 +282,7 @@ async function writeChart(r: SoakResult): Promise<void> {
   const mib = (b: number | undefined) => (b === undefined ? undefined : b / 2 ** 20);
   const memory: Record<string, [number, number][]> = { RSS: pts((s) => mib(s.rssBytes)) };
   if (r.runtime === 'node') Object.assign(memory, { 'heap used': pts((s) => mib(s.heapUsedBytes)), 'heap total': pts((s) => mib(s.heapTotalBytes)) });
+  else Object.assign(memory, { 'kvroute isolate heap used': pts((s) => mib(s.heapUsedBytes)), 'all isolates, heap total': pts((s) => mib(s.isolates?.totalBytes)) });
   const svg = await soakChart(
     `kvroute soak on ${r.runtime}: ${r.minutes} min, ${r.concurrency} clients (${r.measured})`,
     [

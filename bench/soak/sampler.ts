@@ -2,6 +2,7 @@
 // V8 heap and active handles (admin /metrics), and in-flight requests per backend (admin /backends).
 import os from 'node:os';
 import { ADMIN_TOKEN, type Router } from '../../test/e2e/faults/harness.ts';
+import { heapsByIsolate, KVROUTE_ISOLATE } from './heap.ts';
 import { descriptors, residentByMapping, rssBytes, rssParts, type PeerOf } from './procfs.ts';
 
 export interface ProcessSample {
@@ -13,8 +14,13 @@ export interface ProcessSample {
   rssFileBytes?: number;
   /** Resident memory by mapping kind (main malloc heap, V8 pages, other anonymous, files): see residentByMapping. */
   resident?: { brk: number; v8Pages: number; otherAnon: number; file: number };
+  /** Node: the process's V8 heap. workerd: the kvroute isolate's (through the inspector, see heap.ts). */
   heapUsedBytes?: number;
   heapTotalBytes?: number;
+  /** workerd: every isolate in the process (the Worker's and Miniflare's services), summed; the rest of RSS is native. */
+  isolates?: { usedBytes: number; totalBytes: number; arrayBuffersBytes: number };
+  /** workerd: taken right after a full GC of the kvroute isolate, so heapUsedBytes and arrayBuffersBytes are live. */
+  afterGc?: boolean;
   externalBytes?: number;
   arrayBuffersBytes?: number;
   /** Node: V8 heap spaces (new, old, code, large_object ...), size reserved and used, in bytes. */
@@ -66,13 +72,32 @@ export async function inflightPerBackend(router: Router, backendUrls: string[]):
   return backendUrls.map((u) => j.backends[u]?.inflight ?? 0);
 }
 
-/** Samples `pid` (the process that serves) and the router's admin view; throws if the process is gone. */
-export async function sampleProcess(router: Router, pid: number, backendUrls: string[], t: number, peerOf?: PeerOf): Promise<ProcessSample> {
-  const [gauges, inflight] = await Promise.all([nodeGauges(router), inflightPerBackend(router, backendUrls)]);
+/** workerd: the kvroute isolate's heap and the sum over all isolates, from the inspector on `port`. */
+async function isolateGauges(port: number | undefined, gc: boolean): Promise<Pick<ProcessSample, 'heapUsedBytes' | 'heapTotalBytes' | 'arrayBuffersBytes' | 'isolates' | 'afterGc'>> {
+  if (port === undefined) return {};
+  const heaps = await heapsByIsolate(port, gc);
+  const all = Object.values(heaps);
+  const own = heaps[KVROUTE_ISOLATE];
+  const sum = (f: (h: (typeof all)[number]) => number) => all.reduce((n, h) => n + f(h), 0);
+  return {
+    heapUsedBytes: own?.usedBytes,
+    heapTotalBytes: own?.totalBytes,
+    arrayBuffersBytes: own?.backingStoreBytes,
+    isolates: { usedBytes: sum((h) => h.usedBytes), totalBytes: sum((h) => h.totalBytes), arrayBuffersBytes: sum((h) => h.backingStoreBytes) },
+    ...(gc && { afterGc: true }),
+  };
+}
+
+/**
+ * Samples `pid` (the process that serves) and the router's admin view; throws if the process is gone.
+ * `inspectorPort`: workerd's inspector, for the heaps of its isolates; with `gc`, read after a full GC of kvroute's.
+ */
+export async function sampleProcess(router: Router, pid: number, backendUrls: string[], t: number, peerOf?: PeerOf, inspectorPort?: number, gc = false): Promise<ProcessSample> {
+  const [gauges, isolates, inflight] = await Promise.all([nodeGauges(router), isolateGauges(inspectorPort, gc), inflightPerBackend(router, backendUrls)]);
   // /proc after the admin requests: the sampler's own keep-alive connection is counted the same way every time.
   const rss = rssBytes(pid);
   const parts = rssParts(pid);
   const d = descriptors(pid, peerOf);
   if (rss === undefined || d === undefined) throw new Error(`the router process ${pid} is gone`);
-  return { t, rssBytes: rss, rssAnonBytes: parts?.anon, rssFileBytes: parts?.file, resident: residentByMapping(pid), ...gauges, fds: d.fds, tcp: d.tcp, tcpByState: d.tcpByState, tcpByPeer: d.tcpByPeer, inflight, load1: os.loadavg()[0]! };
+  return { t, rssBytes: rss, rssAnonBytes: parts?.anon, rssFileBytes: parts?.file, resident: residentByMapping(pid), ...gauges, ...isolates, fds: d.fds, tcp: d.tcp, tcpByState: d.tcpByState, tcpByPeer: d.tcpByPeer, inflight, load1: os.loadavg()[0]! };
 }

@@ -80,6 +80,7 @@ export function checks(r: Omit<SoakResult, 'checks'>, warmS: number): Check[] {
   const out: Check[] = [
     { name: `RSS growth, minute ${(warmS / 60).toFixed(1)} to minute ${r.minutes} (< 10%)`, value: `${mb(g.from)} -> ${mb(g.to)} (${(g.growth * 100).toFixed(1)}%)`, pass: g.growth < 0.1 },
     ...heapFigures(r.samples, warmS, endS),
+    ...isolateFigures(r.samples, warmS, endS),
     ...memoryBreakdown(r.samples, warmS, endS),
     ...rssByBlock(r.samples, endS),
     { name: 'open fds back to the start value after the load', value: `${r.baseline.fds} -> ${r.end.settled.fds} (settled after ${(r.end.settled.afterMs / 1000).toFixed(0)} s)`, pass: r.end.settled.fds <= r.baseline.fds },
@@ -108,6 +109,43 @@ function heapFigures(samples: Sample[], warmS: number, endS: number): Check[] {
     { name: 'heap used, lowest sample of the minute (live heap)', value: `${mb(low(warm))} -> ${mb(low(end))}; after the load ${mb(last.heapUsedBytes)}` },
     { name: 'heap total (reserved by V8), median of the minute', value: `${mb(total(warm))} -> ${mb(total(end))}; after the load ${mb(last.heapTotalBytes!)}, RSS ${mb(last.rssBytes)}` },
   ];
+}
+
+/**
+ * workerd (one process for the kvroute isolate and Miniflare's own services): whether the growth is in kvroute's
+ * heap or outside it. A leak in kvroute's code grows what its isolate holds after a full GC (the samples taken
+ * once a minute right after one: heap and ArrayBuffers); between collections workerd lets garbage, mostly stream
+ * chunks' ArrayBuffers, pile up, which raises RSS without being held. Growth of RSS beside flat heaps of every
+ * isolate is native memory of workerd.
+ */
+function isolateFigures(samples: Sample[], warmS: number, endS: number): Check[] {
+  const gcd = (a: number, b: number) => samples.filter((s) => s.t >= a && s.t <= b && s.afterGc && s.heapUsedBytes !== undefined);
+  const all = (a: number, b: number) => samples.filter((s) => s.t >= a && s.t <= b && s.isolates !== undefined);
+  // The warm window and the end window each hold one or two GC samples at the default minute cadence; widen to
+  // the nearest one when a sample failed.
+  const [warm, end] = [gcd(warmS, warmS + 90), gcd(endS - 90, endS)];
+  const after = samples.filter((s) => s.t > endS && s.afterGc).at(-1);
+  const out: Check[] = [];
+  if (warm.length && end.length) {
+    const live = (s: Sample) => s.heapUsedBytes! + (s.arrayBuffersBytes ?? 0);
+    const [from, to] = [median(warm.map(live)), median(end.map(live))];
+    out.push({
+      name: 'kvroute isolate, heap + ArrayBuffers after a full GC (< 10%)',
+      value: `${mb(from)} -> ${mb(to)} (${((to / from - 1) * 100).toFixed(1)}%)${after ? `; after the load ${mb(live(after))} (heap ${mb(after.heapUsedBytes!)}, ArrayBuffers ${mb(after.arrayBuffersBytes ?? 0)}), RSS then ${mb(after.rssBytes)}` : ''}`,
+      pass: to / from - 1 < 0.1,
+    });
+  }
+  const [w, e] = [all(warmS, warmS + 60), all(endS - 60, endS)];
+  const last = samples.at(-1);
+  if (!w.length || !e.length || last?.isolates === undefined) return out;
+  const m = (xs: Sample[], f: (s: Sample) => number) => median(xs.map(f));
+  const held = (s: Sample) => s.isolates!.totalBytes + s.isolates!.arrayBuffersBytes;
+  const outside = (s: Sample) => s.rssBytes - held(s);
+  out.push(
+    { name: 'all isolates (kvroute + Miniflare services), heap total + ArrayBuffers, median', value: `${mb(m(w, held))} -> ${mb(m(e, held))}; after the load ${mb(held(last))}` },
+    { name: 'RSS outside every V8 heap (workerd native memory), median', value: `${mb(m(w, outside))} -> ${mb(m(e, outside))}; after the load ${mb(outside(last))}` },
+  );
+  return out;
 }
 
 /**

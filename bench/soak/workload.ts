@@ -34,12 +34,19 @@ function pick<T>(xs: readonly T[], skew = 1.2): T {
 
 const rand = (lo: number, hi: number) => lo + Math.floor(Math.random() * (hi - lo + 1));
 
-/** One request of the mix; `tenants` is how many tenants share the load (the first gets most). */
-export function nextRequest(tenants: number): SoakRequest {
+/** The share of streams the client leaves mid-way, by default. */
+export const ABORT_SHARE = 0.1;
+
+/**
+ * One request of the mix; `tenants` is how many tenants share the load (the first gets most). `abortShare`: the
+ * share of streams the client leaves (the rest of the mix keeps its proportions).
+ */
+export function nextRequest(tenants: number, abortShare = ABORT_SHARE): SoakRequest {
   const prompt = `${pick(PREFIXES)}User ${rand(0, 1e6)}: ${text(rand(1, 1e9), rand(40, 400))}`;
   const tenant = Math.random() < 0.65 ? 0 : rand(1, tenants - 1);
-  const u = Math.random();
-  if (u < 0.1) return { shape: 'abort', tenant, prompt, stream: true, api: Math.random() < 0.8 ? 'chat' : 'responses', maxTokens: 300, abortAfterEvents: rand(2, 30) };
+  const abort = Math.random() < abortShare;
+  const u = ABORT_SHARE + Math.random() * (1 - ABORT_SHARE); // the rest of the mix, as its thresholds below say
+  if (abort) return { shape: 'abort', tenant, prompt, stream: true, api: Math.random() < 0.8 ? 'chat' : 'responses', maxTokens: 300, abortAfterEvents: rand(2, 30) };
   if (u < 0.13) return { shape: 'long', tenant, prompt, stream: true, maxTokens: rand(1000, 2000) };
   if (u < 0.21) return { shape: 'responses_stream', tenant, prompt, stream: true, api: 'responses', maxTokens: rand(16, 160) };
   if (u < 0.27) return { shape: 'responses', tenant, prompt, stream: false, api: 'responses', maxTokens: rand(16, 96) };

@@ -50,6 +50,9 @@ export async function main(argv: string[]): Promise<number> {
     port: num('port', f.port, 8787),
     defaultPersistRoot: f['persist-to'] ?? join(ROOT, '.wrangler/state'),
     log: new Log(LogLevel.WARN),
+    // Opt-in, for memory investigations (bench/soak/heap.ts): workerd's own DevTools inspector on this port, one
+    // target per isolate (the Worker's and Miniflare's services). Off by default: nothing listens otherwise.
+    ...(process.env.KVROUTE_INSPECTOR_PORT && { inspectorPort: num('KVROUTE_INSPECTOR_PORT', process.env.KVROUTE_INSPECTOR_PORT, 0) }),
   } as ConstructorParameters<typeof Miniflare>[0]);
   await mf.ready;
   await untilSignal();
