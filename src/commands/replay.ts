@@ -45,6 +45,8 @@ const HELP = `usage: kvroute replay --trace FILE [options]
   --chars-per-token X     characters of prompt text per trace token, at most 4 (default 4, the simulator's
                           tokenizer; about 1 for a byte-level vocabulary such as kvroute engine's model)
   --max-tokens N          cap on each request's output tokens (default: the trace's output_length)
+  --turns-wait            --e2e: a request that extends an earlier request's whole prompt (a conversation's next
+                          turn) is sent no sooner than that request's response has ended, as a client would
   --json                  last stdout line: one JSON object with the metrics
 `;
 
@@ -74,6 +76,7 @@ export async function main(argv: string[]): Promise<number> {
     'backend-model': { type: 'string' },
     'chars-per-token': { type: 'string' },
     'max-tokens': { type: 'string' },
+    'turns-wait': { type: 'boolean', default: false },
     json: { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
   });
@@ -120,6 +123,7 @@ export async function main(argv: string[]): Promise<number> {
       maxBlocks: affinity.maxBlocks,
       charsPerToken,
       maxTokens,
+      turnsWait: f['turns-wait'],
       onProgress: progressBar('e2e'),
     });
   } else {

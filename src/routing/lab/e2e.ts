@@ -19,6 +19,7 @@ import { readProcessedPromptTokens } from './engine-counters.ts';
 import { externalBackends, startSimulatorBackends, type LabBackends } from './lab-backends.ts';
 import { LoadIntegrator, quantile } from './metrics.ts';
 import { labBody, prepareTrace } from './prepare.ts';
+import { previousTurns } from './previous-turns.ts';
 import { traceBounds } from './run.ts';
 import { DEFAULT_POLICY } from '../policies/index.ts';
 import { DEFAULT_POPULARITY_SYNC_MS } from '../policies/shared-popularity.ts';
@@ -67,6 +68,14 @@ export interface E2eOptions {
   /** Caps each request's output tokens (the trace's output_length otherwise). */
   maxTokens?: number;
   onProgress?: (done: number, total: number) => void;
+  /**
+   * A request that continues an earlier one (previous-turns.ts) is sent at its trace time or when that request's
+   * response has ended, whichever is later, as a client sends its next turn only after the answer. Off: open loop,
+   * every request at its trace time.
+   */
+  turnsWait?: boolean;
+  /** Also return every request's outcome in order (`perRequest`: arrival, backend, times, receipt, the router's decision). */
+  keepRequests?: boolean;
 }
 
 const isLookupPolicy = (p: string) => p === 'default' || p === 'prefix-affinity';
@@ -91,6 +100,8 @@ interface Served {
   /** The response's cache receipt; null when it stated none. */
   promptTokens: number | null;
   cachedTokens: number | null;
+  /** The router's x-kvroute-decision header. */
+  decision: string | null;
 }
 interface Failed {
   ok: false;
@@ -161,14 +172,19 @@ export async function replayE2e(records: readonly TraceRecord[], o: E2eOptions) 
     const t0 = records.length ? records[0]!.timestamp : 0;
     const start = performance.now() + 200;
     let done = 0;
+    const previous = o.turnsWait ? previousTurns(records) : undefined;
+    const sent: Promise<Served | Failed>[] = [];
     const send = async (r: TraceRecord, index: number): Promise<Served | Failed> => {
-      const arrival = (r.timestamp - t0) / timeScale; // simulated ms
-      const wait = start + arrival / speedup - performance.now();
+      const scheduled = (r.timestamp - t0) / timeScale; // simulated ms
+      const wait = start + scheduled / speedup - performance.now();
       if (wait > 0) await new Promise((res) => setTimeout(res, wait));
+      const p = previous?.[index] ?? -1;
+      if (p >= 0) await sent[p]!.catch(() => undefined);
+      const arrival = p >= 0 ? Math.max(scheduled, (performance.now() - start) * speedup) : scheduled;
       const replica = o.replicas === 1 ? 0 : fmix32((index * 0x9e3779b1) ^ seed) % o.replicas;
       const body = labBody(r, MODEL, Infinity, o.charsPerToken ?? CHARS_PER_TOKEN);
       if (o.maxTokens !== undefined) body.max_tokens = Math.min(body.max_tokens, o.maxTokens);
-      const sent = performance.now();
+      const sentAt = performance.now();
       const res = await fetch(`${routers[replica]!.url}/v1/completions`, {
         method: 'POST',
         headers: { 'content-type': 'application/json', authorization: `Bearer ${KEY}` },
@@ -177,7 +193,7 @@ export async function replayE2e(records: readonly TraceRecord[], o: E2eOptions) 
       if (!res.ok || !res.body) return { ok: false, status: res.status, body: await res.text() };
       // TTFT: the first event that carries output text. Times are wall-clock times the simulator compressed
       // `speedup` times: scaled back.
-      const observer = new CompletionStreamObserver({ startedAt: sent, receipts: adapter });
+      const observer = new CompletionStreamObserver({ startedAt: sentAt, receipts: adapter });
       for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) observer.push(chunk, performance.now());
       const end = performance.now();
       const s = observer.end(end);
@@ -186,15 +202,16 @@ export async function replayE2e(records: readonly TraceRecord[], o: E2eOptions) 
         ok: true,
         arrival,
         backend: Number((res.headers.get('x-kvroute-backend') ?? 'b-1').slice(1)),
-        ttft: (s.ttftMs ?? s.firstByteMs ?? end - sent) * speedup,
-        e2e: (end - sent) * speedup,
+        ttft: (s.ttftMs ?? s.firstByteMs ?? end - sentAt) * speedup,
+        e2e: (end - sentAt) * speedup,
         promptTokens: s.receipt?.promptTokens ?? null,
         cachedTokens: s.receipt?.cachedTokens ?? null,
+        decision: res.headers.get('x-kvroute-decision'),
       };
     };
     const results = await Promise.all(
       records.map((r, index) =>
-        send(r, index).then(
+        (sent[index] = send(r, index)).then(
           (x) => (o.onProgress?.(++done, records.length), x),
           (e: unknown): Failed => (o.onProgress?.(++done, records.length), { ok: false, status: 0, body: e instanceof Error ? e.message : String(e) }),
         ),
@@ -285,6 +302,7 @@ export async function replayE2e(records: readonly TraceRecord[], o: E2eOptions) 
         cachedTokens: r.cachedTokens,
         engineProcessedPromptTokens: engineProcessed?.[i] ?? null,
       })),
+      ...(o.keepRequests ? { perRequest: results } : {}),
     };
   } finally {
     await closeRouters();

@@ -99,7 +99,9 @@ export interface PrefixAffinityOptions {
  * the hot part (then the placement log) while it has room; place a new conversation where its time to first token
  * is least: argmin of (prefill work queued there, prefill-work.ts) + (this prompt's characters not cached there),
  * among backends within the new-conversation bounds (requests in flight, and each backend's share of the last
- * minute's requests: conversations idle between turns will be back). Ties: longer match, lower load.
+ * minute's requests: conversations idle between turns will be back). Ties: longer match, lower load. A prompt that is
+ * all hot prefix (an agent's first step under its tenant's tools) has no conversation to follow and is placed the same
+ * way, not within the prefix's home: a burst of a tenant's new sessions would queue on its home's few backends.
  * Which mode is the deployment's (`routers`, stated by the runtime; `alone` overrides it), so it is right from the
  * first request whatever the engines report.
  *
@@ -219,10 +221,12 @@ export class PrefixAffinityPolicy implements RoutingPolicy {
       this.popularity.record(hashes);
       const matched = this.index ? candidates.map((c) => this.index!.matchedBlocks(c.id, hashes)) : undefined;
       const view = this.viewOf(input, matched, loads, candidates);
-      // Identical hot prompts (nothing specific left) are spread as in shared mode, alone or not: following
-      // the cache would pile them on the backend that served them first.
-      sel = this.isAlone() && matched && keyShare <= this.hotThreshold
-        ? this.placeAlone(input, depth, matched, view, candidates)
+      // A prompt that is all hot prefix (nothing specific left, e.g. an agent's first step under its tools) has no
+      // conversation to follow: a lone router places it where its first token comes soonest (following the cache
+      // would pile such prompts on the backend that served them first; the prefix's home may be the busy part of
+      // the pool); many routers spread it as in shared mode.
+      sel = this.isAlone() && matched
+        ? this.placeAlone(input, depth, matched, view, candidates, keyShare > this.hotThreshold)
         : this.placeShared(hashes, depth, keyShare, matched, view, candidates);
       const chosen = candidates[sel.index]!.id;
       if (matched) this.believe(hashes, chosen, matched[sel.index]!);
@@ -318,17 +322,20 @@ export class PrefixAffinityPolicy implements RoutingPolicy {
     };
   }
 
-  private placeAlone(input: RoutingInput, depth: number, matched: number[], view: View, candidates: readonly Candidate[]): Selection {
+  /** `hot`: the prompt is all hot prefix, no conversation of its own to follow. */
+  private placeAlone(input: RoutingInput, depth: number, matched: number[], view: View, candidates: readonly Candidate[], hot: boolean): Selection {
     const n = candidates.length;
     const { loads, work, uncached, fits, fitsNew } = view;
     let best = -1;
-    for (let i = 0; i < n; i++) {
-      if (matched[i]! > depth && fits(i) && (best < 0 || matched[i]! > matched[best]! || (matched[i] === matched[best] && loads[i]! < loads[best]!))) best = i;
+    if (!hot) {
+      for (let i = 0; i < n; i++) {
+        if (matched[i]! > depth && fits(i) && (best < 0 || matched[i]! > matched[best]! || (matched[i] === matched[best] && loads[i]! < loads[best]!))) best = i;
+      }
+      if (best >= 0) return { index: best, reason: 'indexed', matchedBlocks: matched[best]! };
+      // The index is sized like a KV cache of 500k tokens; the placement log remembers conversations longer.
+      const placed = this.placedOn(input.prefixHashes, depth, candidates, fits);
+      if (placed >= 0) return { index: placed, reason: 'placed', matchedBlocks: matched[placed]! };
     }
-    if (best >= 0) return { index: best, reason: 'indexed', matchedBlocks: matched[best]! };
-    // The index is sized like a KV cache of 500k tokens; the placement log remembers conversations longer.
-    const placed = this.placedOn(input.prefixHashes, depth, candidates, fits);
-    if (placed >= 0) return { index: placed, reason: 'placed', matchedBlocks: matched[placed]! };
     // A new conversation, or one whose backend is over a bound: where its prefill would end soonest (queued prefill
     // work + its own uncached part), among backends within the new-conversation bounds (else among all).
     let bestCost = Infinity;

@@ -12,6 +12,8 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEngineProcesses, type EngineProcesses } from '../../../gpu-backends/llama-engine/processes.ts';
 import { generateAgenticWorkload } from '../../../scripts/gen-agentic-workload.ts';
+import { replayE2e } from '../../../src/routing/lab/e2e.ts';
+import { previousTurns } from '../../../src/routing/lab/previous-turns.ts';
 import { traceToJsonl } from '../../../src/routing/lab/trace.ts';
 import { TEST_MODELS_DIR } from './helpers.ts';
 
@@ -77,6 +79,22 @@ describe('kvroute replay --e2e --backend-urls (real engines it did not start)', 
     expect(r.ttftP50Ms).toBeLessThanOrEqual(r.ttftP90Ms);
     expect(r.ttftP90Ms).toBeLessThanOrEqual(r.ttftP99Ms);
   }, 150_000);
+
+  it('with turns waiting, an agent\'s next step goes out only once its previous step\'s answer has arrived', async () => {
+    // The whole trace squeezed into about a second: at its trace times, steps would go out before their previous one ended.
+    const previous = previousTurns(RECORDS);
+    expect(previous.filter((p) => p >= 0).length).toBeGreaterThan(4);
+    const r = await replayE2e(RECORDS, {
+      policy: 'round-robin', backends: 2, replicas: 1, capacityTokens: 4096, timeScale: 1000, blockChars: 128, maxBlocks: 128,
+      backendUrls: engines.urls, engine: 'llama-cpp', charsPerToken: CHARS_PER_TOKEN, maxTokens: 4, turnsWait: true, keepRequests: true,
+    });
+    expect(r.failed).toBe(0);
+    const served = r.perRequest!.map((x) => (x.ok ? x : expect.unreachable(JSON.stringify(x))));
+    RECORDS.forEach((_, i) => {
+      const p = previous[i]!;
+      if (p >= 0) expect(served[i]!.arrival).toBeGreaterThanOrEqual(served[p]!.arrival + served[p]!.e2e);
+    });
+  }, 60_000);
 
   it('refuses what it cannot run, saying what to fix', async () => {
     const noE2e = await replay(['--backend-urls', engines.urls.join(',')]);

@@ -59,6 +59,24 @@ describe('bounded prefill work', () => {
   });
 });
 
+describe('a lone router places a prompt that is all hot prefix where its first token comes soonest', () => {
+  // A tenant's tool definitions (two blocks) start every session; a session's first step adds less than a block,
+  // so its hashed prompt is the hot prefix alone. Every backend but one is busy.
+  const tools = chain([], 0, 2, 9);
+  const warm = () => {
+    const p = createPolicy('prefix-affinity', {}, { routers: 'one' }) as PrefixAffinityPolicy;
+    for (let k = 0; k < 40; k++) p.select(input(chain(tools, 2, 1, 100 + k), k), candidates(4));
+    return p;
+  };
+
+  it('it goes to the idle backend, whichever that is, not to the busy ones that hold the prefix', () => {
+    for (let idle = 0; idle < 4; idle++) {
+      const busy = candidates(4, (i) => (i === idle ? { inflight: 0 } : { inflight: 4, awaitingFirstByte: 4, prefillChars: 8_000 }));
+      expect(warm().select(input(tools, 50), busy).index).toBe(idle);
+    }
+  });
+});
+
 describe('cache receipts correct where the policy believes a prefix lives', () => {
   // One backend: conversations A then B placed there; B's next turn comes back with a receipt.
   const run = (cachedBlocksOfB: number | undefined) => {
