@@ -2,11 +2,11 @@
 import { Hono, type Context } from 'hono';
 import { adminRoutes } from '../routes/admin.ts';
 import { corsMiddleware } from '../routes/cors.ts';
-import { errorResponse, onAppError } from '../routes/errors.ts';
+import { onAppError } from '../routes/errors.ts';
 import { healthRoutes } from '../routes/health.ts';
 import { metricsRoutes } from '../routes/metrics.ts';
 import { openaiRoutes } from '../routes/openai.ts';
-import { errors } from './errors.ts';
+import { errorResponse, errors } from './errors.ts';
 import type { Platform } from './platform.ts';
 
 const METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'] as const;

@@ -13,7 +13,7 @@ import { corsHeadersFor } from './core/cors.ts';
 import type { PolicyFactory } from './config/compile.ts';
 import { isLocalDev } from './config/deployment.ts';
 import type { HostPort } from './config/egress.ts';
-import { errors, HttpError, toErrorResponse } from './errors.ts';
+import { errorResponse, errors, HttpError, toErrorResponse } from './errors.ts';
 import type { Platform } from './platform.ts';
 import { TenantDirectory } from './tenants/directory.ts';
 import { sha256Hex } from './tenants/keys.ts';
@@ -30,11 +30,7 @@ import { createDriftRecorder } from './drift/recorder.ts';
 import { driftStatusEventOf } from './analytics/drift-event.ts';
 import { MemoryDriftStore, type DriftStore } from './drift/store.ts';
 import { ShadowLimiter } from './shadow/limiter.ts';
-import { driftRoutes } from '../routes/drift.ts';
-import { experimentRoutes } from '../routes/experiments.ts';
 import { nodeProcessMetrics } from './node-process-metrics.ts';
-import { cacheReportRoutes } from '../routes/cache-report.ts';
-import { errorResponse } from '../routes/errors.ts';
 
 export interface NodeRouterOptions {
   store: TenantStore;
@@ -217,6 +213,7 @@ export async function startNodeRouter(opts: NodeRouterOptions): Promise<NodeRout
     shadowLimiter: emit ? new ShadowLimiter() : undefined,
   };
   const localDev = opts.localDev ?? isLocalDev(process.env);
+  const reports = opts.analytics?.queryable;
   /** Where this router answers, once it listens: never a backend. */
   const self: HostPort[] = [];
   const platform: Platform = {
@@ -235,14 +232,8 @@ export async function startNodeRouter(opts: NodeRouterOptions): Promise<NodeRout
     hooks,
     draining: () => draining,
     processMetrics: nodeProcessMetrics,
-    mountAdmin(admin) {
-      admin.route('/tenants/:id/drift', driftRoutes({ store: driftStore }));
-      if (opts.analytics) {
-        const q = opts.analytics.queryable;
-        admin.route('/tenants/:id/experiments', experimentRoutes({ queryable: () => q }));
-        admin.route('/cache-report', cacheReportRoutes({ queryable: () => q }));
-      }
-    },
+    driftStore,
+    reportQueryable: reports ? () => reports : undefined,
   };
   defer = platform.defer;
   const app = createApp(platform);

@@ -11,8 +11,7 @@ import { MemoryTenantStore, type TenantStore } from './tenants/store.ts';
 import { parseSnapshot } from './tenants/snapshot.ts';
 import { adminTokenProblem, isLocalDev } from './config/deployment.ts';
 import type { EgressContext } from './config/egress.ts';
-import { HttpError } from './errors.ts';
-import { errorResponse } from '../routes/errors.ts';
+import { errorResponse, HttpError } from './errors.ts';
 import { BackendStates } from './upstream/backend-state.ts';
 import { FetchUpstreamClient } from './upstream/fetch-client.ts';
 import { HealthProber } from './upstream/probe.ts';
@@ -31,9 +30,6 @@ import { DurableDriftStore, type DurableObjectNamespaceLike } from './drift/dura
 import { createDriftRecorder } from './drift/recorder.ts';
 import { driftStatusEventOf } from './analytics/drift-event.ts';
 import { ShadowLimiter } from './shadow/limiter.ts';
-import { driftRoutes } from '../routes/drift.ts';
-import { experimentRoutes } from '../routes/experiments.ts';
-import { cacheReportRoutes } from '../routes/cache-report.ts';
 
 export { DriftDurableObject } from './drift/durable-object.ts';
 export { PopularityBoardDurableObject } from './routing/popularity-board-do.ts';
@@ -108,6 +104,7 @@ async function build(env: Env): Promise<Isolate> {
   // Per isolate: sketches accumulate here and are merged into the tenant's Durable Object on flush.
   const driftStore = env.DRIFT ? new DurableDriftStore(env.DRIFT) : null;
   const drift = driftStore ? createDriftRecorder({ store: driftStore, onStatus: (rows) => emit?.(rows.map(driftStatusEventOf)) }) : undefined;
+  let reports: Promise<Queryable> | undefined;
   const platform: Platform = {
     runtime: 'workers',
     directory,
@@ -118,12 +115,8 @@ async function build(env: Env): Promise<Isolate> {
     now,
     defer: (p) => void p.catch(() => {}),
     hooks: { onRecord: afterResponse({ emit, drift, now, states }), emit, shadowLimiter: emit ? new ShadowLimiter() : undefined },
-    mountAdmin(admin) {
-      if (driftStore) admin.route('/tenants/:id/drift', driftRoutes({ store: driftStore }));
-      let q: Promise<Queryable> | undefined;
-      admin.route('/tenants/:id/experiments', experimentRoutes({ queryable: () => (q ??= reportQueryable(env)) }));
-      admin.route('/cache-report', cacheReportRoutes({ queryable: () => (q ??= reportQueryable(env)) }));
-    },
+    driftStore: driftStore ?? undefined,
+    reportQueryable: () => (reports ??= reportQueryable(env)),
   };
   return { app: createApp(platform), platform, lastSync: 0, popularity };
 }
