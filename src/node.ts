@@ -6,7 +6,6 @@ import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import { getRequestListener, RequestError } from '@hono/node-server';
-import { createApp } from './app.ts';
 import { handleInference, type InferenceDeps, type InferenceResult } from './core/inference.ts';
 import { inferenceEndpoints, inferenceKindOf } from './config/openai-api.ts';
 import { corsHeadersFor } from './core/cors.ts';
@@ -14,7 +13,7 @@ import type { PolicyFactory } from './config/compile.ts';
 import { isLocalDev } from './config/deployment.ts';
 import type { HostPort } from './config/egress.ts';
 import { errorResponse, errors, HttpError, toErrorResponse } from './errors.ts';
-import type { Platform } from './platform.ts';
+import type { AppFactory, Platform } from './platform.ts';
 import { TenantDirectory } from './tenants/directory.ts';
 import { sha256Hex } from './tenants/keys.ts';
 import type { TenantStore } from './tenants/store.ts';
@@ -193,7 +192,8 @@ function selfAddresses(host: string, port: number): HostPort[] {
   return out;
 }
 
-export async function startNodeRouter(opts: NodeRouterOptions): Promise<NodeRouter> {
+/** Serves the app `createApp` builds (routes/node.ts passes routes/app.ts's) on a Node server with this runtime. */
+export async function startNodeServer(opts: NodeRouterOptions, createApp: AppFactory): Promise<NodeRouter> {
   const states = new BackendStates();
   const client = new NodeUpstreamClient();
   const pending = new Set<Promise<unknown>>();

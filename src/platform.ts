@@ -1,5 +1,6 @@
 // What the app needs from its runtime. src/worker.ts and src/node.ts build one each; core modules import neither.
-import type { Context } from 'hono';
+// The app itself comes from routes/app.ts: the entries (routes/worker.ts, routes/node.ts) hand it to the runtime.
+import type { Context, Hono } from 'hono';
 import type { Queryable } from './analytics/report.ts';
 import type { EgressContext } from './config/egress.ts';
 import type { InferenceDeps } from './core/inference.ts';
@@ -43,3 +44,6 @@ export interface Platform {
    */
   reportQueryable?: () => Queryable | Promise<Queryable>;
 }
+
+/** Builds the app from a Platform: `createApp` (routes/app.ts), passed to a runtime by its entry point. */
+export type AppFactory = (platform: Platform) => Hono;

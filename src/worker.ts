@@ -1,8 +1,8 @@
 // Workers runtime binding: KV-backed tenants (writes serialised by a Durable Object per tenant), fetch upstream,
-// per-isolate backend state refreshed from the BackendMonitor Durable Object. The same createApp as on Node.
+// per-isolate backend state refreshed from the BackendMonitor Durable Object. The app comes from the entry
+// (routes/worker.ts, wrangler.toml `main`): the same createApp as on Node.
 import { DurableObject } from 'cloudflare:workers';
-import { createApp } from './app.ts';
-import type { Platform } from './platform.ts';
+import type { AppFactory, Platform } from './platform.ts';
 import { TenantDirectory } from './tenants/directory.ts';
 import { sha256Hex } from './tenants/keys.ts';
 import { KvTenantStore, TenantWriterCore } from './tenants/kv-store.ts';
@@ -92,7 +92,7 @@ async function reportQueryable(env: Env): Promise<Queryable> {
   return d1Queryable(env.ANALYTICS_DB as unknown as Parameters<typeof d1Queryable>[0]);
 }
 
-async function build(env: Env): Promise<Isolate> {
+async function build(env: Env, createApp: AppFactory): Promise<Isolate> {
   const store = await storeOf(env);
   const states = new BackendStates();
   const popularity = env.POPULARITY ? new PopularityExchange(durableBoardCall(env.POPULARITY)) : null;
@@ -128,7 +128,8 @@ async function syncFromMonitor(env: Env, iso: Isolate): Promise<void> {
   if (res.ok) applySnapshot(iso.platform.states, (await res.json<unknown>()) as MonitorSnapshot, iso.platform.now());
 }
 
-export default {
+/** The Worker's handlers around the app `createApp` builds (routes/worker.ts passes routes/app.ts's). */
+export const createWorker = (createApp: AppFactory) => ({
   async fetch(req: Request, env: Env, ctx: ExecutionContext): Promise<Response> {
     // Checked on every request, before the isolate is built: a misconfigured deployment answers 503 and
     // starts serving as soon as the secret is set, without caching the refusal.
@@ -136,7 +137,7 @@ export default {
     if (refusal) return errorResponse(new HttpError(503, 'server_error', `kvroute is not configured: ${refusal}`, 'admin_token_required'));
     if (!isolate) {
       try {
-        isolate = await (building ??= build(env));
+        isolate = await (building ??= build(env, createApp));
       } catch (err) {
         // A failed start is not cached: the next request builds again (a KV blip must not mean 500 until the
         // isolate is recycled).
@@ -166,7 +167,7 @@ export default {
   async queue(batch: MessageBatch, env: Env): Promise<void> {
     await handleEventBatch(batch, workerSinkFromEnv(env));
   },
-} satisfies ExportedHandler<Env>;
+}) satisfies ExportedHandler<Env>;
 
 /** Serialises a tenant's config writes so If-Match is a real compare-and-swap over eventually consistent KV. */
 export class TenantWriter extends DurableObject<Env> {

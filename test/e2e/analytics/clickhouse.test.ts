@@ -50,7 +50,7 @@ describe('ClickHouse migrations', () => {
 
   it('the migrate command works from the CLI and can run twice', () => {
     const db2 = testDatabase('kvr_cli');
-    const cli = resolve(import.meta.dirname, '../../../src/cli.ts');
+    const cli = resolve(import.meta.dirname, '../../../bin/cli.ts');
     const tsx = resolve(import.meta.dirname, '../../../node_modules/.bin/tsx');
     for (let i = 0; i < 2; i++) {
       const out = execFileSync(tsx, [cli, 'migrate', '--clickhouse', url, '--database', db2], { encoding: 'utf8', timeout: 30_000 });

@@ -2,7 +2,7 @@
 // local KV, D1, Durable Objects and Queues), a simulated pool of 4 vLLM backends, and a demo tenant.
 import { DEMO_HELP, demoOptions, printBanner, seedDemoTenant, startDemoPool } from './demo.ts';
 import { spawnLocalWorker } from './local-worker.ts';
-import { untilSignal } from '../util/signals.ts';
+import { untilSignal } from '../../src/util/signals.ts';
 
 export async function main(argv: string[]): Promise<number> {
   if (argv.includes('--help')) {

@@ -3,9 +3,9 @@
 // through the router's own admin API.
 import { startEngineProcesses } from '../../gpu-backends/llama-engine/processes.ts';
 import { startSimPool } from '../../gpu-backends/simulator/pool.ts';
-import type { engineKinds } from '../config/schema.ts';
-import { generateApiKey } from '../tenants/keys.ts';
-import { num, parseFlags } from '../util/args.ts';
+import type { engineKinds } from '../../src/config/schema.ts';
+import { generateApiKey } from '../../src/tenants/keys.ts';
+import { num, parseFlags } from '../../src/util/args.ts';
 
 export const DEMO_MODEL = 'llama-3.1-8b';
 export const DEMO_TENANT = 'demo';

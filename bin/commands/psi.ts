@@ -1,9 +1,9 @@
 // `npx kvroute psi --expected a,b,c --actual x,y,z [--smoothing none|half|laplace|floor|evidently]`
 // Prints the PSI of two bin vectors as JSON: value, per-bin terms, the shares compared, Jensen-Shannon, and the
 // status by the 0.1 / 0.25 bands (with the chi-square guard when counts give the sample sizes).
-import { num, parseFlags } from '../util/args.ts';
-import { criticalPsi } from '../drift/report.ts';
-import { classify, jsDivergence, psi, SMOOTHINGS, type Smoothing } from '../drift/psi.ts';
+import { num, parseFlags } from '../../src/util/args.ts';
+import { criticalPsi } from '../../src/drift/report.ts';
+import { classify, jsDivergence, psi, SMOOTHINGS, type Smoothing } from '../../src/drift/psi.ts';
 
 const USAGE = `usage: kvroute psi --expected a,b,c --actual x,y,z [options]
 

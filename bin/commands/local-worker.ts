@@ -8,7 +8,7 @@
 // restarted mid-request" that the Worker never produced. With the inspector off the same runtime serves them.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { LOCAL_DEV_VAR } from '../config/deployment.ts';
+import { LOCAL_DEV_VAR } from '../../src/config/deployment.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const BIN = fileURLToPath(new URL('../../bin/kvroute.mjs', import.meta.url));

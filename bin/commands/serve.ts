@@ -1,15 +1,15 @@
 // `kvroute serve --config FILE [--port 8787] [--state FILE]`: the router on Node, tenants from a config file.
 import { readFileSync } from 'node:fs';
-import { parseFlags, num } from '../util/args.ts';
-import { startNodeRouter } from '../node.ts';
-import { adminTokenProblem, isLocalDev } from '../config/deployment.ts';
-import { routersSchema } from '../config/affinity.ts';
-import { loadSnapshotInto } from '../tenants/load-config.ts';
-import { parseSnapshot } from '../tenants/snapshot.ts';
-import { FileTenantStore } from '../tenants/file-store.ts';
-import { MemoryTenantStore } from '../tenants/store.ts';
+import { parseFlags, num } from '../../src/util/args.ts';
+import { startNodeRouter } from '../../routes/node.ts';
+import { adminTokenProblem, isLocalDev } from '../../src/config/deployment.ts';
+import { routersSchema } from '../../src/config/affinity.ts';
+import { loadSnapshotInto } from '../../src/tenants/load-config.ts';
+import { parseSnapshot } from '../../src/tenants/snapshot.ts';
+import { FileTenantStore } from '../../src/tenants/file-store.ts';
+import { MemoryTenantStore } from '../../src/tenants/store.ts';
 import { openNodeAnalytics } from './node-analytics-flags.ts';
-import { DRAIN_FLAG, DRAIN_HELP, drainMs, shutdownOnSignal } from '../util/signals.ts';
+import { DRAIN_FLAG, DRAIN_HELP, drainMs, shutdownOnSignal } from '../../src/util/signals.ts';
 
 export async function main(argv: string[]): Promise<number> {
   const f = parseFlags(argv, {

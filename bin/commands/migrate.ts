@@ -2,10 +2,10 @@
 // database and table in ClickHouse. Idempotent: CREATE ... IF NOT EXISTS, then ADD COLUMN for columns an older
 // table lacks (see src/analytics/migrations.ts).
 // `--sqlite FILE` does the same for the embedded SQLite store.
-import { parseFlags } from '../util/args.ts';
-import { EVENTS_TABLE, migrateClickHouse } from '../analytics/migrations.ts';
-import { createClickHouseClient } from '../analytics/sinks/clickhouse.ts';
-import { openSqlite } from '../analytics/sinks/sqlite.ts';
+import { parseFlags } from '../../src/util/args.ts';
+import { EVENTS_TABLE, migrateClickHouse } from '../../src/analytics/migrations.ts';
+import { createClickHouseClient } from '../../src/analytics/sinks/clickhouse.ts';
+import { openSqlite } from '../../src/analytics/sinks/sqlite.ts';
 
 const HELP = `usage: kvroute migrate --clickhouse URL [--database D] [--user U] [--password P]
        kvroute migrate --sqlite FILE

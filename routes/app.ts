@@ -1,13 +1,13 @@
-// createApp(platform): the one Hono app both runtimes serve.
+// createApp(platform): the one Hono app both runtimes serve, and the one place where every route is mounted.
 import { Hono, type Context } from 'hono';
-import { adminRoutes } from '../routes/admin.ts';
-import { corsMiddleware } from '../routes/cors.ts';
-import { onAppError } from '../routes/errors.ts';
-import { healthRoutes } from '../routes/health.ts';
-import { metricsRoutes } from '../routes/metrics.ts';
-import { openaiRoutes } from '../routes/openai.ts';
-import { errorResponse, errors } from './errors.ts';
-import type { Platform } from './platform.ts';
+import { errorResponse, errors } from '../src/errors.ts';
+import type { Platform } from '../src/platform.ts';
+import { adminRoutes } from './admin.ts';
+import { corsMiddleware } from './cors.ts';
+import { onAppError } from './errors.ts';
+import { healthRoutes } from './health.ts';
+import { metricsRoutes } from './metrics.ts';
+import { openaiRoutes } from './openai.ts';
 
 const METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'] as const;
 

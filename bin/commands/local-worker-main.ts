@@ -13,8 +13,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Log, LogLevel, Miniflare, type Json } from 'miniflare';
 import { unstable_getMiniflareWorkerOptions } from 'wrangler';
-import { num, parseFlags } from '../util/args.ts';
-import { untilSignal } from '../util/signals.ts';
+import { num, parseFlags } from '../../src/util/args.ts';
+import { untilSignal } from '../../src/util/signals.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const WRANGLER = join(ROOT, 'node_modules/wrangler/bin/wrangler.js');

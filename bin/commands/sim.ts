@@ -5,8 +5,8 @@ import { readFileSync } from 'node:fs';
 import { startSimPool } from '../../gpu-backends/simulator/pool.ts';
 import { DEFAULT_PROFILE, profileNames } from '../../gpu-backends/simulator/profiles.ts';
 import type { FaultsInput } from '../../gpu-backends/simulator/faults.ts';
-import { num, parseFlags } from '../util/args.ts';
-import { untilSignal } from '../util/signals.ts';
+import { num, parseFlags } from '../../src/util/args.ts';
+import { untilSignal } from '../../src/util/signals.ts';
 
 const USAGE = `usage: kvroute sim [options]
 

@@ -1,10 +1,10 @@
 // `npm run start:node` / `kvroute start:node`: the same embedded default on the Node runtime.
-import { startNodeRouter } from '../node.ts';
-import { FileTenantStore } from '../tenants/file-store.ts';
+import { startNodeRouter } from '../../routes/node.ts';
+import { FileTenantStore } from '../../src/tenants/file-store.ts';
 import { openNodeAnalytics } from './node-analytics-flags.ts';
 import { DEMO_FLAGS, DEMO_HELP, demoOptionsOf, printBanner, seedDemoTenant, startDemoPool } from './demo.ts';
-import { parseFlags } from '../util/args.ts';
-import { DRAIN_FLAG, DRAIN_HELP, drainMs, shutdownOnSignal } from '../util/signals.ts';
+import { parseFlags } from '../../src/util/args.ts';
+import { DRAIN_FLAG, DRAIN_HELP, drainMs, shutdownOnSignal } from '../../src/util/signals.ts';
 
 export async function main(argv: string[]): Promise<number> {
   if (argv.includes('--help')) {

@@ -6,8 +6,8 @@ import { resolve } from 'node:path';
 import { LlamaEngine } from '../../gpu-backends/llama-engine/engine.ts';
 import { startEngineServer } from '../../gpu-backends/llama-engine/server.ts';
 import { ensureTinyModel } from '../../gpu-backends/llama-engine/tiny-model.ts';
-import { num, parseFlags } from '../util/args.ts';
-import { untilSignal } from '../util/signals.ts';
+import { num, parseFlags } from '../../src/util/args.ts';
+import { untilSignal } from '../../src/util/signals.ts';
 
 export const ENGINE_DEFAULTS = { slots: 4, port: 8080, threads: 1, context: 4096, nPredict: 128, similarity: 0.1, modelsDir: '.kvroute/models' };
 
