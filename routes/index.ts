@@ -21,3 +21,4 @@ export { FileTenantStore } from '../src/tenants/file-store.ts';
 export { analyticsEventSchema, type AnalyticsEvent } from '../src/analytics/event.ts';
 
 export * from '../src/drift/index.ts';
+export { DriftDurableObject, DurableDriftStore, type DurableObjectNamespaceLike, type DurableObjectStateLike } from '../src/workers/drift-durable-object.ts';

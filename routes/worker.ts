@@ -3,6 +3,9 @@
 import { createWorker } from '../src/worker.ts';
 import { createApp } from './app.ts';
 
-export { BackendMonitor, DriftDurableObject, PopularityBoardDurableObject, TenantWriter, type Env } from '../src/worker.ts';
+export { BackendMonitor } from '../src/workers/backend-monitor.ts';
+export { DriftDurableObject } from '../src/workers/drift-durable-object.ts';
+export { PopularityBoardDurableObject } from '../src/workers/popularity-board-durable-object.ts';
+export { TenantWriter } from '../src/workers/tenant-writer.ts';
 
 export default createWorker(createApp);

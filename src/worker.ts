@@ -1,11 +1,10 @@
 // Workers runtime binding: KV-backed tenants (writes serialised by a Durable Object per tenant), fetch upstream,
-// per-isolate backend state refreshed from the BackendMonitor Durable Object. The app comes from the entry
+// per-isolate backend state refreshed from the BackendMonitor Durable Object. The Durable Objects and their
+// transports are in src/workers/. The app comes from the entry
 // (routes/worker.ts, wrangler.toml `main`): the same createApp as on Node.
-import { DurableObject } from 'cloudflare:workers';
 import type { AppFactory, Platform } from './platform.ts';
 import { TenantDirectory } from './tenants/directory.ts';
 import { sha256Hex } from './tenants/keys.ts';
-import { KvTenantStore, TenantWriterCore } from './tenants/kv-store.ts';
 import { loadSnapshotInto } from './tenants/load-config.ts';
 import { MemoryTenantStore, type TenantStore } from './tenants/store.ts';
 import { parseSnapshot } from './tenants/snapshot.ts';
@@ -14,41 +13,26 @@ import type { EgressContext } from './config/egress.ts';
 import { errorResponse, HttpError } from './errors.ts';
 import { BackendStates } from './upstream/backend-state.ts';
 import { FetchUpstreamClient } from './upstream/fetch-client.ts';
-import { HealthProber } from './upstream/probe.ts';
-import { applySnapshot, snapshotOf, type MonitorSnapshot } from './upstream/monitor-sync.ts';
+import { applySnapshot, type MonitorSnapshot } from './upstream/monitor-sync.ts';
 import { policyFactoryFor, sharedPopularityPolicyFactory } from './routing/policy-factory.ts';
-import { durableBoardCall, PopularityExchange } from './routing/popularity-exchange.ts';
+import { PopularityExchange } from './routing/popularity-exchange.ts';
 import type { Hono } from 'hono';
 import { handleEventBatch } from './analytics/delivery/queue.ts';
 import { clickhouseQueryable, d1Queryable, type Queryable } from './analytics/report.ts';
 import { createClickHouseClient } from './analytics/sinks/clickhouse.ts';
 import { migrateD1 } from './analytics/sinks/d1.ts';
-import { workerAnalytics, type WorkerAnalyticsEnv } from './analytics/worker-analytics.ts';
+import { workerAnalytics } from './analytics/worker-analytics.ts';
 import { workerSinkFromEnv } from './analytics/worker-sinks.ts';
 import { afterResponse } from './core/after-response.ts';
-import { DurableDriftStore, type DurableObjectNamespaceLike } from './drift/durable-object.ts';
 import { createDriftRecorder } from './drift/recorder.ts';
 import { driftStatusEventOf } from './analytics/drift-event.ts';
 import { ShadowLimiter } from './shadow/limiter.ts';
+import { DurableDriftStore } from './workers/drift-durable-object.ts';
+import type { Env } from './workers/env.ts';
+import { KvTenantStore } from './workers/kv-tenant-store.ts';
+import { durableBoardCall } from './workers/popularity-board-call.ts';
 
-export { DriftDurableObject } from './drift/durable-object.ts';
-export { PopularityBoardDurableObject } from './routing/popularity-board-do.ts';
-
-export interface Env extends WorkerAnalyticsEnv {
-  CONFIG: KVNamespace;
-  /** Per-tenant drift sketches and baselines. */
-  DRIFT: DurableObjectNamespaceLike;
-  TENANT_WRITER: DurableObjectNamespace;
-  BACKEND_MONITOR: DurableObjectNamespace;
-  /** Per tenant pool: the shared prefix-popularity board (optional; without it isolates count alone). */
-  POPULARITY?: DurableObjectNamespaceLike;
-  /** A secret (`wrangler secret put`); `kvroute start` and the tests pass a development one. */
-  KVROUTE_ADMIN_TOKEN?: string;
-  /** "1" only in local development (`kvroute start`, tests): see src/config/deployment.ts. */
-  KVROUTE_LOCAL_DEV?: string;
-  /** Read-only deployments (and standalone workerd): the whole tenant snapshot as JSON, instead of KV. */
-  KVROUTE_STATIC_CONFIG?: string;
-}
+export type { Env } from './workers/env.ts';
 
 /** Per-isolate state: built on the first request (bindings arrive with it), reused after. */
 interface Isolate {
@@ -168,35 +152,3 @@ export const createWorker = (createApp: AppFactory) => ({
     await handleEventBatch(batch, workerSinkFromEnv(env));
   },
 }) satisfies ExportedHandler<Env>;
-
-/** Serialises a tenant's config writes so If-Match is a real compare-and-swap over eventually consistent KV. */
-export class TenantWriter extends DurableObject<Env> {
-  private core = new TenantWriterCore(this.ctx.storage, this.env.CONFIG);
-  override async fetch(req: Request): Promise<Response> {
-    return this.core.handle(req);
-  }
-}
-
-/**
- * Probes every configured backend (engine health path and load metrics) on an alarm, once for the whole fleet,
- * and serves the result to isolates. Its state is soft: after an eviction it re-probes.
- */
-export class BackendMonitor extends DurableObject<Env> {
-  private states = new BackendStates();
-  private prober = new HealthProber(
-    new KvTenantStore({ kv: this.env.CONFIG, writer: (id) => this.env.TENANT_WRITER.get(this.env.TENANT_WRITER.idFromName(id)) }),
-    this.states,
-    new FetchUpstreamClient(),
-    () => Date.now(),
-  );
-
-  override async fetch(_req: Request): Promise<Response> {
-    if ((await this.ctx.storage.getAlarm()) === null) await this.ctx.storage.setAlarm(Date.now() + 100);
-    return Response.json(snapshotOf(this.states, Date.now()));
-  }
-
-  override async alarm(): Promise<void> {
-    await this.prober.tick();
-    await this.ctx.storage.setAlarm(Date.now() + 1_000);
-  }
-}

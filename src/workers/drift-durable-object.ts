@@ -2,10 +2,10 @@
 // windows, baselines and alert state in its storage, and a DriftStore client that talks to it.
 // The class uses the fetch-based Durable Object API and structural types, so it needs no `cloudflare:workers`
 // import and the same code is unit-tested on Node with an in-memory storage.
-import type { DriftDelta } from './aggregate.ts';
-import type { BaselineMeta } from './baseline.ts';
-import { TenantLedger, type KeyValueRepository } from './ledger.ts';
-import type { BaselineListing, BaselineRequest, DriftReport, DriftReportOptions, DriftStore, IngestResult } from './store.ts';
+import type { DriftDelta } from '../drift/aggregate.ts';
+import type { BaselineMeta } from '../drift/baseline.ts';
+import { TenantLedger, type KeyValueRepository } from '../drift/ledger.ts';
+import type { BaselineListing, BaselineRequest, DriftReport, DriftReportOptions, DriftStore, IngestResult } from '../drift/store.ts';
 
 /** The part of `DurableObjectStorage` used here (KV API; works on SQLite-backed and KV-backed objects). */
 export interface DurableObjectStorageLike {

@@ -1,10 +1,11 @@
 // The Durable Object that holds one tenant pool's shared routing state: the prefix-popularity board
-// (shared-popularity.ts) and the placement log (shared-placements.ts). Isolates POST what they routed every
+// (src/routing/policies/shared-popularity.ts) and the placement log (shared-placements.ts). Isolates POST what they routed every
 // couple of seconds and get the hot list and everyone's new placements back (binary both ways,
-// popularity-exchange.ts). State is soft and in memory: after an eviction the board relearns within a few sync
+// popularity-wire.ts). State is soft and in memory: after an eviction the board relearns within a few sync
 // intervals, and until then each isolate falls back to its own counts and to rendezvous hashing.
-import { DEFAULT_POPULARITY_HALF_LIFE } from './policies/prefix-popularity.ts';
-import { type BoardRequest, decodeBoardRequest, encodeBoardAnswer, PoolBoard } from './popularity-exchange.ts';
+import { DEFAULT_POPULARITY_HALF_LIFE } from '../routing/policies/prefix-popularity.ts';
+import { type BoardRequest, PoolBoard } from '../routing/popularity-board.ts';
+import { decodeBoardRequest, encodeBoardAnswer } from './popularity-wire.ts';
 
 const MAX_BODY_BYTES = 4 * 1024 * 1024;
 

@@ -2,7 +2,7 @@
 // TenantDirectory). KV has no compare-and-swap, so config writes go through a Durable Object per tenant
 // (TenantWriter) that holds the authoritative version, checks If-Match, then writes KV.
 import type { TenantConfig } from '../config/schema.ts';
-import { VersionConflict, checkVersion, type ApiKeyRecord, type TenantRecord, type TenantStore } from './store.ts';
+import { VersionConflict, checkVersion, type ApiKeyRecord, type TenantRecord, type TenantStore } from '../tenants/store.ts';
 
 const tenantKey = (id: string) => `tenant:${id}`;
 const keyKey = (hash: string) => `key:${hash}`;
