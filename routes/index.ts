@@ -13,7 +13,7 @@ export { driftConfigSchema } from '../src/config/drift.ts';
 export type { RoutingPolicy, RoutingInput, Candidate, Selection, BackendLoad } from '../src/routing/policy.ts';
 export { createPolicy, policyNames } from '../src/routing/policies/index.ts';
 export { prefixHashes, canonicalPrefix, chainSeed } from '../src/routing/prefix-hash.ts';
-export { assignArm, stickyKeyOf, shouldShadow } from '../src/routing/experiments.ts';
+export { assignArm, stickyKeyOf, shouldShadow } from '../src/experiments/assignment.ts';
 
 export { MemoryTenantStore, type TenantStore, type TenantRecord, type ApiKeyRecord } from '../src/tenants/store.ts';
 export { FileTenantStore } from '../src/tenants/file-store.ts';

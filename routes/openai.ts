@@ -2,7 +2,7 @@
 import { Hono, type Context } from 'hono';
 import { handleInference, type InferenceResult } from '../src/core/inference.ts';
 import { inferenceEndpoints, type InferenceKind } from '../src/config/openai-api.ts';
-import type { RuntimeTenant } from '../src/config/compile.ts';
+import type { RuntimeTenant } from '../src/runtime-model/compile.ts';
 import { errorResponse, errors } from '../src/errors.ts';
 import type { Platform } from '../src/platform.ts';
 import type { ChunkSource } from '../src/stream/relay.ts';

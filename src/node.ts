@@ -9,7 +9,7 @@ import { getRequestListener, RequestError } from '@hono/node-server';
 import { handleInference, type InferenceDeps, type InferenceResult } from './core/inference.ts';
 import { inferenceEndpoints, inferenceKindOf } from './config/openai-api.ts';
 import { corsHeadersFor } from './core/cors.ts';
-import type { PolicyFactory } from './config/compile.ts';
+import type { PolicyFactory } from './runtime-model/compile.ts';
 import { isLocalDev } from './config/deployment.ts';
 import type { HostPort } from './config/egress.ts';
 import { errorResponse, errors, HttpError, toErrorResponse } from './errors.ts';
@@ -28,7 +28,7 @@ import { afterResponse, batched } from './core/after-response.ts';
 import { createDriftRecorder } from './drift/recorder.ts';
 import { driftStatusEventOf } from './analytics/drift-event.ts';
 import { MemoryDriftStore, type DriftStore } from './drift/store.ts';
-import { ShadowLimiter } from './shadow/limiter.ts';
+import { ShadowLimiter } from './experiments/shadow/limiter.ts';
 import { nodeProcessMetrics } from './node-process-metrics.ts';
 
 export interface NodeRouterOptions {

@@ -18,7 +18,7 @@ import { policyFactoryFor, sharedPopularityPolicyFactory } from './routing/polic
 import { PopularityExchange } from './routing/popularity-exchange.ts';
 import type { Hono } from 'hono';
 import { handleEventBatch } from './analytics/delivery/queue.ts';
-import { clickhouseQueryable, d1Queryable, type Queryable } from './analytics/report.ts';
+import { clickhouseQueryable, d1Queryable, type Queryable } from './analytics/queryable.ts';
 import { createClickHouseClient } from './analytics/sinks/clickhouse.ts';
 import { migrateD1 } from './analytics/sinks/d1.ts';
 import { workerAnalytics } from './analytics/worker-analytics.ts';
@@ -26,7 +26,7 @@ import { workerSinkFromEnv } from './analytics/worker-sinks.ts';
 import { afterResponse } from './core/after-response.ts';
 import { createDriftRecorder } from './drift/recorder.ts';
 import { driftStatusEventOf } from './analytics/drift-event.ts';
-import { ShadowLimiter } from './shadow/limiter.ts';
+import { ShadowLimiter } from './experiments/shadow/limiter.ts';
 import { DurableDriftStore } from './workers/drift-durable-object.ts';
 import type { Env } from './workers/env.ts';
 import { KvTenantStore } from './workers/kv-tenant-store.ts';

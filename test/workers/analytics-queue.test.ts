@@ -9,7 +9,7 @@ import { packEvents, type EventPack } from '../../src/analytics/delivery/queue-m
 import type { OutboxDbLike } from '../../src/analytics/delivery/outbox.ts';
 import { DataRejectedError, type AnalyticsSink } from '../../src/analytics/sink.ts';
 import type { DeadLetter } from '../../src/analytics/dead-letter.ts';
-import { bucketOf } from '../../src/routing/experiments.ts';
+import { bucketOf } from '../../src/experiments/assignment.ts';
 import { workerSinkFromEnv } from '../../src/analytics/worker-sinks.ts';
 import { workerAnalytics } from '../../src/analytics/worker-analytics.ts';
 

@@ -1,9 +1,9 @@
 // The outcome of one leg (primary, shadow, or a second primary) in the shape the pair record needs. The router
 // builds the primary's outcome from its stream tap with legFromSummary(); the shadow runner builds its own.
-import { TEXT_MAX, type ErrorClass, type Leg } from '../analytics/event.ts';
-import { finishReasonOf, tokenCount } from '../stream/completion-facts.ts';
-import type { CompletionSummary } from '../stream/sse.ts';
-import { clipText } from '../util/text.ts';
+import { TEXT_MAX, type ErrorClass, type Leg } from '../../analytics/event.ts';
+import { finishReasonOf, tokenCount } from '../../stream/completion-facts.ts';
+import type { CompletionSummary } from '../../stream/sse.ts';
+import { clipText } from '../../util/text.ts';
 
 export interface LegOutcome {
   leg: Leg;

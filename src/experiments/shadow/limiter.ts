@@ -4,7 +4,7 @@
 //
 // Tokens: a leg reserves an estimate when it starts (so concurrent legs cannot all squeeze under the budget) and
 // settles to the actual usage when it finishes. The budget window is the UTC day.
-import { Lease, Leases } from '../util/leases.ts';
+import { Lease, Leases } from '../../util/leases.ts';
 
 export interface ShadowLimits {
   maxConcurrent: number;

@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest';
-import { estimateShadowTokens, ShadowLimiter } from '../../../src/shadow/limiter.ts';
+import { estimateShadowTokens, ShadowLimiter } from '../../../../src/experiments/shadow/limiter.ts';
 
 const DAY = 86_400_000;
 const limits = { maxConcurrent: 2, dailyTokenBudget: 1000, timeoutMs: 25_000 };

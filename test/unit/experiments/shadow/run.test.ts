@@ -1,10 +1,10 @@
 import { describe, it, expect } from 'vitest';
-import type { AnalyticsEvent, ShadowPairEvent } from '../../../src/analytics/event.ts';
-import { analyticsEventSchema } from '../../../src/analytics/event.ts';
-import { legFromSummary, type LegOutcome } from '../../../src/shadow/leg.ts';
-import { ShadowLimiter } from '../../../src/shadow/limiter.ts';
-import { runShadowFlow, type ShadowFlowInput } from '../../../src/shadow/orchestrate.ts';
-import { runShadowLeg, SHADOW_HEADER, type ShadowSender } from '../../../src/shadow/run.ts';
+import type { AnalyticsEvent, ShadowPairEvent } from '../../../../src/analytics/event.ts';
+import { analyticsEventSchema } from '../../../../src/analytics/event.ts';
+import { legFromSummary, type LegOutcome } from '../../../../src/experiments/shadow/leg.ts';
+import { ShadowLimiter } from '../../../../src/experiments/shadow/limiter.ts';
+import { runShadowFlow, type ShadowFlowInput } from '../../../../src/experiments/shadow/orchestrate.ts';
+import { runShadowLeg, SHADOW_HEADER, type ShadowSender } from '../../../../src/experiments/shadow/run.ts';
 
 type SendReq = Parameters<ShadowSender['send']>[0];
 const enc = new TextEncoder();

@@ -5,45 +5,8 @@
 // Quantiles are exact and defined the same way in both dialects: the value at 0-based rank
 // min(floor(q * n), n - 1) of the sorted non-null values (ClickHouse quantileExact). ClickHouse queries use
 // FINAL so that a re-sent event is counted once even before the background merge.
-import { diffyVerdict, type DiffyVerdict } from '../shadow/compare.ts';
-import { EVENTS_TABLE, chIdent } from './migrations.ts';
-
-export type Dialect = 'clickhouse' | 'sqlite';
-
-/** Something that runs a SELECT and returns rows as objects. */
-export interface Queryable {
-  readonly dialect: Dialect;
-  rows(sql: string): Promise<Record<string, unknown>[]>;
-  /** Table reference, e.g. `analytics`.kvroute_events (ClickHouse) or kvroute_events (SQLite). */
-  readonly table: string;
-}
-
-export function clickhouseQueryable(
-  client: { query(p: { query: string; format: 'JSONEachRow' }): Promise<{ json<T>(): Promise<T[]> }> },
-  database = 'default',
-): Queryable {
-  return {
-    dialect: 'clickhouse',
-    table: `${chIdent(database)}.${EVENTS_TABLE}`,
-    async rows(sql) {
-      const rs = await client.query({ query: sql, format: 'JSONEachRow' });
-      return rs.json<Record<string, unknown>>();
-    },
-  };
-}
-
-export function sqliteQueryable(db: { prepare(sql: string): { all(...p: unknown[]): unknown[] } }): Queryable {
-  return { dialect: 'sqlite', table: EVENTS_TABLE, rows: async (sql) => db.prepare(sql).all() as Record<string, unknown>[] };
-}
-
-export function d1Queryable(db: { prepare(sql: string): { all(): Promise<{ results: unknown[] }> } }): Queryable {
-  return { dialect: 'sqlite', table: EVENTS_TABLE, rows: async (sql) => (await db.prepare(sql).all()).results as Record<string, unknown>[] };
-}
-
-/** String literal for either dialect (ClickHouse 18.16 has no query parameters). */
-export function sqlString(dialect: Dialect, s: string): string {
-  return dialect === 'clickhouse' ? `'${s.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'` : `'${s.replace(/'/g, "''")}'`;
-}
+import { diffyVerdict, type DiffyVerdict } from './shadow/compare.ts';
+import { num, rate, sqlString, type Queryable } from '../analytics/queryable.ts';
 
 export interface ReportFilter {
   tenant: string;
@@ -182,17 +145,12 @@ export interface ExperimentReport {
 }
 
 /** A count or sum as the stores return it (ClickHouse sends 64-bit integers as strings); 0 when absent. */
-export const num = (v: unknown): number => {
-  const n = typeof v === 'number' ? v : v === null || v === undefined ? NaN : Number(v);
-  return Number.isFinite(n) ? n : 0;
-};
 const numOrNull = (v: unknown): number | null => {
   if (v === null || v === undefined || v === '') return null;
   const n = Number(v);
   return Number.isFinite(n) ? n : null;
 };
 /** part / whole, null when there is no whole. */
-export const rate = (part: number, whole: number) => (whole > 0 ? part / whole : null);
 
 function pairStats(r: Record<string, unknown>, q: Record<string, unknown> | undefined): PairStats {
   const comparable = num(r.comparable_pairs);

@@ -1,7 +1,7 @@
 // Experiment arm assignment on the hot path: a tenant's public model may be taken over by an A/B experiment;
 // the sticky key picks the arm, the arm picks the pool and upstream model. Pure and synchronous.
-import type { ModelRoute, RuntimeExperiment, RuntimeTenant } from '../config/compile.ts';
-import { assignArm, stickyKeyOf, type StickySource } from '../routing/experiments.ts';
+import type { ModelRoute, RuntimeExperiment, RuntimeTenant } from '../runtime-model/compile.ts';
+import { assignArm, stickyKeyOf, type StickySource } from './assignment.ts';
 
 export interface RouteChoice {
   route: ModelRoute;

@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest';
-import { compareOutputs, diffyVerdict, lengthRatio, normalizeText, textSimilarity } from '../../../src/shadow/compare.ts';
+import { compareOutputs, diffyVerdict, lengthRatio, normalizeText, textSimilarity } from '../../../../src/experiments/shadow/compare.ts';
 
 describe('text comparison', () => {
   it('normalises case, width and punctuation', () => {

@@ -1,8 +1,8 @@
 // Runs one shadow (or noise-floor) leg: sends the request with `x-kvroute-shadow: 1`, reads the body to the end
 // through the SSE observer, and never throws: every failure becomes part of the LegOutcome. Meant to run inside
 // waitUntil, concurrently with the primary (the request is teed, not the response).
-import { CompletionStreamObserver, summariseCompletionBody } from '../stream/sse.ts';
-import type { ErrorClass } from '../analytics/event.ts';
+import { CompletionStreamObserver, summariseCompletionBody } from '../../stream/sse.ts';
+import type { ErrorClass } from '../../analytics/event.ts';
 import { legFromSummary, type LegOutcome } from './leg.ts';
 
 export const SHADOW_HEADER = 'x-kvroute-shadow';

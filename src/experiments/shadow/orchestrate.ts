@@ -4,8 +4,8 @@
 // Never throws and never touches the primary: the router only hands over a promise of the primary's outcome.
 // Every sampled request yields exactly one 'shadow' pair record (a skipped or failed shadow says why in
 // cand.error_class), plus one 'noise' record when the noise floor was sampled.
-import type { AnalyticsEvent } from '../analytics/event.ts';
-import type { ShadowPlan } from '../routing/experiments.ts';
+import type { AnalyticsEvent } from '../../analytics/event.ts';
+import type { ShadowPlan } from '../assignment.ts';
 import { skippedLeg, type LegOutcome } from './leg.ts';
 import type { ShadowLimiter, ShadowLimits } from './limiter.ts';
 import { buildPairRecord } from './pair.ts';

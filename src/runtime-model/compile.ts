@@ -1,10 +1,9 @@
 // Turns a validated TenantConfig into the structures the hot path uses: resolved model routes, pools with their
 // policy instances, backend origins. Compiled once per (tenant, version) per isolate; never on each request.
-import { DEFAULT_ENGINE, type TenantConfig } from './schema.ts';
-import type { TenantRecord } from '../tenants/store.ts';
+import { DEFAULT_ENGINE, type TenantConfig } from '../config/schema.ts';
 import type { RoutingPolicy } from '../routing/policy.ts';
-import type { AffinityConfig } from './affinity.ts';
-import type { Experiment } from './experiments.ts';
+import type { AffinityConfig } from '../config/affinity.ts';
+import type { Experiment } from '../config/experiments.ts';
 import { adapterFor, type EngineAdapter, type EngineKind } from '../../gpu-backends/adapters/index.ts';
 
 export interface RuntimeBackend {
@@ -64,7 +63,15 @@ export interface PolicyScope {
 
 export type PolicyFactory = (affinity: AffinityConfig, scope: PolicyScope) => RoutingPolicy;
 
-export function compileTenant(rec: TenantRecord, createPolicy: PolicyFactory): RuntimeTenant {
+/** A tenant's config at one version, as a tenant store holds it (src/tenants/store.ts TenantRecord is one). */
+export interface VersionedTenantConfig {
+  tenantId: string;
+  version: number;
+  config: TenantConfig;
+  updatedAt: string;
+}
+
+export function compileTenant(rec: VersionedTenantConfig, createPolicy: PolicyFactory): RuntimeTenant {
   const { config } = rec;
   const pools = new Map<string, RuntimePool>();
   for (const [name, p] of Object.entries(config.pools)) {

@@ -1,7 +1,7 @@
 // One paired record per (primary, candidate) with the shared correlation id. Comparison fields are only
 // meaningful when both legs completed (`comparable`); otherwise the legs' error classes say what happened.
-import { newEventId, TEXT_MAX, type ShadowPairEvent } from '../analytics/event.ts';
-import { clipText } from '../util/text.ts';
+import { newEventId, TEXT_MAX, type ShadowPairEvent } from '../../analytics/event.ts';
+import { clipText } from '../../util/text.ts';
 import { compareOutputs } from './compare.ts';
 import type { LegOutcome } from './leg.ts';
 
