@@ -73,7 +73,7 @@ async function reportQueryable(env: Env): Promise<Queryable> {
   }
   if (!env.ANALYTICS_DB) throw new Error('no analytics store bound (ANALYTICS_DB or CLICKHOUSE_URL)');
   await migrateD1(env.ANALYTICS_DB);
-  return d1Queryable(env.ANALYTICS_DB as unknown as Parameters<typeof d1Queryable>[0]);
+  return d1Queryable(env.ANALYTICS_DB);
 }
 
 async function build(env: Env, createApp: AppFactory): Promise<Isolate> {
