@@ -59,14 +59,20 @@ export default defineConfig(
     rules: { 'no-useless-assignment': 'warn', 'no-control-regex': 'warn' },
   },
   {
-    // Plain JavaScript (two soak scripts, the CLI shim): no types, so the type-aware rules could only report that;
-    // the core JavaScript rules still apply. Globals of the runtimes they run in (Node, workerd):
-    files: ['**/*.mjs'],
+    // Plain JavaScript (two soak scripts, the CLI shim, the import-boundary check and its config): no types, so the
+    // type-aware rules could only report that; the core JavaScript rules still apply. Globals of the runtimes they
+    // run in (Node, workerd):
+    files: ['**/*.mjs', '**/*.cjs'],
     extends: [tseslint.configs.disableTypeChecked],
     languageOptions: {
       globals: Object.fromEntries(
         ['URL', 'fetch', 'Request', 'Response', 'ReadableStream', 'AbortController', 'console', 'process', 'setTimeout', 'clearTimeout', 'setInterval', 'clearInterval'].map((name) => [name, 'readonly']),
       ),
     },
+  },
+  {
+    // The dependency-cruiser config is CommonJS (the format that tool loads).
+    files: ['**/*.cjs'],
+    languageOptions: { sourceType: 'commonjs', globals: { module: 'writable' } },
   },
 );

@@ -21,7 +21,7 @@ export default defineConfig({
       {
         plugins: [
           cloudflareTest({
-            main: './src/worker.ts',
+            main: './routes/worker.ts',
             wrangler: { configPath: './wrangler.toml' },
             // Tests run as local development: a development admin token and loopback simulators as backends.
             miniflare: { bindings: { KVROUTE_ADMIN_TOKEN: 'dev-admin-token', KVROUTE_LOCAL_DEV: '1' } },

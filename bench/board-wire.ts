@@ -5,7 +5,8 @@
 // list (400 requests of one-off blocks seen) with and without the count cut of PopularityBoard.hotList.
 //
 //   npx tsx bench/board-wire.ts [--rounds 9] [--pairs 65536,2048] [--hot 300]
-import { type BoardAnswer, decodeBoardAnswer, encodeBoardAnswer, newSharedViews, applyBoardAnswer } from '../src/routing/popularity-exchange.ts';
+import { type BoardAnswer, newSharedViews, applyBoardAnswer } from '../src/routing/popularity-board.ts';
+import { decodeBoardAnswer, encodeBoardAnswer } from '../src/workers/popularity-wire.ts';
 import { HOT_PRIOR_THRESHOLDS, PrefixPopularity } from '../src/routing/policies/prefix-popularity.ts';
 import { DEFAULT_MIN_SHARE } from '../src/routing/policies/shared-popularity.ts';
 import { num, parseFlags } from '../src/util/args.ts';

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Runs the TypeScript CLI directly (no build step): tsx registers the loader, then src/cli.ts dispatches.
+// Runs the TypeScript CLI directly (no build step): tsx registers the loader, then bin/cli.ts dispatches.
 import { register } from 'tsx/esm/api';
 register();
-await import('../src/cli.ts');
+await import('./cli.ts');

@@ -1,8 +1,7 @@
 import type { Context, Next } from 'hono';
-import { errors, HttpError } from '../src/errors.ts';
+import { errorResponse, errors, HttpError } from '../src/errors.ts';
 import type { Platform } from '../src/platform.ts';
 import { sha256Hex, timingSafeEqual } from '../src/tenants/keys.ts';
-import { errorResponse } from './errors.ts';
 
 /**
  * Whether a request target's path has a `.` or `..` segment, in any spelling a URL parser would resolve: plain,

@@ -6,13 +6,15 @@ import { z } from 'zod';
 import { hostPortOf, type EgressContext } from '../src/config/egress.ts';
 import { parseTenantConfig, type Problem, type TenantConfig } from '../src/config/schema.ts';
 import { redactSecrets, restoreSecrets, usesPlaceholder } from '../src/config/secrets.ts';
-import { errors, HttpError } from '../src/errors.ts';
+import { errorResponse, errors, HttpError } from '../src/errors.ts';
 import type { Platform } from '../src/platform.ts';
 import { generateApiKey, sha256Hex, timingSafeEqual } from '../src/tenants/keys.ts';
 import { requireAdmin } from './admin-auth.ts';
 import { parseBody, readJson } from './body.ts';
 import { VersionConflict, type TenantRecord } from '../src/tenants/store.ts';
-import { errorResponse } from './errors.ts';
+import { cacheReportRoutes } from './cache-report.ts';
+import { driftRoutes } from './drift.ts';
+import { experimentRoutes } from './experiments.ts';
 
 const TENANT_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
@@ -174,6 +176,12 @@ export function adminRoutes(p: Platform): Hono {
     return c.json({ backends: out });
   });
 
-  p.mountAdmin?.(app);
+  // Drift and the reports, where the runtime supplies their stores.
+  if (p.driftStore) app.route('/tenants/:id/drift', driftRoutes({ store: p.driftStore }));
+  const reports = p.reportQueryable;
+  if (reports) {
+    app.route('/tenants/:id/experiments', experimentRoutes({ queryable: () => reports() }));
+    app.route('/cache-report', cacheReportRoutes({ queryable: () => reports() }));
+  }
   return app;
 }

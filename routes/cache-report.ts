@@ -5,7 +5,7 @@
 import { Hono, type Context } from 'hono';
 import { z } from 'zod';
 import { cacheReport } from '../src/analytics/cache-report.ts';
-import type { Queryable } from '../src/analytics/report.ts';
+import type { Queryable } from '../src/analytics/queryable.ts';
 import { invalidValue, reportWindowSchema, sinceMsOf, storeUnavailable } from './report-query.ts';
 
 export interface CacheReportRoutesDeps {

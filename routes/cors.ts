@@ -1,9 +1,8 @@
 // CORS on /v1/*: answers preflights, and adds the allow headers to actual responses (decisions in src/core/cors.ts).
 import type { MiddlewareHandler } from 'hono';
 import { corsHeadersFor, preflightHeaders, preflightMaxAge } from '../src/core/cors.ts';
-import { HttpError } from '../src/errors.ts';
+import { errorResponse, HttpError } from '../src/errors.ts';
 import type { TenantDirectory } from '../src/tenants/directory.ts';
-import { errorResponse } from './errors.ts';
 
 export function corsMiddleware(directory: TenantDirectory): MiddlewareHandler {
   return async (c, next) => {

@@ -3,10 +3,9 @@
 //   admin.route('/tenants/:id/drift', driftRoutes({ store }))
 import { Hono, type Context } from 'hono';
 import { z } from 'zod';
-import { HttpError } from '../src/errors.ts';
+import { errorResponse, HttpError } from '../src/errors.ts';
 import type { BaselineRequest, DriftStore } from '../src/drift/store.ts';
 import { parseBody } from './body.ts';
-import { errorResponse } from './errors.ts';
 
 /** Epoch ms, or an ISO-8601 time. */
 const timeSchema = z.union([

@@ -4,7 +4,8 @@
 // HTTP only: validate params, call experimentReport(), shape errors the OpenAI way.
 import { Hono, type Context } from 'hono';
 import { z } from 'zod';
-import { experimentReport, type Queryable } from '../src/analytics/report.ts';
+import { experimentReport } from '../src/experiments/report.ts';
+import { type Queryable } from '../src/analytics/queryable.ts';
 import { invalidValue, reportError, reportWindowSchema, sinceMsOf, storeUnavailable } from './report-query.ts';
 
 export interface ExperimentRoutesDeps {

@@ -2,11 +2,10 @@
 import { Hono, type Context } from 'hono';
 import { handleInference, type InferenceResult } from '../src/core/inference.ts';
 import { inferenceEndpoints, type InferenceKind } from '../src/config/openai-api.ts';
-import type { RuntimeTenant } from '../src/config/compile.ts';
-import { errors } from '../src/errors.ts';
+import type { RuntimeTenant } from '../src/runtime-model/compile.ts';
+import { errorResponse, errors } from '../src/errors.ts';
 import type { Platform } from '../src/platform.ts';
 import type { ChunkSource } from '../src/stream/relay.ts';
-import { errorResponse } from './errors.ts';
 import { readLimited } from './read-body.ts';
 
 /** A web stream over a chunk source; `onEnd` is called once when it closes or is cancelled. */

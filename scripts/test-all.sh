@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # `npm run test:all`: on a fresh machine, installs everything the tests need (Debian packages as root, npm
-# packages, the Python openai client), starts the servers they need (a private ClickHouse), lints, type-checks and runs
+# packages, the Python openai client), starts the servers they need (a private ClickHouse), lints, checks import boundaries, type-checks and runs
 # every test. CI (.ci/run) runs exactly this.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,6 +17,9 @@ npm ci --no-audit --no-fund
 
 echo "== lint (ESLint, type-aware; fails on any finding)"
 npm run --silent lint
+
+echo "== import boundaries (dependency-cruiser: .dependency-cruiser.cjs; fails on any violation not in the known list)"
+npm run --silent deps
 
 echo "== python: the official openai client in .venv (client e2e tests)"
 bash scripts/python-openai.sh

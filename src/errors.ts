@@ -81,3 +81,13 @@ export function toErrorResponse(err: unknown): { status: number; body: ErrorBody
     headers: {},
   };
 }
+
+/** Renders any error as OpenAI-style JSON with its status and extra headers. */
+export function errorResponse(err: unknown, extraHeaders: Record<string, string> = {}): Response {
+  const { status, body, headers } = toErrorResponse(err);
+  if (status >= 500 && !(err && typeof err === 'object' && 'status' in err)) console.error('kvroute: unexpected error', err);
+  return new Response(JSON.stringify(body), {
+    status,
+    headers: { 'content-type': 'application/json', ...headers, ...extraHeaders },
+  });
+}

@@ -6,15 +6,14 @@ import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import { getRequestListener, RequestError } from '@hono/node-server';
-import { createApp } from './app.ts';
 import { handleInference, type InferenceDeps, type InferenceResult } from './core/inference.ts';
 import { inferenceEndpoints, inferenceKindOf } from './config/openai-api.ts';
 import { corsHeadersFor } from './core/cors.ts';
-import type { PolicyFactory } from './config/compile.ts';
+import type { PolicyFactory } from './runtime-model/compile.ts';
 import { isLocalDev } from './config/deployment.ts';
 import type { HostPort } from './config/egress.ts';
-import { errors, HttpError, toErrorResponse } from './errors.ts';
-import type { Platform } from './platform.ts';
+import { errorResponse, errors, HttpError, toErrorResponse } from './errors.ts';
+import type { AppFactory, Platform } from './platform.ts';
 import { TenantDirectory } from './tenants/directory.ts';
 import { sha256Hex } from './tenants/keys.ts';
 import type { TenantStore } from './tenants/store.ts';
@@ -29,12 +28,8 @@ import { afterResponse, batched } from './core/after-response.ts';
 import { createDriftRecorder } from './drift/recorder.ts';
 import { driftStatusEventOf } from './analytics/drift-event.ts';
 import { MemoryDriftStore, type DriftStore } from './drift/store.ts';
-import { ShadowLimiter } from './shadow/limiter.ts';
-import { driftRoutes } from '../routes/drift.ts';
-import { experimentRoutes } from '../routes/experiments.ts';
+import { ShadowLimiter } from './experiments/shadow/limiter.ts';
 import { nodeProcessMetrics } from './node-process-metrics.ts';
-import { cacheReportRoutes } from '../routes/cache-report.ts';
-import { errorResponse } from '../routes/errors.ts';
 
 export interface NodeRouterOptions {
   store: TenantStore;
@@ -197,7 +192,8 @@ function selfAddresses(host: string, port: number): HostPort[] {
   return out;
 }
 
-export async function startNodeRouter(opts: NodeRouterOptions): Promise<NodeRouter> {
+/** Serves the app `createApp` builds (routes/node.ts passes routes/app.ts's) on a Node server with this runtime. */
+export async function startNodeServer(opts: NodeRouterOptions, createApp: AppFactory): Promise<NodeRouter> {
   const states = new BackendStates();
   const client = new NodeUpstreamClient();
   const pending = new Set<Promise<unknown>>();
@@ -217,6 +213,7 @@ export async function startNodeRouter(opts: NodeRouterOptions): Promise<NodeRout
     shadowLimiter: emit ? new ShadowLimiter() : undefined,
   };
   const localDev = opts.localDev ?? isLocalDev(process.env);
+  const reports = opts.analytics?.queryable;
   /** Where this router answers, once it listens: never a backend. */
   const self: HostPort[] = [];
   const platform: Platform = {
@@ -235,14 +232,8 @@ export async function startNodeRouter(opts: NodeRouterOptions): Promise<NodeRout
     hooks,
     draining: () => draining,
     processMetrics: nodeProcessMetrics,
-    mountAdmin(admin) {
-      admin.route('/tenants/:id/drift', driftRoutes({ store: driftStore }));
-      if (opts.analytics) {
-        const q = opts.analytics.queryable;
-        admin.route('/tenants/:id/experiments', experimentRoutes({ queryable: () => q }));
-        admin.route('/cache-report', cacheReportRoutes({ queryable: () => q }));
-      }
-    },
+    driftStore,
+    reportQueryable: reports ? () => reports : undefined,
   };
   defer = platform.defer;
   const app = createApp(platform);

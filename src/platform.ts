@@ -1,7 +1,10 @@
 // What the app needs from its runtime. src/worker.ts and src/node.ts build one each; core modules import neither.
+// The app itself comes from routes/app.ts: the entries (routes/worker.ts, routes/node.ts) hand it to the runtime.
 import type { Context, Hono } from 'hono';
+import type { Queryable } from './analytics/queryable.ts';
 import type { EgressContext } from './config/egress.ts';
 import type { InferenceDeps } from './core/inference.ts';
+import type { DriftStore } from './drift/store.ts';
 import type { TenantDirectory } from './tenants/directory.ts';
 import type { BackendStates } from './upstream/backend-state.ts';
 import type { UpstreamClient } from './upstream/types.ts';
@@ -33,6 +36,14 @@ export interface Platform {
   draining?(): boolean;
   /** Prometheus lines about the router process itself (memory, open handles), where the runtime can see it (Node). */
   processMetrics?(): string[];
-  /** Mounts extra admin sub-routers (drift, experiments) under /admin/tenants/:id/... */
-  mountAdmin?: (admin: Hono) => void;
+  /** Drift sketches and baselines (the admin drift API); that API is absent without one. */
+  driftStore?: DriftStore;
+  /**
+   * The analytics store the reports read (experiment results, cache report); those APIs are absent without one.
+   * Called per report request, so a runtime can open the store lazily.
+   */
+  reportQueryable?: () => Queryable | Promise<Queryable>;
 }
+
+/** Builds the app from a Platform: `createApp` (routes/app.ts), passed to a runtime by its entry point. */
+export type AppFactory = (platform: Platform) => Hono;

@@ -1,58 +1,38 @@
 // Workers runtime binding: KV-backed tenants (writes serialised by a Durable Object per tenant), fetch upstream,
-// per-isolate backend state refreshed from the BackendMonitor Durable Object. The same createApp as on Node.
-import { DurableObject } from 'cloudflare:workers';
-import { createApp } from './app.ts';
-import type { Platform } from './platform.ts';
+// per-isolate backend state refreshed from the BackendMonitor Durable Object. The Durable Objects and their
+// transports are in src/workers/. The app comes from the entry
+// (routes/worker.ts, wrangler.toml `main`): the same createApp as on Node.
+import type { AppFactory, Platform } from './platform.ts';
 import { TenantDirectory } from './tenants/directory.ts';
 import { sha256Hex } from './tenants/keys.ts';
-import { KvTenantStore, TenantWriterCore } from './tenants/kv-store.ts';
 import { loadSnapshotInto } from './tenants/load-config.ts';
 import { MemoryTenantStore, type TenantStore } from './tenants/store.ts';
 import { parseSnapshot } from './tenants/snapshot.ts';
 import { adminTokenProblem, isLocalDev } from './config/deployment.ts';
 import type { EgressContext } from './config/egress.ts';
-import { HttpError } from './errors.ts';
-import { errorResponse } from '../routes/errors.ts';
+import { errorResponse, HttpError } from './errors.ts';
 import { BackendStates } from './upstream/backend-state.ts';
 import { FetchUpstreamClient } from './upstream/fetch-client.ts';
-import { HealthProber } from './upstream/probe.ts';
-import { applySnapshot, snapshotOf, type MonitorSnapshot } from './upstream/monitor-sync.ts';
+import { applySnapshot, type MonitorSnapshot } from './upstream/monitor-sync.ts';
 import { policyFactoryFor, sharedPopularityPolicyFactory } from './routing/policy-factory.ts';
-import { durableBoardCall, PopularityExchange } from './routing/popularity-exchange.ts';
+import { PopularityExchange } from './routing/popularity-exchange.ts';
 import type { Hono } from 'hono';
 import { handleEventBatch } from './analytics/delivery/queue.ts';
-import { clickhouseQueryable, d1Queryable, type Queryable } from './analytics/report.ts';
+import { clickhouseQueryable, d1Queryable, type Queryable } from './analytics/queryable.ts';
 import { createClickHouseClient } from './analytics/sinks/clickhouse.ts';
 import { migrateD1 } from './analytics/sinks/d1.ts';
-import { workerAnalytics, type WorkerAnalyticsEnv } from './analytics/worker-analytics.ts';
+import { workerAnalytics } from './analytics/worker-analytics.ts';
 import { workerSinkFromEnv } from './analytics/worker-sinks.ts';
 import { afterResponse } from './core/after-response.ts';
-import { DurableDriftStore, type DurableObjectNamespaceLike } from './drift/durable-object.ts';
 import { createDriftRecorder } from './drift/recorder.ts';
 import { driftStatusEventOf } from './analytics/drift-event.ts';
-import { ShadowLimiter } from './shadow/limiter.ts';
-import { driftRoutes } from '../routes/drift.ts';
-import { experimentRoutes } from '../routes/experiments.ts';
-import { cacheReportRoutes } from '../routes/cache-report.ts';
+import { ShadowLimiter } from './experiments/shadow/limiter.ts';
+import { DurableDriftStore } from './workers/drift-durable-object.ts';
+import type { Env } from './workers/env.ts';
+import { KvTenantStore } from './workers/kv-tenant-store.ts';
+import { durableBoardCall } from './workers/popularity-board-call.ts';
 
-export { DriftDurableObject } from './drift/durable-object.ts';
-export { PopularityBoardDurableObject } from './routing/popularity-board-do.ts';
-
-export interface Env extends WorkerAnalyticsEnv {
-  CONFIG: KVNamespace;
-  /** Per-tenant drift sketches and baselines. */
-  DRIFT: DurableObjectNamespaceLike;
-  TENANT_WRITER: DurableObjectNamespace;
-  BACKEND_MONITOR: DurableObjectNamespace;
-  /** Per tenant pool: the shared prefix-popularity board (optional; without it isolates count alone). */
-  POPULARITY?: DurableObjectNamespaceLike;
-  /** A secret (`wrangler secret put`); `kvroute start` and the tests pass a development one. */
-  KVROUTE_ADMIN_TOKEN?: string;
-  /** "1" only in local development (`kvroute start`, tests): see src/config/deployment.ts. */
-  KVROUTE_LOCAL_DEV?: string;
-  /** Read-only deployments (and standalone workerd): the whole tenant snapshot as JSON, instead of KV. */
-  KVROUTE_STATIC_CONFIG?: string;
-}
+export type { Env } from './workers/env.ts';
 
 /** Per-isolate state: built on the first request (bindings arrive with it), reused after. */
 interface Isolate {
@@ -93,10 +73,10 @@ async function reportQueryable(env: Env): Promise<Queryable> {
   }
   if (!env.ANALYTICS_DB) throw new Error('no analytics store bound (ANALYTICS_DB or CLICKHOUSE_URL)');
   await migrateD1(env.ANALYTICS_DB);
-  return d1Queryable(env.ANALYTICS_DB as unknown as Parameters<typeof d1Queryable>[0]);
+  return d1Queryable(env.ANALYTICS_DB);
 }
 
-async function build(env: Env): Promise<Isolate> {
+async function build(env: Env, createApp: AppFactory): Promise<Isolate> {
   const store = await storeOf(env);
   const states = new BackendStates();
   const popularity = env.POPULARITY ? new PopularityExchange(durableBoardCall(env.POPULARITY)) : null;
@@ -108,6 +88,7 @@ async function build(env: Env): Promise<Isolate> {
   // Per isolate: sketches accumulate here and are merged into the tenant's Durable Object on flush.
   const driftStore = env.DRIFT ? new DurableDriftStore(env.DRIFT) : null;
   const drift = driftStore ? createDriftRecorder({ store: driftStore, onStatus: (rows) => emit?.(rows.map(driftStatusEventOf)) }) : undefined;
+  let reports: Promise<Queryable> | undefined;
   const platform: Platform = {
     runtime: 'workers',
     directory,
@@ -118,12 +99,8 @@ async function build(env: Env): Promise<Isolate> {
     now,
     defer: (p) => void p.catch(() => {}),
     hooks: { onRecord: afterResponse({ emit, drift, now, states }), emit, shadowLimiter: emit ? new ShadowLimiter() : undefined },
-    mountAdmin(admin) {
-      if (driftStore) admin.route('/tenants/:id/drift', driftRoutes({ store: driftStore }));
-      let q: Promise<Queryable> | undefined;
-      admin.route('/tenants/:id/experiments', experimentRoutes({ queryable: () => (q ??= reportQueryable(env)) }));
-      admin.route('/cache-report', cacheReportRoutes({ queryable: () => (q ??= reportQueryable(env)) }));
-    },
+    driftStore: driftStore ?? undefined,
+    reportQueryable: () => (reports ??= reportQueryable(env)),
   };
   return { app: createApp(platform), platform, lastSync: 0, popularity };
 }
@@ -135,7 +112,8 @@ async function syncFromMonitor(env: Env, iso: Isolate): Promise<void> {
   if (res.ok) applySnapshot(iso.platform.states, (await res.json<unknown>()) as MonitorSnapshot, iso.platform.now());
 }
 
-export default {
+/** The Worker's handlers around the app `createApp` builds (routes/worker.ts passes routes/app.ts's). */
+export const createWorker = (createApp: AppFactory) => ({
   async fetch(req: Request, env: Env, ctx: ExecutionContext): Promise<Response> {
     // Checked on every request, before the isolate is built: a misconfigured deployment answers 503 and
     // starts serving as soon as the secret is set, without caching the refusal.
@@ -143,7 +121,7 @@ export default {
     if (refusal) return errorResponse(new HttpError(503, 'server_error', `kvroute is not configured: ${refusal}`, 'admin_token_required'));
     if (!isolate) {
       try {
-        isolate = await (building ??= build(env));
+        isolate = await (building ??= build(env, createApp));
       } catch (err) {
         // A failed start is not cached: the next request builds again (a KV blip must not mean 500 until the
         // isolate is recycled).
@@ -173,36 +151,4 @@ export default {
   async queue(batch: MessageBatch, env: Env): Promise<void> {
     await handleEventBatch(batch, workerSinkFromEnv(env));
   },
-} satisfies ExportedHandler<Env>;
-
-/** Serialises a tenant's config writes so If-Match is a real compare-and-swap over eventually consistent KV. */
-export class TenantWriter extends DurableObject<Env> {
-  private core = new TenantWriterCore(this.ctx.storage, this.env.CONFIG);
-  override async fetch(req: Request): Promise<Response> {
-    return this.core.handle(req);
-  }
-}
-
-/**
- * Probes every configured backend (engine health path and load metrics) on an alarm, once for the whole fleet,
- * and serves the result to isolates. Its state is soft: after an eviction it re-probes.
- */
-export class BackendMonitor extends DurableObject<Env> {
-  private states = new BackendStates();
-  private prober = new HealthProber(
-    new KvTenantStore({ kv: this.env.CONFIG, writer: (id) => this.env.TENANT_WRITER.get(this.env.TENANT_WRITER.idFromName(id)) }),
-    this.states,
-    new FetchUpstreamClient(),
-    () => Date.now(),
-  );
-
-  override async fetch(_req: Request): Promise<Response> {
-    if ((await this.ctx.storage.getAlarm()) === null) await this.ctx.storage.setAlarm(Date.now() + 100);
-    return Response.json(snapshotOf(this.states, Date.now()));
-  }
-
-  override async alarm(): Promise<void> {
-    await this.prober.tick();
-    await this.ctx.storage.setAlarm(Date.now() + 1_000);
-  }
-}
+}) satisfies ExportedHandler<Env>;

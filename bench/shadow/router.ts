@@ -6,7 +6,7 @@
 // Prints "ready <url>" when listening; SIGTERM closes the router, then delivers and closes the analytics.
 import path from 'node:path';
 import { createNodeAnalytics } from '../../src/analytics/node-analytics.ts';
-import { startNodeRouter } from '../../src/node.ts';
+import { startNodeRouter } from '../../routes/node.ts';
 import { sha256Hex } from '../../src/tenants/keys.ts';
 import { MemoryTenantStore } from '../../src/tenants/store.ts';
 import { parseFlags } from '../../src/util/args.ts';

@@ -2,7 +2,7 @@
 // stated it (cache receipts, carried by the request events' prompt_tokens and cached_tokens), per tenant, per
 // backend and per routing policy (read from the decision each event records). Same numbers from ClickHouse and
 // SQLite / D1. Requests the router answered with an error, and error answers of backends, are left out.
-import { num, rate, sqlString, type Dialect, type Queryable } from './report.ts';
+import { num, rate, sqlString, type Dialect, type Queryable } from './queryable.ts';
 
 export interface CacheReportFilter {
   /** One tenant's requests; all tenants when absent. */

@@ -93,7 +93,7 @@ export const shadowPairSchema = baseSchema.extend({
   ...legSchema.shape,
   cand: legSchema,
   exact_match: z.boolean(),
-  /** Word-multiset Jaccard similarity, see src/shadow/compare.ts; null when either leg failed. */
+  /** Word-multiset Jaccard similarity, see src/experiments/shadow/compare.ts; null when either leg failed. */
   similarity: z.number().min(0).max(1).nullable(),
   /** Candidate chars / primary chars; null when not defined. */
   length_ratio: z.number().min(0).nullable(),

@@ -9,7 +9,7 @@
 import type { AnalyticsEvent } from './event.ts';
 import { NodeEventBuffer, type NodeBufferOptions } from './delivery/node-buffer.ts';
 import { migrateClickHouse } from './migrations.ts';
-import { clickhouseQueryable, sqliteQueryable, type Queryable } from './report.ts';
+import { clickhouseQueryable, sqliteQueryable, type Queryable } from './queryable.ts';
 import { errText, type AnalyticsSink } from './sink.ts';
 import { ClickHouseSink, createClickHouseClient, type ClickHouseConfig } from './sinks/clickhouse.ts';
 import { openSqlite, SqliteSink } from './sinks/sqlite.ts';

@@ -1,7 +1,9 @@
 // Prefix-affinity settings of a tenant or a pool: how requests are hashed and which policy picks the backend.
 // Validated once when a config is written; the router then uses the parsed value as is.
 import { z } from 'zod';
-import { DEFAULT_BLOCK_CHARS } from '../routing/policy.ts';
+
+/** Characters per hashed block when the config leaves `blockChars` out (and when a RoutingInput does not say). */
+export const DEFAULT_BLOCK_CHARS = 512;
 
 export const affinityPolicyNames = [
   'prefix-affinity',

@@ -7,10 +7,10 @@ import { firstProblem, inferenceEndpoints, type InferenceBody, type InferenceKin
 import { errors, HttpError, toErrorResponse } from '../errors.ts';
 import { decisionHeader, type Decision } from '../routing/decide.ts';
 import type { RoutingInput, RoutingPolicy } from '../routing/policy.ts';
-import { shouldShadow } from '../routing/experiments.ts';
+import { shouldShadow } from '../experiments/assignment.ts';
 import { canonicalLength, prefixHashes } from '../routing/prefix-hash.ts';
-import { legFromSummary, skippedLeg, type LegOutcome } from '../shadow/leg.ts';
-import type { ShadowLimiter } from '../shadow/limiter.ts';
+import { legFromSummary, skippedLeg, type LegOutcome } from '../experiments/shadow/leg.ts';
+import type { ShadowLimiter } from '../experiments/shadow/limiter.ts';
 import { KeepaliveSource } from '../stream/keepalive.ts';
 import { SseRelay, sseErrorEvent, type ChunkSource, type StreamOutcome } from '../stream/relay.ts';
 import { CompletionStreamObserver, summariseCompletionBody } from '../stream/sse.ts';
@@ -19,7 +19,7 @@ import type { BackendStates } from '../upstream/backend-state.ts';
 import { normaliseUpstreamError } from '../upstream/error-body.ts';
 import { forward, outcomeOfStatus, type AttemptRecord, type Forwarded } from '../upstream/forward.ts';
 import { readAllText, type UpstreamClient } from '../upstream/types.ts';
-import { chooseRoute } from './experiment.ts';
+import { chooseRoute } from '../experiments/choose-route.ts';
 import { outcomeErrorClass, routerErrorClass } from './error-class.ts';
 import { startShadow } from './shadow.ts';
 

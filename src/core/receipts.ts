@@ -2,7 +2,7 @@
 // counted on its backend (GET /metrics) and told to the policy that placed the request (RoutingPolicy.onReceipt):
 // ground truth for where a prefix lives, without a tokenizer. Runs in the after-response path, never on the
 // request's own.
-import type { CacheReceipt } from '../routing/policy.ts';
+import type { CacheReceipt } from '../types/cache-receipt.ts';
 import type { BackendStates } from '../upstream/backend-state.ts';
 import type { RequestRecord } from './inference.ts';
 

@@ -4,7 +4,7 @@
 import type { DriftObservation } from './recorder.ts';
 import type { ResponseObservation } from './features.ts';
 import type { DriftConfig } from '../config/drift.ts';
-import type { CacheReceipt } from '../routing/policy.ts';
+import type { CacheReceipt } from '../types/cache-receipt.ts';
 import { completionFacts, receiptOf, usageOf, type ReceiptReader, type Usage } from '../stream/completion-facts.ts';
 import { responsesUsageInText } from '../stream/responses-usage.ts';
 

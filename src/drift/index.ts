@@ -1,4 +1,5 @@
-// Public API of the drift subsystem (re-exported from src/index.ts).
+// Public API of the drift subsystem (re-exported from routes/index.ts, the library entry; the drift Durable Object and its client are in
+// src/workers/drift-durable-object.ts).
 export { LogHist, DEFAULT_ALPHA, ZERO_KEY } from './loghist.ts';
 export { CatCounts, DEFAULT_CATEGORY_CAPACITY, type CatCountsJSON } from './categorical.ts';
 export { NgramHist, DEFAULT_NGRAM_BUCKETS, DEFAULT_NGRAM_MAX_CHARS } from './ngram.ts';
@@ -12,6 +13,5 @@ export { DriftAccumulator, type DriftDelta, type DeltaEntry } from './aggregate.
 export { applyEvaluation, emptyAlertState, type DriftAlert, type DriftStatusRow, type AlertState } from './alerts.ts';
 export { TenantLedger, type KeyValueRepository, type DriftReport, type GroupReport, type DriftReportOptions, type BaselineRequest, type IngestResult } from './ledger.ts';
 export { MemoryDriftStore, MapRepository, type DriftStore } from './store.ts';
-export { DriftDurableObject, DurableDriftStore, type DurableObjectNamespaceLike, type DurableObjectStateLike } from './durable-object.ts';
 export { createDriftRecorder, type DriftRecorder, type DriftRecorderDeps, type DriftObservation } from './recorder.ts';
 export { observationFromRecord, driftObservationOf, usageAndFinish, type RequestRecordLike } from './from-record.ts';

@@ -1,6 +1,6 @@
 // The routing step: pool -> healthy candidates -> policy -> a Decision value that is written to headers, events
 // and logs. Pure and synchronous; state (in-flight counts, breakers, engine load) is read, not changed.
-import type { ModelRoute, RuntimeBackend } from '../config/compile.ts';
+import type { ModelRoute, RuntimeBackend } from '../runtime-model/compile.ts';
 import type { BackendStates } from '../upstream/backend-state.ts';
 import type { Candidate, RoutingInput } from './policy.ts';
 

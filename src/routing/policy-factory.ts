@@ -1,7 +1,7 @@
 // Builds a pool's routing policy from its effective affinity settings. One instance per (tenant version, pool)
 // per isolate / replica; per-instance policy state lives in it.
 import type { Routers } from '../config/affinity.ts';
-import type { PolicyFactory } from '../config/compile.ts';
+import type { PolicyFactory } from '../runtime-model/compile.ts';
 import { createPolicy } from './policies/index.ts';
 import { DEFAULT_POPULARITY_HALF_LIFE } from './policies/prefix-popularity.ts';
 import type { PopularityExchange } from './popularity-exchange.ts';

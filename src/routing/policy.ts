@@ -1,9 +1,11 @@
 // The one routing-policy interface. Every backend-selection strategy implements it; the router's hot path and
 // the offline replay lab both call it, so the lab measures the code that serves traffic.
 // Policies are synchronous and do no I/O: everything they need arrives in the arguments.
+import { DEFAULT_BLOCK_CHARS } from '../config/affinity.ts';
+import type { CacheReceipt } from '../types/cache-receipt.ts';
 
-/** Characters per hashed block when a RoutingInput does not say (the affinity config's default). */
-export const DEFAULT_BLOCK_CHARS = 512;
+/** Characters per hashed block when a RoutingInput does not say: the affinity config's default. */
+export { DEFAULT_BLOCK_CHARS };
 
 /** Load of one backend as the router sees it. Fields other than `inflight` are optional engine reports. */
 export interface BackendLoad {
@@ -57,16 +59,8 @@ export interface RoutingInput {
   now: number;
 }
 
-/**
- * An engine's own statement of what it served from its prefix cache for one request (from the response's usage or
- * the engine's timings, read by its adapter): ground truth for where a prefix lives.
- */
-export interface CacheReceipt {
-  /** Prompt tokens of the request, as the engine counted them. */
-  promptTokens: number;
-  /** Of those, tokens the engine served from its prefix cache. */
-  cachedTokens: number;
-}
+/** What an engine says it served from its prefix cache (policies learn from it in onReceipt): a shared type. */
+export type { CacheReceipt } from '../types/cache-receipt.ts';
 
 export interface Selection {
   /** Index into the candidates array. */

@@ -6,7 +6,7 @@
 // cache receipts: the engine adapter finds the engine's statement of cached tokens in a message, and receiptOf()
 // sanitises it here.
 import type { EngineAdapter, RawReceipt } from '../../gpu-backends/adapters/types.ts';
-import type { CacheReceipt } from '../routing/policy.ts';
+import type { CacheReceipt } from '../types/cache-receipt.ts';
 import { clipText } from '../util/text.ts';
 import { responsesFinishReason, usageOfMessage } from './responses-usage.ts';
 

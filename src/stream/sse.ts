@@ -5,7 +5,7 @@
 // Allocation-light: one streaming TextDecoder, one carry-over string for a partial line, and one JSON.parse per
 // `data:` event (needed for usage / finish_reason). Output text is only accumulated when asked, up to a cap.
 // Usage, finish_reason and cache receipts are sanitised by completion-facts.ts (backends are untrusted).
-import type { CacheReceipt } from '../routing/policy.ts';
+import type { CacheReceipt } from '../types/cache-receipt.ts';
 import { completionFacts, firstChoice, type ReceiptReader, type Usage } from './completion-facts.ts';
 
 export interface SseEvent {

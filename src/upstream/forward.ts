@@ -2,7 +2,7 @@
 // 429 with Retry-After, first-byte timeout) are retried on another backend within a bounded number of attempts
 // and a total deadline. Returns the upstream response with its first body chunk already read, so a stream that
 // stalls before its first token can still fail over.
-import type { ModelRoute } from '../config/compile.ts';
+import type { ModelRoute } from '../runtime-model/compile.ts';
 import type { TenantConfig } from '../config/schema.ts';
 import { errors, type HttpError } from '../errors.ts';
 import { decide, type Decision } from '../routing/decide.ts';

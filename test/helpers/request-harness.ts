@@ -6,7 +6,7 @@ import { vi } from 'vitest';
 import { parseTenantConfig, type TenantConfigInput } from '../../src/config/schema.ts';
 import { handleInference, type InferenceDeps, type InferenceResult, type RequestRecord } from '../../src/core/inference.ts';
 import type { InferenceKind } from '../../src/config/openai-api.ts';
-import type { PolicyFactory } from '../../src/config/compile.ts';
+import type { PolicyFactory } from '../../src/runtime-model/compile.ts';
 import { defaultPolicyFactory } from '../../src/routing/policy-factory.ts';
 import { TenantDirectory } from '../../src/tenants/directory.ts';
 import { sha256Hex } from '../../src/tenants/keys.ts';

@@ -2,7 +2,7 @@
 // rules on backend URLs, write-only backend secrets, and the dot-segment forms the Worker can still see.
 import { SELF, createExecutionContext, env, waitOnExecutionContext } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
-import worker from '../../src/worker.ts';
+import worker from '../../routes/worker.ts';
 
 const ADMIN = { authorization: 'Bearer dev-admin-token', 'content-type': 'application/json' };
 const STRONG = 'k7Qf2vXp9LmR4tWz8bYc1nHs6dJg3aEu';

@@ -2,7 +2,8 @@
 import { env } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
 import { analyticsEventSchema, newEventId, type AnalyticsEvent } from '../../src/analytics/event.ts';
-import { experimentReport, d1Queryable } from '../../src/analytics/report.ts';
+import { experimentReport } from '../../src/experiments/report.ts';
+import { d1Queryable } from '../../src/analytics/queryable.ts';
 import { D1Sink, migrateD1, type D1Like } from '../../src/analytics/sinks/d1.ts';
 import { deadLetterOf } from '../../src/analytics/dead-letter.ts';
 import { errText, isDataRejected } from '../../src/analytics/sink.ts';

@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { defaultDriftConfig } from '../../src/config/drift.ts';
 import { DriftAccumulator } from '../../src/drift/aggregate.ts';
-import { DriftDurableObject, DurableDriftStore, type DurableObjectStorageLike } from '../../src/drift/durable-object.ts';
+import { DriftDurableObject, DurableDriftStore, type DurableObjectStorageLike } from '../../src/workers/drift-durable-object.ts';
 import { extractFeatures } from '../../src/drift/features.ts';
 import { LogHist } from '../../src/drift/loghist.ts';
 import { psi } from '../../src/drift/psi.ts';

@@ -3,7 +3,9 @@
 import { SELF, env } from 'cloudflare:test';
 import { describe, expect, inject, it } from 'vitest';
 import { backendHash } from '../../src/routing/policies/shared-placements.ts';
-import { ASK_ONLY_CURSOR, PopularityExchange, decodeBoardAnswer, durableBoardCall } from '../../src/routing/popularity-exchange.ts';
+import { ASK_ONLY_CURSOR, PopularityExchange } from '../../src/routing/popularity-exchange.ts';
+import { durableBoardCall } from '../../src/workers/popularity-board-call.ts';
+import { decodeBoardAnswer } from '../../src/workers/popularity-wire.ts';
 import { prefixHashes } from '../../src/routing/prefix-hash.ts';
 
 const ADMIN = { authorization: 'Bearer dev-admin-token', 'content-type': 'application/json' };

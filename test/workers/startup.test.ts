@@ -2,7 +2,7 @@
 // isolate recovers on the next request instead of failing until it is recycled.
 import { env, createExecutionContext, waitOnExecutionContext } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
-import worker from '../../src/worker.ts';
+import worker from '../../routes/worker.ts';
 
 async function call(e: typeof env, path: string): Promise<Response> {
   const ctx = createExecutionContext();

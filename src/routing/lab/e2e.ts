@@ -8,7 +8,7 @@
 // llama.cpp's timings, read with the engine kind's adapter, as the router reads it) and the engines' own
 // counter of processed prompt tokens (their metrics, before and after the replay).
 import { adapterFor, type EngineKind } from '../../../gpu-backends/adapters/index.ts';
-import { startNodeRouter, type NodeRouter } from '../../node.ts';
+import { startNodeRouter, type NodeRouter } from '../../../routes/node.ts';
 import { parseTenantConfig } from '../../config/schema.ts';
 import type { PolicyOptions } from '../../config/affinity.ts';
 import { CompletionStreamObserver } from '../../stream/sse.ts';

@@ -12,7 +12,8 @@ import { DEAD_LETTERS_TABLE } from '../../../src/analytics/dead-letter.ts';
 import { ClickHouseSink, createClickHouseClient } from '../../../src/analytics/sinks/clickhouse.ts';
 import { openSqlite, SqliteSink } from '../../../src/analytics/sinks/sqlite.ts';
 import { NodeEventBuffer } from '../../../src/analytics/delivery/node-buffer.ts';
-import { clickhouseQueryable, experimentReport, sqliteQueryable } from '../../../src/analytics/report.ts';
+import { experimentReport } from '../../../src/experiments/report.ts';
+import { clickhouseQueryable, sqliteQueryable } from '../../../src/analytics/queryable.ts';
 import { cacheReport } from '../../../src/analytics/cache-report.ts';
 import { armEvents, cacheRequests, pairEvent, requestEvent } from '../../unit/analytics/fixtures.ts';
 import { dropDatabase, freePort, testDatabase, useClickHouse } from './clickhouse-server.ts';
@@ -50,7 +51,7 @@ describe('ClickHouse migrations', () => {
 
   it('the migrate command works from the CLI and can run twice', () => {
     const db2 = testDatabase('kvr_cli');
-    const cli = resolve(import.meta.dirname, '../../../src/cli.ts');
+    const cli = resolve(import.meta.dirname, '../../../bin/cli.ts');
     const tsx = resolve(import.meta.dirname, '../../../node_modules/.bin/tsx');
     for (let i = 0; i < 2; i++) {
       const out = execFileSync(tsx, [cli, 'migrate', '--clickhouse', url, '--database', db2], { encoding: 'utf8', timeout: 30_000 });

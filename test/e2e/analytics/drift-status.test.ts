@@ -14,7 +14,7 @@ import { driftConfigSchema } from '../../../src/config/drift.ts';
 import { parseTenantConfig } from '../../../src/config/schema.ts';
 import { createDriftRecorder } from '../../../src/drift/recorder.ts';
 import { MemoryDriftStore } from '../../../src/drift/store.ts';
-import { startNodeRouter } from '../../../src/node.ts';
+import { startNodeRouter } from '../../../routes/node.ts';
 import { sha256Hex } from '../../../src/tenants/keys.ts';
 import { MemoryTenantStore } from '../../../src/tenants/store.ts';
 import { startSimPool, type SimPool } from '../../helpers/sim-pool.ts';

@@ -11,10 +11,10 @@ import { EVENTS_TABLE, migrateClickHouse } from '../../../src/analytics/migratio
 import { ClickHouseSink, createClickHouseClient } from '../../../src/analytics/sinks/clickhouse.ts';
 import { NodeEventBuffer } from '../../../src/analytics/delivery/node-buffer.ts';
 import { CompletionStreamObserver } from '../../../src/stream/sse.ts';
-import { legFromSummary, type LegOutcome } from '../../../src/shadow/leg.ts';
-import { ShadowLimiter } from '../../../src/shadow/limiter.ts';
-import { runShadowFlow } from '../../../src/shadow/orchestrate.ts';
-import { SHADOW_HEADER, type ShadowSender } from '../../../src/shadow/run.ts';
+import { legFromSummary, type LegOutcome } from '../../../src/experiments/shadow/leg.ts';
+import { ShadowLimiter } from '../../../src/experiments/shadow/limiter.ts';
+import { runShadowFlow } from '../../../src/experiments/shadow/orchestrate.ts';
+import { SHADOW_HEADER, type ShadowSender } from '../../../src/experiments/shadow/run.ts';
 import { dropDatabase, freePort, testDatabase, useClickHouse } from './clickhouse-server.ts';
 
 /** A minimal fetch-based sender with the UpstreamClient shape (the router passes its own client). */

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createNodeAnalytics, type NodeAnalytics } from '../../../src/analytics/node-analytics.ts';
 import { parseTenantConfig } from '../../../src/config/schema.ts';
-import { startNodeRouter, type NodeRouter } from '../../../src/node.ts';
+import { startNodeRouter, type NodeRouter } from '../../../routes/node.ts';
 import { sha256Hex } from '../../../src/tenants/keys.ts';
 import { MemoryTenantStore } from '../../../src/tenants/store.ts';
 import { startSimPool, type SimPool } from '../../helpers/sim-pool.ts';

@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { spawnLocalWorker } from '../../../src/commands/local-worker.ts';
+import { spawnLocalWorker } from '../../../bin/commands/local-worker.ts';
 import { FUZZ } from './arbitraries.ts';
 import type { Runtime } from './judge.ts';
 

@@ -5,9 +5,9 @@
 // cached_tokens), which must agree with what the engines' /metrics say they evaluated; never timed.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEngineProcesses, type EngineProcesses } from '../../../gpu-backends/llama-engine/processes.ts';
-import { LLAMA_ENGINE_KIND } from '../../../src/commands/demo.ts';
+import { LLAMA_ENGINE_KIND } from '../../../bin/commands/demo.ts';
 import { parseTenantConfig } from '../../../src/config/schema.ts';
-import { startNodeRouter } from '../../../src/node.ts';
+import { startNodeRouter } from '../../../routes/node.ts';
 import { sha256Hex } from '../../../src/tenants/keys.ts';
 import { MemoryTenantStore } from '../../../src/tenants/store.ts';
 import { engineMetrics, post, TEST_MODELS_DIR } from './helpers.ts';

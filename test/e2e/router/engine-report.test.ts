@@ -3,7 +3,7 @@
 // GET /admin/backends and logged once per backend and kind; the backend's apiKey goes with every probe.
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { parseTenantConfig, type TenantConfigInput } from '../../../src/config/schema.ts';
-import { startNodeRouter, type NodeRouter } from '../../../src/node.ts';
+import { startNodeRouter, type NodeRouter } from '../../../routes/node.ts';
 import { MemoryTenantStore } from '../../../src/tenants/store.ts';
 import { startKeyedEngine, type KeyedEngine } from '../../helpers/keyed-engine.ts';
 import { startSimPool, type SimPool } from '../../helpers/sim-pool.ts';

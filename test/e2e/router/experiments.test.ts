@@ -10,7 +10,7 @@ import { createNodeAnalytics, type NodeAnalytics } from '../../../src/analytics/
 import { EVENTS_TABLE } from '../../../src/analytics/migrations.ts';
 import { createClickHouseClient } from '../../../src/analytics/sinks/clickhouse.ts';
 import { parseTenantConfig } from '../../../src/config/schema.ts';
-import { startNodeRouter, type NodeRouter } from '../../../src/node.ts';
+import { startNodeRouter, type NodeRouter } from '../../../routes/node.ts';
 import { sha256Hex } from '../../../src/tenants/keys.ts';
 import { MemoryTenantStore } from '../../../src/tenants/store.ts';
 import { startSimPool, type SimPool } from '../../helpers/sim-pool.ts';

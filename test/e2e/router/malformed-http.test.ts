@@ -2,7 +2,7 @@
 // that is not a host name, a request target that is not a URL) get kvroute's own OpenAI-style 400, on a real
 // socket. Found by the HTTP fuzz suite (test/e2e/fuzz).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startNodeRouter, type NodeRouter } from '../../../src/node.ts';
+import { startNodeRouter, type NodeRouter } from '../../../routes/node.ts';
 import { MemoryTenantStore } from '../../../src/tenants/store.ts';
 import { rawRequest } from '../fuzz/raw-http.ts';
 import { openAiErrorProblem } from '../fuzz/judge.ts';

@@ -1,7 +1,7 @@
 // Active probes: the router reads each backend's health path and load metrics through its engine adapter,
 // without any client traffic, and a backend that stops answering is taken out of rotation.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startNodeRouter, type NodeRouter } from '../../../src/node.ts';
+import { startNodeRouter, type NodeRouter } from '../../../routes/node.ts';
 import { parseTenantConfig } from '../../../src/config/schema.ts';
 import { MemoryTenantStore } from '../../../src/tenants/store.ts';
 import { startSimPool, type SimPool } from '../../helpers/sim-pool.ts';

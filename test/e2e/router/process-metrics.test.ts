@@ -1,7 +1,7 @@
 // The Node router's /metrics also describes the process itself (memory, open handles), so a soak or a scraper can
 // watch for leaks without a debugger attached.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startNodeRouter, type NodeRouter } from '../../../src/node.ts';
+import { startNodeRouter, type NodeRouter } from '../../../routes/node.ts';
 import { MemoryTenantStore } from '../../../src/tenants/store.ts';
 
 const TOKEN = 'process-metrics-admin-token-0123456789abcdef';

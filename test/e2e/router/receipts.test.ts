@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CacheReport } from '../../../src/analytics/cache-report.ts';
 import { createNodeAnalytics, type NodeAnalytics } from '../../../src/analytics/node-analytics.ts';
 import { parseTenantConfig } from '../../../src/config/schema.ts';
-import { startNodeRouter, type NodeRouter } from '../../../src/node.ts';
+import { startNodeRouter, type NodeRouter } from '../../../routes/node.ts';
 import { sha256Hex } from '../../../src/tenants/keys.ts';
 import { MemoryTenantStore } from '../../../src/tenants/store.ts';
 import { metricValue, startSimPool, type SimPool } from '../../helpers/sim-pool.ts';

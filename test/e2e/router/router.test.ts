@@ -2,7 +2,7 @@
 // SDK as the client. Faults come from the simulator's fault injection.
 import OpenAI, { APIError } from 'openai';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startNodeRouter, type NodeRouter } from '../../../src/node.ts';
+import { startNodeRouter, type NodeRouter } from '../../../routes/node.ts';
 import { sha256Hex } from '../../../src/tenants/keys.ts';
 import { MemoryTenantStore } from '../../../src/tenants/store.ts';
 import { parseTenantConfig } from '../../../src/config/schema.ts';

@@ -7,7 +7,7 @@ import { Hono } from 'hono';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AnalyticsEvent } from '../../../src/analytics/event.ts';
 import { cacheReport } from '../../../src/analytics/cache-report.ts';
-import { sqliteQueryable, type Queryable } from '../../../src/analytics/report.ts';
+import { sqliteQueryable, type Queryable } from '../../../src/analytics/queryable.ts';
 import { openSqlite, SqliteSink } from '../../../src/analytics/sinks/sqlite.ts';
 import { cacheRequests } from './fixtures.ts';
 import { cacheReportRoutes } from '../../../routes/cache-report.ts';

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Hono } from 'hono';
 import { createNodeAnalytics } from '../../../src/analytics/node-analytics.ts';
-import { experimentReport } from '../../../src/analytics/report.ts';
+import { experimentReport } from '../../../src/experiments/report.ts';
 import { experimentRoutes } from '../../../routes/experiments.ts';
 import { armEvents, requestEvent } from './fixtures.ts';
 import { pollUntil } from '../../helpers/poll.ts';

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { Hono } from 'hono';
 import { experimentRoutes } from '../../../routes/experiments.ts';
 import { openSqlite, SqliteSink } from '../../../src/analytics/sinks/sqlite.ts';
-import { sqliteQueryable, type Queryable } from '../../../src/analytics/report.ts';
+import { sqliteQueryable, type Queryable } from '../../../src/analytics/queryable.ts';
 import { armEvents } from './fixtures.ts';
 
 async function appWith(queryable: () => Queryable) {

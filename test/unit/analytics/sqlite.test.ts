@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openSqlite, SqliteSink } from '../../../src/analytics/sinks/sqlite.ts';
 import { D1Sink, type D1Like } from '../../../src/analytics/sinks/d1.ts';
-import { experimentReport, sqliteQueryable } from '../../../src/analytics/report.ts';
+import { experimentReport } from '../../../src/experiments/report.ts';
+import { sqliteQueryable } from '../../../src/analytics/queryable.ts';
 import { armEvents, pairEvent, requestEvent } from './fixtures.ts';
 
 async function freshDb() {

@@ -9,8 +9,8 @@ import { defaultDriftConfig } from '../../../src/config/drift.ts';
 import { observationFromRecord, usageAndFinish } from '../../../src/drift/from-record.ts';
 import { completionFacts, MAX_TOKEN_COUNT, tokenCount } from '../../../src/stream/completion-facts.ts';
 import { CompletionStreamObserver, summariseCompletionBody } from '../../../src/stream/sse.ts';
-import { legFromSummary } from '../../../src/shadow/leg.ts';
-import { buildPairRecord } from '../../../src/shadow/pair.ts';
+import { legFromSummary } from '../../../src/experiments/shadow/leg.ts';
+import { buildPairRecord } from '../../../src/experiments/shadow/pair.ts';
 import { clipText } from '../../../src/util/text.ts';
 
 /** Usage values a faulty backend has been seen to send, or could. */

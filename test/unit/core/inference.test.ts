@@ -247,7 +247,7 @@ describe('sampling keys on the router, not on the client', () => {
       experiments: [{ name: 'e', model: 'm', arms: [{ name: 'a', weight: 100, pool: 'p' }], shadow: { pool: 's', sampleRate: 0.5 } }],
     });
     h.deps.emit = () => {};
-    const { ShadowLimiter } = await import('../../../src/shadow/limiter.ts');
+    const { ShadowLimiter } = await import('../../../src/experiments/shadow/limiter.ts');
     h.deps.shadowLimiter = new ShadowLimiter();
     for (let i = 0; i < 40; i++) await settle(h.request(CHAT, { headers: { 'x-request-id': 'always-the-same' } }).then(drain));
     const shadowed = h.records.filter((r) => r.shadowed).length;

@@ -2,7 +2,7 @@
 // told to the policy that placed the request, through RoutingPolicy.onReceipt: a fake policy records the calls.
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { AnalyticsEvent } from '../../../src/analytics/event.ts';
-import type { PolicyFactory } from '../../../src/config/compile.ts';
+import type { PolicyFactory } from '../../../src/runtime-model/compile.ts';
 import { afterResponse } from '../../../src/core/after-response.ts';
 import { createDriftRecorder } from '../../../src/drift/recorder.ts';
 import { MemoryDriftStore } from '../../../src/drift/store.ts';

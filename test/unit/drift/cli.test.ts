@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { main } from '../../../src/commands/psi.ts';
+import { main } from '../../../bin/commands/psi.ts';
 
 async function run(argv: string[]) {
   const lines: string[] = [];

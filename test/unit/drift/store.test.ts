@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { driftConfigSchema, type DriftConfig } from '../../../src/config/drift.ts';
 import type { DriftAlert, DriftStatusRow } from '../../../src/drift/alerts.ts';
-import { DriftDurableObject, DurableDriftStore, type DurableObjectStorageLike } from '../../../src/drift/durable-object.ts';
+import { DriftDurableObject, DurableDriftStore, type DurableObjectStorageLike } from '../../../src/workers/drift-durable-object.ts';
 import { createDriftRecorder } from '../../../src/drift/recorder.ts';
 import { MemoryDriftStore, type DriftStore } from '../../../src/drift/store.ts';
 import { BASE_SHAPE, trafficSource } from './traffic.ts';

@@ -1,6 +1,6 @@
 import { describe, it, expect } from 'vitest';
 import { experimentSchema, type ExperimentInput } from '../../../src/config/experiments.ts';
-import { assignArm, bucketOf, shouldShadow, stickyKeyOf } from '../../../src/routing/experiments.ts';
+import { assignArm, bucketOf, shouldShadow, stickyKeyOf } from '../../../src/experiments/assignment.ts';
 
 const exp = (arms: [string, number][], extra: Partial<ExperimentInput> = {}) =>
   experimentSchema.parse({ name: 'exp1', model: 'm', arms: arms.map(([name, weight]) => ({ name, weight, pool: 'p' })), ...extra });

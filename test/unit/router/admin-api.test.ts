@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Hono } from 'hono';
 import { driftRoutes } from '../../../routes/drift.ts';
 import { MemoryDriftStore } from '../../../src/drift/store.ts';
-import { startNodeRouter, type NodeRouter } from '../../../src/node.ts';
+import { startNodeRouter, type NodeRouter } from '../../../routes/node.ts';
 import { MemoryTenantStore } from '../../../src/tenants/store.ts';
 import { ADMIN_TOKEN, poolConfig, testApp } from '../../helpers/platform.ts';
 

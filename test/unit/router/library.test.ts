@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import * as kvroute from '../../../src/index.ts';
+import * as kvroute from '../../../routes/index.ts';
 
-describe('library entry (src/index.ts)', () => {
+describe('library entry (routes/index.ts)', () => {
   it('exports the sketch and PSI functions, and they work', () => {
     const r = kvroute.psi([0.4, 0.3, 0.3], [0.35, 0.25, 0.4], { smoothing: 'none', input: 'shares' });
     expect(r.psi).toBeCloseTo(0.0445608547, 9);

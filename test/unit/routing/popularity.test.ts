@@ -6,7 +6,9 @@ import { PrefixAffinityPolicy } from '../../../src/routing/policies/prefix-affin
 import { PrefixPopularity } from '../../../src/routing/policies/prefix-popularity.ts';
 import { MAX_BATCH_REQUESTS, PopularityBoard, SharedPopularity } from '../../../src/routing/policies/shared-popularity.ts';
 import { PlacementLog, PlacementTable, PlacementView, backendHash } from '../../../src/routing/policies/shared-placements.ts';
-import { type BoardRequest, PoolBoard, PopularityExchange, decodeBoardAnswer, decodeBoardRequest, encodeBoardAnswer, encodeBoardRequest } from '../../../src/routing/popularity-exchange.ts';
+import { type BoardRequest, PoolBoard } from '../../../src/routing/popularity-board.ts';
+import { PopularityExchange } from '../../../src/routing/popularity-exchange.ts';
+import { decodeBoardAnswer, decodeBoardRequest, encodeBoardAnswer, encodeBoardRequest } from '../../../src/workers/popularity-wire.ts';
 import { fmix32 } from '../../../src/util/hash.ts';
 import { candidates, chain, input } from './helpers.ts';
 

@@ -1,0 +1,62 @@
+// `kvroute local-worker --port P [--persist-to DIR] [--vars JSON]`: the Worker in the local Workers runtime until
+// SIGINT/SIGTERM. Started by spawnLocalWorker (local-worker.ts); not meant to be typed by hand.
+//
+// workerd through Miniflare, with the bindings wrangler.toml declares (KV, D1, Durable Objects, Queues) as local
+// state, and the bundle `wrangler deploy --dry-run` builds, so what runs is what a deploy uploads. No dev proxy in
+// front: wrangler's dev server proxies every request through a worker of its own that neither passes on a
+// client's departure nor survives aborted requests under load (it answers text/plain 503 "Your worker restarted
+// mid-request"), and its devtools inspector copies every response body.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Log, LogLevel, Miniflare, type Json } from 'miniflare';
+import { unstable_getMiniflareWorkerOptions } from 'wrangler';
+import { num, parseFlags } from '../../src/util/args.ts';
+import { untilSignal } from '../../src/util/signals.ts';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const WRANGLER = join(ROOT, 'node_modules/wrangler/bin/wrangler.js');
+
+/** Bundles the Worker as a deploy would (wrangler deploy --dry-run) into a temporary directory. */
+function bundle(): { dir: string; entry: string } {
+  const dir = mkdtempSync(join(tmpdir(), 'kvroute-worker-'));
+  const r = spawnSync(process.execPath, [WRANGLER, 'deploy', '--dry-run', '--outdir', dir], {
+    cwd: ROOT,
+    encoding: 'utf8',
+    env: { ...process.env, WRANGLER_SEND_METRICS: 'false', CLOUDFLARE_CF_FETCH_ENABLED: 'false' },
+    timeout: 120_000,
+  });
+  if (r.status !== 0) throw new Error(`wrangler deploy --dry-run failed:\n${(r.stdout + r.stderr).slice(-2000)}`);
+  const entry = readdirSync(dir).find((f) => f === 'worker.js' || f === 'index.js');
+  if (!entry) throw new Error(`no worker.js or index.js in the bundle (${readdirSync(dir).join(', ')})`);
+  return { dir, entry: join(dir, entry) };
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const f = parseFlags(argv, { port: { type: 'string' }, 'persist-to': { type: 'string' }, vars: { type: 'string' } });
+  const vars = JSON.parse(f.vars ?? '{}') as Record<string, string>;
+  const built = bundle();
+  const { workerOptions } = unstable_getMiniflareWorkerOptions(join(ROOT, 'wrangler.toml'));
+  const mf = new Miniflare({
+    ...workerOptions,
+    name: 'kvroute',
+    modules: true,
+    modulesRoot: built.dir,
+    scriptPath: built.entry,
+    bindings: { ...(workerOptions.bindings as Record<string, Json> | undefined), ...vars }, // wrangler types it loosely
+    host: '127.0.0.1',
+    port: num('port', f.port, 8787),
+    defaultPersistRoot: f['persist-to'] ?? join(ROOT, '.wrangler/state'),
+    log: new Log(LogLevel.WARN),
+    // Opt-in, for memory investigations (bench/soak/heap.ts): workerd's own DevTools inspector on this port, one
+    // target per isolate (the Worker's and Miniflare's services). Off by default: nothing listens otherwise.
+    ...(process.env.KVROUTE_INSPECTOR_PORT && { inspectorPort: num('KVROUTE_INSPECTOR_PORT', process.env.KVROUTE_INSPECTOR_PORT, 0) }),
+  } as ConstructorParameters<typeof Miniflare>[0]);
+  await mf.ready;
+  await untilSignal();
+  await mf.dispose();
+  rmSync(built.dir, { recursive: true, force: true });
+  return 0;
+}

@@ -1,0 +1,135 @@
+// Workers: tenant configs and key hashes in Workers KV (read on the hot path, cached per isolate by the
+// TenantDirectory). KV has no compare-and-swap, so config writes go through a Durable Object per tenant
+// (TenantWriter) that holds the authoritative version, checks If-Match, then writes KV.
+import type { TenantConfig } from '../config/schema.ts';
+import { VersionConflict, checkVersion, type ApiKeyRecord, type TenantRecord, type TenantStore } from '../tenants/store.ts';
+
+const tenantKey = (id: string) => `tenant:${id}`;
+const keyKey = (hash: string) => `key:${hash}`;
+const indexKey = (tenantId: string, keyId: string) => `tkey:${tenantId}:${keyId}`;
+
+interface WriterStub {
+  fetch(input: string, init?: RequestInit): Promise<Response>;
+}
+
+export interface KvStoreEnv {
+  kv: KVNamespace;
+  /** Returns the TenantWriter DO stub for a tenant. */
+  writer(tenantId: string): WriterStub;
+}
+
+async function listAll(kv: KVNamespace, prefix: string): Promise<string[]> {
+  const names: string[] = [];
+  let cursor: string | undefined;
+  do {
+    const page: KVNamespaceListResult<unknown> = await kv.list({ prefix, cursor });
+    for (const k of page.keys) names.push(k.name);
+    cursor = page.list_complete ? undefined : page.cursor;
+  } while (cursor);
+  return names;
+}
+
+export class KvTenantStore implements TenantStore {
+  constructor(private env: KvStoreEnv) {}
+
+  async getTenant(id: string): Promise<TenantRecord | null> {
+    return (await this.env.kv.get<TenantRecord>(tenantKey(id), 'json')) ?? null;
+  }
+
+  /** Strongly consistent read (the writer's own copy), for ETags in the admin API. */
+  async getTenantLatest(id: string): Promise<TenantRecord | null> {
+    const res = await this.env.writer(id).fetch('https://writer/get');
+    return res.status === 404 ? null : ((await res.json<unknown>()) as TenantRecord); // written by TenantWriterCore below
+  }
+
+  private async write(id: string, op: 'put' | 'delete', config?: TenantConfig, ifMatch?: number) {
+    const res = await this.env.writer(id).fetch(`https://writer/${op}`, {
+      method: 'POST',
+      body: JSON.stringify({ tenantId: id, config, ifMatch }),
+    });
+    if (res.status === 412) throw new VersionConflict(((await res.json<unknown>()) as { current: number | null }).current);
+    return res;
+  }
+
+  async putTenant(id: string, config: TenantConfig, ifMatch?: number): Promise<TenantRecord> {
+    return (await (await this.write(id, 'put', config, ifMatch)).json<unknown>()) as TenantRecord;
+  }
+
+  async deleteTenant(id: string, ifMatch?: number): Promise<boolean> {
+    const res = await this.write(id, 'delete', undefined, ifMatch);
+    return ((await res.json<unknown>()) as { deleted: boolean }).deleted;
+  }
+
+  async listTenants(): Promise<string[]> {
+    return (await listAll(this.env.kv, 'tenant:')).map((n) => n.slice('tenant:'.length)).sort();
+  }
+
+  async keyByHash(hash: string): Promise<ApiKeyRecord | null> {
+    return (await this.env.kv.get<ApiKeyRecord>(keyKey(hash), 'json')) ?? null;
+  }
+
+  async putKey(record: ApiKeyRecord): Promise<void> {
+    await this.env.kv.put(keyKey(record.hash), JSON.stringify(record));
+    await this.env.kv.put(indexKey(record.tenantId, record.keyId), record.hash);
+  }
+
+  async deleteKey(tenantId: string, keyId: string): Promise<boolean> {
+    const hash = await this.env.kv.get(indexKey(tenantId, keyId));
+    if (!hash) return false;
+    await this.env.kv.delete(keyKey(hash));
+    await this.env.kv.delete(indexKey(tenantId, keyId));
+    return true;
+  }
+
+  async listKeys(tenantId: string): Promise<ApiKeyRecord[]> {
+    const out: ApiKeyRecord[] = [];
+    for (const name of await listAll(this.env.kv, `tkey:${tenantId}:`)) {
+      const hash = await this.env.kv.get(name);
+      const rec = hash ? await this.keyByHash(hash) : null;
+      if (rec) out.push(rec);
+    }
+    return out;
+  }
+}
+
+/**
+ * The per-tenant writer: serialises config writes (a Durable Object handles one request at a time for its
+ * storage operations), so If-Match is a real compare-and-swap even though KV is eventually consistent.
+ */
+export class TenantWriterCore {
+  constructor(
+    private storage: DurableObjectStorage,
+    private kv: KVNamespace,
+  ) {}
+
+  async handle(req: Request): Promise<Response> {
+    const op = new URL(req.url).pathname.slice(1);
+    const current = (await this.storage.get<TenantRecord>('rec')) ?? null;
+    if (op === 'get') return current ? Response.json(current) : new Response('not found', { status: 404 });
+    const { tenantId, config, ifMatch } = (await req.json<unknown>()) as { tenantId: string; config?: TenantConfig; ifMatch?: number };
+    try {
+      checkVersion(current, ifMatch);
+    } catch (e) {
+      if (e instanceof VersionConflict) return Response.json({ current: e.current }, { status: 412 });
+      throw e;
+    }
+    if (op === 'put') {
+      const rec: TenantRecord = { tenantId, version: (current?.version ?? 0) + 1, config: config!, updatedAt: new Date().toISOString() };
+      await this.storage.put('rec', rec);
+      await this.kv.put(tenantKey(tenantId), JSON.stringify(rec));
+      return Response.json(rec);
+    }
+    if (op === 'delete') {
+      if (!current) return Response.json({ deleted: false });
+      await this.storage.delete('rec');
+      await this.kv.delete(tenantKey(tenantId));
+      for (const name of await listAll(this.kv, `tkey:${tenantId}:`)) {
+        const hash = await this.kv.get(name);
+        if (hash) await this.kv.delete(keyKey(hash));
+        await this.kv.delete(name);
+      }
+      return Response.json({ deleted: true });
+    }
+    return new Response('unknown op', { status: 400 });
+  }
+}
