@@ -8,18 +8,20 @@
 //
 //   WRANGLER_SEND_METRICS=false CLOUDFLARE_CF_FETCH_ENABLED=false npx tsx bench/real-engine/run.ts \
 //     [--repeats 3] [--seeds 1,2,3] [--requests 400] [--span-s 40] [--chars-per-token 0.5] [--max-tokens 16] \
-//     [--policies round-robin,least-loaded,...] [--block-chars 128] [--open-loop] [--out bench/results/real-engine]
+//     [--policies round-robin,least-loaded,...] [--block-chars 128] [--open-loop] [--options JSON]
+//     [--out bench/results/real-engine]
 //   npx tsx bench/real-engine/run.ts --from bench/results/real-engine.json    # table, chart, targets again
 //
 // Prompt sizes: the trace's tokens x --chars-per-token characters, one token per character with the generated
 // model's byte-level vocabulary. The trace's arrival times are compressed so that it spans --span-s seconds; a
 // request that continues an earlier one (an agent's next step) is sent at its time or when the previous step's
-// response has ended, whichever is later (--open-loop: at its time, answered or not).
+// response has ended, whichever is later (--open-loop: at its time, answered or not). --options: policy options for
+// every policy of the run, validated like a tenant's (e.g. '{"receipts":"ignore"}' to measure what receipts recover).
 import { readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { startEngineProcesses } from '../../gpu-backends/llama-engine/processes.ts';
 import { AGENTIC_DEFAULTS, generateAgenticWorkload } from '../../scripts/gen-agentic-workload.ts';
-import { affinityConfigSchema } from '../../src/config/affinity.ts';
+import { affinityConfigSchema, policyOptionsSchema } from '../../src/config/affinity.ts';
 import { replayE2e } from '../../src/routing/lab/e2e.ts';
 import { DEFAULT_POLICY, policyNames } from '../../src/routing/policies/index.ts';
 import { num, parseFlags } from '../../src/util/args.ts';
@@ -38,6 +40,7 @@ const f = parseFlags(process.argv.slice(2), {
   slots: { type: 'string' },
   'block-chars': { type: 'string' },
   'open-loop': { type: 'boolean' },
+  options: { type: 'string' },
   out: { type: 'string', default: 'bench/results/real-engine' },
   from: { type: 'string' },
 });
@@ -60,6 +63,7 @@ const config = {
   // An agent sends its next step only once it has the answer to the previous one: a turn waits for the previous
   // turn's response (at the compressed trace's pace the open loop sends many steps before their previous one ended).
   turnsWait: !f['open-loop'],
+  policyOptions: f.options ? policyOptionsSchema.parse(JSON.parse(f.options)) : undefined,
 };
 const command = `npx tsx bench/real-engine/run.ts ${process.argv.slice(2).join(' ')}`.trim();
 
@@ -111,6 +115,7 @@ for (let repeat = 0; repeat < config.repeats; repeat++) {
         charsPerToken: config.charsPerToken,
         maxTokens: config.maxTokens,
         turnsWait: config.turnsWait,
+        policyOptions: config.policyOptions,
       });
       runs.push({ ...result, repeat, seed, position, engineStartMs: Math.round(engineStartMs), wallMs: Math.round(performance.now() - t0), loadAverage });
     } finally {

@@ -53,6 +53,11 @@ export const policyOptionsSchema = z
       "prefix-affinity: a backend takes a request while its queued prefill work (prompt characters) stays within " +
       "prefillFactor x the pool's mean plus one typical request (default 2)",
     ),
+    receipts: z.enum(['use', 'ignore']).optional().describe(
+      "prefix-affinity: whether each response's cache receipt (the engine's cached-token count) corrects where the " +
+      "policy believes prefixes live (default 'use'); 'ignore' for engines whose counts cannot be trusted, or to " +
+      'measure what receipts recover',
+    ),
     minLoad: z.number().min(0).max(1024).optional().describe(
       'prefix-affinity: below this load (requests) a backend keeps its conversations whatever the bound (default 8)',
     ),

@@ -12,6 +12,8 @@ import { rendezvousOrder } from './rendezvous.ts';
 import { backendHash, PlacementView } from './shared-placements.ts';
 
 export interface PrefixAffinityOptions {
+  /** 'ignore': cache receipts do not correct the index (default 'use'). */
+  receipts?: 'use' | 'ignore';
   /** Bounded-load factor c: a backend takes a request while its load + 1 <= ceil(c x mean). */
   loadFactor?: number;
   /** The same bound for a request that starts a new conversation (nothing of it cached anywhere yet). */
@@ -128,6 +130,7 @@ export class PrefixAffinityPolicy implements RoutingPolicy {
   /** Decisions awaiting their receipt: what the index believed the chosen backend held (onReceipt). */
   private readonly believed = new Map<number, Belief>();
   private readonly aloneSetting: 'auto' | 'yes' | 'no';
+  private readonly useReceipts: boolean;
   private readonly ownShare = new OwnShare();
   private readonly placements: PlacementView;
   /** Whether placements are shared with other instances (then a new key may leave its first hash choice). */
@@ -164,6 +167,7 @@ export class PrefixAffinityPolicy implements RoutingPolicy {
     this.lookupMinChars = opts.lookupMinChars ?? 4096;
     this.lookupAfterMs = opts.lookupAfterMs ?? 1000;
     this.homeSpread = opts.homeSpread ?? 12;
+    this.useReceipts = opts.receipts !== 'ignore';
   }
 
   /**
@@ -253,7 +257,7 @@ export class PrefixAffinityPolicy implements RoutingPolicy {
    */
   onReceipt(input: RoutingInput, backendId: string, receipt: CacheReceipt): void {
     const hashes = input.prefixHashes;
-    if (!this.index || hashes.length === 0) return;
+    if (!this.index || !this.useReceipts || hashes.length === 0) return;
     const key = combine32(hashes[hashes.length - 1]!, backendHash(backendId));
     const belief = this.believed.get(key);
     if (!belief || belief.backend !== backendId) return;
@@ -268,7 +272,7 @@ export class PrefixAffinityPolicy implements RoutingPolicy {
 
   /** Remembers, until its receipt, what the index believed `backendId` held of this prompt (onReceipt). */
   private believe(hashes: ArrayLike<number>, backendId: string, matched: number): void {
-    if (matched === 0) return; // nothing believed, nothing to correct
+    if (matched === 0 || !this.useReceipts) return; // nothing believed, or nothing to correct it with
     const believed = this.believed;
     believed.set(combine32(hashes[hashes.length - 1]!, backendHash(backendId)), {
       backend: backendId,

@@ -79,8 +79,8 @@ describe('a lone router places a prompt that is all hot prefix where its first t
 
 describe('cache receipts correct where the policy believes a prefix lives', () => {
   // One backend: conversations A then B placed there; B's next turn comes back with a receipt.
-  const run = (cachedBlocksOfB: number | undefined) => {
-    const p = createPolicy('prefix-affinity', {}, { routers: 'one' }) as PrefixAffinityPolicy;
+  const run = (cachedBlocksOfB: number | undefined, receipts?: 'use' | 'ignore') => {
+    const p = createPolicy('prefix-affinity', receipts ? { receipts } : {}, { routers: 'one' }) as PrefixAffinityPolicy;
     const one = candidates(1);
     const a = chain([], 0, 10, 1);
     const b = chain([], 0, 10, 2);
@@ -101,5 +101,10 @@ describe('cache receipts correct where the policy believes a prefix lives', () =
     // (The engine evicts least recently used first, as the index does.) A's next turn still follows its placement,
     // but is no longer counted as cached there: its prefill is counted in full in the backend's queued work.
     expect(run(0)).toMatchObject({ reason: 'placed', matchedBlocks: 0 });
+  });
+
+  it("with receipts: 'ignore' (an engine whose cached counts cannot be trusted) the same receipt changes nothing", () => {
+    expect(run(0, 'ignore')).toMatchObject({ reason: 'indexed', matchedBlocks: 10 });
+    expect(run(0, 'use')).toMatchObject({ reason: 'placed', matchedBlocks: 0 });
   });
 });
