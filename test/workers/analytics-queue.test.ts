@@ -116,7 +116,7 @@ describe('Queue consumer (handleEventBatch)', () => {
 describe('Queue consumer with packed messages', () => {
   it('stores every event of every pack and acks the packs; bare events (the older format) in the same batch too', async () => {
     const events = Array.from({ length: 30 }, (_, i) => event(i));
-    const [p1, p2] = [packEvents(events.slice(0, 14))[0], packEvents(events.slice(14, 29))[0]];
+    const [p1, p2] = [packEvents(events.slice(0, 14))[0]?.body, packEvents(events.slice(14, 29))[0]?.body];
     const batch = createMessageBatch('kvroute-events', [
       { id: 'p1', timestamp: new Date(), attempts: 1, body: p1 },
       { id: 'p2', timestamp: new Date(), attempts: 1, body: p2 },
@@ -136,8 +136,8 @@ describe('Queue consumer with packed messages', () => {
     const sink = new RecordingSink();
     sink.poison.add(events[3]!.event_id);
     const batch = createMessageBatch('kvroute-events', [
-      { id: 'p1', timestamp: new Date(), attempts: 1, body: packEvents(events.slice(0, 10))[0] },
-      { id: 'p2', timestamp: new Date(), attempts: 1, body: packEvents(events.slice(10))[0] },
+      { id: 'p1', timestamp: new Date(), attempts: 1, body: packEvents(events.slice(0, 10))[0]?.body },
+      { id: 'p2', timestamp: new Date(), attempts: 1, body: packEvents(events.slice(10))[0]?.body },
     ]);
     const ctx = createExecutionContext();
     const out = await handleEventBatch(batch, sink, { log: () => {} });

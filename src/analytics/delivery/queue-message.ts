@@ -19,22 +19,28 @@ export function eventBytes(e: AnalyticsEvent): number {
   return JSON.stringify(e).length + 1;
 }
 
+/** A pack and its size in bytes (what the Queue counts against its limits). */
+export interface SizedPack {
+  body: EventPack;
+  bytes: number;
+}
+
 /** Splits events into packs of at most MAX_MESSAGE_BYTES each (an event larger than that travels alone). */
-export function packEvents(events: readonly AnalyticsEvent[], maxBytes = MAX_MESSAGE_BYTES): EventPack[] {
-  const packs: EventPack[] = [];
+export function packEvents(events: readonly AnalyticsEvent[], maxBytes = MAX_MESSAGE_BYTES): SizedPack[] {
+  const packs: SizedPack[] = [];
   let current: AnalyticsEvent[] = [];
   let bytes = 0;
   for (const e of events) {
     const size = eventBytes(e);
     if (current.length && bytes + size > maxBytes) {
-      packs.push({ kvroute_events: 1, events: current });
+      packs.push({ body: { kvroute_events: 1, events: current }, bytes });
       current = [];
       bytes = 0;
     }
     current.push(e);
     bytes += size;
   }
-  if (current.length) packs.push({ kvroute_events: 1, events: current });
+  if (current.length) packs.push({ body: { kvroute_events: 1, events: current }, bytes });
   return packs;
 }
 

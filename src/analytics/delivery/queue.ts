@@ -8,7 +8,7 @@
 import { deadLetterOf, type DeadLetter } from '../dead-letter.ts';
 import { analyticsEventSchema, type AnalyticsEvent } from '../event.ts';
 import { errText, type AnalyticsSink } from '../sink.ts';
-import { eventBytes, eventsOfMessage, MAX_SEND_BYTES, MAX_SEND_MESSAGES, packEvents, type EventPack } from './queue-message.ts';
+import { eventsOfMessage, MAX_SEND_BYTES, MAX_SEND_MESSAGES, packEvents, type EventPack } from './queue-message.ts';
 import { writeSplitting } from './split.ts';
 
 /** The producer side of a Queue binding (structural, so core code needs no Workers types). */
@@ -38,13 +38,13 @@ export class QueueEventProducer implements AnalyticsSink {
     let batch: { body: EventPack; contentType: 'json' }[] = [];
     let bytes = 0;
     for (const pack of packEvents(events)) {
-      const size = pack.events.reduce((n, e) => n + eventBytes(e), 100);
+      const size = pack.bytes + 100; // message overhead
       if (batch.length && (batch.length === MAX_SEND_MESSAGES || bytes + size > MAX_SEND_BYTES)) {
         await this.queue.sendBatch(batch);
         batch = [];
         bytes = 0;
       }
-      batch.push({ body: pack, contentType: 'json' });
+      batch.push({ body: pack.body, contentType: 'json' });
       bytes += size;
     }
     if (batch.length) await this.queue.sendBatch(batch);
