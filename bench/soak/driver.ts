@@ -21,6 +21,7 @@ export class Driver {
   readonly totals: DriverTotals;
   /** Outcomes since the last `drain()`, for the per-sample rate. */
   private interval = new Counts();
+  private intervalFailures = new Counts();
   private stopping = false;
   private running: Promise<void> | undefined;
 
@@ -43,11 +44,12 @@ export class Driver {
     await this.running;
   }
 
-  /** Counts since the last call. */
-  drain(): Counts {
-    const c = this.interval;
+  /** Counts by verdict since the last call, and the failures among them by label (when each kind happened). */
+  drain(): { verdicts: Counts; failures: Counts } {
+    const out = { verdicts: this.interval, failures: this.intervalFailures };
     this.interval = new Counts();
-    return c;
+    this.intervalFailures = new Counts();
+    return out;
   }
 
   private async client(): Promise<void> {
@@ -62,6 +64,7 @@ export class Driver {
     this.totals.outcomes.add(o.label);
     this.totals.shapes.add(`${r.shape} ${o.verdict}`);
     this.interval.add(o.verdict);
+    if (o.verdict !== 'ok' && o.verdict !== 'aborted') this.intervalFailures.add(o.label);
     if (s.status !== 0) {
       this.totals.answered[r.tenant]!++;
       this.totals.answeredBy[r.tenant]!.add(o.verdict);

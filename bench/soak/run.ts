@@ -171,7 +171,7 @@ async function soak(runtime: Runtime): Promise<SoakResult> {
       while (sampling && !interrupted) {
         await sleep(opt.sampleMs - ((tNow() * 1000) % opt.sampleMs));
         const t = tNow();
-        const c = driver.drain();
+        const { verdicts: c, failures } = driver.drain();
         // workerd collects the isolate's garbage rarely when it is not short of heap (stream chunks' ArrayBuffers
         // pile up between collections): once a minute a sample is taken right after a full GC, to see what is live.
         const gc = inspectorPort !== undefined && (samples.length + 1) % Math.max(1, Math.round(60_000 / opt.sampleMs)) === 0;
@@ -181,12 +181,12 @@ async function soak(runtime: Runtime): Promise<SoakResult> {
           console.error(`[soak ${runtime}] sample failed: ${p.message}`);
           continue;
         }
-        const s: Sample = { ...p, rps: c.total / (t - last), outcomes: c.by };
+        const s: Sample = { ...p, rps: c.total / (t - last), outcomes: c.by, ...(failures.total > 0 && { failures: failures.by }) };
         last = t;
         samples.push(s);
         console.log(
           `[soak ${runtime} ${String(s.t).padStart(5)}s] rss ${fmt(s.rssBytes)} (brk ${fmt(s.resident?.brk)} v8pages ${fmt(s.resident?.v8Pages)} anon ${fmt(s.resident?.otherAnon)}) heap ${fmt(s.heapUsedBytes)}/${fmt(s.heapTotalBytes)}${s.afterGc ? ' (after GC)' : ''} ext ${fmt(s.externalBytes)} ab ${fmt(s.arrayBuffersBytes)} fds ${s.fds} tcp ${s.tcp} ` +
-            `inflight ${s.inflight.join('/')} ${s.rps.toFixed(0)}/s ${JSON.stringify(c.by)} load ${s.load1.toFixed(2)} ${active(t).join(', ')}`,
+            `inflight ${s.inflight.join('/')} breakers ${(s.breakers ?? []).map((b) => `${b.state}:${b.ejections}`).join('/')} ${s.rps.toFixed(0)}/s ${JSON.stringify({ ...c.by, ...failures.by })} load ${s.load1.toFixed(2)} ${active(t).join(', ')}`,
         );
       }
     })();

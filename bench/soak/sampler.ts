@@ -18,7 +18,7 @@ export interface ProcessSample {
   heapUsedBytes?: number;
   heapTotalBytes?: number;
   /** workerd: every isolate in the process (the Worker's and Miniflare's services), summed; the rest of RSS is native. */
-  isolates?: { usedBytes: number; totalBytes: number; arrayBuffersBytes: number };
+  isolates?: { usedBytes: number; totalBytes: number; arrayBuffersBytes: number; byId?: Record<string, { totalBytes: number; arrayBuffersBytes: number }> };
   /** workerd: taken right after a full GC of the kvroute isolate, so heapUsedBytes and arrayBuffersBytes are live. */
   afterGc?: boolean;
   externalBytes?: number;
@@ -34,6 +34,8 @@ export interface ProcessSample {
   tcpByPeer?: Record<string, number>;
   /** In-flight requests per backend index, as the router counts them. */
   inflight: number[];
+  /** Per backend index: the router's breaker state (closed, open, half-open) and its ejections so far. */
+  breakers?: { state: string; ejections: number }[];
   load1: number;
 }
 
@@ -66,11 +68,14 @@ async function nodeGauges(
   };
 }
 
-/** In-flight per backend, in the order of `backendUrls`. */
-export async function inflightPerBackend(router: Router, backendUrls: string[]): Promise<number[]> {
-  const j = (await (await fetch(`${router.url}/admin/backends`, { headers: auth })).json()) as { backends: Record<string, { inflight: number }> };
-  return backendUrls.map((u) => j.backends[u]?.inflight ?? 0);
+type BackendView = { inflight: number; breaker: string; ejections: number };
+
+/** The router's view of each backend, in the order of `backendUrls`. */
+async function backendViews(router: Router, backendUrls: string[]): Promise<(BackendView | undefined)[]> {
+  const j = (await (await fetch(`${router.url}/admin/backends`, { headers: auth })).json()) as { backends: Record<string, BackendView> };
+  return backendUrls.map((u) => j.backends[u]);
 }
+
 
 /** workerd: the kvroute isolate's heap and the sum over all isolates, from the inspector on `port`. */
 async function isolateGauges(port: number | undefined, gc: boolean): Promise<Pick<ProcessSample, 'heapUsedBytes' | 'heapTotalBytes' | 'arrayBuffersBytes' | 'isolates' | 'afterGc'>> {
@@ -83,7 +88,12 @@ async function isolateGauges(port: number | undefined, gc: boolean): Promise<Pic
     heapUsedBytes: own?.usedBytes,
     heapTotalBytes: own?.totalBytes,
     arrayBuffersBytes: own?.backingStoreBytes,
-    isolates: { usedBytes: sum((h) => h.usedBytes), totalBytes: sum((h) => h.totalBytes), arrayBuffersBytes: sum((h) => h.backingStoreBytes) },
+    isolates: {
+      usedBytes: sum((h) => h.usedBytes),
+      totalBytes: sum((h) => h.totalBytes),
+      arrayBuffersBytes: sum((h) => h.backingStoreBytes),
+      byId: Object.fromEntries(Object.entries(heaps).map(([id, h]) => [id, { totalBytes: h.totalBytes, arrayBuffersBytes: h.backingStoreBytes }])),
+    },
     ...(gc && { afterGc: true }),
   };
 }
@@ -93,11 +103,13 @@ async function isolateGauges(port: number | undefined, gc: boolean): Promise<Pic
  * `inspectorPort`: workerd's inspector, for the heaps of its isolates; with `gc`, read after a full GC of kvroute's.
  */
 export async function sampleProcess(router: Router, pid: number, backendUrls: string[], t: number, peerOf?: PeerOf, inspectorPort?: number, gc = false): Promise<ProcessSample> {
-  const [gauges, isolates, inflight] = await Promise.all([nodeGauges(router), isolateGauges(inspectorPort, gc), inflightPerBackend(router, backendUrls)]);
+  const [gauges, isolates, views] = await Promise.all([nodeGauges(router), isolateGauges(inspectorPort, gc), backendViews(router, backendUrls)]);
+  const inflight = views.map((b) => b?.inflight ?? 0);
+  const breakers = views.map((b) => ({ state: b?.breaker ?? 'unknown', ejections: b?.ejections ?? 0 }));
   // /proc after the admin requests: the sampler's own keep-alive connection is counted the same way every time.
   const rss = rssBytes(pid);
   const parts = rssParts(pid);
   const d = descriptors(pid, peerOf);
   if (rss === undefined || d === undefined) throw new Error(`the router process ${pid} is gone`);
-  return { t, rssBytes: rss, rssAnonBytes: parts?.anon, rssFileBytes: parts?.file, resident: residentByMapping(pid), ...gauges, ...isolates, fds: d.fds, tcp: d.tcp, tcpByState: d.tcpByState, tcpByPeer: d.tcpByPeer, inflight, load1: os.loadavg()[0]! };
+  return { t, rssBytes: rss, rssAnonBytes: parts?.anon, rssFileBytes: parts?.file, resident: residentByMapping(pid), ...gauges, ...isolates, fds: d.fds, tcp: d.tcp, tcpByState: d.tcpByState, tcpByPeer: d.tcpByPeer, inflight, breakers, load1: os.loadavg()[0]! };
 }

@@ -7,6 +7,8 @@ export interface Sample extends ProcessSample {
   rps: number;
   /** Answers in the interval, by verdict (ok, aborted, upstream, client, defect). */
   outcomes: Record<string, number>;
+  /** The failures of the interval by label (e.g. http_503:no_backend_available), to see when each kind happened. */
+  failures?: Record<string, number>;
 }
 
 export interface EndState {
@@ -145,6 +147,15 @@ function isolateFigures(samples: Sample[], warmS: number, endS: number): Check[]
     { name: 'all isolates (kvroute + Miniflare services), heap total + ArrayBuffers, median', value: `${mb(m(w, held))} -> ${mb(m(e, held))}; after the load ${mb(held(last))}` },
     { name: 'RSS outside every V8 heap (workerd native memory), median', value: `${mb(m(w, outside))} -> ${mb(m(e, outside))}; after the load ${mb(outside(last))}` },
   );
+  // Which isolate holds the growth: each one's heap total + ArrayBuffers, the biggest movers first.
+  const ids = Object.keys(last.isolates.byId ?? {});
+  const one = (id: string) => (s: Sample) => {
+    const h = s.isolates?.byId?.[id];
+    return h ? h.totalBytes + h.arrayBuffersBytes : 0;
+  };
+  const moves = ids.map((id) => ({ id, from: m(w, one(id)), to: m(e, one(id)), after: one(id)(last) })).sort((a, b) => Math.abs(b.to - b.from) - Math.abs(a.to - a.from));
+  if (moves.length)
+    out.push({ name: 'per isolate, heap total + ArrayBuffers, median (biggest change first)', value: moves.slice(0, 5).map((x) => `${x.id} ${mb(x.from)} -> ${mb(x.to)} (after ${mb(x.after)})`).join('; ') });
   return out;
 }
 
