@@ -30,6 +30,13 @@ module.exports = {
       to: { path: '^(routes|bin|bench|test)/' },
     },
     {
+      name: 'bin-uses-only-the-lab-of-bench',
+      severity: 'error',
+      comment: 'The CLI takes nothing from the benchmarks but the routing lab, which `kvroute replay` runs.',
+      from: { path: '^bin/' },
+      to: { path: '^bench/', pathNot: '^bench/routing-lab/' },
+    },
+    {
       name: 'adapters-depend-on-shared-types-only',
       severity: 'error',
       comment: 'Engine adapters (gpu-backends/adapters/) know nothing of the router but the shared types in src/types/.',
