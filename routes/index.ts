@@ -2,7 +2,7 @@
 // prefix hashing, and the drift sketches and PSI functions. An entry point like routes/worker.ts and routes/node.ts:
 // it may import the app; src/ never imports it.
 export { createApp } from './app.ts';
-export type { Platform } from '../src/platform.ts';
+export type { Platform } from '../src/runtimes/platform.ts';
 export { startNodeRouter, type NodeRouter, type NodeRouterOptions } from './node.ts';
 
 export { tenantConfigSchema, parseTenantConfig, formatIssues, type TenantConfig, type TenantConfigInput } from '../src/config/schema.ts';

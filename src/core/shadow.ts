@@ -1,7 +1,7 @@
 // Starts the shadow flow of a sampled request at request time (the request is teed, not the response), in
 // waitUntil: it never delays or fails the primary. Returns the function the primary calls with its outcome when
 // it finishes, so the flow can write one paired record.
-import type { InferenceBody } from '../config/openai-api.ts';
+import type { InferenceBody } from '../api/openai-api.ts';
 import type { ModelRoute, RuntimeExperiment } from '../runtime-model/compile.ts';
 import type { AnalyticsEvent } from '../analytics/event.ts';
 import { decide, type Decision } from '../routing/decide.ts';
