@@ -10,7 +10,7 @@ export { affinityConfigSchema, type AffinityConfig } from '../src/config/affinit
 export { experimentSchema, experimentsConfigSchema, type Experiment } from '../src/config/experiments.ts';
 export { driftConfigSchema } from '../src/config/drift.ts';
 
-export type { RoutingPolicy, RoutingInput, Candidate, Selection, BackendLoad } from '../src/routing/policy.ts';
+export type { RoutingPolicy, RoutingInput, Candidate, Selection, BackendLoad } from '../src/routing/policies/policy.ts';
 export { createPolicy, policyNames } from '../src/routing/policies/index.ts';
 export { prefixHashes, canonicalPrefix, chainSeed } from '../src/routing/prefix-hash.ts';
 export { assignArm, stickyKeyOf, shouldShadow } from '../src/experiments/assignment.ts';

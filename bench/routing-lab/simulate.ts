@@ -9,13 +9,13 @@ import { Engine, type EngineEvent, uncachedPromptTokens } from '../../gpu-backen
 import { engineConfig } from '../../gpu-backends/simulator/profiles.ts';
 import type { PolicyOptions } from '../../src/config/affinity.ts';
 import { fmix32 } from '../../src/util/hash.ts';
-import { CounterRate } from '../../src/routing/policies/fill-rate.ts';
+import { CounterRate } from '../../src/upstream/fill-rate.ts';
 import { createPolicy } from '../../src/routing/policies/index.ts';
 import { DEFAULT_POPULARITY_HALF_LIFE } from '../../src/routing/policies/prefix-popularity.ts';
 import { DEFAULT_POPULARITY_SYNC_MS } from '../../src/routing/policies/shared-popularity.ts';
 import { applyBoardAnswer, hasBoardRequest, newSharedViews, PoolBoard, takeBoardRequest } from '../../src/routing/popularity-board.ts';
 import type { BoardLookup } from '../../src/routing/policies/board-lookup.ts';
-import { type BackendLoad, type Candidate, type RoutingPolicy, uncachedChars } from '../../src/routing/policy.ts';
+import { type BackendLoad, type Candidate, type RoutingPolicy, uncachedChars } from '../../src/routing/policies/policy.ts';
 import { LoadIntegrator, quantile } from './metrics.ts';
 import { engineHashes, type LabRequest, type PreparedTrace } from './prepare.ts';
 

@@ -6,7 +6,7 @@ import type { DriftConfig } from '../config/drift.ts';
 import { firstProblem, inferenceEndpoints, type InferenceBody, type InferenceKind } from '../api/openai-api.ts';
 import { errors, HttpError, toErrorResponse } from '../api/errors.ts';
 import { decisionHeader, type Decision } from '../routing/decide.ts';
-import type { RoutingInput, RoutingPolicy } from '../routing/policy.ts';
+import type { RoutingInput, RoutingPolicy } from '../routing/policies/policy.ts';
 import { shouldShadow } from '../experiments/assignment.ts';
 import { canonicalLength, prefixHashes } from '../routing/prefix-hash.ts';
 import { legFromSummary, skippedLeg, type LegOutcome } from '../experiments/shadow/leg.ts';

@@ -6,7 +6,7 @@ import type { ModelRoute, RuntimeExperiment } from '../runtime-model/compile.ts'
 import type { AnalyticsEvent } from '../analytics/event.ts';
 import { decide, type Decision } from '../routing/decide.ts';
 import type { ShadowPlan } from '../experiments/assignment.ts';
-import type { RoutingInput } from '../routing/policy.ts';
+import type { RoutingInput } from '../routing/policies/policy.ts';
 import type { LegOutcome } from '../experiments/shadow/leg.ts';
 import { estimateShadowTokens, type ShadowLimiter } from '../experiments/shadow/limiter.ts';
 import { runShadowFlow } from '../experiments/shadow/orchestrate.ts';
