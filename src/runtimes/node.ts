@@ -23,7 +23,7 @@ import { policyFactoryFor, sharedPopularityPolicyFactory } from '../routing/poli
 import type { Routers } from '../config/affinity.ts';
 import type { PopularityExchange } from '../routing/popularity-exchange.ts';
 import { HealthProber } from '../upstream/probe.ts';
-import type { NodeAnalytics } from '../analytics/node-analytics.ts';
+import type { NodeAnalytics } from './node-analytics.ts';
 import { afterResponse, batched } from '../core/after-response.ts';
 import { createDriftRecorder } from '../drift/recorder.ts';
 import { driftStatusEventOf } from '../analytics/drift-event.ts';
