@@ -59,7 +59,7 @@ export default defineConfig(
     rules: { 'no-useless-assignment': 'warn', 'no-control-regex': 'warn' },
   },
   {
-    // Plain JavaScript (two soak scripts, the CLI shim, the import-boundary check and its config): no types, so the
+    // Plain JavaScript (two soak scripts, the CLI shim, the import-boundary config): no types, so the
     // type-aware rules could only report that; the core JavaScript rules still apply. Globals of the runtimes they
     // run in (Node, workerd):
     files: ['**/*.mjs', '**/*.cjs'],

@@ -2,7 +2,8 @@
 //   WRANGLER_SEND_METRICS=false CLOUDFLARE_CF_FETCH_ENABLED=false npx tsx bench/drift-micro.ts
 // Medians over RUNS runs; each timed loop is preceded by a warm-up. Speed is measured here, never asserted in tests.
 import { CatCounts } from '../src/drift/categorical.ts';
-import { extractFeatures, FEATURES } from '../src/drift/features.ts';
+import { FEATURES } from '../src/config/drift-vocabulary.ts';
+import { extractFeatures } from '../src/drift/features.ts';
 import { LogHist } from '../src/drift/loghist.ts';
 import { NgramHist } from '../src/drift/ngram.ts';
 import { FeatureSketches } from '../src/drift/sketches.ts';

@@ -6,7 +6,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { startEngineProcesses } from '../gpu-backends/llama-engine/processes.ts';
 import type { Timings } from '../gpu-backends/llama-engine/engine.ts';
-import { quantile } from '../src/routing/lab/metrics.ts';
+import { quantile } from './routing-lab/metrics.ts';
 import { num, parseFlags } from '../src/util/args.ts';
 
 const f = parseFlags(process.argv.slice(2), { repeats: { type: 'string' }, out: { type: 'string' } });

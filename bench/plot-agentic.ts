@@ -3,7 +3,7 @@
 // busiest backend's share of requests over the mean), one bar per policy: the median over the seeds.
 //   npx tsx bench/plot-agentic.ts [--in bench/results/routing-lab-llamacpp.json] [--out bench/results/routing-lab-llamacpp.png]
 import { readFileSync, writeFileSync } from 'node:fs';
-import type { LabResult } from '../src/routing/lab/run.ts';
+import type { LabResult } from './routing-lab/run.ts';
 import { parseFlags } from '../src/util/args.ts';
 import { GRID, INK, POLICY_COLORS } from './chart-style.ts';
 import { Canvas } from './png.ts';

@@ -2,7 +2,7 @@
 // against router replicas, one line per policy (500k tokens per backend), the pooled bound as a dashed line.
 //   npx tsx bench/plot-routing.ts [--in bench/results/routing-lab.json] [--out bench/results/routing-lab.png]
 import { readFileSync, writeFileSync } from 'node:fs';
-import type { LabResult } from '../src/routing/lab/run.ts';
+import type { LabResult } from './routing-lab/run.ts';
 import { parseFlags } from '../src/util/args.ts';
 import { GRID, INK, POLICY_COLORS } from './chart-style.ts';
 import { Canvas } from './png.ts';

@@ -7,9 +7,9 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { prepareTrace } from '../src/routing/lab/prepare.ts';
-import { parseTrace } from '../src/routing/lab/trace.ts';
-import type { Candidate, RoutingPolicy } from '../src/routing/policy.ts';
+import { prepareTrace } from './routing-lab/prepare.ts';
+import { parseTrace } from './routing-lab/trace.ts';
+import type { Candidate, RoutingPolicy } from '../src/routing/policies/policy.ts';
 import { parseFlags } from '../src/util/args.ts';
 
 const f = parseFlags(process.argv.slice(2), {

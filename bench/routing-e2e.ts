@@ -8,10 +8,10 @@
 //     [--rows prefix-affinity:1,prefix-affinity:4,round-robin:1,cache-aware:1]
 import { readFileSync, writeFileSync } from 'node:fs';
 import { affinityConfigSchema } from '../src/config/affinity.ts';
-import { replayE2e } from '../src/routing/lab/e2e.ts';
-import { prepareTrace } from '../src/routing/lab/prepare.ts';
-import { runLab } from '../src/routing/lab/run.ts';
-import { parseTrace } from '../src/routing/lab/trace.ts';
+import { replayE2e } from './routing-lab/e2e.ts';
+import { prepareTrace } from './routing-lab/prepare.ts';
+import { runLab } from './routing-lab/run.ts';
+import { parseTrace } from './routing-lab/trace.ts';
 import { parseFlags } from '../src/util/args.ts';
 
 const f = parseFlags(process.argv.slice(2), {

@@ -10,9 +10,9 @@ import { writeFileSync } from 'node:fs';
 import { engineConfig } from '../gpu-backends/simulator/profiles.ts';
 import { AGENTIC_DEFAULTS, generateAgenticWorkload } from '../scripts/gen-agentic-workload.ts';
 import { affinityConfigSchema, type PolicyOptions } from '../src/config/affinity.ts';
-import { prepareTrace } from '../src/routing/lab/prepare.ts';
-import { progressBar } from '../src/routing/lab/progress.ts';
-import { runLab, type LabResult } from '../src/routing/lab/run.ts';
+import { prepareTrace } from './routing-lab/prepare.ts';
+import { progressBar } from './routing-lab/progress.ts';
+import { runLab, type LabResult } from './routing-lab/run.ts';
 import { num, parseFlags } from '../src/util/args.ts';
 
 const f = parseFlags(process.argv.slice(2), {

@@ -8,10 +8,10 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { affinityConfigSchema, type PolicyOptions } from '../src/config/affinity.ts';
 import { policyNames } from '../src/routing/policies/index.ts';
-import { prepareTrace } from '../src/routing/lab/prepare.ts';
-import { progressBar } from '../src/routing/lab/progress.ts';
-import { runLab, type LabResult } from '../src/routing/lab/run.ts';
-import { parseTrace } from '../src/routing/lab/trace.ts';
+import { prepareTrace } from './routing-lab/prepare.ts';
+import { progressBar } from './routing-lab/progress.ts';
+import { runLab, type LabResult } from './routing-lab/run.ts';
+import { parseTrace } from './routing-lab/trace.ts';
 import { num, parseFlags } from '../src/util/args.ts';
 import { WORKLOADS } from './routing-workloads.ts';
 

@@ -8,9 +8,9 @@
 //     and per hundredth within its first tenth: warm-up against steady state)]
 import { readFileSync } from 'node:fs';
 import { affinityConfigSchema, type PolicyOptions, policyOptionsSchema } from '../src/config/affinity.ts';
-import { prepareTrace } from '../src/routing/lab/prepare.ts';
-import { simulate, type RequestOutcome } from '../src/routing/lab/simulate.ts';
-import { parseTrace } from '../src/routing/lab/trace.ts';
+import { prepareTrace } from './routing-lab/prepare.ts';
+import { simulate, type RequestOutcome } from './routing-lab/simulate.ts';
+import { parseTrace } from './routing-lab/trace.ts';
 import { parseFlags } from '../src/util/args.ts';
 import { WORKLOADS } from './routing-workloads.ts';
 

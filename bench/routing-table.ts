@@ -2,7 +2,7 @@
 // workloads side by side, and the "done when" check of the default policy against the targets.
 //   npx tsx bench/routing-table.ts [--in bench/results/routing-lab.json]
 import { readFileSync } from 'node:fs';
-import type { LabResult } from '../src/routing/lab/run.ts';
+import type { LabResult } from './routing-lab/run.ts';
 import { parseFlags } from '../src/util/args.ts';
 
 type Row = LabResult & { workload: string };

@@ -1,15 +1,14 @@
 export {};
 
-// `npx kvroute <command>`: one entry, each command in its own module under bin/commands/ (the routing lab's
-// `replay` still in src/commands/), loaded on demand so that `kvroute psi` does not pay for the simulator or the
-// router.
+// `npx kvroute <command>`: one entry, each command in its own module under bin/commands/, loaded on demand so that
+// `kvroute psi` does not pay for the simulator or the router.
 const commands: Record<string, { describe: string; load: () => Promise<{ main(argv: string[]): Promise<number | void> }> }> = {
   start: { describe: 'router in the local Workers runtime + simulated pool + demo tenant', load: () => import('./commands/start.ts') },
   'start:node': { describe: 'the same on the Node runtime', load: () => import('./commands/start-node.ts') },
   serve: { describe: 'router on Node only (no simulator), from a config file', load: () => import('./commands/serve.ts') },
   sim: { describe: 'start a simulated vLLM backend pool', load: () => import('./commands/sim.ts') },
   engine: { describe: 'a real llama.cpp engine on the CPU (OpenAI-compatible, llama-server metrics)', load: () => import('./commands/engine.ts') },
-  replay: { describe: 'replay a trace through a routing policy (routing lab)', load: () => import('../src/commands/replay.ts') },
+  replay: { describe: 'replay a trace through a routing policy (routing lab)', load: () => import('./commands/replay.ts') },
   psi: { describe: 'compute the Population Stability Index of two distributions', load: () => import('./commands/psi.ts') },
   'local-worker': { describe: 'the Worker alone in the local Workers runtime (used by start and tests)', load: () => import('./commands/local-worker-main.ts') },
   migrate: { describe: 'create the analytics tables in ClickHouse', load: () => import('./commands/migrate.ts') },

@@ -1,6 +1,6 @@
 import type { Context, Next } from 'hono';
-import { errorResponse, errors, HttpError } from '../src/errors.ts';
-import type { Platform } from '../src/platform.ts';
+import { errorResponse, errors, HttpError } from '../src/api/errors.ts';
+import type { Platform } from '../src/runtimes/platform.ts';
 import { sha256Hex, timingSafeEqual } from '../src/tenants/keys.ts';
 
 /**

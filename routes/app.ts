@@ -1,7 +1,7 @@
 // createApp(platform): the one Hono app both runtimes serve, and the one place where every route is mounted.
 import { Hono, type Context } from 'hono';
-import { errorResponse, errors } from '../src/errors.ts';
-import type { Platform } from '../src/platform.ts';
+import { errorResponse, errors } from '../src/api/errors.ts';
+import type { Platform } from '../src/runtimes/platform.ts';
 import { adminRoutes } from './admin.ts';
 import { corsMiddleware } from './cors.ts';
 import { onAppError } from './errors.ts';

@@ -3,7 +3,7 @@
 import type { Context } from 'hono';
 import type { z } from 'zod';
 import { parseConfigInput, type Problem } from '../src/config/schema.ts';
-import { errors, HttpError } from '../src/errors.ts';
+import { errors, HttpError } from '../src/api/errors.ts';
 import { readLimited } from './read-body.ts';
 
 /** Admin bodies are configs and small objects: bounded like inference bodies, so none can hold a connection. */

@@ -1,7 +1,7 @@
 // CORS on /v1/*: answers preflights, and adds the allow headers to actual responses (decisions in src/core/cors.ts).
 import type { MiddlewareHandler } from 'hono';
 import { corsHeadersFor, preflightHeaders, preflightMaxAge } from '../src/core/cors.ts';
-import { errorResponse, HttpError } from '../src/errors.ts';
+import { errorResponse, HttpError } from '../src/api/errors.ts';
 import type { TenantDirectory } from '../src/tenants/directory.ts';
 
 export function corsMiddleware(directory: TenantDirectory): MiddlewareHandler {

@@ -3,7 +3,7 @@
 //   admin.route('/tenants/:id/drift', driftRoutes({ store }))
 import { Hono, type Context } from 'hono';
 import { z } from 'zod';
-import { errorResponse, HttpError } from '../src/errors.ts';
+import { errorResponse, HttpError } from '../src/api/errors.ts';
 import type { BaselineRequest, DriftStore } from '../src/drift/store.ts';
 import { parseBody } from './body.ts';
 

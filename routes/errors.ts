@@ -1,5 +1,5 @@
 import type { Context } from 'hono';
-import { errorResponse } from '../src/errors.ts';
+import { errorResponse } from '../src/api/errors.ts';
 
 export function onAppError(err: Error, _c: Context): Response {
   return errorResponse(err);

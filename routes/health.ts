@@ -1,5 +1,5 @@
 import { Hono } from 'hono';
-import type { Platform } from '../src/platform.ts';
+import type { Platform } from '../src/runtimes/platform.ts';
 
 /** Liveness of the router itself (backends have their own view under /admin/backends); 503 while it drains. */
 export function healthRoutes(p: Platform): Hono {

@@ -2,7 +2,7 @@
 // prefix hashing, and the drift sketches and PSI functions. An entry point like routes/worker.ts and routes/node.ts:
 // it may import the app; src/ never imports it.
 export { createApp } from './app.ts';
-export type { Platform } from '../src/platform.ts';
+export type { Platform } from '../src/runtimes/platform.ts';
 export { startNodeRouter, type NodeRouter, type NodeRouterOptions } from './node.ts';
 
 export { tenantConfigSchema, parseTenantConfig, formatIssues, type TenantConfig, type TenantConfigInput } from '../src/config/schema.ts';
@@ -10,7 +10,7 @@ export { affinityConfigSchema, type AffinityConfig } from '../src/config/affinit
 export { experimentSchema, experimentsConfigSchema, type Experiment } from '../src/config/experiments.ts';
 export { driftConfigSchema } from '../src/config/drift.ts';
 
-export type { RoutingPolicy, RoutingInput, Candidate, Selection, BackendLoad } from '../src/routing/policy.ts';
+export type { RoutingPolicy, RoutingInput, Candidate, Selection, BackendLoad } from '../src/routing/policies/policy.ts';
 export { createPolicy, policyNames } from '../src/routing/policies/index.ts';
 export { prefixHashes, canonicalPrefix, chainSeed } from '../src/routing/prefix-hash.ts';
 export { assignArm, stickyKeyOf, shouldShadow } from '../src/experiments/assignment.ts';

@@ -1,5 +1,5 @@
 import { Hono } from 'hono';
-import type { Platform } from '../src/platform.ts';
+import type { Platform } from '../src/runtimes/platform.ts';
 import { requireAdmin } from './admin-auth.ts';
 
 /** Prometheus text of this process's / isolate's view of its backends. */

@@ -1,10 +1,10 @@
 // /v1/*: the OpenAI-compatible surface. HTTP only: adapt the request, call the core, shape the response.
 import { Hono, type Context } from 'hono';
 import { handleInference, type InferenceResult } from '../src/core/inference.ts';
-import { inferenceEndpoints, type InferenceKind } from '../src/config/openai-api.ts';
+import { inferenceEndpoints, type InferenceKind } from '../src/api/openai-api.ts';
 import type { RuntimeTenant } from '../src/runtime-model/compile.ts';
-import { errorResponse, errors } from '../src/errors.ts';
-import type { Platform } from '../src/platform.ts';
+import { errorResponse, errors } from '../src/api/errors.ts';
+import type { Platform } from '../src/runtimes/platform.ts';
 import type { ChunkSource } from '../src/stream/relay.ts';
 import { readLimited } from './read-body.ts';
 

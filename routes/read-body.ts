@@ -1,5 +1,5 @@
 // Reading a request body on the web-standard path (Workers, and the Hono routes on Node): bounded in size and time.
-import { errors } from '../src/errors.ts';
+import { errors } from '../src/api/errors.ts';
 
 /** Past the limit, the rest of an upload is read and dropped up to this many bytes, so the 413 arrives whole. */
 const MAX_DRAIN_BYTES = 64 * 1024 * 1024;

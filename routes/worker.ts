@@ -1,6 +1,6 @@
-// The Worker's entry (wrangler.toml `main`): the Workers runtime (src/worker.ts) serving the app that routes/app.ts
-// assembles, and the Durable Object classes wrangler.toml binds.
-import { createWorker } from '../src/worker.ts';
+// The Worker's entry (wrangler.toml `main`): the Workers runtime (src/runtimes/worker.ts) serving the app that
+// routes/app.ts assembles, and the Durable Object classes wrangler.toml binds.
+import { createWorker } from '../src/runtimes/worker.ts';
 import { createApp } from './app.ts';
 
 export { BackendMonitor } from '../src/workers/backend-monitor.ts';

@@ -10,7 +10,7 @@
 // be shared only whole). Step k's prompt extends step k-1's. Steps are spaced by the time the agent needs to answer and run its tool; requests are open-loop
 // (timestamps fixed), as in every trace replay.
 import { writeFileSync } from 'node:fs';
-import { traceToJsonl, type TraceRecord } from '../src/routing/lab/trace.ts';
+import { traceToJsonl, type TraceRecord } from '../bench/routing-lab/trace.ts';
 import { num, parseFlags } from '../src/util/args.ts';
 import { blockIdAllocator, blockIds, draws, type Segment } from './gen-workload.ts';
 

@@ -12,7 +12,7 @@
 // the same block in the next turn.
 import { writeFileSync } from 'node:fs';
 import { fmix32, unitFloat } from '../src/util/hash.ts';
-import { TRACE_BLOCK_TOKENS, traceToJsonl, type TraceRecord } from '../src/routing/lab/trace.ts';
+import { TRACE_BLOCK_TOKENS, traceToJsonl, type TraceRecord } from '../bench/routing-lab/trace.ts';
 import { num, parseFlags } from '../src/util/args.ts';
 
 export interface WorkloadOptions {

@@ -22,7 +22,7 @@ import os from 'node:os';
 import { startEngineProcesses } from '../../gpu-backends/llama-engine/processes.ts';
 import { AGENTIC_DEFAULTS, generateAgenticWorkload } from '../../scripts/gen-agentic-workload.ts';
 import { affinityConfigSchema, policyOptionsSchema } from '../../src/config/affinity.ts';
-import { replayE2e } from '../../src/routing/lab/e2e.ts';
+import { replayE2e } from '../routing-lab/e2e.ts';
 import { DEFAULT_POLICY, policyNames } from '../../src/routing/policies/index.ts';
 import { num, parseFlags } from '../../src/util/args.ts';
 import { chartSvg } from './chart.ts';

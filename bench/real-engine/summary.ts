@@ -1,7 +1,7 @@
 // The real-engine bench's results, summarised: per policy the medians over its runs, the markdown table, and the
 // targets the default policy must meet against round-robin and least-loaded.
-import type { replayE2e } from '../../src/routing/lab/e2e.ts';
-import { quantile } from '../../src/routing/lab/metrics.ts';
+import type { replayE2e } from '../routing-lab/e2e.ts';
+import { quantile } from '../routing-lab/metrics.ts';
 
 export type ReplayResult = Awaited<ReturnType<typeof replayE2e>>;
 

@@ -5,7 +5,7 @@
 //   node --import tsx bench/shadow/router.ts --port P --dir DIR --key KEY --admin-token T
 // Prints "ready <url>" when listening; SIGTERM closes the router, then delivers and closes the analytics.
 import path from 'node:path';
-import { createNodeAnalytics } from '../../src/analytics/node-analytics.ts';
+import { createNodeAnalytics } from '../../src/runtimes/node-analytics.ts';
 import { startNodeRouter } from '../../routes/node.ts';
 import { sha256Hex } from '../../src/tenants/keys.ts';
 import { MemoryTenantStore } from '../../src/tenants/store.ts';

@@ -1,5 +1,5 @@
 // The V8 heaps inside one workerd process, through its DevTools inspector (the local Worker started with
-// KVROUTE_INSPECTOR_PORT=P, see src/commands/local-worker-main.ts). workerd runs each Worker and each of
+// KVROUTE_INSPECTOR_PORT=P, see bin/commands/local-worker-main.ts). workerd runs each Worker and each of
 // Miniflare's own services (D1, Queues, KV, cache) in an isolate of its own; this tells their heaps apart, so
 // growth of the process's RSS can be put down to the kvroute isolate, another isolate, or memory outside V8.
 //   npx tsx bench/soak/heap.ts --port P [--gc]                   used/total heap per isolate

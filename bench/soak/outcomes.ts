@@ -3,7 +3,7 @@
 // made up, an answer that is not OpenAI JSON, a stream cut without an error event, a broken connection).
 import type { Seen } from '../../test/e2e/faults/harness.ts';
 
-/** Error codes that mean "the backends failed and the router said so" (src/errors.ts, src/stream/relay.ts). */
+/** Error codes that mean "the backends failed and the router said so" (src/api/errors.ts, src/stream/relay.ts). */
 const UPSTREAM_CODES = new Set([
   'no_backend_available', 'upstream_error', 'upstream_timeout', 'upstream_connect_failed', 'upstream_status_error',
   'upstream_rate_limited', 'upstream_stream_error', 'upstream_stream_timeout', 'upstream_stream_truncated',

@@ -3,7 +3,8 @@
 // status by the 0.1 / 0.25 bands (with the chi-square guard when counts give the sample sizes).
 import { num, parseFlags } from '../../src/util/args.ts';
 import { criticalPsi } from '../../src/drift/report.ts';
-import { classify, jsDivergence, psi, SMOOTHINGS, type Smoothing } from '../../src/drift/psi.ts';
+import { SMOOTHINGS, type Smoothing } from '../../src/config/drift-vocabulary.ts';
+import { classify, jsDivergence, psi } from '../../src/drift/psi.ts';
 
 const USAGE = `usage: kvroute psi --expected a,b,c --actual x,y,z [options]
 

@@ -1,7 +1,7 @@
-// The OpenAI request bodies the engine accepts: the router's own schemas (src/config/openai-api.ts, one source of
+// The OpenAI request bodies the engine accepts: the router's own schemas (src/api/openai-api.ts, one source of
 // truth), with `model` optional as llama-server has it, plus llama.cpp's `ignore_eos`. Errors name the field.
 import { z } from 'zod';
-import { chatCompletionBody, completionBody, firstProblem } from '../../src/config/openai-api.ts';
+import { chatCompletionBody, completionBody, firstProblem } from '../../src/api/openai-api.ts';
 
 export type Endpoint = 'chat' | 'completions';
 

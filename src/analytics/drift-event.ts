@@ -1,5 +1,5 @@
 // Drift status change (src/drift/alerts.ts) -> analytics event, so drift history sits in the same table as the
-// requests it was computed from. Wired as the drift recorder's onStatus in src/node.ts and src/worker.ts:
+// requests it was computed from. Wired as the drift recorder's onStatus in the runtimes (src/runtimes/):
 //   createDriftRecorder({ store, onStatus: (rows) => emit?.(rows.map(driftStatusEventOf)) })
 import type { DriftStatusRow } from '../drift/alerts.ts';
 import { newEventId, type DriftStatusEvent } from './event.ts';

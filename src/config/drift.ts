@@ -2,8 +2,7 @@
 // written; the hot path only reads the parsed value.
 import { z } from 'zod';
 import { egressUrlSchema } from './egress.ts';
-import { FEATURES, type FeatureName } from '../drift/features.ts';
-import { SMOOTHINGS, type Smoothing } from '../drift/psi.ts';
+import { FEATURES, SMOOTHINGS, type FeatureName, type Smoothing } from './drift-vocabulary.ts';
 
 const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
 

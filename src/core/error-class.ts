@@ -14,7 +14,7 @@ export function outcomeErrorClass(outcome: string): ErrorClass {
   return OUTCOME_CLASS[outcome as StreamOutcome] ?? '';
 }
 
-/** Error codes of the router's own answers (src/errors.ts) that say what failed upstream. */
+/** Error codes of the router's own answers (src/api/errors.ts) that say what failed upstream. */
 const CODE_CLASS: Partial<Record<string, ErrorClass>> = {
   upstream_connect_failed: 'connect',
   upstream_timeout: 'timeout',

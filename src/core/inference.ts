@@ -1,12 +1,12 @@
 // The inference hot path, independent of HTTP framework and runtime: authenticate, parse once, pick the arm and
 // the backend, forward with failover, and hand back either a buffered JSON body or a chunk source for SSE.
-// The Hono route (routes/openai.ts) and the Node fast path (src/node.ts) both adapt this one function.
+// The Hono route (routes/openai.ts) and the Node fast path (src/runtimes/node.ts) both adapt this one function.
 import type { AnalyticsEvent } from '../analytics/event.ts';
 import type { DriftConfig } from '../config/drift.ts';
-import { firstProblem, inferenceEndpoints, type InferenceBody, type InferenceKind } from '../config/openai-api.ts';
-import { errors, HttpError, toErrorResponse } from '../errors.ts';
+import { firstProblem, inferenceEndpoints, type InferenceBody, type InferenceKind } from '../api/openai-api.ts';
+import { errors, HttpError, toErrorResponse } from '../api/errors.ts';
 import { decisionHeader, type Decision } from '../routing/decide.ts';
-import type { RoutingInput, RoutingPolicy } from '../routing/policy.ts';
+import type { RoutingInput, RoutingPolicy } from '../routing/policies/policy.ts';
 import { shouldShadow } from '../experiments/assignment.ts';
 import { canonicalLength, prefixHashes } from '../routing/prefix-hash.ts';
 import { legFromSummary, skippedLeg, type LegOutcome } from '../experiments/shadow/leg.ts';

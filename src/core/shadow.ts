@@ -1,15 +1,14 @@
 // Starts the shadow flow of a sampled request at request time (the request is teed, not the response), in
 // waitUntil: it never delays or fails the primary. Returns the function the primary calls with its outcome when
 // it finishes, so the flow can write one paired record.
-import type { InferenceBody } from '../config/openai-api.ts';
+import type { InferenceBody } from '../api/openai-api.ts';
 import type { ModelRoute, RuntimeExperiment } from '../runtime-model/compile.ts';
 import type { AnalyticsEvent } from '../analytics/event.ts';
 import { decide, type Decision } from '../routing/decide.ts';
-import type { ShadowPlan } from '../experiments/assignment.ts';
-import type { RoutingInput } from '../routing/policy.ts';
+import type { RoutingInput } from '../routing/policies/policy.ts';
 import type { LegOutcome } from '../experiments/shadow/leg.ts';
 import { estimateShadowTokens, type ShadowLimiter } from '../experiments/shadow/limiter.ts';
-import { runShadowFlow } from '../experiments/shadow/orchestrate.ts';
+import { runShadowFlow, type ShadowPlan } from '../experiments/shadow/orchestrate.ts';
 import type { ShadowTarget } from '../experiments/shadow/run.ts';
 import type { BackendStates } from '../upstream/backend-state.ts';
 import type { UpstreamClient } from '../upstream/types.ts';

@@ -3,9 +3,10 @@
 export { LogHist, DEFAULT_ALPHA, ZERO_KEY } from './loghist.ts';
 export { CatCounts, DEFAULT_CATEGORY_CAPACITY, type CatCountsJSON } from './categorical.ts';
 export { NgramHist, DEFAULT_NGRAM_BUCKETS, DEFAULT_NGRAM_MAX_CHARS } from './ngram.ts';
-export { psi, psiTerms, smoothedShares, jsDivergence, lInfinity, classify, SMOOTHINGS, MINOR_BAND, MAJOR_BAND, FLOOR_EPSILON, type Smoothing, type PsiOptions, type PsiResult, type DriftStatus } from './psi.ts';
+export { psi, psiTerms, smoothedShares, jsDivergence, lInfinity, classify, MINOR_BAND, MAJOR_BAND, FLOOR_EPSILON, type PsiOptions, type PsiResult, type DriftStatus } from './psi.ts';
 export { chi2Cdf, chi2Quantile } from './chi2.ts';
-export { FEATURES, extractFeatures, scriptClass, type FeatureVector, type FeatureName, type ResponseObservation } from './features.ts';
+export { FEATURES, SMOOTHINGS, type FeatureName, type Smoothing } from '../config/drift-vocabulary.ts';
+export { extractFeatures, scriptClass, type FeatureVector, type ResponseObservation } from './features.ts';
 export { FeatureSketches, type FeatureSketchesJSON } from './sketches.ts';
 export { quantileCutKeys, binCounts, categoryBins, categoryCounts, OTHER_BIN, type BaselineSpec, type BaselineMeta } from './baseline.ts';
 export { evaluateFeature, evaluateSketches, criticalPsi, worstStatus, type FeatureDrift, type EvaluationSettings } from './report.ts';

@@ -10,9 +10,10 @@
 //   laplace    additive 1 on counts
 //   floor      zero shares replaced by epsilon (1e-4), no renormalisation (feature_engine, most blog posts)
 //   evidently  Evidently's rule: zero shares become 1e-4, or min_nonzero / 1e6 when min_nonzero <= 1e-4
+//
+// The names of these conventions are plain data in src/config/drift-vocabulary.ts (a tenant's config picks one).
+import type { Smoothing } from '../config/drift-vocabulary.ts';
 
-export const SMOOTHINGS = ['none', 'half', 'laplace', 'floor', 'evidently'] as const;
-export type Smoothing = (typeof SMOOTHINGS)[number];
 export const FLOOR_EPSILON = 1e-4;
 
 export interface PsiOptions {

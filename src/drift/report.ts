@@ -2,9 +2,9 @@
 // smoothing convention, Jensen-Shannon, the chi-square small-sample guard and a status.
 import { binCounts, categoryBins, categoryCounts, categoricalOutOfRange, numericOutOfRange, quantileCutKeys } from './baseline.ts';
 import { chi2Quantile } from './chi2.ts';
-import { FEATURES, type FeatureKind, type FeatureName } from './features.ts';
+import { FEATURES, type FeatureKind, type FeatureName, type Smoothing } from '../config/drift-vocabulary.ts';
 import type { LogHist } from './loghist.ts';
-import { classify, jsDivergence, lInfinity, psi, type DriftStatus, type Smoothing } from './psi.ts';
+import { classify, jsDivergence, lInfinity, psi, type DriftStatus } from './psi.ts';
 import type { FeatureSketches } from './sketches.ts';
 
 const NGRAM_TOP_CONTRIBUTIONS = 10;

@@ -14,6 +14,7 @@
 // between next to each other (typically: control first, the treatment being ramped right after it).
 import { ASSIGNMENT_BUCKETS, type Arm, type Experiment } from '../config/experiments.ts';
 import { hashString, unitFloat } from '../util/hash.ts';
+import type { ShadowPlan } from './shadow/orchestrate.ts';
 
 export type StickySource = 'header' | 'user' | 'api_key' | 'request';
 
@@ -92,13 +93,6 @@ export function assignArm(experiment: Pick<Experiment, 'salt' | 'arms'>, stickyK
   // The schema requires at least one arm, so arms[last] exists.
   while (last > 0 && arms[last]!.weight === 0) last--;
   return { arm: arms[last]!, armIndex: last, bucket };
-}
-
-export interface ShadowPlan {
-  /** Send a shadow leg to the experiment's shadow target. */
-  shadow: boolean;
-  /** Also send a second primary leg (same arm) to measure primary-vs-primary noise. Implies shadow. */
-  noiseFloor: boolean;
 }
 
 const NO_SHADOW: ShadowPlan = { shadow: false, noiseFloor: false };

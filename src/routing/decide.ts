@@ -1,8 +1,15 @@
 // The routing step: pool -> healthy candidates -> policy -> a Decision value that is written to headers, events
 // and logs. Pure and synchronous; state (in-flight counts, breakers, engine load) is read, not changed.
 import type { ModelRoute, RuntimeBackend } from '../runtime-model/compile.ts';
-import type { BackendStates } from '../upstream/backend-state.ts';
-import type { Candidate, RoutingInput } from './policy.ts';
+import type { BackendLoad, Candidate, RoutingInput } from './policies/policy.ts';
+
+/**
+ * What the routing step reads of the backends' state, by backend URL. src/upstream/ keeps that state
+ * (BackendStates in backend-state.ts) and calls this step on every attempt, so routing names only what it reads.
+ */
+export interface BackendStatesView {
+  get(url: string): { readonly breaker: { allows(now: number): boolean }; readonly inflight: number; load(): BackendLoad };
+}
 
 export interface Decision {
   pool: string;
@@ -26,7 +33,7 @@ export interface Decision {
 export function decide(
   route: ModelRoute,
   input: RoutingInput,
-  states: BackendStates,
+  states: BackendStatesView,
   exclude: ReadonlySet<string>,
   attempt: number,
 ): Decision | null {

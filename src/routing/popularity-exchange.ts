@@ -8,9 +8,6 @@ import type { BoardLookup } from './policies/board-lookup.ts';
 import { DEFAULT_POPULARITY_SYNC_MS } from './policies/shared-popularity.ts';
 import { applyBoardAnswer, hasBoardRequest, newSharedViews, NOTHING, takeBoardRequest, type BoardAnswer, type BoardRequest, type SharedViews } from './popularity-board.ts';
 
-// The routing lab (src/routing/lab/) imports the board from here.
-export { applyBoardAnswer, hasBoardRequest, newSharedViews, PoolBoard, takeBoardRequest, type BoardAnswer, type BoardRequest, type SharedViews } from './popularity-board.ts';
-
 export type BoardCall = (scope: string, halfLife: number, req: BoardRequest) => Promise<BoardAnswer>;
 
 /** How long a request waits for a board lookup at most before it is placed on the view it has. */

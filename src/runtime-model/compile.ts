@@ -1,7 +1,7 @@
 // Turns a validated TenantConfig into the structures the hot path uses: resolved model routes, pools with their
 // policy instances, backend origins. Compiled once per (tenant, version) per isolate; never on each request.
 import { DEFAULT_ENGINE, type TenantConfig } from '../config/schema.ts';
-import type { RoutingPolicy } from '../routing/policy.ts';
+import type { RoutingPolicy } from '../routing/policies/policy.ts';
 import type { AffinityConfig } from '../config/affinity.ts';
 import type { Experiment } from '../config/experiments.ts';
 import { adapterFor, type EngineAdapter, type EngineKind } from '../../gpu-backends/adapters/index.ts';

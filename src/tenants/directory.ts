@@ -2,7 +2,7 @@
 // tenant -> compiled runtime config. A short TTL bounds staleness after an admin write on another isolate;
 // the isolate that made the write invalidates at once.
 import { compileTenant, type PolicyFactory, type RuntimeTenant } from '../runtime-model/compile.ts';
-import { errors } from '../errors.ts';
+import { errors } from '../api/errors.ts';
 import { sha256Hex } from './keys.ts';
 import type { TenantStore } from './store.ts';
 

@@ -8,7 +8,7 @@ import { closeSync, fstatSync, fsyncSync, mkdirSync, openSync, readFileSync, ren
 import { dirname } from 'node:path';
 import lockfile from 'proper-lockfile';
 import type { TenantConfig } from '../config/schema.ts';
-import { HttpError } from '../errors.ts';
+import { HttpError } from '../api/errors.ts';
 import { parseSnapshot } from './snapshot.ts';
 import { MemoryTenantStore, type ApiKeyRecord, type TenantRecord, type TenantStore } from './store.ts';
 

@@ -1,7 +1,7 @@
 // Per-process (Node) / per-isolate (Workers) view of every backend this router talks to, keyed by backend URL
 // so tenants that share a GPU share its in-flight count and its breaker.
-import { CounterRate } from '../routing/policies/fill-rate.ts';
-import type { BackendLoad } from '../routing/policy.ts';
+import { CounterRate } from './fill-rate.ts';
+import type { BackendLoad } from '../routing/policies/policy.ts';
 import type { CacheReceipt } from '../types/cache-receipt.ts';
 import { CircuitBreaker } from './breaker.ts';
 import { busySlots, type EngineLoad } from '../../gpu-backends/adapters/index.ts';

@@ -3,9 +3,9 @@
 // `{"error":{..., "code":400}}` and older `{"object":"error","type":"BadRequestError","code":400,...}`, FastAPI's
 // `{"detail":...}`, TGI's `{"error":"...","error_type":"..."}`, llama.cpp's, a proxy's HTML page, plain text. The
 // HTTP status and the backend's message are kept; the rest is mapped so that clients can rely on one shape.
-import type { ErrorBody } from '../errors.ts';
+import type { ErrorBody } from '../api/errors.ts';
 
-/** Error `type` by status, the router's vocabulary (src/errors.ts). */
+/** Error `type` by status, the router's vocabulary (src/api/errors.ts). */
 function typeForStatus(status: number): string {
   if (status === 401) return 'authentication_error';
   if (status === 403) return 'permission_error';

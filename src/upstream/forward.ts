@@ -4,9 +4,9 @@
 // stalls before its first token can still fail over.
 import type { ModelRoute } from '../runtime-model/compile.ts';
 import type { TenantConfig } from '../config/schema.ts';
-import { errors, type HttpError } from '../errors.ts';
+import { errors, type HttpError } from '../api/errors.ts';
 import { decide, type Decision } from '../routing/decide.ts';
-import { type RoutingInput, uncachedChars } from '../routing/policy.ts';
+import { type RoutingInput, uncachedChars } from '../routing/policies/policy.ts';
 import type { BackendState, BackendStates } from './backend-state.ts';
 import type { Outcome } from './breaker.ts';
 import { UpstreamFailure, type UpstreamClient, type UpstreamResponse } from './types.ts';

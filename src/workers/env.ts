@@ -1,5 +1,5 @@
 // The bindings the Worker gets (wrangler.toml), as the runtime and its Durable Objects read them.
-import type { WorkerAnalyticsEnv } from '../analytics/worker-analytics.ts';
+import type { WorkerAnalyticsEnv } from './worker-analytics.ts';
 import type { DurableObjectNamespaceLike } from './drift-durable-object.ts';
 
 export interface Env extends WorkerAnalyticsEnv {

@@ -1,6 +1,6 @@
 // A Node platform for app-level tests: the real app, real stores and the real upstream client.
 import { createApp } from '../../routes/app.ts';
-import type { Platform } from '../../src/platform.ts';
+import type { Platform } from '../../src/runtimes/platform.ts';
 import { defaultPolicyFactory } from '../../src/routing/policy-factory.ts';
 import { TenantDirectory } from '../../src/tenants/directory.ts';
 import { sha256Hex } from '../../src/tenants/keys.ts';

@@ -5,7 +5,7 @@
 import { vi } from 'vitest';
 import { parseTenantConfig, type TenantConfigInput } from '../../src/config/schema.ts';
 import { handleInference, type InferenceDeps, type InferenceResult, type RequestRecord } from '../../src/core/inference.ts';
-import type { InferenceKind } from '../../src/config/openai-api.ts';
+import type { InferenceKind } from '../../src/api/openai-api.ts';
 import type { PolicyFactory } from '../../src/runtime-model/compile.ts';
 import { defaultPolicyFactory } from '../../src/routing/policy-factory.ts';
 import { TenantDirectory } from '../../src/tenants/directory.ts';

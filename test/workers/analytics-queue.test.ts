@@ -10,8 +10,8 @@ import type { OutboxDbLike } from '../../src/analytics/delivery/outbox.ts';
 import { DataRejectedError, type AnalyticsSink } from '../../src/analytics/sink.ts';
 import type { DeadLetter } from '../../src/analytics/dead-letter.ts';
 import { bucketOf } from '../../src/experiments/assignment.ts';
-import { workerSinkFromEnv } from '../../src/analytics/worker-sinks.ts';
-import { workerAnalytics } from '../../src/analytics/worker-analytics.ts';
+import { workerSinkFromEnv } from '../../src/workers/worker-sinks.ts';
+import { workerAnalytics } from '../../src/workers/worker-analytics.ts';
 
 const event = (i: number): AnalyticsEvent =>
   analyticsEventSchema.parse({ type: 'request', event_id: crypto.randomUUID(), ts: 1_764_406_800_000 + i, tenant: 't1', request_id: `r${i}`, correlation_id: `r${i}`, model: 'm', experiment: 'e', arm: 'a', status: 200, latency_ms: 12 });

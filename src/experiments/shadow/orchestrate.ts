@@ -5,11 +5,18 @@
 // Every sampled request yields exactly one 'shadow' pair record (a skipped or failed shadow says why in
 // cand.error_class), plus one 'noise' record when the noise floor was sampled.
 import type { AnalyticsEvent } from '../../analytics/event.ts';
-import type { ShadowPlan } from '../assignment.ts';
 import { skippedLeg, type LegOutcome } from './leg.ts';
 import type { ShadowLimiter, ShadowLimits } from './limiter.ts';
 import { buildPairRecord } from './pair.ts';
 import { runShadowLeg, type ShadowRunDeps, type ShadowTarget } from './run.ts';
+
+/** Which legs a sampled request sends (experiments/assignment.ts samples it from the request id). */
+export interface ShadowPlan {
+  /** Send a shadow leg to the experiment's shadow target. */
+  shadow: boolean;
+  /** Also send a second primary leg (same arm) to measure primary-vs-primary noise. Implies shadow. */
+  noiseFloor: boolean;
+}
 
 export interface ShadowFlowDeps extends ShadowRunDeps {
   limiter: ShadowLimiter;

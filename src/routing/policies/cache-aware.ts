@@ -1,4 +1,4 @@
-import type { Candidate, RoutingInput, RoutingPolicy, Selection } from '../policy.ts';
+import type { Candidate, RoutingInput, RoutingPolicy, Selection } from './policy.ts';
 import { ApproxPrefixIndex } from './approx-prefix-index.ts';
 import { argminLoad } from './load.ts';
 

@@ -1,7 +1,7 @@
 // The policy factory: a policy name from config -> a RoutingPolicy instance. One instance per router instance
 // (isolate / replica) and pool; per-instance state (counters, indexes, popularity) lives in the instance.
 import type { AffinityPolicyName, PolicyOptions, Routers } from '../../config/affinity.ts';
-import type { RoutingPolicy } from '../policy.ts';
+import type { RoutingPolicy } from './policy.ts';
 import type { BoardLookup } from './board-lookup.ts';
 import type { PopularitySource } from './prefix-popularity.ts';
 import type { PlacementView } from './shared-placements.ts';

@@ -1,4 +1,4 @@
-import type { Candidate, RoutingInput, RoutingPolicy, Selection } from '../policy.ts';
+import type { Candidate, RoutingInput, RoutingPolicy, Selection } from './policy.ts';
 
 /** Load score used by load-aware policies: in-flight requests relative to weight. */
 export function loadScore(c: Candidate): number {

@@ -6,7 +6,7 @@
 // every key at a threshold. Replicas read the same reports, so they compute nearly the same p_b; where they
 // differ, only the keys with u between their two estimates are routed differently.
 import { combine32, hashString, unitFloat } from '../../util/hash.ts';
-import type { Candidate } from '../policy.ts';
+import type { Candidate } from './policy.ts';
 import { LoadTrend } from './load-trend.ts';
 
 const MAX_SHED = 0.9;

@@ -1,7 +1,7 @@
 // Slow per-backend load trend from engine reports: an exponentially weighted moving average over a minute or
 // two. Every router replica reads the same reports, so every replica derives nearly the same trend. It tells a
 // backend that is persistently over its share (a few heavy conversations hashed together) from a burst.
-import type { Candidate } from '../policy.ts';
+import type { Candidate } from './policy.ts';
 
 export class LoadTrend {
   private readonly avg = new Map<string, { value: number; at: number }>();

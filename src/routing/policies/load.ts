@@ -5,7 +5,7 @@
 // one scrape interval or one response ago). The effective load is the engine report plus the requests this
 // instance has sent to the backend since the report was taken (they cannot be in it yet), and never less
 // than the own in-flight count. A report older than `staleLoadMs` is ignored: the own count is used alone.
-import type { Candidate } from '../policy.ts';
+import type { Candidate } from './policy.ts';
 
 export const DEFAULT_STALE_LOAD_MS = 5_000;
 

@@ -2,7 +2,7 @@
 // it runs and queues; the platform notes how many of its own were in flight when each report was taken
 // (BackendLoad.inflightAtReport). Their ratio is ~1 for a single router (a Node process in front of the pool)
 // and ~1/R for one of R edge isolates. Smoothed, with hysteresis so two replicas near one half cannot flip.
-import type { Candidate } from '../policy.ts';
+import type { Candidate } from './policy.ts';
 
 const ENTER = 0.85;
 const LEAVE = 0.7;

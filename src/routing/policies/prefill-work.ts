@@ -11,7 +11,7 @@
 //   as a typical request (the running mean of what this instance places). A report older than staleMs is ignored.
 // The engine's KV usage is not part of it: an idle llama.cpp slot keeps its prompt, so its usage stays near 1
 // however idle the engine is, and a full vLLM cache shows as waiting requests.
-import type { Candidate } from '../policy.ts';
+import type { Candidate } from './policy.ts';
 import { type SendLog, weightedTotal } from './load.ts';
 
 /** Weight of each new request in the running mean of a request's prefill (a window of ~50 requests). */

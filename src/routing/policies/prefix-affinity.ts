@@ -1,6 +1,6 @@
 import type { Routers } from '../../config/affinity.ts';
 import { combine32, fmix32 } from '../../util/hash.ts';
-import { type CacheReceipt, DEFAULT_BLOCK_CHARS, type Candidate, type RoutingInput, type RoutingPolicy, type Selection, uncachedChars } from '../policy.ts';
+import { type CacheReceipt, DEFAULT_BLOCK_CHARS, type Candidate, type RoutingInput, type RoutingPolicy, type Selection, uncachedChars } from './policy.ts';
 import { ApproxPrefixIndex } from './approx-prefix-index.ts';
 import type { BoardLookup } from './board-lookup.ts';
 import { argminLoad, DEFAULT_STALE_LOAD_MS, effectiveLoad, loadCap, RecentSends, SendLog } from './load.ts';
@@ -405,7 +405,7 @@ export class PrefixAffinityPolicy implements RoutingPolicy {
       // prefix, the least loaded of the prefix's home (ties in the key's order): a prefix held by 2 of 8
       // backends stays cached there, where spread over all 8 it was evicted from the quieter ones.
       // Where the engines report how fast they fill their caches, the slowest-filling of these within the
-      // bound instead: the conversation's cache lives longest there (fill-rate.ts).
+      // bound instead: the conversation's cache lives longest there (upstream/fill-rate.ts).
       const home = depth > 0 ? this.homeOf(hashes[depth - 1]!, order, candidates) : undefined;
       const choices = home ?? order;
       const count = home ? home.length : 2;

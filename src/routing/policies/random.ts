@@ -1,5 +1,5 @@
 import { fmix32, unitFloat } from '../../util/hash.ts';
-import type { Candidate, RoutingInput, RoutingPolicy, Selection } from '../policy.ts';
+import type { Candidate, RoutingInput, RoutingPolicy, Selection } from './policy.ts';
 
 /** Uniformly random backend, weighted by `weight`. Seeded so that replays are reproducible. */
 export class RandomPolicy implements RoutingPolicy {

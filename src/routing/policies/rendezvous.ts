@@ -1,5 +1,5 @@
 import { combine32, idHasher, unitFloat } from '../../util/hash.ts';
-import type { Candidate, RoutingInput, RoutingPolicy, Selection } from '../policy.ts';
+import type { Candidate, RoutingInput, RoutingPolicy, Selection } from './policy.ts';
 import { DEFAULT_STALE_LOAD_MS, effectiveLoad, loadCap, SendLog } from './load.ts';
 
 const idHash = idHasher(0x68727721);

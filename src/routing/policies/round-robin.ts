@@ -1,4 +1,4 @@
-import type { Candidate, RoutingInput, RoutingPolicy, Selection } from '../policy.ts';
+import type { Candidate, RoutingInput, RoutingPolicy, Selection } from './policy.ts';
 
 /**
  * Smooth weighted round-robin (nginx's algorithm): each pick adds every candidate's weight to its credit and

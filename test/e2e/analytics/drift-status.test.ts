@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { driftStatusEventOf } from '../../../src/analytics/drift-event.ts';
 import { EVENT_COLUMNS, toRow } from '../../../src/analytics/event.ts';
 import { ADDED_COLUMNS, clickhouseMigrations, EVENTS_TABLE, migrateClickHouse } from '../../../src/analytics/migrations.ts';
-import { createNodeAnalytics, type NodeAnalytics } from '../../../src/analytics/node-analytics.ts';
+import { createNodeAnalytics, type NodeAnalytics } from '../../../src/runtimes/node-analytics.ts';
 import { createClickHouseClient } from '../../../src/analytics/sinks/clickhouse.ts';
 import { driftConfigSchema } from '../../../src/config/drift.ts';
 import { parseTenantConfig } from '../../../src/config/schema.ts';

@@ -12,9 +12,9 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEngineProcesses, type EngineProcesses } from '../../../gpu-backends/llama-engine/processes.ts';
 import { generateAgenticWorkload } from '../../../scripts/gen-agentic-workload.ts';
-import { replayE2e } from '../../../src/routing/lab/e2e.ts';
-import { previousTurns } from '../../../src/routing/lab/previous-turns.ts';
-import { traceToJsonl } from '../../../src/routing/lab/trace.ts';
+import { replayE2e } from '../../../bench/routing-lab/e2e.ts';
+import { previousTurns } from '../../../bench/routing-lab/previous-turns.ts';
+import { traceToJsonl } from '../../../bench/routing-lab/trace.ts';
 import { TEST_MODELS_DIR } from './helpers.ts';
 
 const run = promisify(execFile);

@@ -2,7 +2,7 @@
 // running `conversations` chats of `turns` turns. Turn t of a chat repeats its first t-1 turns (fixed assistant
 // answers), so it extends the previous turn's prompt, as an agent's growing context does. Rounds go in order
 // (every chat's turn t before any turn t+1) and are shuffled inside, with a fixed seed.
-import { blockText } from '../../../src/routing/lab/synthetic-text.ts';
+import { blockText } from '../../../bench/routing-lab/synthetic-text.ts';
 import { fmix32 } from '../../../src/util/hash.ts';
 
 export interface WorkloadShape {

@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createNodeAnalytics, type NodeAnalytics } from '../../../src/analytics/node-analytics.ts';
+import { createNodeAnalytics, type NodeAnalytics } from '../../../src/runtimes/node-analytics.ts';
 import { EVENTS_TABLE } from '../../../src/analytics/migrations.ts';
 import { createClickHouseClient } from '../../../src/analytics/sinks/clickhouse.ts';
 import { parseTenantConfig } from '../../../src/config/schema.ts';

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CacheReport } from '../../../src/analytics/cache-report.ts';
-import { createNodeAnalytics, type NodeAnalytics } from '../../../src/analytics/node-analytics.ts';
+import { createNodeAnalytics, type NodeAnalytics } from '../../../src/runtimes/node-analytics.ts';
 import { parseTenantConfig } from '../../../src/config/schema.ts';
 import { startNodeRouter, type NodeRouter } from '../../../routes/node.ts';
 import { sha256Hex } from '../../../src/tenants/keys.ts';

@@ -4,7 +4,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Hono } from 'hono';
-import { createNodeAnalytics } from '../../../src/analytics/node-analytics.ts';
+import { createNodeAnalytics } from '../../../src/runtimes/node-analytics.ts';
 import { experimentReport } from '../../../src/experiments/report.ts';
 import { experimentRoutes } from '../../../routes/experiments.ts';
 import { armEvents, requestEvent } from './fixtures.ts';

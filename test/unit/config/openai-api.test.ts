@@ -1,6 +1,6 @@
 // Request bodies as real clients send them: `null` for optional fields is "not set" (OpenAI's API and vLLM accept it).
 import { describe, expect, it } from 'vitest';
-import { inferenceEndpoints, inferenceKindOf, type InferenceKind } from '../../../src/config/openai-api.ts';
+import { inferenceEndpoints, inferenceKindOf, type InferenceKind } from '../../../src/api/openai-api.ts';
 
 // Optional fields of the openai SDK's create params (resources/chat/completions, completions, responses,
 // embeddings) plus vLLM's extras; each may be sent as null.

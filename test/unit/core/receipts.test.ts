@@ -6,7 +6,7 @@ import type { PolicyFactory } from '../../../src/runtime-model/compile.ts';
 import { afterResponse } from '../../../src/core/after-response.ts';
 import { createDriftRecorder } from '../../../src/drift/recorder.ts';
 import { MemoryDriftStore } from '../../../src/drift/store.ts';
-import type { CacheReceipt, Candidate, RoutingInput, RoutingPolicy, Selection } from '../../../src/routing/policy.ts';
+import type { CacheReceipt, Candidate, RoutingInput, RoutingPolicy, Selection } from '../../../src/routing/policies/policy.ts';
 import { drain, harness, JSON_HEAD, SSE, settle, type Answer } from '../../helpers/request-harness.ts';
 
 afterEach(() => {

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { CounterRate } from '../../../src/routing/policies/fill-rate.ts';
+import { CounterRate } from '../../../src/upstream/fill-rate.ts';
 import { PrefixAffinityPolicy } from '../../../src/routing/policies/prefix-affinity.ts';
 import { rendezvousOrder } from '../../../src/routing/policies/rendezvous.ts';
 import { PlacementView } from '../../../src/routing/policies/shared-placements.ts';
-import type { BackendLoad } from '../../../src/routing/policy.ts';
+import type { BackendLoad } from '../../../src/routing/policies/policy.ts';
 import { BackendState, BackendStates } from '../../../src/upstream/backend-state.ts';
 import { applySnapshot } from '../../../src/upstream/monitor-sync.ts';
 import { candidates, chain, input } from './helpers.ts';

@@ -1,4 +1,4 @@
-import type { BackendLoad, Candidate, RoutingInput } from '../../../src/routing/policy.ts';
+import type { BackendLoad, Candidate, RoutingInput } from '../../../src/routing/policies/policy.ts';
 
 export function candidates(n: number, load: (i: number) => Partial<BackendLoad> = () => ({})): Candidate[] {
   return Array.from({ length: n }, (_, i) => ({ id: `b${i}`, weight: 1, maxConcurrency: 0, load: { inflight: 0, ...load(i) } }));

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { promptBlockHashes } from '../../../gpu-backends/simulator/tokenizer.ts';
-import { boundHitRate, pooledHitRate } from '../../../src/routing/lab/bounds.ts';
-import { engineHashes, engineHashesFromText, labBody, prepareTrace } from '../../../src/routing/lab/prepare.ts';
-import { runLab } from '../../../src/routing/lab/run.ts';
-import { BLOCK_CHARS, blockText, promptText } from '../../../src/routing/lab/synthetic-text.ts';
-import { parseTrace, traceToJsonl, type TraceRecord } from '../../../src/routing/lab/trace.ts';
+import { boundHitRate, pooledHitRate } from '../../../bench/routing-lab/bounds.ts';
+import { engineHashes, engineHashesFromText, labBody, prepareTrace } from '../../../bench/routing-lab/prepare.ts';
+import { runLab } from '../../../bench/routing-lab/run.ts';
+import { BLOCK_CHARS, blockText, promptText } from '../../../bench/routing-lab/synthetic-text.ts';
+import { parseTrace, traceToJsonl, type TraceRecord } from '../../../bench/routing-lab/trace.ts';
 import { prefixHashes } from '../../../src/routing/prefix-hash.ts';
 import { generateWorkload } from '../../../scripts/gen-workload.ts';
 

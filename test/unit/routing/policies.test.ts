@@ -5,7 +5,7 @@ import { createPolicy, policyNames } from '../../../src/routing/policies/index.t
 import { effectiveLoad, loadCap, SendLog } from '../../../src/routing/policies/load.ts';
 import { PrefixAffinityPolicy } from '../../../src/routing/policies/prefix-affinity.ts';
 import { RendezvousPolicy, rendezvousOrder } from '../../../src/routing/policies/rendezvous.ts';
-import type { Candidate } from '../../../src/routing/policy.ts';
+import type { Candidate } from '../../../src/routing/policies/policy.ts';
 import { candidates, chain, input } from './helpers.ts';
 
 const key = (i: number) => [((i + 1) * 2654435761) >>> 0];

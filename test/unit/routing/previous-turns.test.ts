@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { previousTurns } from '../../../src/routing/lab/previous-turns.ts';
-import type { TraceRecord } from '../../../src/routing/lab/trace.ts';
+import { previousTurns } from '../../../bench/routing-lab/previous-turns.ts';
+import type { TraceRecord } from '../../../bench/routing-lab/trace.ts';
 
 const rec = (timestamp: number, input_length: number, hash_ids: number[]): TraceRecord => ({ timestamp, input_length, output_length: 8, hash_ids });
 

@@ -1,6 +1,6 @@
 // Which lines end a relayed stream: `data: [DONE]` for chat/completions, the terminal event for the Responses API.
 import { describe, expect, it } from 'vitest';
-import { inferenceEndpoints } from '../../../src/config/openai-api.ts';
+import { inferenceEndpoints } from '../../../src/api/openai-api.ts';
 import { EndLineDetector } from '../../../src/stream/end-lines.ts';
 import { SseRelay, type StreamOutcome } from '../../../src/stream/relay.ts';
 

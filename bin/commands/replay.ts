@@ -3,16 +3,16 @@
 // simulator processes, or to engines that already run (--backend-urls). With --json the last stdout line is one
 // JSON object of metrics.
 import { readFileSync } from 'node:fs';
-import { affinityConfigSchema, policyOptionsSchema } from '../config/affinity.ts';
-import { engineKinds } from '../config/schema.ts';
-import { policyNames } from '../routing/policies/index.ts';
-import { prepareTrace } from '../routing/lab/prepare.ts';
-import { progressBar } from '../routing/lab/progress.ts';
-import { DEFAULT_LOOKUP_RTT_MS } from '../routing/lab/simulate.ts';
-import { runLab } from '../routing/lab/run.ts';
-import { parseTrace } from '../routing/lab/trace.ts';
-import { num, parseFlags } from '../util/args.ts';
-import { DEFAULT_POPULARITY_SYNC_MS } from '../routing/policies/shared-popularity.ts';
+import { affinityConfigSchema, policyOptionsSchema } from '../../src/config/affinity.ts';
+import { engineKinds } from '../../src/config/schema.ts';
+import { policyNames } from '../../src/routing/policies/index.ts';
+import { prepareTrace } from '../../bench/routing-lab/prepare.ts';
+import { progressBar } from '../../bench/routing-lab/progress.ts';
+import { DEFAULT_LOOKUP_RTT_MS } from '../../bench/routing-lab/simulate.ts';
+import { runLab } from '../../bench/routing-lab/run.ts';
+import { parseTrace } from '../../bench/routing-lab/trace.ts';
+import { num, parseFlags } from '../../src/util/args.ts';
+import { DEFAULT_POPULARITY_SYNC_MS } from '../../src/routing/policies/shared-popularity.ts';
 
 const HELP = `usage: kvroute replay --trace FILE [options]
 
@@ -109,7 +109,7 @@ export async function main(argv: string[]): Promise<number> {
   const records = parseTrace(readFileSync(f.trace, 'utf8'), num('limit', f.limit, Infinity));
   let result: object;
   if (f.e2e) {
-    const { replayE2e } = await import('../routing/lab/e2e.ts');
+    const { replayE2e } = await import('../../bench/routing-lab/e2e.ts');
     const charsPerToken = num('chars-per-token', f['chars-per-token'], 4);
     if (!(charsPerToken > 0 && charsPerToken <= 4)) throw new Error(`--chars-per-token must be more than 0 and at most 4, got ${charsPerToken}`);
     const maxTokens = f['max-tokens'] === undefined ? undefined : num('max-tokens', f['max-tokens'], 0);

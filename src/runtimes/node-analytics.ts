@@ -6,13 +6,13 @@
 // It never waits for ClickHouse: the migrations run in the background, retried with backoff, so a router
 // restarted during a ClickHouse outage serves inference at once. Until they have run, writes fail as
 // "unavailable" (the buffer keeps the events in its spool) and the report answers 503.
-import type { AnalyticsEvent } from './event.ts';
-import { NodeEventBuffer, type NodeBufferOptions } from './delivery/node-buffer.ts';
-import { migrateClickHouse } from './migrations.ts';
-import { clickhouseQueryable, sqliteQueryable, type Queryable } from './queryable.ts';
-import { errText, type AnalyticsSink } from './sink.ts';
-import { ClickHouseSink, createClickHouseClient, type ClickHouseConfig } from './sinks/clickhouse.ts';
-import { openSqlite, SqliteSink } from './sinks/sqlite.ts';
+import type { AnalyticsEvent } from '../analytics/event.ts';
+import { NodeEventBuffer, type NodeBufferOptions } from '../analytics/delivery/node-buffer.ts';
+import { migrateClickHouse } from '../analytics/migrations.ts';
+import { clickhouseQueryable, sqliteQueryable, type Queryable } from '../analytics/queryable.ts';
+import { errText, type AnalyticsSink } from '../analytics/sink.ts';
+import { ClickHouseSink, createClickHouseClient, type ClickHouseConfig } from '../analytics/sinks/clickhouse.ts';
+import { openSqlite, SqliteSink } from '../analytics/sinks/sqlite.ts';
 import { RetryUntilDone } from '../util/retry-until-done.ts';
 
 export interface NodeAnalyticsOptions {

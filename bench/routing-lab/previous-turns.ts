@@ -2,7 +2,7 @@
 // hash ids start with all of that request's ids and its prompt is longer), as an agent's step extends its
 // previous step. A replay that waits for that request's response before sending the next keeps a conversation's
 // turns in order, as a client does: it cannot send a turn before it has the answer to the previous one.
-import { combine32 } from '../../util/hash.ts';
+import { combine32 } from '../../src/util/hash.ts';
 import type { TraceRecord } from './trace.ts';
 
 /** Per request, the index of the request it continues, or -1 (a first turn, or a prompt no earlier one is whole part of). */

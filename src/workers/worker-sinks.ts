@@ -1,8 +1,8 @@
 // Builds the Workers-side sinks from bindings. The Queue consumer writes to D1 (always, when bound) and to
 // ClickHouse (when CLICKHOUSE_URL is set); WAE is written from the request path, not here (not idempotent).
-import { FanoutSink, type AnalyticsSink } from './sink.ts';
-import { ClickHouseSink, createClickHouseClient } from './sinks/clickhouse.ts';
-import { D1Sink, migrateD1, type D1Like } from './sinks/d1.ts';
+import { FanoutSink, type AnalyticsSink } from '../analytics/sink.ts';
+import { ClickHouseSink, createClickHouseClient } from '../analytics/sinks/clickhouse.ts';
+import { D1Sink, migrateD1, type D1Like } from '../analytics/sinks/d1.ts';
 
 export interface AnalyticsEnv {
   /** [[d1_databases]] binding = "ANALYTICS_DB" */

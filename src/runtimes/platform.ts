@@ -1,13 +1,13 @@
-// What the app needs from its runtime. src/worker.ts and src/node.ts build one each; core modules import neither.
+// What the app needs from its runtime. src/runtimes/worker.ts and node.ts build one each; core modules import neither.
 // The app itself comes from routes/app.ts: the entries (routes/worker.ts, routes/node.ts) hand it to the runtime.
 import type { Context, Hono } from 'hono';
-import type { Queryable } from './analytics/queryable.ts';
-import type { EgressContext } from './config/egress.ts';
-import type { InferenceDeps } from './core/inference.ts';
-import type { DriftStore } from './drift/store.ts';
-import type { TenantDirectory } from './tenants/directory.ts';
-import type { BackendStates } from './upstream/backend-state.ts';
-import type { UpstreamClient } from './upstream/types.ts';
+import type { Queryable } from '../analytics/queryable.ts';
+import type { EgressContext } from '../config/egress.ts';
+import type { InferenceDeps } from '../core/inference.ts';
+import type { DriftStore } from '../drift/store.ts';
+import type { TenantDirectory } from '../tenants/directory.ts';
+import type { BackendStates } from '../upstream/backend-state.ts';
+import type { UpstreamClient } from '../upstream/types.ts';
 
 export interface Platform {
   runtime: 'node' | 'workers';

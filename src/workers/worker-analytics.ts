@@ -5,16 +5,16 @@
 //   if (sending) ctx.waitUntil(sending);
 // The isolate's events are coalesced: one Queue send (a few packed messages) per `maxWaitMs` or `maxEvents`, not
 // one message per event. The consumer side is handleEventBatch(batch, workerSinkFromEnv(env)) in queue().
-import type { AnalyticsEvent } from './event.ts';
-import { Coalescer } from './delivery/coalescer.ts';
-import { EventOutbox, type OutboxDbLike } from './delivery/outbox.ts';
-import { QueueEventProducer, type QueueProducerLike } from './delivery/queue.ts';
-import { errText, type AnalyticsSink } from './sink.ts';
-import { deadLetterOf } from './dead-letter.ts';
-import { writeSplitting } from './delivery/split.ts';
+import type { AnalyticsEvent } from '../analytics/event.ts';
+import { Coalescer } from '../analytics/delivery/coalescer.ts';
+import { EventOutbox, type OutboxDbLike } from '../analytics/delivery/outbox.ts';
+import { QueueEventProducer, type QueueProducerLike } from '../analytics/delivery/queue.ts';
+import { errText, type AnalyticsSink } from '../analytics/sink.ts';
+import { deadLetterOf } from '../analytics/dead-letter.ts';
+import { writeSplitting } from '../analytics/delivery/split.ts';
 import { workerSinkFromEnv, type AnalyticsEnv } from './worker-sinks.ts';
-import type { D1Like } from './sinks/d1.ts';
-import { WaeSink, type WaeDatasetLike } from './sinks/wae.ts';
+import type { D1Like } from '../analytics/sinks/d1.ts';
+import { WaeSink, type WaeDatasetLike } from '../analytics/sinks/wae.ts';
 
 export interface WorkerAnalyticsEnv extends AnalyticsEnv {
   /** [[queues.producers]] binding = "EVENTS" */

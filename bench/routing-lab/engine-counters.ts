@@ -2,7 +2,7 @@
 // metrics through the engine's adapter: llama.cpp's llamacpp:prompt_tokens_total, vLLM's and SGLang's prompt
 // tokens less their prefix-cache hits. A replay reads it before and after, so the difference is its own traffic
 // (on engines nobody else sends to).
-import { adapterFor, type EngineKind } from '../../../gpu-backends/adapters/index.ts';
+import { adapterFor, type EngineKind } from '../../gpu-backends/adapters/index.ts';
 
 /** Per URL, the counter now; null when the engine kind has no such counter. Throws when a scrape fails. */
 export async function readProcessedPromptTokens(urls: readonly string[], engine: EngineKind, apiKey?: string): Promise<number[] | null> {

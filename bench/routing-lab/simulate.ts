@@ -5,17 +5,17 @@
 // R router replicas share nothing: each request goes to a random replica, and each replica has its own policy
 // instance and its own in-flight counts. Engine load (running, waiting, KV usage) reaches every replica only
 // through a scrape every `scrapeMs` (like the router's /metrics scrape), so it is up to that much stale.
-import { Engine, type EngineEvent, uncachedPromptTokens } from '../../../gpu-backends/simulator/engine.ts';
-import { engineConfig } from '../../../gpu-backends/simulator/profiles.ts';
-import type { PolicyOptions } from '../../config/affinity.ts';
-import { fmix32 } from '../../util/hash.ts';
-import { CounterRate } from '../policies/fill-rate.ts';
-import { createPolicy } from '../policies/index.ts';
-import { DEFAULT_POPULARITY_HALF_LIFE } from '../policies/prefix-popularity.ts';
-import { DEFAULT_POPULARITY_SYNC_MS } from '../policies/shared-popularity.ts';
-import { applyBoardAnswer, hasBoardRequest, newSharedViews, PoolBoard, takeBoardRequest } from '../popularity-exchange.ts';
-import type { BoardLookup } from '../policies/board-lookup.ts';
-import { type BackendLoad, type Candidate, type RoutingPolicy, uncachedChars } from '../policy.ts';
+import { Engine, type EngineEvent, uncachedPromptTokens } from '../../gpu-backends/simulator/engine.ts';
+import { engineConfig } from '../../gpu-backends/simulator/profiles.ts';
+import type { PolicyOptions } from '../../src/config/affinity.ts';
+import { fmix32 } from '../../src/util/hash.ts';
+import { CounterRate } from '../../src/upstream/fill-rate.ts';
+import { createPolicy } from '../../src/routing/policies/index.ts';
+import { DEFAULT_POPULARITY_HALF_LIFE } from '../../src/routing/policies/prefix-popularity.ts';
+import { DEFAULT_POPULARITY_SYNC_MS } from '../../src/routing/policies/shared-popularity.ts';
+import { applyBoardAnswer, hasBoardRequest, newSharedViews, PoolBoard, takeBoardRequest } from '../../src/routing/popularity-board.ts';
+import type { BoardLookup } from '../../src/routing/policies/board-lookup.ts';
+import { type BackendLoad, type Candidate, type RoutingPolicy, uncachedChars } from '../../src/routing/policies/policy.ts';
 import { LoadIntegrator, quantile } from './metrics.ts';
 import { engineHashes, type LabRequest, type PreparedTrace } from './prepare.ts';
 

@@ -2,7 +2,7 @@
 // simulator's 4 characters per token (gpu-backends/simulator/tokenizer.ts). A block starts with its id in a
 // tag, so different ids never yield equal text; the rest is a slice of a fixed pseudo-random word corpus
 // (slices are cheap: no per-block string building beyond the tag).
-import { fmix32 } from '../../util/hash.ts';
+import { fmix32 } from '../../src/util/hash.ts';
 import { TRACE_BLOCK_TOKENS } from './trace.ts';
 
 export const CHARS_PER_TOKEN = 4;

@@ -1,9 +1,9 @@
 // Turns trace records into what the lab needs per request, computed once per trace and reused by every run:
 // the router's prefix hashes (the real prefixHashes on the request's real canonical text, cut where hashing
 // stops) and the engine's KV block hashes (exactly promptBlockHashes of the full synthetic prompt; see below).
-import { promptBlockHashes, rootBlockHash } from '../../../gpu-backends/simulator/tokenizer.ts';
-import { combine32, hashString } from '../../util/hash.ts';
-import { prefixHashes, type PrefixHashOptions } from '../prefix-hash.ts';
+import { promptBlockHashes, rootBlockHash } from '../../gpu-backends/simulator/tokenizer.ts';
+import { combine32, hashString } from '../../src/util/hash.ts';
+import { prefixHashes, type PrefixHashOptions } from '../../src/routing/prefix-hash.ts';
 import { BLOCK_CHARS, blockText, CHARS_PER_TOKEN, promptText } from './synthetic-text.ts';
 import { TRACE_BLOCK_TOKENS, type TraceRecord } from './trace.ts';
 

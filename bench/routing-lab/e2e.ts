@@ -7,23 +7,24 @@
 // What the engines did is read two ways: each response's cache receipt (usage.prompt_tokens_details or
 // llama.cpp's timings, read with the engine kind's adapter, as the router reads it) and the engines' own
 // counter of processed prompt tokens (their metrics, before and after the replay).
-import { adapterFor, type EngineKind } from '../../../gpu-backends/adapters/index.ts';
-import { startNodeRouter, type NodeRouter } from '../../../routes/node.ts';
-import { parseTenantConfig } from '../../config/schema.ts';
-import type { PolicyOptions } from '../../config/affinity.ts';
-import { CompletionStreamObserver } from '../../stream/sse.ts';
-import { sha256Hex } from '../../tenants/keys.ts';
-import { MemoryTenantStore } from '../../tenants/store.ts';
-import { fmix32 } from '../../util/hash.ts';
+import { adapterFor, type EngineKind } from '../../gpu-backends/adapters/index.ts';
+import { startNodeRouter, type NodeRouter } from '../../routes/node.ts';
+import { parseTenantConfig } from '../../src/config/schema.ts';
+import type { PolicyOptions } from '../../src/config/affinity.ts';
+import { CompletionStreamObserver } from '../../src/stream/sse.ts';
+import { sha256Hex } from '../../src/tenants/keys.ts';
+import { MemoryTenantStore } from '../../src/tenants/store.ts';
+import { fmix32 } from '../../src/util/hash.ts';
 import { readProcessedPromptTokens } from './engine-counters.ts';
 import { externalBackends, startSimulatorBackends, type LabBackends } from './lab-backends.ts';
 import { LoadIntegrator, quantile } from './metrics.ts';
 import { labBody, prepareTrace } from './prepare.ts';
 import { previousTurns } from './previous-turns.ts';
 import { traceBounds } from './run.ts';
-import { DEFAULT_POLICY } from '../policies/index.ts';
-import { DEFAULT_POPULARITY_SYNC_MS } from '../policies/shared-popularity.ts';
-import { type BoardCall, PoolBoard, PopularityExchange } from '../popularity-exchange.ts';
+import { DEFAULT_POLICY } from '../../src/routing/policies/index.ts';
+import { DEFAULT_POPULARITY_SYNC_MS } from '../../src/routing/policies/shared-popularity.ts';
+import { PoolBoard } from '../../src/routing/popularity-board.ts';
+import { type BoardCall, PopularityExchange } from '../../src/routing/popularity-exchange.ts';
 import { DEFAULT_LOOKUP_RTT_MS } from './simulate.ts';
 import { CHARS_PER_TOKEN } from './synthetic-text.ts';
 import type { TraceRecord } from './trace.ts';

@@ -3,7 +3,7 @@
 // forwarded, not a re-serialisation). Every optional field accepts `null`, as OpenAI's API and vLLM do (the SDKs
 // and many clients send `"user": null`, `"tools": null`, ...): `null` means "not set".
 import { z } from 'zod';
-import { formatPath } from './schema.ts';
+import { formatPath } from '../config/schema.ts';
 
 /**
  * An optional field that also accepts null; the parsed value is `undefined` for both. The transform sits inside

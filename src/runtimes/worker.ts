@@ -3,36 +3,36 @@
 // transports are in src/workers/. The app comes from the entry
 // (routes/worker.ts, wrangler.toml `main`): the same createApp as on Node.
 import type { AppFactory, Platform } from './platform.ts';
-import { TenantDirectory } from './tenants/directory.ts';
-import { sha256Hex } from './tenants/keys.ts';
-import { loadSnapshotInto } from './tenants/load-config.ts';
-import { MemoryTenantStore, type TenantStore } from './tenants/store.ts';
-import { parseSnapshot } from './tenants/snapshot.ts';
-import { adminTokenProblem, isLocalDev } from './config/deployment.ts';
-import type { EgressContext } from './config/egress.ts';
-import { errorResponse, HttpError } from './errors.ts';
-import { BackendStates } from './upstream/backend-state.ts';
-import { FetchUpstreamClient } from './upstream/fetch-client.ts';
-import { applySnapshot, type MonitorSnapshot } from './upstream/monitor-sync.ts';
-import { policyFactoryFor, sharedPopularityPolicyFactory } from './routing/policy-factory.ts';
-import { PopularityExchange } from './routing/popularity-exchange.ts';
+import { TenantDirectory } from '../tenants/directory.ts';
+import { sha256Hex } from '../tenants/keys.ts';
+import { loadSnapshotInto } from '../tenants/load-config.ts';
+import { MemoryTenantStore, type TenantStore } from '../tenants/store.ts';
+import { parseSnapshot } from '../tenants/snapshot.ts';
+import { adminTokenProblem, isLocalDev } from '../config/deployment.ts';
+import type { EgressContext } from '../config/egress.ts';
+import { errorResponse, HttpError } from '../api/errors.ts';
+import { BackendStates } from '../upstream/backend-state.ts';
+import { FetchUpstreamClient } from '../upstream/fetch-client.ts';
+import { applySnapshot, type MonitorSnapshot } from '../upstream/monitor-sync.ts';
+import { policyFactoryFor, sharedPopularityPolicyFactory } from '../routing/policy-factory.ts';
+import { PopularityExchange } from '../routing/popularity-exchange.ts';
 import type { Hono } from 'hono';
-import { handleEventBatch } from './analytics/delivery/queue.ts';
-import { clickhouseQueryable, d1Queryable, type Queryable } from './analytics/queryable.ts';
-import { createClickHouseClient } from './analytics/sinks/clickhouse.ts';
-import { migrateD1 } from './analytics/sinks/d1.ts';
-import { workerAnalytics } from './analytics/worker-analytics.ts';
-import { workerSinkFromEnv } from './analytics/worker-sinks.ts';
-import { afterResponse } from './core/after-response.ts';
-import { createDriftRecorder } from './drift/recorder.ts';
-import { driftStatusEventOf } from './analytics/drift-event.ts';
-import { ShadowLimiter } from './experiments/shadow/limiter.ts';
-import { DurableDriftStore } from './workers/drift-durable-object.ts';
-import type { Env } from './workers/env.ts';
-import { KvTenantStore } from './workers/kv-tenant-store.ts';
-import { durableBoardCall } from './workers/popularity-board-call.ts';
+import { handleEventBatch } from '../analytics/delivery/queue.ts';
+import { clickhouseQueryable, d1Queryable, type Queryable } from '../analytics/queryable.ts';
+import { createClickHouseClient } from '../analytics/sinks/clickhouse.ts';
+import { migrateD1 } from '../analytics/sinks/d1.ts';
+import { workerAnalytics } from '../workers/worker-analytics.ts';
+import { workerSinkFromEnv } from '../workers/worker-sinks.ts';
+import { afterResponse } from '../core/after-response.ts';
+import { createDriftRecorder } from '../drift/recorder.ts';
+import { driftStatusEventOf } from '../analytics/drift-event.ts';
+import { ShadowLimiter } from '../experiments/shadow/limiter.ts';
+import { DurableDriftStore } from '../workers/drift-durable-object.ts';
+import type { Env } from '../workers/env.ts';
+import { KvTenantStore } from '../workers/kv-tenant-store.ts';
+import { durableBoardCall } from '../workers/popularity-board-call.ts';
 
-export type { Env } from './workers/env.ts';
+export type { Env } from '../workers/env.ts';
 
 /** Per-isolate state: built on the first request (bindings arrive with it), reused after. */
 interface Isolate {

@@ -1,8 +1,8 @@
 // The one routing-policy interface. Every backend-selection strategy implements it; the router's hot path and
 // the offline replay lab both call it, so the lab measures the code that serves traffic.
 // Policies are synchronous and do no I/O: everything they need arrives in the arguments.
-import { DEFAULT_BLOCK_CHARS } from '../config/affinity.ts';
-import type { CacheReceipt } from '../types/cache-receipt.ts';
+import { DEFAULT_BLOCK_CHARS } from '../../config/affinity.ts';
+import type { CacheReceipt } from '../../types/cache-receipt.ts';
 
 /** Characters per hashed block when a RoutingInput does not say: the affinity config's default. */
 export { DEFAULT_BLOCK_CHARS };
@@ -28,7 +28,7 @@ export interface BackendLoad {
    * what the policy believed was cached where it went (Selection.matchedBlocks), until its first byte.
    */
   prefillChars?: number;
-  /** Uncached prompt tokens per second the engine writes to its KV cache, averaged over minutes (fill-rate.ts). */
+  /** Uncached prompt tokens per second the engine writes to its KV cache, averaged over minutes (upstream/fill-rate.ts). */
   fillRate?: number;
   /** Engine-reported busy and total slots, where the engine has a fixed number of slots and lists them (llama.cpp). */
   slotsBusy?: number;
@@ -60,7 +60,7 @@ export interface RoutingInput {
 }
 
 /** What an engine says it served from its prefix cache (policies learn from it in onReceipt): a shared type. */
-export type { CacheReceipt } from '../types/cache-receipt.ts';
+export type { CacheReceipt } from '../../types/cache-receipt.ts';
 
 export interface Selection {
   /** Index into the candidates array. */

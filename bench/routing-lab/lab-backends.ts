@@ -3,10 +3,10 @@
 // neither starts nor stops and which run in real time.
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import type { EngineKind } from '../../../gpu-backends/adapters/index.ts';
-import { freePortRange } from '../../util/ports.ts';
+import type { EngineKind } from '../../gpu-backends/adapters/index.ts';
+import { freePortRange } from '../../src/util/ports.ts';
 
-const BIN = fileURLToPath(new URL('../../../bin/kvroute.mjs', import.meta.url));
+const BIN = fileURLToPath(new URL('../../bin/kvroute.mjs', import.meta.url));
 
 export interface LabBackends {
   urls: string[];
