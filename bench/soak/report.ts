@@ -1,10 +1,8 @@
 // bench/results/soak.md, from every bench/results/soak-<runtime>.json there is: per runtime the command, the
 // machine's load, the checks with pass/fail, what the clients saw, and the chart.
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { SoakResult } from './summary.ts';
-
-const RUNTIMES = ['node', 'workerd'];
+import { resultName, type SoakResult } from './summary.ts';
 
 function section(r: SoakResult): string {
   const rps = r.samples.filter((s) => s.t > 0 && s.t <= r.minutes * 60).map((s) => s.rps);
@@ -13,7 +11,7 @@ function section(r: SoakResult): string {
   const faults = new Map<string, number>();
   for (const w of r.faults) faults.set(w.kind, (faults.get(w.kind) ?? 0) + 1);
   return [
-    `## ${r.runtime}`,
+    `## ${r.runtime}${r.without?.length ? `, without ${r.without.join(' and ')}` : ''}`,
     '',
     `\`${r.command}\``,
     '',
@@ -31,16 +29,18 @@ function section(r: SoakResult): string {
     '|---|---|',
     ...outcomes.map(([k, n]) => `| ${k} | ${n} |`),
     '',
-    `![soak on ${r.runtime}](soak-${r.runtime}.svg)`,
+    `![soak on ${r.runtime}](${resultName(r)}.svg)`,
     '',
   ].join('\n');
 }
 
 /** Rewrites `dir`/soak.md from the result files present. */
 export function writeSoakMarkdown(dir: string): string {
-  const results = RUNTIMES.map((rt) => join(dir, `soak-${rt}.json`))
-    .filter((f) => existsSync(f))
-    .map((f) => JSON.parse(readFileSync(f, 'utf8')) as SoakResult);
+  // soak-node, soak-workerd, then runs without some bindings (soak-workerd-without-...), in that order.
+  const results = readdirSync(dir)
+    .filter((f) => /^soak-.+\.json$/.test(f))
+    .sort((a, b) => a.length - b.length || a.localeCompare(b))
+    .map((f) => JSON.parse(readFileSync(join(dir, f), 'utf8')) as SoakResult);
   const md = [
     '# Soak: mixed streaming load with aborts and faults',
     '',

@@ -2,6 +2,7 @@
 // --minutes on each runtime, watching the router's memory, descriptors, sockets and in-flight counts.
 //   WRANGLER_SEND_METRICS=false CLOUDFLARE_CF_FETCH_ENABLED=false npx tsx bench/soak/run.ts [--minutes 30]
 //       [--runtime node|workerd|both] [--concurrency 50] [--sample-ms 5000] [--backends 4] [--time-scale 5] [--abort-share 0.1]
+//       [--without EVENTS,ANALYTICS_DB]   (workerd: a Worker without a Queue or D1, events straight to ClickHouse)
 //   npx tsx bench/soak/run.ts --render-only [--runtime ...]   redraws the charts and soak.md from the JSON files
 // Everything runs here over loopback, started through the fault-matrix harness (test/e2e/faults/harness.ts): a
 // private ClickHouse, one `kvroute sim` process per backend, the router (`kvroute serve`, or the Worker in
@@ -25,7 +26,7 @@ import { ABORT_SHARE } from './workload.ts';
 import { descendants, descriptors, findDescendant, type PeerOf } from './procfs.ts';
 import { writeSoakMarkdown } from './report.ts';
 import { sampleProcess, type ProcessSample } from './sampler.ts';
-import { checks, type Sample, type SoakResult } from './summary.ts';
+import { checks, resultName, type Sample, type SoakResult } from './summary.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const RESULTS = join(ROOT, 'bench/results');
@@ -40,6 +41,12 @@ const flags = parseFlags(process.argv.slice(2), {
   'time-scale': { type: 'string' },
   /** The share of streams the client leaves mid-way (default 0.1); 0 for a run without client aborts. */
   'abort-share': { type: 'string' },
+  /**
+   * workerd: bindings of wrangler.toml to leave out, comma-separated. `EVENTS,ANALYTICS_DB` runs the Worker without
+   * a Queue or D1 (events straight to ClickHouse), so Miniflare's local Queue broker and D1, which share the
+   * measured workerd process, hold no state that grows with the run.
+   */
+  without: { type: 'string' },
   /** Redraw the charts and soak.md from the result files, without a run. */
   'render-only': { type: 'boolean' },
 });
@@ -51,6 +58,7 @@ const opt = {
   backends: num('backends', flags.backends, 4),
   timeScale: num('time-scale', flags['time-scale'], 5),
   abortShare: num('abort-share', flags['abort-share'], ABORT_SHARE),
+  without: (flags.without ?? '').split(',').filter(Boolean),
 };
 for (const r of opt.runtimes) if (r !== 'node' && r !== 'workerd') throw new Error(`--runtime must be node, workerd or both, got '${r}'`);
 const COMMAND = `npx tsx bench/soak/run.ts ${process.argv.slice(2).join(' ')}`.trim();
@@ -129,7 +137,7 @@ async function soak(runtime: Runtime): Promise<SoakResult> {
   // workerd: its inspector, to read the heap of each isolate (the kvroute Worker's apart from Miniflare's services).
   const inspectorPort = runtime === 'workerd' ? await freePort() : undefined;
   if (inspectorPort) process.env.KVROUTE_INSPECTOR_PORT = String(inspectorPort);
-  const router = await startRouter(runtime, ch!.url, database);
+  const router = await startRouter(runtime, ch!.url, database, { without: opt.without });
   delete process.env.KVROUTE_INSPECTOR_PORT;
   stoppers.unshift(() => router.stop());
   try {
@@ -228,6 +236,7 @@ async function soak(runtime: Runtime): Promise<SoakResult> {
     const loads = samples.map((s) => s.load1);
     const result: Omit<SoakResult, 'checks'> = {
       runtime,
+      ...(opt.without.length && { without: opt.without }),
       command: `${process.env.KVROUTE_PORT_RANGE ? `KVROUTE_PORT_RANGE=${process.env.KVROUTE_PORT_RANGE} ` : ''}WRANGLER_SEND_METRICS=false CLOUDFLARE_CF_FETCH_ENABLED=false ${COMMAND}`,
       startedAt: new Date(Date.now() - tNow() * 1000).toISOString(),
       minutes: opt.minutes,
@@ -294,7 +303,7 @@ async function writeChart(r: SoakResult): Promise<void> {
     r.faults,
     (w) => w.kind,
   );
-  writeFileSync(join(RESULTS, `soak-${r.runtime}.svg`), svg);
+  writeFileSync(join(RESULTS, `${resultName(r)}.svg`), svg);
 }
 
 async function main(): Promise<number> {
@@ -302,7 +311,7 @@ async function main(): Promise<number> {
   if (flags['render-only']) {
     // The checks again from the stored samples (a newer summary may compute more figures).
     for (const runtime of opt.runtimes) {
-      const file = join(RESULTS, `soak-${runtime}.json`);
+      const file = join(RESULTS, `${resultName({ runtime, without: opt.without })}.json`);
       const r = JSON.parse(readFileSync(file, 'utf8')) as SoakResult;
       r.checks = checks(r, warmS(r.minutes));
       writeFileSync(file, JSON.stringify(r, null, 1));
@@ -317,7 +326,7 @@ async function main(): Promise<number> {
     for (const runtime of opt.runtimes) {
       if (interrupted) break;
       const r = await soak(runtime);
-      writeFileSync(join(RESULTS, `soak-${runtime}.json`), JSON.stringify(r, null, 1));
+      writeFileSync(join(RESULTS, `${resultName(r)}.json`), JSON.stringify(r, null, 1));
       await writeChart(r);
       console.log(`\n[soak ${runtime}] ${r.totals.requests} requests; load average mean ${r.loadAverage.mean.toFixed(2)} max ${r.loadAverage.max.toFixed(2)} (${os.cpus().length} cores)`);
       for (const c of r.checks) console.log(`  ${c.pass === undefined ? '    ' : c.pass ? 'PASS' : 'FAIL'}  ${c.name}: ${c.value}`);

@@ -36,6 +36,8 @@ export interface Check {
 
 export interface SoakResult {
   runtime: string;
+  /** Bindings of wrangler.toml the Worker ran without (--without); the result file is then named after them. */
+  without?: string[];
   command: string;
   startedAt: string;
   minutes: number;
@@ -199,4 +201,9 @@ function rssByBlock(samples: Sample[], endS: number): Check[] {
     if (xs.length) parts.push(`${a / 60}-${(a + blockS) / 60} min ${(median(xs) / 2 ** 20).toFixed(0)}/${(Math.max(...xs) / 2 ** 20).toFixed(0)}`);
   }
   return [{ name: 'RSS per 5 minutes of load, median/highest (MiB)', value: parts.join(', ') }];
+}
+
+/** The result's file stem: soak-<runtime>, or soak-<runtime>-without-<bindings> for a run with --without. */
+export function resultName(r: Pick<SoakResult, 'runtime' | 'without'>): string {
+  return `soak-${r.runtime}${r.without?.length ? `-without-${r.without.join('-').toLowerCase()}` : ''}`;
 }

@@ -1,4 +1,4 @@
-// `kvroute local-worker --port P [--persist-to DIR] [--vars JSON]`: the Worker in the local Workers runtime until
+// `kvroute local-worker --port P [--persist-to DIR] [--vars JSON] [--without BINDING,...]`: the Worker in the local Workers runtime until
 // SIGINT/SIGTERM. Started by spawnLocalWorker (local-worker.ts); not meant to be typed by hand.
 //
 // workerd through Miniflare, with the bindings wrangler.toml declares (KV, D1, Durable Objects, Queues) as local
@@ -34,11 +34,36 @@ function bundle(): { dir: string; entry: string } {
   return { dir, entry: join(dir, entry) };
 }
 
+/**
+ * Leaves a binding of wrangler.toml out of Miniflare's options (a Worker deployed without it), with the consumer
+ * of a Queue left out along with its producer. Unknown names are an error, so a typo does not pass silently.
+ */
+function withoutBinding(options: Record<string, unknown>, name: string): void {
+  let found = false;
+  for (const kind of ['bindings', 'kvNamespaces', 'd1Databases', 'r2Buckets', 'durableObjects', 'queueProducers', 'analyticsEngineDatasets', 'serviceBindings']) {
+    const group = options[kind] as Record<string, unknown> | undefined;
+    if (!group || !(name in group)) continue;
+    if (kind === 'queueProducers') {
+      const queue = (group[name] as { queueName?: string } | string | undefined);
+      const queueName = typeof queue === 'string' ? queue : queue?.queueName;
+      const consumers = options.queueConsumers as Record<string, unknown> | string[] | undefined;
+      if (consumers && queueName) {
+        if (Array.isArray(consumers)) options.queueConsumers = consumers.filter((q) => q !== queueName);
+        else delete consumers[queueName];
+      }
+    }
+    delete group[name];
+    found = true;
+  }
+  if (!found) throw new Error(`--without ${name}: no such binding in wrangler.toml`);
+}
+
 export async function main(argv: string[]): Promise<number> {
-  const f = parseFlags(argv, { port: { type: 'string' }, 'persist-to': { type: 'string' }, vars: { type: 'string' } });
+  const f = parseFlags(argv, { port: { type: 'string' }, 'persist-to': { type: 'string' }, vars: { type: 'string' }, without: { type: 'string' } });
   const vars = JSON.parse(f.vars ?? '{}') as Record<string, string>;
   const built = bundle();
   const { workerOptions } = unstable_getMiniflareWorkerOptions(join(ROOT, 'wrangler.toml'));
+  for (const name of (f.without ?? '').split(',').filter(Boolean)) withoutBinding(workerOptions, name);
   const mf = new Miniflare({
     ...workerOptions,
     name: 'kvroute',

@@ -22,6 +22,8 @@ export interface LocalWorkerOptions {
   output?: 'inherit' | 'ignore' | 'pipe';
   /** Extra Worker vars (e.g. CLICKHOUSE_URL). */
   vars?: Record<string, string>;
+  /** Bindings of wrangler.toml to leave out (e.g. EVENTS, ANALYTICS_DB: a Worker without a Queue or D1). */
+  without?: string[];
 }
 
 export interface LocalWorker {
@@ -38,6 +40,7 @@ export function spawnLocalWorker(o: LocalWorkerOptions): LocalWorker {
   const vars = { KVROUTE_ADMIN_TOKEN: o.adminToken, [LOCAL_DEV_VAR]: '1', ...o.vars };
   const args = [BIN, 'local-worker', '--port', String(o.port), '--vars', JSON.stringify(vars)];
   if (o.persistTo) args.push('--persist-to', o.persistTo);
+  if (o.without?.length) args.push('--without', o.without.join(','));
   const out = o.output ?? 'inherit';
   const child = spawn(process.execPath, args, {
     cwd: ROOT,

@@ -83,7 +83,8 @@ async function build(env: Env, createApp: AppFactory): Promise<Isolate> {
   // Isolates are many and share nothing: each routes a share of a pool's traffic (a pool's `alone` overrides it).
   const directory = new TenantDirectory(store, popularity ? sharedPopularityPolicyFactory(popularity, 'many') : policyFactoryFor('many'), 5_000);
   const now = () => performance.now();
-  const analytics = env.EVENTS ? workerAnalytics(env) : null;
+  // Events go through the Queue when one is bound, else straight to the store (ClickHouse and/or D1).
+  const analytics = env.EVENTS || env.CLICKHOUSE_URL || env.ANALYTICS_DB ? workerAnalytics(env) : null;
   const emit = analytics ? (events: Parameters<typeof analytics.emit>[0]) => analytics.emit(events) : undefined;
   // Per isolate: sketches accumulate here and are merged into the tenant's Durable Object on flush.
   const driftStore = env.DRIFT ? new DurableDriftStore(env.DRIFT) : null;

@@ -17,8 +17,8 @@ import type { D1Like } from '../analytics/sinks/d1.ts';
 import { WaeSink, type WaeDatasetLike } from '../analytics/sinks/wae.ts';
 
 export interface WorkerAnalyticsEnv extends AnalyticsEnv {
-  /** [[queues.producers]] binding = "EVENTS" */
-  EVENTS: QueueProducerLike;
+  /** [[queues.producers]] binding = "EVENTS". Optional: without it, batches are written straight to the store. */
+  EVENTS?: QueueProducerLike;
   /** [[analytics_engine_datasets]] binding = "EVENT_COUNTERS" (optional) */
   EVENT_COUNTERS?: WaeDatasetLike;
   /** [[d1_databases]] binding = "ANALYTICS_DB": also the outbox for events neither the Queue nor the store took. */
@@ -51,7 +51,8 @@ export interface WorkerAnalytics {
 }
 
 export function workerAnalytics(env: WorkerAnalyticsEnv, opts: WorkerAnalyticsOptions = {}): WorkerAnalytics {
-  const producer = new QueueEventProducer(env.EVENTS);
+  // Without a Queue bound (Queues need a paid plan), batches go straight to the store from the request path.
+  const producer = env.EVENTS ? new QueueEventProducer(env.EVENTS) : null;
   const counters = env.EVENT_COUNTERS ? new WaeSink(env.EVENT_COUNTERS) : null;
   const outbox = env.ANALYTICS_DB ? new EventOutbox(env.ANALYTICS_DB) : null;
   const now = opts.now ?? Date.now;
@@ -65,7 +66,7 @@ export function workerAnalytics(env: WorkerAnalyticsEnv, opts: WorkerAnalyticsOp
     outboxCheckAt = now() + outboxCheckMs;
     const limit = 500;
     try {
-      const resent = await outbox.drain((events) => producer.write(events), limit);
+      const resent = await outbox.drain((events) => (producer ?? directSink()).write(events), limit);
       if (resent === limit) outboxCheckAt = 0; // more to send: the next send goes on
     } catch (err) {
       console.error(`kvroute analytics: outbox not drained: ${errText(err)}`);
@@ -73,10 +74,10 @@ export function workerAnalytics(env: WorkerAnalyticsEnv, opts: WorkerAnalyticsOp
   }
 
   async function deliver(events: AnalyticsEvent[]): Promise<void> {
-    const queueError = await sendToQueue(producer, events);
-    if (!queueError) return drainOutbox();
+    const queueError = producer ? await sendToQueue(producer, events) : new Error('no Queue bound (EVENTS)');
+    if (producer && !queueError) return drainOutbox();
     const unstored = await writeDirect(directSink(), events);
-    if (!unstored) return;
+    if (!unstored) return producer ? undefined : drainOutbox();
     try {
       if (!outbox) throw new Error('no outbox (ANALYTICS_DB is not bound)');
       await outbox.keep(unstored.events);

@@ -240,6 +240,28 @@ describe('workerAnalytics (request path)', () => {
     expect(left.results[0]?.n).toBe(0);
   });
 
+  it('without a Queue bound, writes each coalesced batch straight to the store, and keeps what the store refuses in the outbox until it takes it', async () => {
+    const store = new RecordingSink();
+    let writes = 0;
+    const counting: AnalyticsSink = { name: 'counting', write: async (e) => (writes++, store.write(e)), writeDeadLetters: (l) => store.writeDeadLetters(l) };
+    const a = workerAnalytics({ ANALYTICS_DB: db }, { store: counting, maxWaitMs: 20 });
+    const events = Array.from({ length: 50 }, (_, i) => event(2000 + i));
+    await Promise.all(events.map((e) => a.emit([e])).filter((p) => p !== undefined));
+    expect(writes).toBe(1);
+    expect(events.every((e) => store.stored.has(e.event_id))).toBe(true);
+
+    store.fail = true;
+    const kept = Array.from({ length: 5 }, (_, i) => event(3000 + i));
+    await Promise.all(kept.map((e) => a.emit([e])).filter((p) => p !== undefined));
+    expect(kept.some((e) => store.stored.has(e.event_id))).toBe(false);
+    store.fail = false;
+    const later = event(3100);
+    await a.emit([later]);
+    for (const e of [...kept, later]) expect(store.stored.has(e.event_id)).toBe(true);
+    const left = await db.prepare('SELECT COUNT(*) AS n FROM kvroute_outbox').bind().all<{ n: number }>();
+    expect(left.results[0]?.n).toBe(0);
+  });
+
   it('logs the events as lost, without rejecting, when there is no outbox and nothing takes them', async () => {
     const store = new RecordingSink();
     store.fail = true;

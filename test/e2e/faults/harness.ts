@@ -28,12 +28,15 @@ export interface Router {
   stop(): Promise<void>;
 }
 
-/** Starts a router with analytics going to ClickHouse `database` at `clickhouseUrl`. */
-export async function startRouter(runtime: Runtime, clickhouseUrl: string, database: string): Promise<Router> {
+/**
+ * Starts a router with analytics going to ClickHouse `database` at `clickhouseUrl`. workerd: `without` leaves
+ * bindings of wrangler.toml out (e.g. EVENTS and ANALYTICS_DB: events straight to ClickHouse, no local Queue or D1).
+ */
+export async function startRouter(runtime: Runtime, clickhouseUrl: string, database: string, opts: { without?: string[] } = {}): Promise<Router> {
   const port = await freePort();
   const data = mkdtempSync(join(tmpdir(), `kvr-faults-${runtime}-`));
   if (runtime === 'workerd') {
-    const w = spawnLocalWorker({ port, adminToken: ADMIN_TOKEN, persistTo: data, output: process.env.KVR_DEBUG ? 'inherit' : 'ignore', vars: { CLICKHOUSE_URL: clickhouseUrl, CLICKHOUSE_DATABASE: database } });
+    const w = spawnLocalWorker({ port, adminToken: ADMIN_TOKEN, persistTo: data, output: process.env.KVR_DEBUG ? 'inherit' : 'ignore', vars: { CLICKHOUSE_URL: clickhouseUrl, CLICKHOUSE_DATABASE: database }, without: opts.without });
     await waitForHealth(w.url, 90_000, w.alive);
     return { runtime, url: w.url, pid: w.process.pid!, stop: () => w.stop() };
   }
