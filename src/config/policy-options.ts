@@ -125,3 +125,12 @@ export const policyOptionsSchemas = {
 export type PolicyName = keyof typeof policyOptionsSchemas;
 /** The parsed options of one policy. */
 export type PolicyOptionsOf<P extends PolicyName> = z.output<(typeof policyOptionsSchemas)[P]>;
+
+/**
+ * The options of a bag of any policies' options that `policy` reads, parsed by its schema (tools run several
+ * policies with one bag; a config names one policy and gets the others' options refused).
+ */
+export function ownOptions<P extends PolicyName>(policy: P, bag: Record<string, unknown>): PolicyOptionsOf<P> {
+  const schema = policyOptionsSchemas[policy];
+  return schema.parse(Object.fromEntries(Object.entries(bag).filter(([k]) => Object.hasOwn(schema.shape, k)))) as PolicyOptionsOf<P>;
+}

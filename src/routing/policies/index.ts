@@ -1,7 +1,7 @@
 // The policy factory: a policy name from config -> a RoutingPolicy instance. One instance per router instance
 // (isolate / replica) and pool; per-instance state (counters, indexes, popularity) lives in the instance.
 import { type AffinityPolicyName, DEFAULT_POLICY, type PolicyOptions, type Routers } from '../../config/affinity.ts';
-import { type PolicyOptionsOf, policyOptionsSchemas } from '../../config/policy-options.ts';
+import { ownOptions, type PolicyOptionsOf } from '../../config/policy-options.ts';
 import type { RoutingPolicy } from './policy.ts';
 import type { BoardLookup } from './board-lookup.ts';
 import type { PopularitySource } from './prefix-popularity.ts';
@@ -58,6 +58,5 @@ export function buildPolicy<P extends AffinityPolicyName>(config: { policy: P; o
 export function createPolicy(name: string, options: PolicyOptions = {}, runtime: PolicyRuntime = {}): RoutingPolicy {
   const key = name === 'default' ? DEFAULT_POLICY : name;
   if (!isPolicyName(key)) throw new Error(`unknown routing policy '${key}' (known: ${policyNames.join(', ')})`);
-  const own = Object.fromEntries(Object.entries(options).filter(([k]) => Object.hasOwn(policyOptionsSchemas[key].shape, k)));
-  return buildPolicy({ policy: key, options: policyOptionsSchemas[key].parse(own) }, runtime);
+  return buildPolicy({ policy: key, options: ownOptions(key, options) }, runtime);
 }
