@@ -24,6 +24,7 @@ interface Json {
   propertyNames?: Json;
   items?: Json;
   anyOf?: Json[];
+  oneOf?: Json[];
   format?: string;
   pattern?: string;
   minimum?: number;
@@ -40,6 +41,8 @@ interface Json {
 interface Section {
   path: string;
   schema: Json;
+  /** What the heading says when the path alone does not tell (one variant of a union). */
+  label?: string;
 }
 
 // A code span; one that holds a backtick is fenced with two.
@@ -48,6 +51,13 @@ const cell = (s: string) => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
 
 function isObject(s: Json): boolean {
   return s.type === 'object' && s.properties !== undefined;
+}
+
+/** A discriminated union's discriminator: the property that holds a constant in every variant. */
+function discriminator(s: Json): string | undefined {
+  const variants = s.oneOf;
+  if (!variants?.length || !variants.every(isObject)) return undefined;
+  return Object.keys(variants[0]!.properties!).find((k) => variants.every((v) => v.properties?.[k]?.const !== undefined));
 }
 
 /** A record (`{ "<name>": value }`): an object without fixed properties whose values share one schema. */
@@ -76,7 +86,7 @@ function bounds(s: Json): string {
 function typeOf(s: Json, path: string): string {
   if (s.enum) return s.enum.map((v) => code(JSON.stringify(v).replace(/^"|"$/g, ''))).join(', ');
   if (s.anyOf) return s.anyOf.map((a) => typeOf(a, path)).join(' or ');
-  if (isObject(s)) return `object, see ${code(path)}`;
+  if (isObject(s) || discriminator(s)) return `object, see ${code(path)}`;
   const value = recordValue(s);
   if (value) {
     const keys = s.propertyNames?.enum ? ` (keys: ${s.propertyNames.enum.map((k) => code(String(k))).join(', ')})` : '';
@@ -95,7 +105,7 @@ function typeOf(s: Json, path: string): string {
 function defaultOf(s: Json, required: boolean): string {
   if (required) return 'required';
   // An object's default is its fields' defaults, listed in its own section.
-  if (isObject(s)) return s.default !== undefined ? 'its fields\' defaults' : '—';
+  if (isObject(s) || discriminator(s)) return s.default !== undefined ? 'its fields\' defaults' : '—';
   return s.default !== undefined ? code(JSON.stringify(s.default)) : '—';
 }
 
@@ -108,13 +118,14 @@ function fillDefaults(input: Json, output: Json | undefined): void {
   if (input.default === undefined && output.default !== undefined) input.default = output.default;
   for (const [name, field] of Object.entries(input.properties ?? {})) fillDefaults(field, output.properties?.[name]);
   if (input.items && output.items) fillDefaults(input.items, output.items);
+  input.oneOf?.forEach((v, i) => fillDefaults(v, output.oneOf?.[i]));
   const value = recordValue(input);
   if (value && typeof output.additionalProperties === 'object') fillDefaults(value, output.additionalProperties);
 }
 
 /** The nested object (or record of objects) a field's section documents, if any. */
 function nested(s: Json, path: string): Section[] {
-  if (isObject(s)) return [{ path, schema: s }];
+  if (isObject(s) || discriminator(s)) return [{ path, schema: s }];
   const value = recordValue(s);
   if (value) return nested(value, `${path}.<name>`);
   if (s.type === 'array' && s.items) return nested(s.items, `${path}[]`);
@@ -125,22 +136,63 @@ function nested(s: Json, path: string): Section[] {
 function renderSection(section: Section, seen: Map<string, string>): string[] {
   const { path, schema } = section;
   const key = JSON.stringify({ ...schema, description: undefined, default: undefined });
-  const heading = path === '' ? '### Top level' : `### ${code(path)}`;
+  const name = section.label ?? code(path);
+  const heading = path === '' ? '### Top level' : `### ${name}`;
   const lines = [heading, ''];
   if (schema.description) lines.push(schema.description, '');
   const same = seen.get(key);
   if (same !== undefined) {
-    lines.push(`The same fields as ${code(same || 'the top level')}.`, '');
+    lines.push(`The same fields as ${same || 'the top level'}.`, '');
     return lines;
   }
-  seen.set(key, path);
+  seen.set(key, path === '' ? '' : name);
+  const tag = discriminator(schema);
+  if (tag) return [...lines, ...renderUnion(section, tag, seen)];
+  if (Object.keys(schema.properties ?? {}).length === 0) return [...lines, 'No fields.', ''];
   const required = new Set(schema.required ?? []);
   lines.push('| field | type | default | description |', '| --- | --- | --- | --- |');
   const children: Section[] = [];
   for (const [name, field] of Object.entries(schema.properties ?? {})) {
     const fieldPath = path ? `${path}.${name}` : name;
-    lines.push(`| ${code(name)} | ${cell(typeOf(field, fieldPath))} | ${cell(defaultOf(field, required.has(name)))} | ${cell(field.description ?? '')} |`);
+    lines.push(row(name, field, fieldPath, required.has(name)));
     children.push(...nested(field, fieldPath).map((c) => ({ ...c, schema: { ...c.schema, description: c.schema.description ?? field.description } })));
+  }
+  lines.push('');
+  for (const child of children) lines.push(...renderSection(child, seen));
+  return lines;
+}
+
+function row(name: string, field: Json, fieldPath: string, required: boolean): string {
+  return `| ${code(name)} | ${cell(typeOf(field, fieldPath))} | ${cell(defaultOf(field, required))} | ${cell(field.description ?? '')} |`;
+}
+
+/**
+ * A discriminated union (an object whose fields depend on one of them, such as `policy`): one table of the fields
+ * every variant shares, with the discriminator's values, then a section per variant for each field that differs.
+ */
+function renderUnion(section: Section, tag: string, seen: Map<string, string>): string[] {
+  const { path, schema } = section;
+  const variants = schema.oneOf!;
+  const values = variants.map((v) => v.properties![tag]!.const);
+  const fieldDefault = variants.map((v) => v.properties![tag]!.default).find((d) => d !== undefined);
+  const same = (k: string) => variants.every((v) => JSON.stringify(v.properties?.[k]) === JSON.stringify(variants[0]!.properties![k]));
+  const lines = ['| field | type | default | description |', '| --- | --- | --- | --- |'];
+  const children: Section[] = [];
+  for (const [name, field] of Object.entries(variants[0]!.properties!)) {
+    const fieldPath = path ? `${path}.${name}` : name;
+    const required = variants.every((v) => v.required?.includes(name));
+    if (name === tag) {
+      lines.push(row(name, { enum: values, default: fieldDefault, description: field.description }, fieldPath, fieldDefault === undefined));
+    } else if (same(name)) {
+      lines.push(row(name, field, fieldPath, required));
+      children.push(...nested(field, fieldPath));
+    } else {
+      lines.push(`| ${code(name)} | ${cell(`object, depends on ${code(tag)}: see ${code(fieldPath)} below`)} | ${cell(defaultOf(field, required))} | ${cell(field.description ?? '')} |`);
+      variants.forEach((v, i) => {
+        const label = `${code(fieldPath)} with ${code(`${tag}: ${JSON.stringify(values[i])}`)}`;
+        children.push(...nested(v.properties![name]!, fieldPath).map((c) => ({ ...c, label, schema: { ...c.schema, description: undefined } })));
+      });
+    }
   }
   lines.push('');
   for (const child of children) lines.push(...renderSection(child, seen));

@@ -1,91 +1,24 @@
 // Prefix-affinity settings of a tenant or a pool: how requests are hashed and which policy picks the backend.
 // Validated once when a config is written; the router then uses the parsed value as is.
 import { z } from 'zod';
+import { type PolicyName, policyOptionsSchemas } from './policy-options.ts';
 
 /** Characters per hashed block when the config leaves `blockChars` out (and when a RoutingInput does not say). */
 export const DEFAULT_BLOCK_CHARS = 512;
 
-export const affinityPolicyNames = [
-  'prefix-affinity',
-  'random',
-  'round-robin',
-  'least-loaded',
-  'consistent-hash',
-  'rendezvous',
-  'cache-aware',
-] as const;
+export const affinityPolicyNames = Object.keys(policyOptionsSchemas) as PolicyName[];
+export const DEFAULT_POLICY = 'prefix-affinity' satisfies PolicyName;
 
-export const policyOptionsSchema = z
-  .strictObject({
-    loadFactor: z.number().min(1).max(16).optional().describe(
-      'consistent-hash, rendezvous, prefix-affinity: a backend takes a key only while load <= loadFactor x mean',
-    ),
-    newLoadFactor: z.number().min(1).max(16).optional().describe(
-      'prefix-affinity: the bounded-load factor for a request that starts a new conversation (default 1.5)',
-    ),
-    keyBlocks: z.number().int().min(1).max(1024).optional().describe(
-      'consistent-hash, rendezvous: the key is the hash of this many leading blocks (fewer if the prompt is short)',
-    ),
-    virtualNodes: z.number().int().min(1).max(1024).optional().describe(
-      'consistent-hash: virtual nodes per unit of weight',
-    ),
-    trendMs: z.number().int().min(0).optional().describe(
-      'prefix-affinity: time constant (ms) of the engine-load trend shedding; 0 (default) turns it off',
-    ),
-    trendFactor: z.number().min(1).optional().describe(
-      'prefix-affinity: a backend takes new keys only while its load trend is <= trendFactor x the mean',
-    ),
-    indexBlocksPerBackend: z.number().int().min(0).optional().describe(
-      "prefix-affinity: capacity of the instance's own routing index, per backend in blocks (0 = none)",
-    ),
-    staleLoadMs: z.number().int().min(0).optional().describe(
-      "engine-reported load older than this (ms) is ignored in favour of the router's own in-flight count",
-    ),
-    hotShare: z.number().gt(0).max(8).optional().describe(
-      'prefix-affinity: a prefix carried by more than hotShare / backends of recent requests is hot and is spread',
-    ),
-    alone: z.enum(['auto', 'yes', 'no']).optional().describe(
-      "prefix-affinity: whether this router instance serves the pool alone, overriding the deployment's `routers` " +
-      "(default: 'yes' where it is 'one', 'no' where it is 'many'). 'auto' tells from engine reports instead, which " +
-      "takes a few hundred requests and needs engines that report their load",
-    ),
-    prefillFactor: z.number().min(1).max(16).optional().describe(
-      "prefix-affinity: a backend takes a request while its queued prefill work (prompt characters) stays within " +
-      "prefillFactor x the pool's mean plus one typical request (default 2)",
-    ),
-    receipts: z.enum(['use', 'ignore']).optional().describe(
-      "prefix-affinity: whether each response's cache receipt (the engine's cached-token count) corrects where the " +
-      "policy believes prefixes live (default 'use'); 'ignore' for engines whose counts cannot be trusted, or to " +
-      'measure what receipts recover',
-    ),
-    minLoad: z.number().min(0).max(1024).optional().describe(
-      'prefix-affinity: below this load (requests) a backend keeps its conversations whatever the bound (default 8)',
-    ),
-    lookupMinChars: z.number().int().min(0).optional().describe(
-      'prefix-affinity: a prompt with at least this many characters past its hot prefix, that this instance would ' +
-      'place blind on a view of the shared board older than lookupAfterMs, waits for one board lookup first ' +
-      '(default 4096 characters, 1000 ms; the wait is bounded at 50 ms)',
-    ),
-    lookupAfterMs: z.number().int().min(0).optional().describe(
-      "prefix-affinity: age (ms) of this instance's view of the shared board beyond which lookupMinChars applies (default 1000)",
-    ),
-    homeSpread: z.number().min(0).max(1024).optional().describe(
-      "prefix-affinity: a new conversation under a hot prefix goes to the least loaded of the prefix's top " +
-      "ceil(homeSpread x share x backends) rendezvous choices (default 12; 0 = any backend)",
-    ),
-    popularityHalfLife: z.number().int().min(8).optional().describe(
-      'prefix-affinity: half-life of the popularity counts, in requests seen by this router instance',
-    ),
-    cacheThreshold: z.number().min(0).max(1).optional().describe(
-      'cache-aware: minimum matched share of the prompt for a cache-directed choice',
-    ),
-    balanceAbsThreshold: z.number().min(0).optional().describe(
-      'cache-aware: the pool counts as imbalanced when max - min in-flight exceeds this and max exceeds min x balanceRelThreshold',
-    ),
-    balanceRelThreshold: z.number().min(1).optional().describe('cache-aware: see balanceAbsThreshold'),
-    seed: z.number().int().optional().describe('random: seed of the generator (for reproducible replays)'),
-  })
-  .default({});
+/**
+ * Any policy's options in one object, for tools that run several policies with one set of options (bin/, bench/);
+ * `createPolicy` hands each policy only its own. A config names one policy and accepts only its options.
+ */
+export const policyOptionsSchema = z.strictObject(
+  Object.assign({}, ...Object.values(policyOptionsSchemas).map((s) => s.shape)) as UnionToIntersection<
+    (typeof policyOptionsSchemas)[PolicyName]['shape']
+  >,
+);
+type UnionToIntersection<U> = (U extends unknown ? (u: U) => void : never) extends (i: infer I) => void ? I : never;
 
 /**
  * The deployment: whether one router instance carries a pool's whole traffic ('one': a single Node `kvroute serve`)
@@ -97,7 +30,8 @@ export type Routers = z.infer<typeof routersSchema>;
 
 export type PolicyOptions = z.infer<typeof policyOptionsSchema>;
 
-export const affinityConfigSchema = z.strictObject({
+// How requests are hashed: the same fields whatever the policy.
+const hashingShape = {
   enabled: z.boolean().default(true).describe(
     'off: no prefix hashing; policies then see an empty prefix and behave as load balancers',
   ),
@@ -107,9 +41,36 @@ export const affinityConfigSchema = z.strictObject({
   maxBlocks: z.number().int().min(1).max(4096).default(128).describe(
     'hash at most this many leading blocks (128 x 512 = 64k chars ~ 16k tokens), bounding the per-request cost',
   ),
-  policy: z.enum(affinityPolicyNames).default('prefix-affinity').describe('the policy that picks the backend (docs/routing.md)'),
-  options: policyOptionsSchema.describe("the policy's tuning; each option names the policies it applies to"),
-});
+};
+
+const POLICY_DOC = 'the policy that picks the backend (docs/routing.md)';
+const OPTIONS_DOC = "the policy's tuning: only the options of the chosen policy";
+
+/** The settings with policy `name`: the hashing fields, the name and that policy's options. */
+function withPolicy<P extends PolicyName>(name: P): Variant<P> {
+  // Leaving `policy` out means the default policy, as before the union.
+  const policy = name === DEFAULT_POLICY ? z.literal(name).default(name) : z.literal(name);
+  return z.strictObject({
+    ...hashingShape,
+    policy: policy.describe(POLICY_DOC),
+    options: (policyOptionsSchemas[name] as z.ZodObject).default({}).describe(OPTIONS_DOC),
+  }) as unknown as Variant<P>;
+}
+
+type Variant<P extends PolicyName> = z.ZodObject<
+  typeof hashingShape & {
+    policy: P extends typeof DEFAULT_POLICY ? z.ZodDefault<z.ZodLiteral<P>> : z.ZodLiteral<P>;
+    options: z.ZodDefault<(typeof policyOptionsSchemas)[P]>;
+  },
+  z.core.$strict
+>;
+type Variants = { [P in PolicyName]: Variant<P> }[PolicyName];
+
+export const affinityConfigSchema = z.discriminatedUnion(
+  'policy',
+  affinityPolicyNames.map((name) => withPolicy(name)) as unknown as [Variants, ...Variants[]],
+  { error: (iss) => (iss.code === 'invalid_union' ? `unknown policy; the policies are: ${affinityPolicyNames.join(', ')}` : undefined) },
+);
 
 export type AffinityConfig = z.infer<typeof affinityConfigSchema>;
-export type AffinityPolicyName = (typeof affinityPolicyNames)[number];
+export type AffinityPolicyName = PolicyName;

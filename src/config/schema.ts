@@ -152,7 +152,8 @@ export function formatIssues(error: z.ZodError): string[] {
 function problemsOf(error: z.ZodError): Problem[] {
   return error.issues.flatMap((i) =>
     i.code === 'unrecognized_keys'
-      ? i.keys.map((k) => ({ path: formatPath([...i.path, k]), message: 'unknown field; remove it' }))
+      // zod's own message repeats the key; a schema's own message (a policy's options name the policy) is kept.
+      ? i.keys.map((k) => ({ path: formatPath([...i.path, k]), message: i.message.startsWith('Unrecognized key') ? 'unknown field; remove it' : i.message }))
       : [{ path: formatPath(i.path), message: i.message }],
   );
 }
