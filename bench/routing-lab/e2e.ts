@@ -28,6 +28,8 @@ import { type BoardCall, PopularityExchange } from '../../src/routing/popularity
 import { DEFAULT_LOOKUP_RTT_MS } from './simulate.ts';
 import { CHARS_PER_TOKEN } from './synthetic-text.ts';
 import type { TraceRecord } from './trace.ts';
+import { ownOptions, type PolicyName } from '../../src/config/policy-options.ts';
+import { affinityPolicyNames } from '../../src/config/affinity.ts';
 
 const MODEL = 'llama-3.1-8b';
 const KEY = 'sk-lab-replay-0123456789';
@@ -81,7 +83,11 @@ export interface E2eOptions {
 
 const isLookupPolicy = (p: string) => p === 'default' || p === 'prefix-affinity';
 /** The policy's name as the factory knows it ('default' is kvroute's default). */
-const policyNameOf = (p: string) => (p === 'default' ? DEFAULT_POLICY : p);
+function policyNameOf(p: string): PolicyName {
+  const name = p === 'default' ? DEFAULT_POLICY : p;
+  if (!(affinityPolicyNames as string[]).includes(name)) throw new Error(`unknown policy '${p}'; the policies are: default, ${affinityPolicyNames.join(', ')}`);
+  return name as PolicyName;
+}
 
 /** The engines' counters of processed prompt tokens; a failed scrape costs the counters, not the replay. */
 async function readCounters(urls: readonly string[], b: LabBackends): Promise<{ counters: number[] | null; error?: string }> {
@@ -134,7 +140,11 @@ export async function replayE2e(records: readonly TraceRecord[], o: E2eOptions) 
           affinity: {
             policy: policyNameOf(o.policy),
             // The lookup's age threshold is in the router's (wall) clock: scale it like the other timers.
-            options: isLookupPolicy(o.policy) ? { ...o.policyOptions, lookupAfterMs: Math.round((o.policyOptions?.lookupAfterMs ?? 1000) / speedup) } : (o.policyOptions ?? {}),
+            // The lab's one bag of options, narrowed to what this policy reads (a tenant config refuses the rest).
+            options: ownOptions(
+              policyNameOf(o.policy),
+              isLookupPolicy(o.policy) ? { ...o.policyOptions, lookupAfterMs: Math.round((o.policyOptions?.lookupAfterMs ?? 1000) / speedup) } : (o.policyOptions ?? {}),
+            ),
             blockChars: o.blockChars,
             maxBlocks: o.maxBlocks,
           },
