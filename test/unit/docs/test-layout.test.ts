@@ -11,7 +11,7 @@ const TOP_LEVEL = ['gpu-backends', 'bench', 'bin', 'routes', 'scripts', 'docs'];
 
 /** The repository folder that a unit test's folder (relative to test/unit/, '.' for test/unit/ itself) mirrors. */
 function mirroredFolder(testFolder: string): string {
-  const top = testFolder.split('/')[0];
+  const top = testFolder.split('/')[0] ?? '';
   return TOP_LEVEL.includes(top) ? testFolder : join('src', testFolder);
 }
 
