@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
-const fixture = (name: string) => readFileSync(new URL(`../unit/adapters/fixtures/${name}`, import.meta.url), 'utf8');
+const fixture = (name: string) => readFileSync(new URL(`../unit/gpu-backends/adapters/fixtures/${name}`, import.meta.url), 'utf8');
 
 export interface KeyedEngine {
   url: string;

@@ -12,7 +12,7 @@ import { usageAndFinish } from '../../../src/drift/from-record.ts';
 import { completionFacts, MAX_TOKEN_COUNT, receiptOf } from '../../../src/stream/completion-facts.ts';
 import { CompletionStreamObserver, summariseCompletionBody } from '../../../src/stream/sse.ts';
 
-const fixture = (name: string) => readFileSync(new URL(`../adapters/fixtures/${name}`, import.meta.url), 'utf8');
+const fixture = (name: string) => readFileSync(new URL(`../gpu-backends/adapters/fixtures/${name}`, import.meta.url), 'utf8');
 const sse = (...msgs: object[]) => msgs.map((m) => `data: ${JSON.stringify(m)}\n\n`).join('') + 'data: [DONE]\n\n';
 const vllm = adapterFor('vllm');
 const llama = adapterFor('llama-cpp');
