@@ -194,7 +194,7 @@ async function soak(runtime: Runtime): Promise<SoakResult> {
         samples.push(s);
         console.log(
           `[soak ${runtime} ${String(s.t).padStart(5)}s] rss ${fmt(s.rssBytes)} (brk ${fmt(s.resident?.brk)} v8pages ${fmt(s.resident?.v8Pages)} anon ${fmt(s.resident?.otherAnon)}) heap ${fmt(s.heapUsedBytes)}/${fmt(s.heapTotalBytes)}${s.afterGc ? ' (after GC)' : ''} ext ${fmt(s.externalBytes)} ab ${fmt(s.arrayBuffersBytes)} fds ${s.fds} tcp ${s.tcp} ` +
-            `inflight ${s.inflight.join('/')} breakers ${(s.breakers ?? []).map((b) => `${b.state}:${b.ejections}`).join('/')} ${s.rps.toFixed(0)}/s ${JSON.stringify({ ...c.by, ...failures.by })} load ${s.load1.toFixed(2)} ${active(t).join(', ')}`,
+            `inflight ${s.inflight.join('/')} breakers ${(s.breakers ?? []).map((b) => `${b.state}${b.healthy === false ? '(unhealthy)' : ''}:${b.ejections}`).join('/')} ${s.rps.toFixed(0)}/s ${JSON.stringify({ ...c.by, ...failures.by })} load ${s.load1.toFixed(2)} ${active(t).join(', ')}`,
         );
       }
     })();

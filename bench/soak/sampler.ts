@@ -34,8 +34,8 @@ export interface ProcessSample {
   tcpByPeer?: Record<string, number>;
   /** In-flight requests per backend index, as the router counts them. */
   inflight: number[];
-  /** Per backend index: the router's breaker state (closed, open, half-open) and its ejections so far. */
-  breakers?: { state: string; ejections: number }[];
+  /** Per backend index: the router's breaker state (closed, open, half-open), its ejections so far, and whether probes find it healthy. */
+  breakers?: { state: string; ejections: number; healthy?: boolean }[];
   load1: number;
 }
 
@@ -68,7 +68,7 @@ async function nodeGauges(
   };
 }
 
-type BackendView = { inflight: number; breaker: string; ejections: number };
+type BackendView = { inflight: number; breaker: string; ejections: number; healthy: boolean };
 
 /** The router's view of each backend, in the order of `backendUrls`. */
 async function backendViews(router: Router, backendUrls: string[]): Promise<(BackendView | undefined)[]> {
@@ -105,7 +105,7 @@ async function isolateGauges(port: number | undefined, gc: boolean): Promise<Pic
 export async function sampleProcess(router: Router, pid: number, backendUrls: string[], t: number, peerOf?: PeerOf, inspectorPort?: number, gc = false): Promise<ProcessSample> {
   const [gauges, isolates, views] = await Promise.all([nodeGauges(router), isolateGauges(inspectorPort, gc), backendViews(router, backendUrls)]);
   const inflight = views.map((b) => b?.inflight ?? 0);
-  const breakers = views.map((b) => ({ state: b?.breaker ?? 'unknown', ejections: b?.ejections ?? 0 }));
+  const breakers = views.map((b) => ({ state: b?.breaker ?? 'unknown', ejections: b?.ejections ?? 0, healthy: b?.healthy }));
   // /proc after the admin requests: the sampler's own keep-alive connection is counted the same way every time.
   const rss = rssBytes(pid);
   const parts = rssParts(pid);
