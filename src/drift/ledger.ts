@@ -9,10 +9,12 @@ import { groupKey, type BaselineMeta, type BaselineSpec, type StoredBaseline } f
 import type { DriftStatus } from './psi.ts';
 import { evaluateSketches, worstStatus, type EvaluationSettings, type FeatureDrift } from './report.ts';
 import { FeatureSketches, type FeatureSketchesJSON } from './sketches.ts';
+import { boundedCache } from '../util/lru.ts';
 import { expired, tileRange, windowId, windowStart, type WindowRef, type WindowSpec } from './window.ts';
 
 const DAY_MS = 86_400_000;
 const WINDOW_CACHE_LIMIT = 64;
+const BASELINE_CACHE_LIMIT = 64;
 
 /** Where a ledger keeps its values (Durable Object storage, or a Map). Values are JSON-compatible. */
 export interface KeyValueRepository {
@@ -76,8 +78,10 @@ interface Loaded {
 
 export class TenantLedger {
   private state: Loaded | undefined;
-  private readonly windows = new Map<string, FeatureSketches>();
-  private readonly baselineCache = new Map<string, { sketches: FeatureSketches; from: number; to: number }>();
+  /** Window sketches read or written lately (the windows an ingest or a report touches again). */
+  private readonly windows = boundedCache<string, FeatureSketches>({ max: WINDOW_CACHE_LIMIT });
+  /** Trailing baselines by (version, group, window start, days); a new window start is a new key, so bounded. */
+  private readonly baselineCache = boundedCache<string, { sketches: FeatureSketches; from: number; to: number }>({ max: BASELINE_CACHE_LIMIT });
   private frozen: { version: number; sketches: Record<string, FeatureSketchesJSON> } | undefined;
 
   constructor(
@@ -122,9 +126,7 @@ export class TenantLedger {
   }
 
   private cacheWindow(id: string, sketches: FeatureSketches): void {
-    this.windows.delete(id);
     this.windows.set(id, sketches);
-    if (this.windows.size > WINDOW_CACHE_LIMIT) this.windows.delete(this.windows.keys().next().value!);
   }
 
   /** Merges an isolate's delta into every window size, prunes expired windows and evaluates alerts. */
