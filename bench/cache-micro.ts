@@ -1,6 +1,7 @@
 // Micro-benchmark of the caches on the request path: the tenant directory's authenticate() for a known key (key
-// cache + compiled-tenant cache, both hits, as nearly every request is), and the memoised backend-id hash the
-// policies call per candidate. Compares the working tree with another checkout side by side in one process
+// cache + compiled-tenant cache, both hits, as nearly every request is), the memoised backend-id hash the
+// policies call per candidate, and the Workers KV tenant read the directory makes once per TTL (a fresh JSON
+// object each time, as KV returns; the record's version checked, its config parsed only for a new version). Compares the working tree with another checkout side by side in one process
 // (interleaved rounds, median of the rounds), so a change is measured before and after on the same noisy machine.
 //
 //   git archive <ref> | tar -x -C /tmp/kv-base && ln -s "$PWD/node_modules" /tmp/kv-base/ && \
@@ -19,6 +20,7 @@ const calls = Number(f.calls);
 interface Checkout {
   authenticate: (authorization: string) => Promise<unknown>;
   idHash: (id: string) => number;
+  kvRead: () => Promise<unknown>;
 }
 
 const at = (root: string, path: string) => import(pathToFileURL(resolve(root, path)).href);
@@ -37,7 +39,11 @@ async function load(root: string): Promise<Checkout> {
     await store.putKey({ keyId: 'k', tenantId: `t${t}`, hash: await sha256Hex(`key-${t}`), createdAt: '' });
   }
   const directory = new TenantDirectory(store, defaultPolicyFactory, 60_000);
-  return { authenticate: (a) => directory.authenticate(a), idHash: idHasher(7) };
+  const { KvTenantStore } = await at(root, 'src/workers/kv-tenant-store.ts');
+  const recordText = JSON.stringify(await store.getTenant('t0'));
+  const kv = { get: async () => JSON.parse(recordText) as unknown };
+  const kvStore = new KvTenantStore({ kv, writer: () => ({ fetch: () => Promise.reject(new Error('unused')) }) });
+  return { authenticate: (a) => directory.authenticate(a), idHash: idHasher(7), kvRead: () => kvStore.getTenant('t0') };
 }
 
 const headers = Array.from({ length: 16 }, (_, t) => `Bearer key-${t}`);
@@ -60,12 +66,21 @@ function idHash(c: Checkout): number {
   return sink === 0.5 ? -1 : ns;
 }
 
+/** Nanoseconds per KV tenant read (JSON parse of the stored record included, as KV does it). */
+async function kvRead(c: Checkout): Promise<number> {
+  const n = calls / 20;
+  const t0 = process.hrtime.bigint();
+  for (let i = 0; i < n; i++) await c.kvRead();
+  return Number(process.hrtime.bigint() - t0) / n;
+}
+
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
 const current = await load('.');
 const base = f.base ? await load(f.base) : undefined;
 const cases: [string, (c: Checkout) => number | Promise<number>][] = [
   ['authenticate, cached key (ns/call)', authenticate],
   ['backend id hash, memoised (ns/call)', idHash],
+  ['Workers KV tenant read, same version (ns/call)', kvRead],
 ];
 console.log(`| case | this tree |${base ? ` base ${f.base} | ratio |` : ''}`);
 console.log(`|---|---|${base ? '---|---|' : ''}`);
