@@ -40,6 +40,8 @@ export class TenantDirectory {
   /** Tenant id -> its compiled config (`null`: no such tenant), for the TTL. */
   private readonly runtimes: BoundedCache<string, { value: RuntimeTenant | null }>;
   private corsIndex: Cached<Promise<CorsOriginIndex>> | null = null;
+  /** Bumped by invalidate(): a store read that started before an admin write here is not cached after it. */
+  private generation = 0;
 
   constructor(
     readonly store: TenantStore,
@@ -47,9 +49,8 @@ export class TenantDirectory {
     ttlMs = 5_000,
     private now: () => number = Date.now,
   ) {
-    // Concurrent misses of one key or tenant share one store read (lru-cache's fetch); a failed read is not cached.
-    this.byKey = boundedCache({ max: MAX_CACHED_KEYS, ttlMs, now, load: (key) => this.lookupKey(key) });
-    this.runtimes = boundedCache({ max: MAX_CACHED_TENANTS, ttlMs, now, load: (id, stale) => this.loadRuntime(id, stale?.value) });
+    this.byKey = boundedCache({ max: MAX_CACHED_KEYS, ttlMs, now });
+    this.runtimes = boundedCache({ max: MAX_CACHED_TENANTS, ttlMs, now });
   }
 
   /** Resolves `Authorization: Bearer <key>` to a tenant, or throws 401. */
@@ -58,29 +59,34 @@ export class TenantDirectory {
     const m = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
     if (!m) throw errors.noKey();
     const key = m[1]!;
-    const found = this.byKey.get(key) ?? (await this.byKey.fetch(key));
-    if (!found || found === 'unknown') throw errors.badKey();
+    const found = this.byKey.get(key) ?? (await this.lookupKey(key));
+    if (found === 'unknown') throw errors.badKey();
     const tenant = await this.runtime(found.tenantId);
     if (!tenant) throw errors.badKey();
     return { tenant, keyId: found.keyId };
   }
 
   async runtime(tenantId: string): Promise<RuntimeTenant | null> {
-    const hit = this.runtimes.get(tenantId) ?? (await this.runtimes.fetch(tenantId));
-    return hit?.value ?? null;
+    return (this.runtimes.get(tenantId) ?? (await this.loadRuntime(tenantId))).value;
   }
 
+  /** A key's tenant from the store, cached for the TTL (a failed read is not cached). */
   private async lookupKey(key: string): Promise<KeyLookup> {
+    const generation = this.generation;
     const rec = await this.store.keyByHash(await sha256Hex(key));
-    return rec ? { tenantId: rec.tenantId, keyId: rec.keyId } : 'unknown';
+    const found: KeyLookup = rec ? { tenantId: rec.tenantId, keyId: rec.keyId } : 'unknown';
+    if (generation === this.generation) this.byKey.set(key, found);
+    return found;
   }
 
-  private async loadRuntime(tenantId: string, stale: RuntimeTenant | null | undefined): Promise<{ value: RuntimeTenant | null }> {
+  private async loadRuntime(tenantId: string): Promise<{ value: RuntimeTenant | null }> {
+    const generation = this.generation;
+    const stale = this.runtimes.get(tenantId, { allowStale: true })?.value;
     const rec = await this.store.getTenant(tenantId);
     // Keep the compiled form (and its policy state) when the version has not changed.
-    if (!rec) return { value: null };
-    if (stale && stale.version === rec.version && stale.updatedAt === rec.updatedAt) return { value: stale };
-    return { value: compileTenant(rec, this.createPolicy) };
+    const value = !rec ? null : stale && stale.version === rec.version && stale.updatedAt === rec.updatedAt ? stale : compileTenant(rec, this.createPolicy);
+    if (generation === this.generation) this.runtimes.set(tenantId, { value });
+    return { value };
   }
 
   /**
@@ -110,6 +116,7 @@ export class TenantDirectory {
   /** Drops cached entries after an admin write in this isolate. */
   invalidate(tenantId?: string): void {
     this.corsIndex = null;
+    this.generation++;
     if (tenantId === undefined) {
       this.runtimes.clear();
       this.byKey.clear();

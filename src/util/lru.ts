@@ -7,6 +7,8 @@
 //   bound up front (lru-cache's `max` allocates ~40 bytes per slot at once: 8 MB for 200,000 slots). Lookups cost
 //   about 1.7x as much as with `max`, so caches on the request path that exist once per process keep `max`.
 // - `now`: the caller's clock, so TTLs follow the same clock as the rest of the caller (and tests can move it).
+// lru-cache's `fetch()` (one shared load for concurrent misses) is not used: on workerd a load started by one
+// request is bound to that request's I/O context, and another request awaiting it hangs if the first one ends.
 import { LRUCache } from 'lru-cache';
 
 /** What lru-cache accepts as a key or value: anything but undefined and null. */
@@ -20,8 +22,6 @@ export interface BoundedCacheOptions<K extends Defined, V extends Defined> {
   /** Entries older than this are not served (omit for data that cannot go stale). */
   ttlMs?: number;
   now?: () => number;
-  /** Loads a missing or stale entry for `fetch()`; concurrent fetches of one key share one load. */
-  load?: (key: K, stale: V | undefined) => Promise<V | undefined>;
 }
 
 export type BoundedCache<K extends Defined, V extends Defined> = LRUCache<K, V, unknown>;
@@ -29,16 +29,14 @@ export type BoundedCache<K extends Defined, V extends Defined> = LRUCache<K, V, 
 export function boundedCache<K extends Defined, V extends Defined>(opts: BoundedCacheOptions<K, V>): BoundedCache<K, V> {
   if (!(opts.max >= 1)) throw new RangeError(`a cache needs room for at least one entry, got max ${opts.max}`);
   const ttl = opts.ttlMs === undefined ? undefined : Math.max(1, Math.ceil(opts.ttlMs));
-  const load = opts.load;
   const now = opts.now ?? Date.now;
   return new LRUCache<K, V, unknown>({
     ...(opts.grow ? { maxSize: opts.max, sizeCalculation: () => 1 } : { max: opts.max }),
     // lru-cache reads a start time of 0 as "no TTL", so the clock is offset by 1 ms (a test clock may start at 0).
     ...(ttl !== undefined ? { ttl, ttlResolution: 0, perf: { now: () => now() + 1 } } : {}),
-    // A stale entry stays until it is replaced, so that a load can see what it replaces (`stale`).
+    // A stale entry is not served, but stays until it is replaced, so that a reload can see what it replaces
+    // (`get(key, { allowStale: true })`).
     noDeleteOnStaleGet: true,
-    // A load that an invalidation overtook still answers the requests that waited for it, but is not cached.
-    ...(load ? { fetchMethod: (key: K, stale: V | undefined) => load(key, stale), ignoreFetchAbort: true } : {}),
   });
 }
 

@@ -1,5 +1,5 @@
 // The tenant directory's caches (src/tenants/directory.ts): key -> tenant and tenant -> compiled config, bounded,
-// with a TTL, least recently used out first, one store read for concurrent misses, failures not cached.
+// with a TTL, least recently used out first, failures not cached, reads overtaken by an admin write not cached.
 import { describe, expect, it } from 'vitest';
 import { parseTenantConfig, type TenantConfig } from '../../../src/config/schema.ts';
 import { defaultPolicyFactory } from '../../../src/routing/policy-factory.ts';
@@ -53,16 +53,7 @@ describe('tenant directory caches', () => {
     const before = store.keyReads;
     expect((await directory.authenticate('Bearer hot-key')).tenant.tenantId).toBe('t');
     expect(store.keyReads).toBe(before); // still cached: no store read
-  });
-
-  it('concurrent requests with an uncached key read the store once', async () => {
-    const { store, directory } = await setup();
-    store.delayMs = 5;
-    const principals = await Promise.all(Array.from({ length: 20 }, () => directory.authenticate('Bearer hot-key')));
-    expect(principals.every((p) => p.keyId === 'k')).toBe(true);
-    expect(store.keyReads).toBe(1);
-    expect(store.tenantReads).toBe(1);
-  });
+  }, 60_000); // 10,000 SHA-256 lookups: seconds on a busy machine
 
   it('reads again after the TTL, and keeps the compiled config (and its policy state) while the version is the same', async () => {
     const { store, directory, advance } = await setup();
@@ -98,11 +89,11 @@ describe('tenant directory caches', () => {
     expect((await directory.authenticate('Bearer new-key')).keyId).toBe('k2');
   });
 
-  it('a full invalidation during a store read answers the waiting request and does not cache what it read', async () => {
+  it('an admin write during a store read: the waiting request is answered, what it read is not cached', async () => {
     const { store, directory } = await setup();
     store.delayMs = 5;
     const pending = directory.authenticate('Bearer hot-key');
-    directory.invalidate();
+    directory.invalidate('t');
     expect((await pending).keyId).toBe('k');
     await directory.authenticate('Bearer hot-key');
     expect(store.keyReads).toBe(2);
