@@ -14,7 +14,7 @@ import { LRUCache } from 'lru-cache';
 /** What lru-cache accepts as a key or value: anything but undefined and null. */
 type Defined = NonNullable<unknown>;
 
-export interface BoundedCacheOptions<K extends Defined, V extends Defined> {
+export interface BoundedCacheOptions {
   /** Most entries kept; the least recently used go first. */
   max: number;
   /** Allocate storage as entries arrive rather than for `max` entries up front (see above). */
@@ -26,7 +26,7 @@ export interface BoundedCacheOptions<K extends Defined, V extends Defined> {
 
 export type BoundedCache<K extends Defined, V extends Defined> = LRUCache<K, V, unknown>;
 
-export function boundedCache<K extends Defined, V extends Defined>(opts: BoundedCacheOptions<K, V>): BoundedCache<K, V> {
+export function boundedCache<K extends Defined, V extends Defined>(opts: BoundedCacheOptions): BoundedCache<K, V> {
   if (!(opts.max >= 1)) throw new RangeError(`a cache needs room for at least one entry, got max ${opts.max}`);
   const ttl = opts.ttlMs === undefined ? undefined : Math.max(1, Math.ceil(opts.ttlMs));
   const now = opts.now ?? Date.now;
