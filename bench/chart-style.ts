@@ -1,14 +1,20 @@
-// Colours shared by the routing lab's charts (plot-routing.ts, plot-agentic.ts): one per policy, ink and grid.
-import type { Rgb } from './png.ts';
-
-export const POLICY_COLORS: Record<string, Rgb> = {
-  'prefix-affinity': [214, 39, 40],
-  'cache-aware': [31, 119, 180],
-  rendezvous: [44, 160, 44],
-  'consistent-hash': [148, 103, 189],
-  'least-loaded': [255, 127, 14],
-  'round-robin': [127, 127, 127],
-  random: [188, 189, 34],
+// Colours shared by the routing charts (plot-routing.ts, plot-agentic.ts): one per policy, so a policy has the
+// same colour in every chart.
+export const POLICY_COLORS: Record<string, string> = {
+  'prefix-affinity': '#d62728',
+  'cache-aware': '#1f77b4',
+  rendezvous: '#2ca02c',
+  'consistent-hash': '#9467bd',
+  'least-loaded': '#ff7f0e',
+  'round-robin': '#7f7f7f',
+  random: '#bcbd22',
 };
-export const INK: Rgb = [30, 30, 30];
-export const GRID: Rgb = [225, 225, 225];
+const OTHER = '#1e1e1e';
+
+/** How a chart names a policy: the default one says so. */
+export const policyLabel = (p: string): string => (p === 'prefix-affinity' ? 'prefix-affinity (default)' : p);
+
+/** A Vega-Lite colour scale that gives each of `policies` (by its label) its colour, in this order. */
+export function policyColorScale(policies: readonly string[]): { domain: string[]; range: string[] } {
+  return { domain: policies.map(policyLabel), range: policies.map((p) => POLICY_COLORS[p] ?? OTHER) };
+}

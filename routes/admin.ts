@@ -1,8 +1,8 @@
 // /admin/*: tenant configs and API keys, behind the admin token. Configs are validated here, on write, with
 // errors that point at the path and egress rules for this deployment; each write bumps the version; If-Match
 // makes concurrent edits safe. Backend secrets are write-only (src/config/secrets.ts).
-import { Hono, type Context } from 'hono';
-import { z } from 'zod';
+import { Hono, type Context, type MiddlewareHandler } from 'hono';
+import { ifMatchHeaderSchema, keyPathSchema, keyRequestSchema, tenantPathSchema } from '../src/config/admin-api.ts';
 import { hostPortOf, type EgressContext } from '../src/config/egress.ts';
 import { parseTenantConfig, type Problem, type TenantConfig } from '../src/config/schema.ts';
 import { redactSecrets, restoreSecrets, usesPlaceholder } from '../src/config/secrets.ts';
@@ -10,37 +10,25 @@ import { errorResponse, errors, HttpError } from '../src/api/errors.ts';
 import type { Platform } from '../src/runtimes/platform.ts';
 import { generateApiKey, sha256Hex, timingSafeEqual } from '../src/tenants/keys.ts';
 import { requireAdmin } from './admin-auth.ts';
-import { parseBody, readJson } from './body.ts';
+import { parseBody, parseHeaders, parseParams, readJson } from './body.ts';
 import { VersionConflict, type TenantRecord } from '../src/tenants/store.ts';
 import { cacheReportRoutes } from './cache-report.ts';
 import { driftRoutes } from './drift.ts';
 import { experimentRoutes } from './experiments.ts';
 
-const TENANT_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
-
 function etag(version: number): string {
   return `"${version}"`;
 }
 
-/** If-Match: `"3"`, `3` or `W/"3"`; `*` means "must exist" and is treated as unconditional here. */
+/** If-Match as a version; `*` means "must exist" and is treated as unconditional here. */
 function ifMatchOf(c: Context): number | undefined {
-  const h = c.req.header('if-match');
-  if (!h || h.trim() === '*') return undefined;
-  const m = /^(?:W\/)?"?(\d+)"?$/.exec(h.trim());
-  if (!m) throw new HttpError(400, 'invalid_request_error', `If-Match must be a version ETag such as "3", got ${h}`, 'invalid_if_match');
-  return Number(m[1]);
+  return parseHeaders(c, ifMatchHeaderSchema)['if-match'];
 }
 
 /** What admin reads show of a tenant: backend secrets replaced by a placeholder. */
 function tenantView(r: TenantRecord) {
   return { tenantId: r.tenantId, version: r.version, updatedAt: r.updatedAt, config: redactSecrets(r.config) };
 }
-
-/** `POST /tenants/:id/keys`: both fields optional; an empty body is `{}`. */
-const keyRequestSchema = z.strictObject({
-  name: z.string().min(1).max(200).optional(),
-  key: z.string().regex(/^\S{16,256}$/, 'an imported key must be 16-256 characters without spaces').optional(),
-});
 
 /** 400 with every problem (one line each, pointing at its path); param names the first. */
 function invalidConfig(f: { problems: string[]; issues: Problem[] }): Response {
@@ -68,12 +56,14 @@ export function adminRoutes(p: Platform): Hono {
 
   app.use('*', requireAdmin(p));
 
-  app.use('/tenants/:id/*', async (c, next) => {
-    if (!TENANT_ID.test(c.req.param('id'))) {
-      return errorResponse(errors.badField('id', 'tenant ids are 1-64 letters, digits, ".", "_" or "-"'));
-    }
+  // Every route under a tenant checks its id first (routes mounted below included).
+  const tenantIdOf = (c: Context) => parseParams(c, tenantPathSchema).id;
+  const checkTenantId: MiddlewareHandler = async (c, next) => {
+    tenantIdOf(c);
     await next();
-  });
+  };
+  app.use('/tenants/:id', checkTenantId);
+  app.use('/tenants/:id/*', checkTenantId);
 
   app.onError((err) => errorResponse(err));
 
@@ -83,14 +73,14 @@ export function adminRoutes(p: Platform): Hono {
   const readLatest = (id: string) => (store.getTenantLatest ? store.getTenantLatest(id) : store.getTenant(id));
 
   app.get('/tenants/:id', async (c) => {
-    const rec = await readLatest(c.req.param('id'));
-    if (!rec) throw errors.notFound(`Tenant '${c.req.param('id')}' does not exist.`);
+    const id = tenantIdOf(c);
+    const rec = await readLatest(id);
+    if (!rec) throw errors.notFound(`Tenant '${id}' does not exist.`);
     return c.json(tenantView(rec), 200, { etag: etag(rec.version) });
   });
 
   app.put('/tenants/:id', async (c) => {
-    const id = c.req.param('id');
-    if (!TENANT_ID.test(id)) throw errors.badField('id', 'tenant ids are 1-64 letters, digits, ".", "_" or "-"');
+    const id = tenantIdOf(c);
     const parsed = parseTenantConfig(await readJson(c), egressOf(p, c));
     if (!parsed.ok) return invalidConfig(parsed);
     const ifMatch = ifMatchOf(c);
@@ -118,10 +108,12 @@ export function adminRoutes(p: Platform): Hono {
   });
 
   app.delete('/tenants/:id', async (c) => {
+    const id = tenantIdOf(c);
+    const ifMatch = ifMatchOf(c);
     try {
-      const ok = await p.directory.store.deleteTenant(c.req.param('id'), ifMatchOf(c));
-      p.directory.invalidate(c.req.param('id'));
-      if (!ok) throw errors.notFound(`Tenant '${c.req.param('id')}' does not exist.`);
+      const ok = await p.directory.store.deleteTenant(id, ifMatch);
+      p.directory.invalidate(id);
+      if (!ok) throw errors.notFound(`Tenant '${id}' does not exist.`);
       return c.body(null, 204);
     } catch (e) {
       if (e instanceof VersionConflict) throw conflict(e);
@@ -130,7 +122,7 @@ export function adminRoutes(p: Platform): Hono {
   });
 
   app.post('/tenants/:id/keys', async (c) => {
-    const id = c.req.param('id');
+    const id = tenantIdOf(c);
     if (!(await readLatest(id))) throw errors.notFound(`Tenant '${id}' does not exist; create its config first.`);
     const body = await parseBody(c, keyRequestSchema, { empty: {} });
     const name = body.name;
@@ -151,14 +143,15 @@ export function adminRoutes(p: Platform): Hono {
   });
 
   app.get('/tenants/:id/keys', async (c) => {
-    const keys = await p.directory.store.listKeys(c.req.param('id'));
+    const keys = await p.directory.store.listKeys(tenantIdOf(c));
     return c.json({ keys: keys.map((k) => ({ keyId: k.keyId, name: k.name ?? null, createdAt: k.createdAt })) });
   });
 
   app.delete('/tenants/:id/keys/:keyId', async (c) => {
-    const ok = await p.directory.store.deleteKey(c.req.param('id'), c.req.param('keyId'));
-    p.directory.invalidate(c.req.param('id'));
-    if (!ok) throw errors.notFound(`Key '${c.req.param('keyId')}' does not exist for tenant '${c.req.param('id')}'.`);
+    const { id, keyId } = parseParams(c, keyPathSchema);
+    const ok = await p.directory.store.deleteKey(id, keyId);
+    p.directory.invalidate(id);
+    if (!ok) throw errors.notFound(`Key '${keyId}' does not exist for tenant '${id}'.`);
     return c.body(null, 204);
   });
 

@@ -1,8 +1,8 @@
 // The real-engine bench's chart as SVG (Vega-Lite, rendered headless by Vega): per policy, the median TTFT
 // p50/p90/p99, the prompt tokens the engines processed and the busiest backend over the mean, medians as bars and
 // every run as a dot.
-import * as vega from 'vega';
-import { compile, type TopLevelSpec } from 'vega-lite';
+import type { TopLevelSpec } from 'vega-lite';
+import { renderSvg } from '../chart-svg.ts';
 import type { PolicyMedians, Run } from './summary.ts';
 
 export async function chartSvg(medians: readonly PolicyMedians[], runs: readonly Run[], defaultPolicy: string, title: string, subtitle: string): Promise<string> {
@@ -69,8 +69,5 @@ export async function chartSvg(medians: readonly PolicyMedians[], runs: readonly
       ),
     ],
   } as TopLevelSpec;
-  const view = new vega.View(vega.parse(compile(spec).spec), { renderer: 'none' });
-  const svg = await view.toSVG();
-  view.finalize();
-  return `${svg}\n`;
+  return renderSvg(spec);
 }

@@ -1,7 +1,7 @@
 // The soak's chart: memory, descriptors and throughput over time, one panel each, with the fault windows shaded.
 // Drawn as SVG by Vega-Lite (compiled to a Vega view and rendered headless; no canvas or browser needed).
-import * as vega from 'vega';
-import { compile, type TopLevelSpec } from 'vega-lite';
+import type { TopLevelSpec } from 'vega-lite';
+import { renderSvg } from '../chart-svg.ts';
 import type { FaultWindow } from './faults.ts';
 
 export interface Series {
@@ -46,10 +46,5 @@ export async function soakChart(title: string, panels: Series[], windows: FaultW
     resolve: { scale: { stroke: 'independent' }, legend: { stroke: 'independent' } },
     config: { font: 'sans-serif', view: { stroke: '#ddd' } },
   } as unknown as TopLevelSpec;
-  const view = new vega.View(vega.parse(compile(spec).spec), { renderer: 'none' });
-  try {
-    return await view.toSVG();
-  } finally {
-    view.finalize();
-  }
+  return renderSvg(spec);
 }

@@ -2,7 +2,7 @@
 // stated it (cache receipts, carried by the request events' prompt_tokens and cached_tokens), per tenant, per
 // backend and per routing policy (read from the decision each event records). Same numbers from ClickHouse and
 // SQLite / D1. Requests the router answered with an error, and error answers of backends, are left out.
-import { num, rate, sqlString, type Dialect, type Queryable } from './queryable.ts';
+import { Conditions, num, rate, type Dialect, type Queryable, type QueryParams } from './queryable.ts';
 
 export interface CacheReportFilter {
   /** One tenant's requests; all tenants when absent. */
@@ -35,23 +35,26 @@ function policyExpr(dialect: Dialect): string {
   return `CASE WHEN instr(decision, ';policy=') > 0 THEN substr(${rest}, 1, instr(${rest} || ';', ';') - 1) ELSE '' END`;
 }
 
-function whereOf(q: Queryable, f: CacheReportFilter): string {
-  let w = `type = 'request' AND error_class = '' AND status < 400 AND backend != ''`;
-  if (f.tenant !== undefined) w += ` AND tenant = ${sqlString(q.dialect, f.tenant)}`;
-  if (f.sinceMs !== undefined) w += ` AND ts_ms >= ${Math.floor(f.sinceMs)}`;
+/** The answered requests the report counts; the filter's values bound as query parameters. */
+function whereOf(q: Queryable, f: CacheReportFilter): Conditions {
+  const w = new Conditions(q.dialect).fixed(`type = 'request' AND error_class = '' AND status < 400 AND backend != ''`);
+  if (f.tenant !== undefined) w.equals('tenant', f.tenant);
+  if (f.sinceMs !== undefined) w.atLeast('ts_ms', f.sinceMs);
   return w;
 }
 
-/** SELECT of the sums per group; `keys` are [expression, alias] pairs. */
-export function cacheReportSql(q: Queryable, keys: [string, string][], f: CacheReportFilter): string {
+/** SELECT of the sums per group (`keys` are [expression, alias] pairs), and its parameters. */
+export function cacheReportSql(q: Queryable, keys: [string, string][], f: CacheReportFilter): { sql: string; params: QueryParams } {
   const cols = keys.map(([e, a]) => `${e} AS ${a}`).join(', ');
   const aliases = keys.map(([, a]) => a).join(', ');
   const count = q.dialect === 'clickhouse' ? 'count()' : 'COUNT(*)';
-  return `SELECT ${cols}, ${count} AS requests, SUM(prompt_tokens) AS prompt_tokens, SUM(cached_tokens) AS cached_tokens
+  const where = whereOf(q, f);
+  const sql = `SELECT ${cols}, ${count} AS requests, SUM(prompt_tokens) AS prompt_tokens, SUM(cached_tokens) AS cached_tokens
 FROM ${q.table}${q.dialect === 'clickhouse' ? ' FINAL' : ''}
-WHERE ${whereOf(q, f)}
+WHERE ${where.sql}
 GROUP BY ${aliases}
 ORDER BY ${aliases}`;
+  return { sql, params: where.params };
 }
 
 function hitRate(r: Record<string, unknown>): HitRate {
@@ -61,10 +64,14 @@ function hitRate(r: Record<string, unknown>): HitRate {
 }
 
 export async function cacheReport(q: Queryable, f: CacheReportFilter = {}): Promise<CacheReport> {
+  const run = (keys: [string, string][]) => {
+    const { sql, params } = cacheReportSql(q, keys, f);
+    return q.rows(sql, params);
+  };
   const [tenants, backends, policies] = await Promise.all([
-    q.rows(cacheReportSql(q, [['tenant', 'tenant']], f)),
-    q.rows(cacheReportSql(q, [['tenant', 'tenant'], ['pool', 'pool'], ['backend', 'backend']], f)),
-    q.rows(cacheReportSql(q, [[policyExpr(q.dialect), 'policy']], f)),
+    run([['tenant', 'tenant']]),
+    run([['tenant', 'tenant'], ['pool', 'pool'], ['backend', 'backend']]),
+    run([[policyExpr(q.dialect), 'policy']]),
   ]);
   return {
     tenant: f.tenant ?? null,

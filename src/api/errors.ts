@@ -1,4 +1,5 @@
 // OpenAI-style error bodies. Every client-facing error goes through here so shapes and statuses stay uniform.
+import { StoredDataError } from './util/parse-stored.ts';
 
 export type ErrorType =
   | 'invalid_request_error'
@@ -75,6 +76,7 @@ export const errors = {
 /** Serialises any thrown value into (status, body); unknown errors become 500 without leaking internals. */
 export function toErrorResponse(err: unknown): { status: number; body: ErrorBody; headers: Record<string, string> } {
   if (err instanceof HttpError) return { status: err.status, body: err.toBody(), headers: err.headers };
+  if (err instanceof StoredDataError) return { status: err.status, body: { error: { message: err.message, type: 'server_error', param: null, code: err.code } }, headers: {} };
   return {
     status: 500,
     body: { error: { message: 'Internal router error.', type: 'server_error', param: null, code: 'internal_error' } },

@@ -12,7 +12,8 @@ export { quantileCutKeys, binCounts, categoryBins, categoryCounts, OTHER_BIN, ty
 export { evaluateFeature, evaluateSketches, criticalPsi, worstStatus, type FeatureDrift, type EvaluationSettings } from './report.ts';
 export { DriftAccumulator, type DriftDelta, type DeltaEntry } from './aggregate.ts';
 export { applyEvaluation, emptyAlertState, type DriftAlert, type DriftStatusRow, type AlertState } from './alerts.ts';
-export { TenantLedger, type KeyValueRepository, type DriftReport, type GroupReport, type DriftReportOptions, type BaselineRequest, type IngestResult } from './ledger.ts';
+export { TenantLedger, type KeyValueRepository } from './ledger.ts';
+export type { DriftReport, GroupReport, DriftReportOptions, BaselineRequest, IngestResult } from './wire.ts';
 export { MemoryDriftStore, MapRepository, type DriftStore } from './store.ts';
 export { createDriftRecorder, type DriftRecorder, type DriftRecorderDeps, type DriftObservation } from './recorder.ts';
 export { observationFromRecord, driftObservationOf, usageAndFinish, type RequestRecordLike } from './from-record.ts';

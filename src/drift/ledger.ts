@@ -2,67 +2,42 @@
 // implementations (in memory on Node, a Durable Object per tenant on Workers); they differ only in the key-value
 // repository underneath. Every method runs to completion for one tenant at a time (the Durable Object's input
 // gate, or the single Node thread with one ledger per tenant serialised by a promise chain in the store).
-import { defaultDriftConfig, finestWindow, type DriftConfig } from '../config/drift.ts';
+import { z } from 'zod';
+import { defaultDriftConfig, driftConfigSchema, finestWindow, type DriftConfig } from '../config/drift.ts';
 import type { DeltaEntry, DriftDelta } from './aggregate.ts';
-import { applyEvaluation, emptyAlertState, type AlertState, type DriftAlert, type DriftStatusRow } from './alerts.ts';
-import { groupKey, type BaselineMeta, type BaselineSpec, type StoredBaseline } from './baseline.ts';
-import type { DriftStatus } from './psi.ts';
-import { evaluateSketches, worstStatus, type EvaluationSettings, type FeatureDrift } from './report.ts';
+import { applyEvaluation, emptyAlertState, type AlertState } from './alerts.ts';
+import { groupKey, type BaselineMeta, type StoredBaseline } from './baseline.ts';
+import { evaluateSketches, worstStatus, type EvaluationSettings } from './report.ts';
 import { FeatureSketches, type FeatureSketchesJSON } from './sketches.ts';
+import { boundedCache } from '../util/lru.ts';
+import { parseStored } from '../util/parse-stored.ts';
 import { expired, tileRange, windowId, windowStart, type WindowRef, type WindowSpec } from './window.ts';
+import {
+  alertStateSchema,
+  baselineMetaSchema,
+  featureSketchesSchema,
+  storedBaselineSchema,
+  windowIndexSchema,
+  type BaselineListing,
+  type BaselineRequest,
+  type DriftReport,
+  type DriftReportOptions,
+  type GroupReport,
+  type IngestResult,
+} from './wire.ts';
 
 const DAY_MS = 86_400_000;
 const WINDOW_CACHE_LIMIT = 64;
+const BASELINE_CACHE_LIMIT = 64;
+const STORED_HINT = 'It was written by another version of kvroute or by hand; delete the key or restore it from a backup.';
+const baselineListSchema = z.array(baselineMetaSchema);
 
 /** Where a ledger keeps its values (Durable Object storage, or a Map). Values are JSON-compatible. */
 export interface KeyValueRepository {
-  get<T>(key: string): Promise<T | undefined>;
+  /** The stored value as it was put, not yet trusted: the ledger parses it with its schema (wire.ts). */
+  get(key: string): Promise<unknown>;
   put<T>(key: string, value: T): Promise<void>;
   delete(keys: string[]): Promise<void>;
-}
-
-export interface IngestResult {
-  alerts: DriftAlert[];
-  statuses: DriftStatusRow[];
-}
-
-export interface DriftReportOptions {
-  model?: string;
-  arm?: string;
-  /** Window name (default the finest). */
-  window?: string;
-  /** Evaluate the window containing this time (epoch ms) instead of each group's latest window. */
-  at?: number;
-}
-
-export interface GroupReport {
-  model: string;
-  arm: string;
-  window: { name: string; start: number; end: number; partial: boolean };
-  baseline: { version: number | 'trailing'; from: number; to: number; requests: number };
-  requests: number;
-  status: DriftStatus;
-  features: FeatureDrift[];
-}
-
-export interface DriftReport {
-  tenantId: string;
-  generatedAt: number;
-  window: string;
-  settings: Pick<EvaluationSettings, 'bins' | 'minCount' | 'alpha' | 'smoothing' | 'categoryMinShare'>;
-  baseline: BaselineMeta | { version: 'trailing'; spec: BaselineSpec };
-  groups: GroupReport[];
-}
-
-export type BaselineRequest =
-  | { from: number; to: number; label?: string }
-  | { trailingDays: number; label?: string }
-  /** Re-activates an earlier version as a new version (versions are immutable, the history stays linear). */
-  | { restore: number; label?: string };
-
-export interface BaselineListing {
-  active: BaselineMeta | null;
-  versions: BaselineMeta[];
 }
 
 interface Loaded {
@@ -76,8 +51,10 @@ interface Loaded {
 
 export class TenantLedger {
   private state: Loaded | undefined;
-  private readonly windows = new Map<string, FeatureSketches>();
-  private readonly baselineCache = new Map<string, { sketches: FeatureSketches; from: number; to: number }>();
+  /** Window sketches read or written lately (the windows an ingest or a report touches again). */
+  private readonly windows = boundedCache<string, FeatureSketches>({ max: WINDOW_CACHE_LIMIT });
+  /** Trailing baselines by (version, group, window start, days); a new window start is a new key, so bounded. */
+  private readonly baselineCache = boundedCache<string, { sketches: FeatureSketches; from: number; to: number }>({ max: BASELINE_CACHE_LIMIT });
   private frozen: { version: number; sketches: Record<string, FeatureSketchesJSON> } | undefined;
 
   constructor(
@@ -89,10 +66,10 @@ export class TenantLedger {
   private async load(): Promise<Loaded> {
     if (this.state) return this.state;
     const [config, index, baselines, alerts] = await Promise.all([
-      this.repo.get<DriftConfig>('config'),
-      this.repo.get<WindowRef[]>('index'),
-      this.repo.get<BaselineMeta[]>('baselines'),
-      this.repo.get<AlertState>('alerts'),
+      this.read('config', driftConfigSchema),
+      this.read('index', windowIndexSchema),
+      this.read('baselines', baselineListSchema),
+      this.read('alerts', alertStateSchema),
     ]);
     this.state = {
       config: config ?? defaultDriftConfig,
@@ -102,6 +79,12 @@ export class TenantLedger {
       alerts: alerts ?? emptyAlertState(),
     };
     return this.state;
+  }
+
+  /** A stored value parsed with its schema; a StoredDataError naming the tenant and key when it does not fit. */
+  private async read<T>(key: string, schema: z.ZodType<T>): Promise<T | undefined> {
+    const v = await this.repo.get(key);
+    return v === undefined ? undefined : parseStored(schema, v, `The drift store's '${key}' of tenant '${this.tenantId}'`, STORED_HINT);
   }
 
   private async saveIndex(st: Loaded): Promise<void> {
@@ -114,7 +97,7 @@ export class TenantLedger {
     const id = windowId(ref);
     const cached = this.windows.get(id);
     if (cached) return cached;
-    const json = await this.repo.get<FeatureSketchesJSON>(id);
+    const json = await this.read(id, featureSketchesSchema);
     if (!json) return undefined;
     const sketches = FeatureSketches.fromJSON(json);
     this.cacheWindow(id, sketches);
@@ -122,9 +105,7 @@ export class TenantLedger {
   }
 
   private cacheWindow(id: string, sketches: FeatureSketches): void {
-    this.windows.delete(id);
     this.windows.set(id, sketches);
-    if (this.windows.size > WINDOW_CACHE_LIMIT) this.windows.delete(this.windows.keys().next().value!);
   }
 
   /** Merges an isolate's delta into every window size, prunes expired windows and evaluates alerts. */
@@ -220,7 +201,7 @@ export class TenantLedger {
     const active = this.activeBaseline(st);
     if (active && active.spec.kind === 'frozen') {
       if (this.frozen?.version !== active.version) {
-        const stored = await this.repo.get<StoredBaseline>(`b:${active.version}`);
+        const stored = await this.read(`b:${active.version}`, storedBaselineSchema);
         this.frozen = { version: active.version, sketches: stored?.sketches ?? {} };
       }
       const json = this.frozen.sketches[groupKey(model, arm)];
@@ -295,7 +276,7 @@ export class TenantLedger {
       const spec = { ...old.spec, ...(req.label ? { label: req.label } : {}) };
       meta = { version, createdAt, spec, groups: old.groups };
       if (old.spec.kind === 'frozen') {
-        const stored = await this.repo.get<StoredBaseline>(`b:${old.version}`);
+        const stored = await this.read(`b:${old.version}`, storedBaselineSchema);
         await this.repo.put(`b:${version}`, { ...meta, sketches: stored?.sketches ?? {} });
       }
     } else if ('trailingDays' in req) {

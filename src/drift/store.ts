@@ -2,9 +2,10 @@
 // implementations: MemoryDriftStore (Node, tests) here, and the Durable Object client in durable-object.ts.
 import type { DriftDelta } from './aggregate.ts';
 import type { BaselineMeta } from './baseline.ts';
-import { TenantLedger, type BaselineListing, type BaselineRequest, type DriftReport, type DriftReportOptions, type IngestResult, type KeyValueRepository } from './ledger.ts';
+import { TenantLedger, type KeyValueRepository } from './ledger.ts';
+import type { BaselineListing, BaselineRequest, DriftReport, DriftReportOptions, IngestResult } from './wire.ts';
 
-export type { BaselineListing, BaselineRequest, DriftReport, DriftReportOptions, IngestResult } from './ledger.ts';
+export type { BaselineListing, BaselineRequest, DriftReport, DriftReportOptions, IngestResult } from './wire.ts';
 
 export interface DriftStore {
   /** Merges an isolate's delta; returns the alerts (transitions into major) and status changes it caused. */
@@ -20,9 +21,9 @@ export interface DriftStore {
 /** A Map as a KeyValueRepository. Values are cloned on the way in and out, as real storage would. */
 export class MapRepository implements KeyValueRepository {
   readonly data = new Map<string, unknown>();
-  async get<T>(key: string): Promise<T | undefined> {
+  async get(key: string): Promise<unknown> {
     const v = this.data.get(key);
-    return v === undefined ? undefined : (structuredClone(v) as T);
+    return v === undefined ? undefined : structuredClone(v);
   }
   async put<T>(key: string, value: T): Promise<void> {
     this.data.set(key, structuredClone(value));

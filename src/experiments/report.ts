@@ -6,7 +6,7 @@
 // min(floor(q * n), n - 1) of the sorted non-null values (ClickHouse quantileExact). ClickHouse queries use
 // FINAL so that a re-sent event is counted once even before the background merge.
 import { diffyVerdict, type DiffyVerdict } from './shadow/compare.ts';
-import { num, rate, sqlString, type Queryable } from '../analytics/queryable.ts';
+import { Conditions, num, rate, type Queryable } from '../analytics/queryable.ts';
 
 export interface ReportFilter {
   tenant: string;
@@ -15,10 +15,10 @@ export interface ReportFilter {
   sinceMs?: number;
 }
 
-function where(q: Queryable, f: ReportFilter, type: 'request' | 'shadow_pair'): string {
-  let w = `tenant = ${sqlString(q.dialect, f.tenant)} AND experiment = ${sqlString(q.dialect, f.experiment)} AND type = '${type}'`;
-  if (f.sinceMs !== undefined) w += ` AND ts_ms >= ${Math.floor(f.sinceMs)}`;
-  return w;
+/** The events of one experiment of one tenant, of one type; values bound as query parameters. */
+function where(q: Queryable, f: ReportFilter, type: 'request' | 'shadow_pair'): Conditions {
+  const w = new Conditions(q.dialect).equals('tenant', f.tenant).equals('experiment', f.experiment).fixed(`type = '${type}'`);
+  return f.sinceMs === undefined ? w : w.atLeast('ts_ms', f.sinceMs);
 }
 
 // ---- ClickHouse SQL (also what docs/experiments.md shows) --------------------------------------------------------------
@@ -67,12 +67,13 @@ ORDER BY pair_kind`;
 // ---- SQLite SQL: same numbers, quantiles through window functions -------------------------------------------
 
 function sqliteQuantiles(table: string, whereClause: string, group: string, cols: [string, number, string][]): string {
-  // One CTE per column: rank the non-null values within the group, keep rank min(floor(q*n), n-1).
+  // The filter once (its parameters are bound by position), then one CTE per column: rank the non-null values
+  // within the group, keep rank min(floor(q*n), n-1).
   const ctes = [...new Set(cols.map(([c]) => c))].map(
-    (c) => `q_${c} AS (SELECT ${group} AS g, ${c} AS v, ROW_NUMBER() OVER (PARTITION BY ${group} ORDER BY ${c}) - 1 AS rn, COUNT(*) OVER (PARTITION BY ${group}) AS n FROM ${table} WHERE ${whereClause} AND ${c} IS NOT NULL)`,
+    (c) => `q_${c} AS (SELECT ${group} AS g, ${c} AS v, ROW_NUMBER() OVER (PARTITION BY ${group} ORDER BY ${c}) - 1 AS rn, COUNT(*) OVER (PARTITION BY ${group}) AS n FROM filtered WHERE ${c} IS NOT NULL)`,
   );
   const selects = cols.map(([c, q, alias]) => `(SELECT v FROM q_${c} WHERE q_${c}.g = groups.g AND rn = MIN(CAST(${q} * n AS INTEGER), n - 1)) AS ${alias}`);
-  return `WITH ${ctes.join(',\n')},\ngroups AS (SELECT DISTINCT ${group} AS g FROM ${table} WHERE ${whereClause})\nSELECT g, ${selects.join(',\n  ')} FROM groups`;
+  return `WITH filtered AS (SELECT * FROM ${table} WHERE ${whereClause}),\n${ctes.join(',\n')},\ngroups AS (SELECT DISTINCT ${group} AS g FROM filtered)\nSELECT g, ${selects.join(',\n  ')} FROM groups`;
 }
 
 export function sqliteArmSql(table: string, whereClause: string): string {
@@ -183,20 +184,21 @@ export async function experimentReport(q: Queryable, tenantId: string, experimen
   let armQ = new Map<string, Record<string, unknown>>();
   let pairQ = new Map<string, Record<string, unknown>>();
   if (q.dialect === 'clickhouse') {
-    [armRows, pairRows] = await Promise.all([q.rows(clickhouseArmSql(q.table, wReq)), q.rows(clickhouseShadowSql(q.table, wPair))]);
+    [armRows, pairRows] = await Promise.all([q.rows(clickhouseArmSql(q.table, wReq.sql), wReq.params), q.rows(clickhouseShadowSql(q.table, wPair.sql), wPair.params)]);
   } else {
-    const pairWhere = `${wPair} AND comparable = 1`;
+    const pairWhere = `${wPair.sql} AND comparable = 1`;
     let aq: Record<string, unknown>[];
     let pq: Record<string, unknown>[];
     [armRows, pairRows, aq, pq] = await Promise.all([
-      q.rows(sqliteArmSql(q.table, wReq)),
-      q.rows(sqliteShadowSql(q.table, wPair)),
-      q.rows(sqliteQuantiles(q.table, wReq, 'arm', [['ttft_ms', 0.5, 'ttft_p50_ms'], ['ttft_ms', 0.95, 'ttft_p95_ms'], ['latency_ms', 0.5, 'latency_p50_ms'], ['latency_ms', 0.95, 'latency_p95_ms']])),
+      q.rows(sqliteArmSql(q.table, wReq.sql), wReq.params),
+      q.rows(sqliteShadowSql(q.table, wPair.sql), wPair.params),
+      q.rows(sqliteQuantiles(q.table, wReq.sql, 'arm', [['ttft_ms', 0.5, 'ttft_p50_ms'], ['ttft_ms', 0.95, 'ttft_p95_ms'], ['latency_ms', 0.5, 'latency_p50_ms'], ['latency_ms', 0.95, 'latency_p95_ms']]), wReq.params),
       q.rows(
         sqliteQuantiles(q.table, pairWhere, 'pair_kind', [
           ['similarity', 0.5, 'similarity_p50'], ['ttft_ms', 0.5, 'primary_ttft_p50_ms'], ['cand_ttft_ms', 0.5, 'candidate_ttft_p50_ms'],
           ['latency_ms', 0.5, 'primary_latency_p50_ms'], ['cand_latency_ms', 0.5, 'candidate_latency_p50_ms'],
         ]),
+        wPair.params,
       ),
     ]);
     armQ = new Map(aq.map((r) => [String(r.g), r]));

@@ -57,7 +57,7 @@ function gated(sink: AnalyticsSink, queryable: Queryable, gate: RetryUntilDone, 
       write: async (events) => (check(), sink.write(events)),
       writeDeadLetters: sink.writeDeadLetters && (async (letters) => (check(), sink.writeDeadLetters!(letters))),
     },
-    queryable: { dialect: queryable.dialect, table: queryable.table, rows: async (sql) => (check(), queryable.rows(sql)) },
+    queryable: { dialect: queryable.dialect, table: queryable.table, rows: async (sql, params) => (check(), queryable.rows(sql, params)) },
   };
 }
 

@@ -13,7 +13,7 @@ import type { EgressContext } from '../config/egress.ts';
 import { errorResponse, HttpError } from '../api/errors.ts';
 import { BackendStates } from '../upstream/backend-state.ts';
 import { FetchUpstreamClient } from '../upstream/fetch-client.ts';
-import { applySnapshot, type MonitorSnapshot } from '../upstream/monitor-sync.ts';
+import { applySnapshot, monitorSnapshotSchema } from '../upstream/monitor-sync.ts';
 import { policyFactoryFor, sharedPopularityPolicyFactory } from '../routing/policy-factory.ts';
 import { PopularityExchange } from '../routing/popularity-exchange.ts';
 import type { Hono } from 'hono';
@@ -110,7 +110,14 @@ async function syncFromMonitor(env: Env, iso: Isolate): Promise<void> {
   if (!env.BACKEND_MONITOR || env.KVROUTE_STATIC_CONFIG) return;
   const stub = env.BACKEND_MONITOR.get(env.BACKEND_MONITOR.idFromName('global'));
   const res = await stub.fetch('https://monitor/state');
-  if (res.ok) applySnapshot(iso.platform.states, (await res.json<unknown>()) as MonitorSnapshot, iso.platform.now());
+  if (!res.ok) return;
+  // A snapshot of another shape (a monitor of another version mid-deploy) is skipped: the isolate keeps its own view.
+  const snap = monitorSnapshotSchema.safeParse(await res.json<unknown>());
+  if (!snap.success) {
+    console.error(`kvroute: skipped a BackendMonitor snapshot of an unexpected shape: ${snap.error.issues[0]?.message} at '${snap.error.issues[0]?.path.join('.')}'`);
+    return;
+  }
+  applySnapshot(iso.platform.states, snap.data, iso.platform.now());
 }
 
 /** The Worker's handlers around the app `createApp` builds (routes/worker.ts passes routes/app.ts's). */

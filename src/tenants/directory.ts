@@ -5,6 +5,7 @@ import { compileTenant, type PolicyFactory, type RuntimeTenant } from '../runtim
 import { errors } from '../api/errors.ts';
 import { sha256Hex } from './keys.ts';
 import type { TenantStore } from './store.ts';
+import { boundedCache, type BoundedCache } from '../util/lru.ts';
 
 interface Cached<T> {
   value: T;
@@ -16,8 +17,13 @@ export interface Principal {
   keyId: string;
 }
 
+/** What a presented key resolved to; `unknown` is cached too, so a repeated bad key costs no store lookup. */
+type KeyLookup = { tenantId: string; keyId: string } | 'unknown';
+
 /** Bound on cached key lookups (a flood of random keys must not grow memory without limit). */
 const MAX_CACHED_KEYS = 10_000;
+/** Bound on compiled tenants kept (each holds its pools' policy state). */
+const MAX_CACHED_TENANTS = 10_000;
 
 /** Origin -> the preflight max-age (the smallest among the tenants that allow it); `*` when some tenant allows any. */
 export type CorsOriginIndex = ReadonlyMap<string, number>;
@@ -30,16 +36,22 @@ export class TenantDirectory {
    * Presented key -> its tenant, for the TTL. Keyed by the key itself so that a hot key costs a map lookup, not
    * a SHA-256; this cache lives only in process memory (the stores only ever hold hashes).
    */
-  private byKey = new Map<string, Cached<{ tenantId: string; keyId: string } | null>>();
-  private runtimes = new Map<string, Cached<RuntimeTenant | null>>();
+  private readonly byKey: BoundedCache<string, KeyLookup>;
+  /** Tenant id -> its compiled config (`null`: no such tenant), for the TTL. */
+  private readonly runtimes: BoundedCache<string, { value: RuntimeTenant | null }>;
   private corsIndex: Cached<Promise<CorsOriginIndex>> | null = null;
+  /** Bumped by invalidate(): a store read that started before an admin write here is not cached after it. */
+  private generation = 0;
 
   constructor(
     readonly store: TenantStore,
     private createPolicy: PolicyFactory,
-    private ttlMs = 5_000,
+    ttlMs = 5_000,
     private now: () => number = Date.now,
-  ) {}
+  ) {
+    this.byKey = boundedCache({ max: MAX_CACHED_KEYS, ttlMs, now });
+    this.runtimes = boundedCache({ max: MAX_CACHED_TENANTS, ttlMs, now });
+  }
 
   /** Resolves `Authorization: Bearer <key>` to a tenant, or throws 401. */
   async authenticate(authorization: string | null): Promise<Principal> {
@@ -47,29 +59,34 @@ export class TenantDirectory {
     const m = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
     if (!m) throw errors.noKey();
     const key = m[1]!;
-    const t = this.now();
-    let hit = this.byKey.get(key);
-    if (!hit || hit.expires < t) {
-      const rec = await this.store.keyByHash(await sha256Hex(key));
-      hit = { value: rec ? { tenantId: rec.tenantId, keyId: rec.keyId } : null, expires: t + this.ttlMs };
-      if (this.byKey.size >= MAX_CACHED_KEYS) this.byKey.clear();
-      this.byKey.set(key, hit);
-    }
-    if (!hit.value) throw errors.badKey();
-    const tenant = await this.runtime(hit.value.tenantId);
+    const found = this.byKey.get(key) ?? (await this.lookupKey(key));
+    if (found === 'unknown') throw errors.badKey();
+    const tenant = await this.runtime(found.tenantId);
     if (!tenant) throw errors.badKey();
-    return { tenant, keyId: hit.value.keyId };
+    return { tenant, keyId: found.keyId };
   }
 
   async runtime(tenantId: string): Promise<RuntimeTenant | null> {
-    const t = this.now();
-    const hit = this.runtimes.get(tenantId);
-    if (hit && hit.expires >= t) return hit.value;
+    return (this.runtimes.get(tenantId) ?? (await this.loadRuntime(tenantId))).value;
+  }
+
+  /** A key's tenant from the store, cached for the TTL (a failed read is not cached). */
+  private async lookupKey(key: string): Promise<KeyLookup> {
+    const generation = this.generation;
+    const rec = await this.store.keyByHash(await sha256Hex(key));
+    const found: KeyLookup = rec ? { tenantId: rec.tenantId, keyId: rec.keyId } : 'unknown';
+    if (generation === this.generation) this.byKey.set(key, found);
+    return found;
+  }
+
+  private async loadRuntime(tenantId: string): Promise<{ value: RuntimeTenant | null }> {
+    const generation = this.generation;
+    const stale = this.runtimes.get(tenantId, { allowStale: true })?.value;
     const rec = await this.store.getTenant(tenantId);
     // Keep the compiled form (and its policy state) when the version has not changed.
-    const value = !rec ? null : hit?.value && hit.value.version === rec.version && hit.value.updatedAt === rec.updatedAt ? hit.value : compileTenant(rec, this.createPolicy);
-    this.runtimes.set(tenantId, { value, expires: t + this.ttlMs });
-    return value;
+    const value = !rec ? null : stale && stale.version === rec.version && stale.updatedAt === rec.updatedAt ? stale : compileTenant(rec, this.createPolicy);
+    if (generation === this.generation) this.runtimes.set(tenantId, { value });
+    return { value };
   }
 
   /**
@@ -99,12 +116,14 @@ export class TenantDirectory {
   /** Drops cached entries after an admin write in this isolate. */
   invalidate(tenantId?: string): void {
     this.corsIndex = null;
+    this.generation++;
     if (tenantId === undefined) {
       this.runtimes.clear();
       this.byKey.clear();
       return;
     }
     this.runtimes.delete(tenantId);
-    for (const [k, c] of this.byKey) if (c.value?.tenantId === tenantId || c.value === null) this.byKey.delete(k);
+    const gone = [...this.byKey.entries()].filter(([, found]) => found === 'unknown' || found.tenantId === tenantId);
+    for (const [key] of gone) this.byKey.delete(key);
   }
 }

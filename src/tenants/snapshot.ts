@@ -6,14 +6,7 @@ import type { EgressContext } from '../config/egress.ts';
 import { egressProblems, formatPath, parseConfigInput, tenantConfigSchema, type TenantConfig } from '../config/schema.ts';
 import type { ApiKeyRecord } from './store.ts';
 import { sha256Hex } from './keys.ts';
-
-const keyRecordSchema = z.strictObject({
-  keyId: z.string().min(1),
-  tenantId: z.string().min(1),
-  hash: z.string().regex(/^[0-9a-f]{64}$/, 'must be a SHA-256 hex digest'),
-  name: z.string().optional(),
-  createdAt: z.string(),
-});
+import { apiKeyRecordSchema } from './records.ts';
 
 const snapshotSchema = z.strictObject({
   tenants: z.record(
@@ -25,7 +18,7 @@ const snapshotSchema = z.strictObject({
       updatedAt: z.string().optional(),
     }),
   ),
-  keys: z.array(keyRecordSchema).default([]),
+  keys: z.array(apiKeyRecordSchema).default([]),
   adminToken: z.string().min(8).optional(),
 });
 

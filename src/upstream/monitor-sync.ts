@@ -1,6 +1,7 @@
 // Backend health (active probes) and engine load as seen by the BackendMonitor (one Durable Object that probes every backend
 // on an alarm). Isolates pull this snapshot in the background (waitUntil), at most every `everyMs`, and fold it
 // into their own BackendStates: probes are done once for the fleet, not once per isolate.
+import { z } from 'zod';
 import type { BackendStates, EngineLoadReport } from './backend-state.ts';
 
 export interface MonitorSnapshot {
@@ -8,6 +9,24 @@ export interface MonitorSnapshot {
   /** `healthy`: the monitor's probes' verdict (active health); the monitor sends no inference, so no ejections. */
   backends: Record<string, { healthy: boolean; engine: EngineLoadReport; engineAgeMs: number | null; engineReport?: string | null }>;
 }
+
+const count = z.number().nonnegative();
+const engineLoadSchema: z.ZodType<EngineLoadReport> = z.object({
+  running: count.optional(),
+  waiting: count.optional(),
+  kvUsage: z.number().optional(),
+  uncachedPromptTokens: count.optional(),
+  slots: z.array(z.object({ id: z.number().int(), busy: z.boolean(), tokens: count.optional(), cachedTokens: count.optional() })).optional(),
+});
+
+/** What the BackendMonitor Durable Object answers; isolates parse it before folding it in (see syncFromMonitor). */
+export const monitorSnapshotSchema: z.ZodType<MonitorSnapshot> = z.object({
+  at: z.number(),
+  backends: z.record(
+    z.string(),
+    z.object({ healthy: z.boolean(), engine: engineLoadSchema, engineAgeMs: z.number().nullable(), engineReport: z.string().nullable().optional() }),
+  ),
+});
 
 export function snapshotOf(states: BackendStates, now: number): MonitorSnapshot {
   const backends: MonitorSnapshot['backends'] = {};

@@ -60,7 +60,8 @@ export class HealthProber {
   async targets(): Promise<Target[]> {
     const out = new Map<string, Target>();
     for (const id of await this.store.listTenants()) {
-      const rec = await this.store.getTenant(id);
+      // A tenant whose stored record cannot be read (logged by the store) is skipped: the others are still probed.
+      const rec = await this.store.getTenant(id).catch(() => null);
       if (!rec) continue;
       const h = rec.config.health;
       if (h.probeIntervalMs === 0) continue;

@@ -1,6 +1,7 @@
 // Small, fast, deterministic non-cryptographic hashes shared by the router (prefix keys, A/B buckets,
 // rendezvous ranks) and the simulator (KV block hashes). Identical results on Node and workerd: only 32-bit
 // integer arithmetic (Math.imul), no platform APIs.
+import { memoised } from './lru.ts';
 
 /** murmur3's 32-bit finalizer: a cheap bijective mix with good avalanche. */
 export function fmix32(h: number): number {
@@ -82,18 +83,9 @@ export function hashUtf8Blocks(parts: string | readonly string[], seed: number, 
 }
 
 /**
- * A memoised hashString(id, seed) for identifiers hashed on every request (backend ids); the cache is cleared
- * past 10,000 entries so ids that come and go cannot grow it without bound.
+ * A memoised hashString(id, seed) for identifiers hashed on every request (backend ids); at most 10,000 are
+ * kept (least recently used first out), so ids that come and go cannot grow it without bound.
  */
 export function idHasher(seed: number): (id: string) => number {
-  const cache = new Map<string, number>();
-  return (id) => {
-    let h = cache.get(id);
-    if (h === undefined) {
-      h = hashString(id, seed);
-      if (cache.size > 10_000) cache.clear();
-      cache.set(id, h);
-    }
-    return h;
-  };
+  return memoised((id) => hashString(id, seed));
 }

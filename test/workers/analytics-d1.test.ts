@@ -7,6 +7,7 @@ import { d1Queryable } from '../../src/analytics/queryable.ts';
 import { D1Sink, migrateD1, type D1Like } from '../../src/analytics/sinks/d1.ts';
 import { deadLetterOf } from '../../src/analytics/dead-letter.ts';
 import { errText, isDataRejected } from '../../src/analytics/sink.ts';
+import { expectFiltersBound, trickyEvents } from '../unit/analytics/fixtures.ts';
 
 const db = (env as unknown as { ANALYTICS_DB: D1Like & Parameters<typeof d1Queryable>[0] }).ANALYTICS_DB;
 
@@ -52,6 +53,14 @@ describe('D1 analytics store', () => {
     expect(r.noise_floor!.exact_match.significant).toBe(true);
   });
 
+  it('binds report filters: quotes, backslashes and NUL round-trip; an injection is matched as data', async () => {
+    await migrateD1(db);
+    const all = async () => Number((await d1Queryable(db).rows('SELECT COUNT(*) AS n FROM kvroute_events'))[0]?.n);
+    const before = await all();
+    await new D1Sink(db).write(trickyEvents());
+    await expectFiltersBound(d1Queryable(db), async () => (await all()) - before);
+  });
+
   it('refuses a value it cannot bind as bad data (not "unavailable"), and keeps dead letters in its own table', async () => {
     await migrateD1(db);
     const sink = new D1Sink(db);
@@ -61,7 +70,7 @@ describe('D1 analytics store', () => {
     const letter = deadLetterOf(poisoned, errText(err));
     await sink.writeDeadLetters([letter]);
     await sink.writeDeadLetters([letter]); // idempotent by event id, like the events
-    const rows = await d1Queryable(db).rows(`SELECT event_id, reason, raw FROM kvroute_dead_letters WHERE event_id = '${poisoned.event_id}'`);
+    const rows = await d1Queryable(db).rows('SELECT event_id, reason, raw FROM kvroute_dead_letters WHERE event_id = ?', { id: poisoned.event_id });
     expect(rows).toHaveLength(1);
     expect(String(rows[0]?.reason)).toMatch(/^d1 rejected the data/);
     expect(JSON.parse(String(rows[0]?.raw)).prompt_tokens).toEqual({ n: 1 });

@@ -1,5 +1,6 @@
 import type { Routers } from '../../config/affinity.ts';
 import { combine32, fmix32 } from '../../util/hash.ts';
+import { boundedCache } from '../../util/lru.ts';
 import { type CacheReceipt, DEFAULT_BLOCK_CHARS, type Candidate, type RoutingInput, type RoutingPolicy, type Selection, uncachedChars } from './policy.ts';
 import { ApproxPrefixIndex } from './approx-prefix-index.ts';
 import type { BoardLookup } from './board-lookup.ts';
@@ -128,7 +129,7 @@ export class PrefixAffinityPolicy implements RoutingPolicy {
   private readonly work = new PrefillWork();
   private readonly prefillFactor: number;
   /** Decisions awaiting their receipt: what the index believed the chosen backend held (onReceipt). */
-  private readonly believed = new Map<number, Belief>();
+  private readonly believed = boundedCache<number, Belief>({ max: MAX_BELIEFS, grow: true });
   private readonly aloneSetting: 'auto' | 'yes' | 'no';
   private readonly useReceipts: boolean;
   private readonly ownShare = new OwnShare();
@@ -259,7 +260,7 @@ export class PrefixAffinityPolicy implements RoutingPolicy {
     const hashes = input.prefixHashes;
     if (!this.index || !this.useReceipts || hashes.length === 0) return;
     const key = combine32(hashes[hashes.length - 1]!, backendHash(backendId));
-    const belief = this.believed.get(key);
+    const belief = this.believed.peek(key);
     if (!belief || belief.backend !== backendId) return;
     this.believed.delete(key);
     if (!(receipt.promptTokens > 0)) return;
@@ -273,13 +274,11 @@ export class PrefixAffinityPolicy implements RoutingPolicy {
   /** Remembers, until its receipt, what the index believed `backendId` held of this prompt (onReceipt). */
   private believe(hashes: ArrayLike<number>, backendId: string, matched: number): void {
     if (matched === 0 || !this.useReceipts) return; // nothing believed, or nothing to correct it with
-    const believed = this.believed;
-    believed.set(combine32(hashes[hashes.length - 1]!, backendHash(backendId)), {
+    this.believed.set(combine32(hashes[hashes.length - 1]!, backendHash(backendId)), {
       backend: backendId,
       stamps: this.index!.stamps(backendId, hashes, matched),
       clock: this.index!.clock(backendId),
     });
-    if (believed.size > MAX_BELIEFS) believed.delete(believed.keys().next().value!);
   }
 
   /** Whether this instance routes the pool alone (see the class comment). */

@@ -7,6 +7,7 @@
 //
 // Backends are named by a 32-bit hash of their configured id, so instances agree without sharing list order.
 import { idHasher } from '../../util/hash.ts';
+import { boundedCache, type BoundedCache } from '../../util/lru.ts';
 import { pairSlot, pairTableSize } from './pair-table.ts';
 
 const idHash = idHasher(0x706c6163);
@@ -14,23 +15,6 @@ const idHash = idHasher(0x706c6163);
 /** The wire name of a backend id. */
 export function backendHash(id: string): number {
   return idHash(id) | 0;
-}
-
-/** A bounded map that forgets the least recently set keys. */
-class LruMap {
-  private readonly map = new Map<number, number>();
-  constructor(private readonly capacity: number) {}
-  get(k: number): number | undefined {
-    return this.map.get(k);
-  }
-  set(k: number, v: number): void {
-    this.map.delete(k);
-    this.map.set(k, v);
-    if (this.map.size > this.capacity) this.map.delete(this.map.keys().next().value!);
-  }
-  get size(): number {
-    return this.map.size;
-  }
 }
 
 /** What the board answers about placements: everything since the caller's cursor (or the newest part of it). */
@@ -164,24 +148,25 @@ export class PlacementTable {
 
 /** One instance's view: everyone's placements as of the last sync, plus its own since. */
 export class PlacementView {
-  private readonly known: LruMap;
+  /** Key -> backend hash; the least recently placed keys are forgotten first (lookups do not count as use). */
+  private readonly known: BoundedCache<number, number>;
   private outbox: number[] = [];
   private cursor = 0;
 
   /** @param toBoard whether placements are sent to a board; a view that is never synced keeps no outbox */
   constructor(capacity = 200_000, private readonly toBoard = true) {
-    this.known = new LruMap(capacity);
+    this.known = boundedCache({ max: capacity, grow: true });
   }
 
   /** The backend (hash) key `key` was last placed on, if any instance has said so. */
   get(key: number): number | undefined {
-    return this.known.get(key | 0);
+    return this.known.peek(key | 0);
   }
 
   /** This instance placed `key` on the backend with id `backendId`. */
   record(key: number, backendId: string): void {
     const b = backendHash(backendId);
-    if (this.known.get(key | 0) === b) return; // nothing new to tell
+    if (this.known.peek(key | 0) === b) return; // nothing new to tell
     this.known.set(key | 0, b);
     if (this.toBoard && this.outbox.length < 2 * 65_536) this.outbox.push(key | 0, b);
   }
@@ -213,6 +198,6 @@ export class PlacementView {
       mine = new Set();
       for (let i = 0; i < this.outbox.length; i += 2) mine.add(this.outbox[i]!);
     }
-    for (let i = 0; i + 1 < pairs.length; i += 2) if (!mine?.has(pairs[i]!)) this.known.set(pairs[i]!, pairs[i + 1]!);
+    for (let i = 0; i + 1 < pairs.length; i += 2) if (!mine?.has(pairs[i]!)) this.known.set(pairs[i]!, pairs[i + 1]);
   }
 }

@@ -15,7 +15,7 @@ import { NodeEventBuffer } from '../../../src/analytics/delivery/node-buffer.ts'
 import { experimentReport } from '../../../src/experiments/report.ts';
 import { clickhouseQueryable, sqliteQueryable } from '../../../src/analytics/queryable.ts';
 import { cacheReport } from '../../../src/analytics/cache-report.ts';
-import { armEvents, cacheRequests, pairEvent, requestEvent } from '../../unit/analytics/fixtures.ts';
+import { armEvents, cacheRequests, expectFiltersBound, pairEvent, requestEvent, trickyEvents } from '../../unit/analytics/fixtures.ts';
 import { dropDatabase, freePort, testDatabase, useClickHouse } from './clickhouse-server.ts';
 
 let url: string;
@@ -123,6 +123,15 @@ describe('cache report on ClickHouse', () => {
     const acme = await cacheReport(clickhouseQueryable(client, database), { tenant: 'cache-acme' });
     expect(acme.tenants).toEqual([{ tenant: 'cache-acme', requests: 4, prompt_tokens: 4000, cached_tokens: 2500, hit_rate: 0.625 }]);
     expect(acme.policies.map((p) => [p.policy, p.hit_rate])).toEqual([['prefix-affinity', 2500 / 3000], ['round-robin', 0]]);
+  });
+});
+
+describe('report filters on ClickHouse', () => {
+  it('are bound, not spliced: quotes, backslashes and NUL round-trip; an injection is matched as data', async () => {
+    const all = () => scalar(`SELECT count() FROM ${table()} FINAL`);
+    const before = await all();
+    await new ClickHouseSink(client, database).write(trickyEvents());
+    await expectFiltersBound(clickhouseQueryable(client, database), async () => (await all()) - before);
   });
 });
 

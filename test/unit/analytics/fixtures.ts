@@ -1,4 +1,8 @@
 // Event builders shared by the analytics tests.
+import { expect } from 'vitest';
+import { cacheReport } from '../../../src/analytics/cache-report.ts';
+import type { Queryable } from '../../../src/analytics/queryable.ts';
+import { experimentReport } from '../../../src/experiments/report.ts';
 import { analyticsEventSchema, newEventId, type AnalyticsEvent, type RequestEvent, type ShadowPairEvent } from '../../../src/analytics/event.ts';
 
 export function requestEvent(over: Partial<RequestEvent> = {}): RequestEvent {
@@ -85,4 +89,34 @@ export function cacheRequests(): AnalyticsEvent[] {
     req('acme', 'gpu', 'b1', 'round-robin', 1000, 900, 41, { status: 502, error_class: 'upstream_5xx' }),
     req('acme', '', '', '', 0, 0, 42, { status: 400, error_class: 'invalid_request', decision: '' }),
   ];
+}
+
+/** Values that SQL built by splicing strings gets wrong: quotes, backslashes, a NUL, and injection attempts. */
+export const TRICKY = {
+  tenant: `o'k \\ "q" \\' \0 end`,
+  experiment: `x' OR '1'='1`,
+  injection: `'); DROP TABLE kvroute_events; --`,
+} as const;
+
+/** 3 events of TRICKY.tenant, 2 of TRICKY.injection and 5 of tenant 'victim', all in experiment TRICKY.experiment. */
+export function trickyEvents(): AnalyticsEvent[] {
+  const of = (tenant: string, n: number) =>
+    Array.from({ length: n }, (_, i) => requestEvent({ tenant, experiment: TRICKY.experiment, request_id: `${n}-${i}`, correlation_id: `${n}-${i}` }));
+  return [...of(TRICKY.tenant, 3), ...of(TRICKY.injection, 2), ...of('victim', 5)];
+}
+
+/**
+ * The reports' filters are bound, never spliced: a tricky value round-trips exactly and matches only its own rows,
+ * an injection attempt is matched as data, and all 10 events of trickyEvents() are still in the table.
+ */
+export async function expectFiltersBound(q: Queryable, countEvents: () => Promise<number>): Promise<void> {
+  const own = await cacheReport(q, { tenant: TRICKY.tenant });
+  expect(own.tenants).toEqual([expect.objectContaining({ tenant: TRICKY.tenant, requests: 3 })]);
+  const injection = await cacheReport(q, { tenant: TRICKY.injection });
+  expect(injection.tenants).toEqual([expect.objectContaining({ tenant: TRICKY.injection, requests: 2 })]);
+  const exp = await experimentReport(q, TRICKY.tenant, TRICKY.experiment);
+  expect(exp.arms).toEqual([expect.objectContaining({ arm: 'control', requests: 3 })]);
+  expect((await experimentReport(q, `victim' OR '1'='1`, TRICKY.experiment)).arms).toEqual([]);
+  expect((await experimentReport(q, 'victim', `' OR ''='`)).arms).toEqual([]);
+  expect(await countEvents()).toBe(10);
 }

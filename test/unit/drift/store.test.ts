@@ -177,3 +177,23 @@ describe('retention (durable object storage)', () => {
     expect(keys().filter((k) => k.startsWith('w:5m:'))).toHaveLength(1);
   });
 });
+
+describe('drift data crossing the Durable Object boundary', () => {
+  it('a request body of another shape is a 400 naming the field, not a crash inside the ledger', async () => {
+    const object = new DriftDurableObject({ storage: new MemoryStorage() }, {}, () => 0);
+    const res = await object.fetch(
+      new Request('https://drift.internal/ingest', { method: 'POST', headers: { 'x-kvroute-tenant': 't' }, body: JSON.stringify({ config: {}, entries: [{ model: 'm' }] }) }),
+    );
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as { error: string }).error).toMatch(/^invalid ingest request at 'entries\.0\.arm'/);
+  });
+
+  it('stored data of another shape is an error that names the tenant and the key', async () => {
+    const storage = new MemoryStorage();
+    await storage.put('index', [{ window: '5m', start: 'yesterday' }]);
+    const object = new DriftDurableObject({ storage }, {}, () => 0);
+    const res = await object.fetch(new Request('https://drift.internal/report', { method: 'POST', headers: { 'x-kvroute-tenant': 't' }, body: '{}' }));
+    expect(res.status).toBe(503);
+    expect(((await res.json()) as { error: string }).error).toContain("The drift store's 'index' of tenant 't' does not have the expected shape at '0.start'");
+  });
+});

@@ -6,7 +6,7 @@ import { openSqlite, SqliteSink } from '../../../../src/analytics/sinks/sqlite.t
 import { D1Sink, type D1Like } from '../../../../src/analytics/sinks/d1.ts';
 import { experimentReport } from '../../../../src/experiments/report.ts';
 import { sqliteQueryable } from '../../../../src/analytics/queryable.ts';
-import { armEvents, pairEvent, requestEvent } from '../fixtures.ts';
+import { armEvents, expectFiltersBound, pairEvent, requestEvent, trickyEvents } from '../fixtures.ts';
 
 async function freshDb() {
   const dir = mkdtempSync(join(tmpdir(), 'kvroute-sqlite-'));
@@ -78,6 +78,13 @@ describe('experiment report on SQLite', () => {
     expect(r.noise_floor!.exact_match).toMatchObject({ significant: true });
     expect(r.noise_floor!.exact_match.rawRate).toBeCloseTo(0.7);
     expect(r.noise_floor!.finish_reason.significant).toBe(true); // 10% vs 0% noise
+    cleanup();
+  });
+
+  it('report filters are bound parameters: quotes, backslashes and NUL round-trip; an injection is matched as data', async () => {
+    const { db, cleanup } = await freshDb();
+    await new SqliteSink(db).write(trickyEvents());
+    await expectFiltersBound(sqliteQueryable(db), async () => count(db));
     cleanup();
   });
 
