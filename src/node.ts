@@ -30,6 +30,7 @@ import { driftStatusEventOf } from './analytics/drift-event.ts';
 import { MemoryDriftStore, type DriftStore } from './drift/store.ts';
 import { ShadowLimiter } from './experiments/shadow/limiter.ts';
 import { nodeProcessMetrics } from './node-process-metrics.ts';
+import { LightAbort } from './util/abort.ts';
 
 export interface NodeRouterOptions {
   store: TenantStore;
@@ -260,9 +261,9 @@ export async function startNodeServer(opts: NodeRouterOptions, createApp: AppFac
     // A browser's request: its CORS headers are worked out alongside (src/core/cors.ts; never rejects).
     const origin = header('origin');
     const cors = origin ? corsHeadersFor(directory, origin, header('authorization')) : null;
-    const ac = new AbortController();
+    const gone = new LightAbort();
     res.on('close', () => {
-      if (!res.writableFinished) ac.abort();
+      if (!res.writableFinished) gone.abort();
     });
     handleInference(
       {
@@ -270,7 +271,7 @@ export async function startNodeServer(opts: NodeRouterOptions, createApp: AppFac
         path: inferenceEndpoints[kind].path,
         header,
         readBody: (limit, timeoutMs) => readNodeBody(req, limit, timeoutMs),
-        signal: ac.signal,
+        signal: gone,
       },
       deps,
     )

@@ -105,13 +105,16 @@ http {
   },
 };
 
+/** Extra node flags for the Node targets (kvroute and node-floor), e.g. `--cpu-prof` (docs/benchmarks.md, Profiling). */
+const nodeFlags = () => process.env.KVB_ROUTER_NODE_FLAGS?.split(' ').filter(Boolean) ?? [];
+
 // ------------------------------------------------------------------------------------------------ node-floor
 const nodeFloor: TargetDef = {
   name: 'node-floor',
   describe: 'reference: minimal node:http + undici.Pool proxy, no auth/config/routing (node-floor.ts)',
   async start(ctx) {
     const port = await freePort();
-    const proc = start('node-floor', process.execPath, ['--import', 'tsx', path.join(ctx.root, 'bench/overhead/node-floor.ts'), '--port', String(port), '--upstream', `http://127.0.0.1:${ctx.upstreamPort}`], {
+    const proc = start('node-floor', process.execPath, [...nodeFlags(), '--import', 'tsx', path.join(ctx.root, 'bench/overhead/node-floor.ts'), '--port', String(port), '--upstream', `http://127.0.0.1:${ctx.upstreamPort}`], {
       cwd: ctx.root,
       cpus: ctx.serverCpus,
       logDir: ctx.tmp,
@@ -201,8 +204,7 @@ function kvrouteNodeTarget(name: string, describe: string, flags: string[]): Tar
       const help = spawnSync(process.execPath, [bin, 'serve', '--help'], { cwd: ctx.kvrouteRoot, encoding: 'utf8', env: env(), timeout: 30_000 }).stdout ?? '';
       for (const fl of flags) if (!help.includes(fl)) throw new Error(`this kvroute has no 'serve ${fl}'`);
       const extra = help.includes('--data-dir') ? ['--data-dir', path.join(ctx.tmp, `${name}-data`)] : [];
-      const nodeFlags = process.env.KVB_ROUTER_NODE_FLAGS?.split(' ').filter(Boolean) ?? [];
-      const proc = start(name, process.execPath, [...nodeFlags, bin, 'serve', '--config', cfg, '--port', String(port), ...extra, ...flags], {
+      const proc = start(name, process.execPath, [...nodeFlags(), bin, 'serve', '--config', cfg, '--port', String(port), ...extra, ...flags], {
         cwd: ctx.kvrouteRoot,
         cpus: ctx.serverCpus,
         logDir: ctx.tmp,

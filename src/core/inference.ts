@@ -13,6 +13,7 @@ import { legFromSummary, skippedLeg, type LegOutcome } from '../experiments/shad
 import type { ShadowLimiter } from '../experiments/shadow/limiter.ts';
 import { KeepaliveSource } from '../stream/keepalive.ts';
 import { SseRelay, sseErrorEvent, type ChunkSource, type StreamOutcome } from '../stream/relay.ts';
+import type { AbortLike } from '../util/abort.ts';
 import { CompletionStreamObserver, summariseCompletionBody } from '../stream/sse.ts';
 import type { TenantDirectory } from '../tenants/directory.ts';
 import type { BackendStates } from '../upstream/backend-state.ts';
@@ -30,7 +31,7 @@ export interface InferenceRequest {
   /** Reads the body, rejecting with 413 past `limit` bytes and with 408 when it takes longer than `timeoutMs`. */
   readBody(limit: number, timeoutMs: number): Promise<string>;
   /** Aborts when the client goes away. */
-  signal: AbortSignal;
+  signal: AbortLike;
 }
 
 export type InferenceResult =
@@ -139,7 +140,7 @@ interface RequestContext {
   kind: InferenceKind;
   requestId: string;
   samplingId: string;
-  signal: AbortSignal;
+  signal: AbortLike;
   startedAt: number;
   tenantId: string;
   keyId: string;
@@ -241,7 +242,7 @@ async function finish(fwd: Forwarded, ctx: RequestContext): Promise<InferenceRes
     onEnd: (outcome, detail) => {
       // A stream that broke, stalled or ended early after its first byte is an inference failure of the backend.
       fwd.settle(outcome === 'completed' ? outcomeOfStatus(res.status) : outcome === 'client_abort' ? 'neutral' : 'failure');
-      if (outcome === 'client_abort') abortQuietly(fwd.controller);
+      if (outcome === 'client_abort') fwd.controller.abort();
       const end = deps.now();
       emitRecord(ctx, { ...base, latencyMs: end - startedAt, overheadMs: overhead, outcome, responseText: tail });
       if (observer) {
@@ -252,15 +253,6 @@ async function finish(fwd: Forwarded, ctx: RequestContext): Promise<InferenceRes
   });
   fwd.onAbandon(() => relay.cancel());
   return { status: res.status, headers, stream: relay };
-}
-
-/** Aborts an upstream request; from another request's context (an expired lease) the runtime may refuse. */
-function abortQuietly(controller: AbortController): void {
-  try {
-    controller.abort();
-  } catch {
-    // The runtime cleans up the dropped request's I/O itself.
-  }
 }
 
 const KEEPALIVE_DUE = Symbol('keepalive-due');
@@ -277,7 +269,7 @@ function settleWithin(forwarded: Promise<Forwarded>, ms: number): Promise<Forwar
  * (workerd may drop it without calling cancel): the request's signal cancels the source, which releases the
  * backend and records the request.
  */
-function cancelOnAbort(r: InferenceResult, signal: AbortSignal): InferenceResult {
+function cancelOnAbort(r: InferenceResult, signal: AbortLike): InferenceResult {
   if ('stream' in r) {
     const src = r.stream;
     if (signal.aborted) src.cancel();

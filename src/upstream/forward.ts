@@ -3,6 +3,7 @@
 // and a total deadline. Returns the upstream response with its first body chunk already read, so a stream that
 // stalls before its first token can still fail over.
 import type { ModelRoute } from '../runtime-model/compile.ts';
+import { LightAbort, type AbortLike } from '../util/abort.ts';
 import type { TenantConfig } from '../config/schema.ts';
 import { errors, type HttpError } from '../errors.ts';
 import { decide, type Decision } from '../routing/decide.ts';
@@ -19,7 +20,7 @@ export interface ForwardInput {
   body: string;
   headers: Record<string, string>;
   /** Aborted when the client goes away. */
-  clientSignal: AbortSignal;
+  clientSignal: AbortLike;
   now: () => number;
 }
 
@@ -34,8 +35,8 @@ export interface Forwarded {
   response: UpstreamResponse;
   /** First body chunk (null if the body was empty). */
   first: Uint8Array | null;
-  /** Per-attempt controller; abort it to cancel the upstream request. */
-  controller: AbortController;
+  /** Per-attempt abort; abort it to cancel the upstream request. */
+  controller: LightAbort;
   state: BackendState;
   attempts: AttemptRecord[];
   /** Time spent waiting on upstreams (for the overhead figure). */
@@ -66,7 +67,7 @@ export interface ForwardDeps {
 }
 
 /** Waits `ms`, or less if the signal aborts first (the caller checks the signal afterwards). */
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
+function sleep(ms: number, signal: AbortLike): Promise<void> {
   return new Promise<void>((resolve) => {
     const done = () => {
       clearTimeout(timer);
@@ -138,7 +139,7 @@ export async function forward(input: ForwardInput, deps: ForwardDeps): Promise<F
       },
       prefillChars,
     );
-    const controller = new AbortController();
+    const controller = new LightAbort();
     const onClientAbort = () => controller.abort();
     input.clientSignal.addEventListener('abort', onClientAbort, { once: true });
     const headers = backend.authorization ? { ...input.headers, authorization: backend.authorization } : input.headers;
@@ -172,7 +173,7 @@ export async function forward(input: ForwardInput, deps: ForwardDeps): Promise<F
         method: 'POST',
         headers,
         body: input.body,
-        signal: controller.signal,
+        signal: controller,
         connectTimeoutMs: timeouts.connectMs,
       });
       // Engines that piggy-back their load on responses (the simulator's x-sim-*) refresh it for free.

@@ -54,6 +54,7 @@ export class NodeUpstreamClient implements UpstreamClient {
         method: req.method,
         headers: req.headers,
         body: req.body,
+        // undici takes any object with addEventListener/removeEventListener as a signal (a LightAbort too).
         signal: req.signal,
       });
     } catch (err) {

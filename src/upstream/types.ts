@@ -1,5 +1,6 @@
 // The one place that talks to backends is src/upstream/. This is its runtime-neutral contract: the Node client
 // (undici Pool per backend, keep-alive) and the Workers client (fetch) both implement UpstreamClient.
+import type { AbortLike } from '../util/abort.ts';
 
 export interface UpstreamRequest {
   /** Backend base URL from config (origin + optional path prefix), e.g. http://127.0.0.1:9100 */
@@ -9,7 +10,8 @@ export interface UpstreamRequest {
   method: 'GET' | 'POST';
   headers: Record<string, string>;
   body?: string;
-  signal: AbortSignal;
+  /** An AbortSignal, or the request path's LightAbort (src/util/abort.ts). */
+  signal: AbortLike;
   connectTimeoutMs: number;
 }
 
