@@ -4,6 +4,7 @@
 import type { AnalyticsEvent } from '../analytics/event.ts';
 import type { DriftConfig } from '../config/drift.ts';
 import { firstProblem, inferenceEndpoints, type InferenceBody, type InferenceKind } from '../config/openai-api.ts';
+import { fastParse } from '../config/openai-fast-parse.ts';
 import { errors, HttpError, toErrorResponse } from '../errors.ts';
 import { decisionHeader, type Decision } from '../routing/decide.ts';
 import type { RoutingInput, RoutingPolicy } from '../routing/policy.ts';
@@ -111,6 +112,9 @@ function parseBody(kind: InferenceKind, text: string): { body: InferenceBody; ra
     throw errors.badJson((e as Error).message);
   }
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw errors.badJson('the body must be a JSON object');
+  // The common shapes are checked without zod (the same verdict and value: openai-fast-parse.ts); zod decides the rest.
+  const fast = fastParse(kind, raw as Record<string, unknown>);
+  if (fast) return { body: fast, raw: raw as Record<string, unknown> };
   const parsed = inferenceEndpoints[kind].schema.safeParse(raw);
   if (!parsed.success) {
     const p = firstProblem(parsed.error);
