@@ -161,12 +161,18 @@ interface RequestContext {
   placement?: RequestRecord['placement'];
 }
 
-function emitRecord(ctx: RequestContext, rec: Omit<RequestRecord, 'requestId' | 'samplingId' | 'tenantId' | 'keyId' | 'kind' | 'model' | 'body' | 'stream' | 'startedAt' | 'experiment' | 'arm' | 'shadowed' | 'drift' | 'placement'>) {
+/** What the end of a request adds to its record (the rest comes from its context). */
+type RecordEnd = Pick<RequestRecord, 'status' | 'decision' | 'attempts' | 'ttftMs' | 'latencyMs' | 'overheadMs' | 'outcome' | 'responseText' | 'error'>;
+
+function emitRecord(ctx: RequestContext, end: RecordEnd) {
   const { deps } = ctx;
   if (!deps.onRecord) return;
+  // Every field named (no spreads): one record per request, built once, always of the same shape.
   const full: RequestRecord = {
     requestId: ctx.requestId, samplingId: ctx.samplingId, tenantId: ctx.tenantId, keyId: ctx.keyId, kind: ctx.kind, model: ctx.body.model, body: ctx.body,
-    stream: ctx.stream, startedAt: ctx.startedAt, experiment: ctx.experiment, arm: ctx.arm, shadowed: ctx.reportPrimary !== null, drift: ctx.drift, placement: ctx.placement, ...rec,
+    stream: ctx.stream, status: end.status, decision: end.decision, placement: ctx.placement, attempts: end.attempts, experiment: ctx.experiment, arm: ctx.arm,
+    shadowed: ctx.reportPrimary !== null, drift: ctx.drift, startedAt: ctx.startedAt, ttftMs: end.ttftMs, latencyMs: end.latencyMs, overheadMs: end.overheadMs,
+    outcome: end.outcome, responseText: end.responseText, error: end.error,
   };
   const pending = deps.onRecord(full);
   if (!pending) return;
@@ -192,8 +198,9 @@ async function finish(fwd: Forwarded, ctx: RequestContext): Promise<InferenceRes
     'x-kvroute-decision': decisionHeader(fwd.decision),
   };
   if (ctx.experiment) headers['x-kvroute-arm'] = `${ctx.experiment}:${ctx.arm}`;
-  const base = { status: res.status, decision: fwd.decision, attempts: fwd.attempts, ttftMs: firstByteAt - startedAt };
-  const legFacts = { pool: fwd.decision.pool, backend: fwd.decision.backend.id, upstreamModel: ctx.upstreamModel, status: res.status, startedAt: fwd.dispatchedAt, stream: ctx.stream };
+  const ttftMs = firstByteAt - startedAt;
+  /** The primary's facts for its shadow's paired record. */
+  const legFacts = () => ({ pool: fwd.decision.pool, backend: fwd.decision.backend.id, upstreamModel: ctx.upstreamModel, status: res.status, startedAt: fwd.dispatchedAt, stream: ctx.stream });
 
   if (res.status >= 400 || !contentType.includes('text/event-stream')) {
     let out: string;
@@ -217,8 +224,8 @@ async function finish(fwd: Forwarded, ctx: RequestContext): Promise<InferenceRes
     const overhead = end - startedAt - upstream;
     headers['x-kvroute-overhead-ms'] = fmt(overhead);
     headers['server-timing'] = `router;dur=${fmt(overhead)}${lookupTiming(fwd)}, upstream;dur=${fmt(upstream)}`;
-    emitRecord(ctx, { ...base, latencyMs: end - startedAt, overheadMs: overhead, outcome: 'completed', responseText: out });
-    ctx.reportPrimary?.(legFromSummary({ ...legFacts, endedAt: end, summary: { ...summariseCompletionBody(out), firstByteMs: firstByteAt - fwd.dispatchedAt } }));
+    emitRecord(ctx, { status: res.status, decision: fwd.decision, attempts: fwd.attempts, ttftMs, latencyMs: end - startedAt, overheadMs: overhead, outcome: 'completed', responseText: out, error: undefined });
+    ctx.reportPrimary?.(legFromSummary({ ...legFacts(), endedAt: end, summary: { ...summariseCompletionBody(out), firstByteMs: firstByteAt - fwd.dispatchedAt } }));
     return { status: res.status, headers, body: out };
   }
 
@@ -248,10 +255,10 @@ async function finish(fwd: Forwarded, ctx: RequestContext): Promise<InferenceRes
       fwd.settle(outcome === 'completed' ? outcomeOfStatus(res.status) : outcome === 'client_abort' ? 'neutral' : 'failure');
       if (outcome === 'client_abort') fwd.controller.abort();
       const end = deps.now();
-      emitRecord(ctx, { ...base, latencyMs: end - startedAt, overheadMs: overhead, outcome, responseText: tail });
+      emitRecord(ctx, { status: res.status, decision: fwd.decision, attempts: fwd.attempts, ttftMs, latencyMs: end - startedAt, overheadMs: overhead, outcome, responseText: tail, error: undefined });
       if (observer) {
         const cls = outcomeErrorClass(outcome);
-        ctx.reportPrimary!(legFromSummary({ ...legFacts, endedAt: end, summary: observer.end(end), ...(cls ? { errorClass: cls, errorMessage: detail ?? outcome } : {}) }));
+        ctx.reportPrimary!(legFromSummary({ ...legFacts(), endedAt: end, summary: observer.end(end), ...(cls ? { errorClass: cls, errorMessage: detail ?? outcome } : {}) }));
       }
     },
   });
@@ -292,7 +299,7 @@ function recordFailure(ctx: RequestContext, err: unknown): void {
   const { status, body } = toErrorResponse(err);
   const now = ctx.deps.now();
   emitRecord(ctx, {
-    status, attempts: [], ttftMs: now - ctx.startedAt, latencyMs: now - ctx.startedAt, overheadMs: 0, outcome: 'failed', responseText: '',
+    status, decision: undefined, attempts: [], ttftMs: now - ctx.startedAt, latencyMs: now - ctx.startedAt, overheadMs: 0, outcome: 'failed', responseText: '',
     error: { status, code: body.error.code ?? '', message: body.error.message },
   });
   ctx.reportPrimary?.(skippedLeg('', ctx.upstreamModel, routerErrorClass(status, body.error.code), body.error.message));
@@ -310,6 +317,7 @@ export async function handleInference(req: InferenceRequest, deps: InferenceDeps
     ctx = {
       deps, kind: req.kind, requestId, samplingId, signal: req.signal, startedAt, tenantId: tenant.tenantId, keyId: principal.keyId, body: NO_BODY,
       stream: false, idleMs: tenant.config.timeouts.idleMs, clientReadMs: tenant.config.timeouts.clientReadMs, experiment: '', arm: '', upstreamModel: '', drift: tenant.config.drift, reportPrimary: null,
+      placement: undefined,
     };
     const text = await req.readBody(tenant.config.limits.maxBodyBytes, tenant.config.timeouts.requestBodyMs);
     const { body, raw } = parseBody(req.kind, text);
@@ -336,7 +344,12 @@ export async function handleInference(req: InferenceRequest, deps: InferenceDeps
         );
       }
     }
-    Object.assign(ctx, { stream, experiment: choice.experimentName, arm: choice.arm, upstreamModel: route.upstreamModel, reportPrimary, placement: { input: routing, policy: route.pool.policy } });
+    ctx.stream = stream;
+    ctx.experiment = choice.experimentName;
+    ctx.arm = choice.arm;
+    ctx.upstreamModel = route.upstreamModel;
+    ctx.reportPrimary = reportPrimary;
+    ctx.placement = { input: routing, policy: route.pool.policy };
     const forwarded = forward(
       {
         route,
