@@ -7,6 +7,7 @@ import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import { getRequestListener, RequestError } from '@hono/node-server';
 import { handleInference, type InferenceDeps, type InferenceResult } from './core/inference.ts';
+import type { ChunkSource } from './stream/relay.ts';
 import { inferenceEndpoints, inferenceKindOf } from './config/openai-api.ts';
 import { corsHeadersFor } from './core/cors.ts';
 import type { PolicyFactory } from './runtime-model/compile.ts';
@@ -85,11 +86,11 @@ export interface NodeRouter {
  * at once and the rest of the upload is dropped as it arrives; an upload that is still running when the
  * deadline passes (too slow, or endless) loses its connection.
  */
-function readNodeBody(req: http.IncomingMessage, limit: number, timeoutMs: number): Promise<string> {
+function readNodeBody(req: http.IncomingMessage, limit: number, timeoutMs: number): string | Promise<string> {
   const declared = Number(req.headers['content-length'] ?? NaN);
   if (declared > limit) return Promise.reject(errors.tooLarge(limit));
   // Usually the whole (small) body came with the headers and is parsed by now: take it as it is, without a
-  // deadline timer or listeners (nothing can still arrive late or break off).
+  // deadline timer, listeners or a promise (nothing can still arrive late or break off).
   if (req.complete && !req.readableFlowing) return readComplete(req, limit);
   return new Promise((resolve, reject) => {
     const parts: Buffer[] = [];
@@ -126,23 +127,24 @@ function readNodeBody(req: http.IncomingMessage, limit: number, timeoutMs: numbe
 }
 
 /** A body that has fully arrived: the buffered bytes, all of them in one read. */
-function readComplete(req: http.IncomingMessage, limit: number): Promise<string> {
+function readComplete(req: http.IncomingMessage, limit: number): string | Promise<string> {
   if (req.readableLength > limit) {
     req.resume(); // dropped, so the connection stays usable
     return Promise.reject(errors.tooLarge(limit));
   }
   const body = req.read() as Buffer | null;
-  return Promise.resolve(body ? body.toString('utf8') : '');
+  return body ? body.toString('utf8') : '';
 }
 
-async function writeResult(res: http.ServerResponse, result: InferenceResult): Promise<void> {
-  if ('body' in result) {
-    result.headers['content-length'] = String(Buffer.byteLength(result.body));
-    res.writeHead(result.status, result.headers);
-    res.end(result.body);
-    return;
-  }
-  const src = result.stream;
+/** Writes a buffered body at once (no promise); a stream chunk by chunk. */
+function writeResult(res: http.ServerResponse, result: InferenceResult): void | Promise<void> {
+  if ('stream' in result) return writeStream(res, result.status, result.headers, result.stream);
+  result.headers['content-length'] = String(Buffer.byteLength(result.body));
+  res.writeHead(result.status, result.headers);
+  res.end(result.body);
+}
+
+async function writeStream(res: http.ServerResponse, status: number, headers: Record<string, string>, src: ChunkSource): Promise<void> {
   let closed = false;
   res.on('close', () => {
     if (!res.writableFinished) {
@@ -150,7 +152,7 @@ async function writeResult(res: http.ServerResponse, result: InferenceResult): P
       src.cancel();
     }
   });
-  res.writeHead(result.status, result.headers);
+  res.writeHead(status, headers);
   res.flushHeaders();
   for (;;) {
     const chunk = await src.next();

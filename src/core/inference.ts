@@ -29,8 +29,11 @@ export interface InferenceRequest {
   kind: InferenceKind;
   path: string;
   header(name: string): string | null;
-  /** Reads the body, rejecting with 413 past `limit` bytes and with 408 when it takes longer than `timeoutMs`. */
-  readBody(limit: number, timeoutMs: number): Promise<string>;
+  /**
+   * Reads the body, rejecting with 413 past `limit` bytes and with 408 when it takes longer than `timeoutMs`. A body
+   * that has already arrived may come back as it is, without a promise.
+   */
+  readBody(limit: number, timeoutMs: number): string | Promise<string>;
   /** Aborts when the client goes away. */
   signal: AbortLike;
 }
@@ -311,7 +314,8 @@ export async function handleInference(req: InferenceRequest, deps: InferenceDeps
   const requestId = requestIdOf(req, samplingId);
   let ctx: RequestContext | null = null;
   try {
-    const principal = await deps.directory.authenticate(req.header('authorization'));
+    const authorization = req.header('authorization');
+    const principal = deps.directory.cached(authorization) ?? (await deps.directory.authenticate(authorization));
     const tenant = principal.tenant;
     // From here on the request belongs to a tenant: whatever happens to it is recorded (filled in as it is known).
     ctx = {
@@ -319,7 +323,8 @@ export async function handleInference(req: InferenceRequest, deps: InferenceDeps
       stream: false, idleMs: tenant.config.timeouts.idleMs, clientReadMs: tenant.config.timeouts.clientReadMs, experiment: '', arm: '', upstreamModel: '', drift: tenant.config.drift, reportPrimary: null,
       placement: undefined,
     };
-    const text = await req.readBody(tenant.config.limits.maxBodyBytes, tenant.config.timeouts.requestBodyMs);
+    const read = req.readBody(tenant.config.limits.maxBodyBytes, tenant.config.timeouts.requestBodyMs);
+    const text = typeof read === 'string' ? read : await read;
     const { body, raw } = parseBody(req.kind, text);
     ctx.body = body;
     const choice = chooseRoute(tenant, body.model, { header: req.header, bodyUser: body.user, apiKeyId: principal.keyId, requestId: samplingId });

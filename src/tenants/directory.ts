@@ -16,6 +16,12 @@ export interface Principal {
   keyId: string;
 }
 
+/** The key of `Authorization: Bearer <key>`, or null when the header is not of that form. */
+function bearerKey(authorization: string): string | null {
+  const m = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
+  return m ? m[1]! : null;
+}
+
 /** Bound on cached key lookups (a flood of random keys must not grow memory without limit). */
 const MAX_CACHED_KEYS = 10_000;
 
@@ -44,9 +50,8 @@ export class TenantDirectory {
   /** Resolves `Authorization: Bearer <key>` to a tenant, or throws 401. */
   async authenticate(authorization: string | null): Promise<Principal> {
     if (!authorization) throw errors.noKey();
-    const m = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
-    if (!m) throw errors.noKey();
-    const key = m[1]!;
+    const key = bearerKey(authorization);
+    if (!key) throw errors.noKey();
     const t = this.now();
     let hit = this.byKey.get(key);
     if (!hit || hit.expires < t) {
@@ -59,6 +64,21 @@ export class TenantDirectory {
     const tenant = await this.runtime(hit.value.tenantId);
     if (!tenant) throw errors.badKey();
     return { tenant, keyId: hit.value.keyId };
+  }
+
+  /**
+   * The principal for `authorization` when its key and its tenant are both cached and fresh, without a promise
+   * (the request path's usual case); undefined sends the caller to authenticate(), which also answers every error.
+   */
+  cached(authorization: string | null): Principal | undefined {
+    const key = authorization ? bearerKey(authorization) : null;
+    if (!key) return undefined;
+    const t = this.now();
+    const hit = this.byKey.get(key);
+    if (!hit?.value || hit.expires < t) return undefined;
+    const rt = this.runtimes.get(hit.value.tenantId);
+    if (!rt?.value || rt.expires < t) return undefined;
+    return { tenant: rt.value, keyId: hit.value.keyId };
   }
 
   async runtime(tenantId: string): Promise<RuntimeTenant | null> {
