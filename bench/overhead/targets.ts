@@ -274,7 +274,9 @@ const w :Workerd.Worker = (
 `;
   fs.writeFileSync(path.join(dir, 'config.capnp'), capnp);
   const bin = path.join(ctx.root, 'node_modules/@cloudflare/workerd-linux-64/bin/workerd');
-  const proc = start(name, bin, ['serve', path.join(dir, 'config.capnp'), '--experimental'], { cwd: dir, cpus: ctx.serverCpus, logDir: ctx.tmp });
+  // KVB_WORKERD_FLAGS: extra flags, e.g. `--inspector-addr=127.0.0.1:P` to profile the worker (docs/benchmarks.md).
+  const extra = process.env.KVB_WORKERD_FLAGS?.split(' ').filter(Boolean) ?? [];
+  const proc = start(name, bin, ['serve', path.join(dir, 'config.capnp'), '--experimental', ...extra], { cwd: dir, cpus: ctx.serverCpus, logDir: ctx.tmp });
   await waitReady(name, proc, () => canConnect(port), 30_000);
   const v = spawnSync(bin, ['--version'], { encoding: 'utf8' }).stdout.trim();
   return { origin: `http://127.0.0.1:${port}`, path: '/v1/chat/completions', headers: { ...JSON_CT, authorization: `Bearer ${API_KEY}` }, proc, notes: v };
