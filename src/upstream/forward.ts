@@ -199,7 +199,8 @@ export async function forward(input: ForwardInput, deps: ForwardDeps): Promise<F
         }
         continue;
       }
-      const first = await res.body.read();
+      let first = res.body.readNow?.();
+      if (first === undefined) first = await res.body.read();
       state.firstByte(lease, input.now(), leaseTtlAfterFirstByte(timeouts));
       clearTimeout(timer);
       const ms = input.now() - sentAt;

@@ -132,19 +132,26 @@ class UpstreamCall implements Dispatcher.DispatchHandler, UpstreamResponse, Body
     return v === undefined ? null : Array.isArray(v) ? v.join(', ') : String(v);
   }
 
-  read(): Promise<Uint8Array | null> {
-    if (this.queue.length) {
-      const chunk = this.queue.shift()!;
-      this.queued -= chunk.byteLength;
-      if (this.paused && this.queued < HIGH_WATER_BYTES) {
-        this.paused = false;
-        this.resumeSocket?.();
-      }
-      return Promise.resolve(chunk);
+  private take(): Buffer {
+    const chunk = this.queue.shift()!;
+    this.queued -= chunk.byteLength;
+    if (this.paused && this.queued < HIGH_WATER_BYTES) {
+      this.paused = false;
+      this.resumeSocket?.();
     }
+    return chunk;
+  }
+
+  read(): Promise<Uint8Array | null> {
+    if (this.queue.length) return Promise.resolve(this.take());
     if (this.failure) return Promise.reject(this.failure);
     if (this.complete) return Promise.resolve(null);
     return new Promise((resolve, reject) => (this.waiter = { resolve, reject }));
+  }
+
+  readNow(): Uint8Array | null | undefined {
+    if (this.queue.length) return this.take();
+    return this.failure ? undefined : this.complete ? null : undefined;
   }
 
   /** Later reads, and one pending now, reject: the body ended without its end. */
