@@ -6,9 +6,9 @@ import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import { getRequestListener, RequestError } from '@hono/node-server';
-import { handleInference, type InferenceDeps, type InferenceResult } from './core/inference.ts';
+import { handleInference, type InferenceDeps, type InferenceRequest, type InferenceResult } from './core/inference.ts';
 import type { ChunkSource } from './stream/relay.ts';
-import { inferenceEndpoints, inferenceKindOf } from './config/openai-api.ts';
+import { inferenceEndpoints, inferenceKindOf, type InferenceKind } from './config/openai-api.ts';
 import { corsHeadersFor } from './core/cors.ts';
 import type { PolicyFactory } from './runtime-model/compile.ts';
 import { isLocalDev } from './config/deployment.ts';
@@ -124,6 +124,29 @@ function readNodeBody(req: http.IncomingMessage, limit: number, timeoutMs: numbe
       if (!req.complete) gone();
     });
   });
+}
+
+/** An inference request on Node: methods rather than per-request closures. */
+class NodeInferenceRequest implements InferenceRequest {
+  readonly path: string;
+  /** Aborted when the client goes away before its response has been written. */
+  readonly signal = new LightAbort();
+
+  constructor(
+    readonly kind: InferenceKind,
+    private readonly req: http.IncomingMessage,
+  ) {
+    this.path = inferenceEndpoints[kind].path;
+  }
+
+  header(name: string): string | null {
+    const v = this.req.headers[name];
+    return v === undefined ? null : Array.isArray(v) ? v.join(', ') : v;
+  }
+
+  readBody(limit: number, timeoutMs: number): string | Promise<string> {
+    return readNodeBody(this.req, limit, timeoutMs);
+  }
 }
 
 /** A body that has fully arrived: the buffered bytes, all of them in one read. */
@@ -256,27 +279,14 @@ export async function startNodeServer(opts: NodeRouterOptions, createApp: AppFac
       void honoListener(req, res);
       return;
     }
-    const header = (n: string) => {
-      const v = req.headers[n];
-      return v === undefined ? null : Array.isArray(v) ? v.join(', ') : v;
-    };
+    const inference = new NodeInferenceRequest(kind, req);
     // A browser's request: its CORS headers are worked out alongside (src/core/cors.ts; never rejects).
-    const origin = header('origin');
-    const cors = origin ? corsHeadersFor(directory, origin, header('authorization')) : null;
-    const gone = new LightAbort();
+    const origin = inference.header('origin');
+    const cors = origin ? corsHeadersFor(directory, origin, inference.header('authorization')) : null;
     res.on('close', () => {
-      if (!res.writableFinished) gone.abort();
+      if (!res.writableFinished) inference.signal.abort();
     });
-    handleInference(
-      {
-        kind,
-        path: inferenceEndpoints[kind].path,
-        header,
-        readBody: (limit, timeoutMs) => readNodeBody(req, limit, timeoutMs),
-        signal: gone,
-      },
-      deps,
-    )
+    handleInference(inference, deps)
       .then((result) => (cors ? cors.then((h) => (Object.assign(result.headers, h), writeResult(res, result))) : writeResult(res, result)))
       .catch((err: unknown) => (cors ? cors.then((h) => writeError(res, err, h)) : writeError(res, err)));
   });

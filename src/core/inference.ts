@@ -188,6 +188,11 @@ function emitRecord(ctx: RequestContext, end: RecordEnd) {
 }
 
 
+/** The primary's facts for its shadow's paired record. */
+function legFacts(fwd: Forwarded, ctx: RequestContext) {
+  return { pool: fwd.decision.pool, backend: fwd.decision.backend.id, upstreamModel: ctx.upstreamModel, status: fwd.response.status, startedAt: fwd.dispatchedAt, stream: ctx.stream };
+}
+
 /** Turns a forwarded upstream response into the client's response: buffered JSON, or a relayed SSE stream. */
 async function finish(fwd: Forwarded, ctx: RequestContext): Promise<InferenceResult> {
   const { deps, startedAt } = ctx;
@@ -202,8 +207,6 @@ async function finish(fwd: Forwarded, ctx: RequestContext): Promise<InferenceRes
   };
   if (ctx.experiment) headers['x-kvroute-arm'] = `${ctx.experiment}:${ctx.arm}`;
   const ttftMs = firstByteAt - startedAt;
-  /** The primary's facts for its shadow's paired record. */
-  const legFacts = () => ({ pool: fwd.decision.pool, backend: fwd.decision.backend.id, upstreamModel: ctx.upstreamModel, status: res.status, startedAt: fwd.dispatchedAt, stream: ctx.stream });
 
   if (res.status >= 400 || !contentType.includes('text/event-stream')) {
     let out: string;
@@ -228,7 +231,7 @@ async function finish(fwd: Forwarded, ctx: RequestContext): Promise<InferenceRes
     headers['x-kvroute-overhead-ms'] = fmt(overhead);
     headers['server-timing'] = `router;dur=${fmt(overhead)}${lookupTiming(fwd)}, upstream;dur=${fmt(upstream)}`;
     emitRecord(ctx, { status: res.status, decision: fwd.decision, attempts: fwd.attempts, ttftMs, latencyMs: end - startedAt, overheadMs: overhead, outcome: 'completed', responseText: out, error: undefined });
-    ctx.reportPrimary?.(legFromSummary({ ...legFacts(), endedAt: end, summary: { ...summariseCompletionBody(out), firstByteMs: firstByteAt - fwd.dispatchedAt } }));
+    ctx.reportPrimary?.(legFromSummary({ ...legFacts(fwd, ctx), endedAt: end, summary: { ...summariseCompletionBody(out), firstByteMs: firstByteAt - fwd.dispatchedAt } }));
     return { status: res.status, headers, body: out };
   }
 
@@ -245,7 +248,8 @@ async function finish(fwd: Forwarded, ctx: RequestContext): Promise<InferenceRes
     idleMs: ctx.idleMs,
     clientMs: ctx.clientReadMs,
     endLines: inferenceEndpoints[ctx.kind].endLines,
-    observe: (chunk) => {
+    // Methods, not arrow properties: a named arrow costs a rename per request under the bundlers' keepNames.
+    observe(chunk) {
       fwd.renew();
       observer?.push(chunk, deps.now());
       if (!deps.onRecord) return;
@@ -253,7 +257,7 @@ async function finish(fwd: Forwarded, ctx: RequestContext): Promise<InferenceRes
       if (tail.length > 2 * STREAM_TAIL_CHARS) tail = tail.slice(-STREAM_TAIL_CHARS);
     },
     now: deps.now,
-    onEnd: (outcome, detail) => {
+    onEnd(outcome, detail) {
       // A stream that broke, stalled or ended early after its first byte is an inference failure of the backend.
       fwd.settle(outcome === 'completed' ? outcomeOfStatus(res.status) : outcome === 'client_abort' ? 'neutral' : 'failure');
       if (outcome === 'client_abort') fwd.controller.abort();
@@ -261,7 +265,7 @@ async function finish(fwd: Forwarded, ctx: RequestContext): Promise<InferenceRes
       emitRecord(ctx, { status: res.status, decision: fwd.decision, attempts: fwd.attempts, ttftMs, latencyMs: end - startedAt, overheadMs: overhead, outcome, responseText: tail, error: undefined });
       if (observer) {
         const cls = outcomeErrorClass(outcome);
-        ctx.reportPrimary!(legFromSummary({ ...legFacts(), endedAt: end, summary: observer.end(end), ...(cls ? { errorClass: cls, errorMessage: detail ?? outcome } : {}) }));
+        ctx.reportPrimary!(legFromSummary({ ...legFacts(fwd, ctx), endedAt: end, summary: observer.end(end), ...(cls ? { errorClass: cls, errorMessage: detail ?? outcome } : {}) }));
       }
     },
   });
@@ -327,7 +331,14 @@ export async function handleInference(req: InferenceRequest, deps: InferenceDeps
     const text = typeof read === 'string' ? read : await read;
     const { body, raw } = parseBody(req.kind, text);
     ctx.body = body;
-    const choice = chooseRoute(tenant, body.model, { header: req.header, bodyUser: body.user, apiKeyId: principal.keyId, requestId: samplingId });
+    const choice = chooseRoute(tenant, body.model, {
+      header(name) {
+        return req.header(name); // `req` may be a class instance: called on it, so its `this` holds
+      },
+      bodyUser: body.user,
+      apiKeyId: principal.keyId,
+      requestId: samplingId,
+    });
     if (!choice) throw errors.unknownModel(body.model);
     const { route } = choice;
     const stream = body.stream === true;

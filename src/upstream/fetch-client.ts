@@ -55,6 +55,12 @@ export class FetchUpstreamClient implements UpstreamClient {
         r?.cancel().catch(() => {});
       },
     };
-    return { status: res.status, header: (n) => res.headers.get(n), body: reader };
+    return {
+      status: res.status,
+      header(n) {
+        return res.headers.get(n);
+      },
+      body: reader,
+    };
   }
 }

@@ -47,6 +47,8 @@ class UpstreamCall implements Dispatcher.DispatchHandler, UpstreamResponse, Body
   private complete = false;
   private failure: UpstreamFailure | null = null;
   private head: { resolve(r: UpstreamResponse): void; reject(err: UpstreamFailure): void } | null;
+  /** The signal's listener (assigned, not a class field: a field's arrow would be renamed per instance by tsx). */
+  private readonly abort: () => void;
   private waiter: { resolve(c: Uint8Array | null): void; reject(err: UpstreamFailure): void } | null = null;
 
   constructor(
@@ -55,15 +57,14 @@ class UpstreamCall implements Dispatcher.DispatchHandler, UpstreamResponse, Body
     private readonly signal: AbortLike,
   ) {
     this.head = { resolve, reject };
+    this.abort = () => {
+      const err = new undiciErrors.RequestAbortedError();
+      if (this.abortRequest) this.abortRequest(err);
+      else this.abortReason = err;
+    };
     if (signal.aborted) this.abort();
     else signal.addEventListener('abort', this.abort, { once: true });
   }
-
-  private readonly abort = (): void => {
-    const err = new undiciErrors.RequestAbortedError();
-    if (this.abortRequest) this.abortRequest(err);
-    else this.abortReason = err;
-  };
 
   private settled(): void {
     this.signal.removeEventListener('abort', this.abort);

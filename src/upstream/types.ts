@@ -51,32 +51,21 @@ const decoder = new TextDecoder();
 export async function readAllText(body: BodyReader, maxBytes = 16 * 1024 * 1024, idleMs?: number, onChunk?: () => void): Promise<string> {
   const parts: Uint8Array[] = [];
   let size = 0;
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  let stalled = false;
-  let lastChunkAt = 0;
-  const check = () => {
-    const idle = performance.now() - lastChunkAt;
-    if (idle < idleMs!) timer = setTimeout(check, idleMs! - idle);
-    else {
-      stalled = true;
-      body.cancel();
-    }
-  };
-  if (idleMs !== undefined) lastChunkAt = performance.now();
+  const watch = idleMs === undefined ? null : new IdleWatch(body, idleMs);
   try {
     for (;;) {
       let chunk = body.readNow?.();
       if (chunk === undefined) {
-        if (idleMs !== undefined && timer === undefined) timer = setTimeout(check, idleMs - (performance.now() - lastChunkAt));
+        watch?.waiting();
         try {
           chunk = await body.read();
         } catch (err) {
-          if (stalled) throw new UpstreamFailure('timeout', `no data for ${idleMs} ms`);
+          if (watch?.stalled) throw new UpstreamFailure('timeout', `no data for ${idleMs} ms`);
           throw err;
         }
       }
       if (!chunk) break;
-      if (idleMs !== undefined) lastChunkAt = performance.now();
+      watch?.chunk();
       onChunk?.();
       size += chunk.byteLength;
       if (size > maxBytes) {
@@ -86,7 +75,7 @@ export async function readAllText(body: BodyReader, maxBytes = 16 * 1024 * 1024,
       parts.push(chunk);
     }
   } finally {
-    clearTimeout(timer);
+    watch?.stop();
   }
   if (parts.length === 1) return decoder.decode(parts[0]);
   const all = new Uint8Array(size);
@@ -96,6 +85,44 @@ export async function readAllText(body: BodyReader, maxBytes = 16 * 1024 * 1024,
     off += p.byteLength;
   }
   return decoder.decode(all);
+}
+
+/** readAllText's idle timeout: one timer, armed at the first wait, that looks at the time since the last chunk. */
+class IdleWatch {
+  stalled = false;
+  private lastChunkAt = performance.now();
+  private timer: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(
+    private readonly body: BodyReader,
+    private readonly idleMs: number,
+  ) {}
+
+  /** A read is about to wait. */
+  waiting(): void {
+    if (this.timer === undefined) this.timer = setTimeout(fireIdleWatch, this.idleMs - (performance.now() - this.lastChunkAt), this);
+  }
+
+  chunk(): void {
+    this.lastChunkAt = performance.now();
+  }
+
+  fire(): void {
+    const idle = performance.now() - this.lastChunkAt;
+    if (idle < this.idleMs) this.timer = setTimeout(fireIdleWatch, this.idleMs - idle, this);
+    else {
+      this.stalled = true;
+      this.body.cancel();
+    }
+  }
+
+  stop(): void {
+    clearTimeout(this.timer);
+  }
+}
+
+function fireIdleWatch(w: IdleWatch): void {
+  w.fire();
 }
 
 /** Classifies a thrown upstream error for retry/breaker decisions and the client message. */
