@@ -6,7 +6,7 @@ import { Hono, type Context } from 'hono';
 import { cacheReport } from '../src/analytics/cache-report.ts';
 import type { Queryable } from '../src/analytics/queryable.ts';
 import { cacheReportQuerySchema, sinceMsOf } from '../src/config/admin-api.ts';
-import { errorResponse } from '../src/errors.ts';
+import { errorResponse } from '../src/api/errors.ts';
 import { parseQuery } from './body.ts';
 import { storeUnavailable } from './report-query.ts';
 

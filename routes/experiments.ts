@@ -4,7 +4,7 @@
 // HTTP only: parse the path and query (src/config/admin-api.ts), call experimentReport(), shape errors the OpenAI way.
 import { Hono, type Context } from 'hono';
 import { experimentReportPathSchema, reportWindowSchema, sinceMsOf } from '../src/config/admin-api.ts';
-import { errorResponse } from '../src/errors.ts';
+import { errorResponse } from '../src/api/errors.ts';
 import { experimentReport } from '../src/experiments/report.ts';
 import { type Queryable } from '../src/analytics/queryable.ts';
 import { parseParams, parseQuery } from './body.ts';

@@ -52,15 +52,20 @@ export function openaiRoutes(p: Platform): Hono {
   const run = (kind: InferenceKind) => async (c: Context) => {
     const defer = deferOf(c, p);
     try {
+      // Methods, not arrow properties: a named arrow costs a rename per request under the bundler's keepNames.
       const result = await handleInference(
         {
           kind,
           path: inferenceEndpoints[kind].path,
-          header: (n) => c.req.header(n) ?? null,
-          readBody: (limit, timeoutMs) => readLimited(c.req.raw, limit, timeoutMs),
+          header(n) {
+            return c.req.header(n) ?? null;
+          },
+          readBody(limit, timeoutMs) {
+            return readLimited(c.req.raw, limit, timeoutMs);
+          },
           signal: c.req.raw.signal,
         },
-        { directory: p.directory, states: p.states, client: p.client, now: p.now, defer, ...p.hooks },
+        { directory: p.directory, states: p.states, client: p.client, now: p.now, defer, onRecord: p.hooks?.onRecord, emit: p.hooks?.emit, shadowLimiter: p.hooks?.shadowLimiter },
       );
       return toResponse(result, defer);
     } catch (err) {

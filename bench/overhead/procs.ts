@@ -6,6 +6,9 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 
+/** A free loopback port; within KVROUTE_PORT_RANGE when that is set (a machine shared by several runs). */
+export { freePort } from '../../test/e2e/analytics/clickhouse-server.ts';
+
 const children = new Set<ChildProcess>();
 const exits = new Map<ChildProcess, string>();
 const stopping = new WeakSet<ChildProcess>(); // processes we are stopping ourselves
@@ -89,17 +92,6 @@ export function exitOf(p: ChildProcess): string | undefined {
 
 export function killAllSync(): void {
   for (const p of children) killGroup(p, 'SIGKILL');
-}
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 /** Waits until `probe` resolves true, the process exits (error), or the timeout passes (error). */

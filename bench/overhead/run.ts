@@ -13,6 +13,8 @@
 //   3. below saturation: open loop at `low-rate` req/s -> full-response latency p50/p99, and the p50 each
 //      target adds over `direct` measured in the same run.
 // Reported numbers are medians over runs; ratios are computed within each run, then the median is taken.
+// The runtime floors (node-floor, hono-floor-workerd: minimal proxies on the same stack with no auth, config or
+// routing) give each kvroute target a "CPU per request ÷ floor" ratio measured in the same run.
 // CPU pinning (--pin split, the default on >= 2 CPUs): this process (load generators) runs on --client-cpus,
 // the upstream and the target under test on --server-cpus, so the client never steals the server's core and
 // every proxy pays for the same upstream work on its core. --pin none lets the OS schedule everything.
@@ -87,6 +89,8 @@ const opt = {
 if (!['split', 'none'].includes(opt.pin)) throw new Error(`--pin must be split or none, got '${opt.pin}'`);
 /** `NAME@base`: target NAME run from the --base-ref export, side by side with the same target from the tree. */
 const BASE = '@base';
+/** The floor a target's CPU per request is read against: its runtime's minimal proxy (none for the rest). */
+const floorOf = (n: string) => (/^kvroute-node/.test(n) ? 'node-floor' : /^kvroute-workerd/.test(n) ? 'hono-floor-workerd' : '');
 const defOf = (n: string) => TARGETS.find((t) => t.name === (n.endsWith(BASE) ? n.slice(0, -BASE.length) : n));
 for (const n of opt.targets) if (n.endsWith(BASE) && !f['base-ref']) throw new Error(`target '${n}' needs --base-ref REF`);
 for (const n of opt.targets) if (!defOf(n)) throw new Error(`unknown target '${n}' (known: ${TARGETS.map((t) => t.name).join(', ')})`);
@@ -299,13 +303,15 @@ async function main() {
   // Targets still running have one row per run, so row i of one has a row i in the other.
   const ratio = (a: string, b: string, fn: (r: RunRow) => number) =>
     running.has(a) && running.has(b) ? median(runsOf(a).map((r, i) => fn(r) / fn(runsOf(b)[i]!))) : NaN;
+  const cpuUs = (r: RunRow) => (r.sat!.cpu * 1e4) / r.sat!.rps;
   const added = (a: string, fn: (r: RunRow) => number) => (running.has(a) ? median(runsOf(a).map((r, i) => fn(r) - fn(runsOf('direct')[i]!))) : NaN);
-  const summary: Record<string, Record<'rps' | 'cpu' | 'cpuUsPerReq' | 'p50' | 'p99' | 'rpsVsDirect' | 'rpsVsNginx' | 'rpsVsPortkey' | 'errors' | 'ttfbP50' | 'ttfbP99' | 'ttfbAddedP50' | 'lowP50' | 'lowP99' | 'lowAddedP50', number>> = {};
+  const summary: Record<string, Record<'rps' | 'cpu' | 'cpuUsPerReq' | 'cpuVsFloor' | 'p50' | 'p99' | 'rpsVsDirect' | 'rpsVsNginx' | 'rpsVsPortkey' | 'errors' | 'ttfbP50' | 'ttfbP99' | 'ttfbAddedP50' | 'lowP50' | 'lowP99' | 'lowAddedP50', number>> = {};
   for (const n of final) {
     summary[n] = {
       rps: median(perRun(n, (r) => r.sat!.rps)),
       cpu: median(perRun(n, (r) => r.sat!.cpu)),
-      cpuUsPerReq: median(perRun(n, (r) => (r.sat!.cpu * 1e4) / r.sat!.rps)),
+      cpuUsPerReq: median(perRun(n, (r) => cpuUs(r))),
+      cpuVsFloor: ratio(n, floorOf(n), cpuUs),
       p50: median(perRun(n, (r) => r.sat!.p50)),
       p99: median(perRun(n, (r) => r.sat!.p99)),
       rpsVsDirect: ratio(n, 'direct', (r) => r.sat!.rps),
@@ -321,13 +327,17 @@ async function main() {
     };
   }
   const k = summary['kvroute-node'];
-  const checks = k
+  const w = summary['kvroute-workerd'];
+  const checks: Record<string, { value: number; holds: boolean }> = k
     ? {
         'kvroute-node req/s >= 10x portkey': { value: k.rpsVsPortkey, holds: k.rpsVsPortkey >= 10 },
         'kvroute-node req/s >= 0.5x nginx': { value: k.rpsVsNginx, holds: k.rpsVsNginx >= 0.5 },
         [`kvroute-node adds <= 1 ms p50 over direct at ${opt.lowRate} req/s`]: { value: k.lowAddedP50, holds: k.lowAddedP50 <= 1 },
       }
     : {};
+  if (k && summary['node-floor']) checks['kvroute-node CPU/req <= 1.5x node-floor'] = { value: k.cpuVsFloor, holds: k.cpuVsFloor <= 1.5 };
+  if (w && summary['hono-floor-workerd']) checks['kvroute-workerd CPU/req <= 1.5x hono-floor-workerd'] = { value: w.cpuVsFloor, holds: w.cpuVsFloor <= 1.5 };
+  if (w) checks[`kvroute-workerd adds <= 1 ms p50 over direct at ${opt.lowRate} req/s`] = { value: w.lowAddedP50, holds: w.lowAddedP50 <= 1 };
 
   const versions: Record<string, string | undefined> = { node: process.version };
   for (const n of final) if (running.get(n)!.notes) versions[n] = running.get(n)!.notes;
@@ -344,18 +354,19 @@ async function main() {
 
   // -------------------------------------------------------------------------------------------- report
   const md: string[] = [];
-  md.push(`| target | req/s | p50 ms | p99 ms | CPU % | CPU µs/req | req/s ÷ nginx | stream TTFB p50 ms | TTFB p99 ms | @${opt.lowRate} req/s p50 ms | p99 ms | p50 added vs direct ms |`);
-  md.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+  md.push(`| target | req/s | p50 ms | p99 ms | CPU % | CPU µs/req | CPU/req ÷ floor | req/s ÷ nginx | stream TTFB p50 ms | TTFB p99 ms | @${opt.lowRate} req/s p50 ms | p99 ms | p50 added vs direct ms |`);
+  md.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
   for (const n of final) {
     const s = summary[n];
     if (!s) continue;
     md.push(
-      `| ${n}${s.errors ? ` (${s.errors} errors)` : ''} | ${fmtInt(s.rps)} | ${fmt(s.p50, 0)} | ${fmt(s.p99, 0)} | ${fmt(s.cpu, 0)} | ${fmt(s.cpuUsPerReq, 0)} | ${fmt(s.rpsVsNginx)} | ${fmt(s.ttfbP50)} | ${fmt(s.ttfbP99)} | ${fmt(s.lowP50, 3)}${s.rps < 2 * opt.lowRate ? ' †' : ''} | ${fmt(s.lowP99, 3)} | ${n === 'direct' ? '—' : fmt(s.lowAddedP50, 3)} |`,
+      `| ${n}${s.errors ? ` (${s.errors} errors)` : ''} | ${fmtInt(s.rps)} | ${fmt(s.p50, 0)} | ${fmt(s.p99, 0)} | ${fmt(s.cpu, 0)} | ${fmt(s.cpuUsPerReq, 0)} | ${Number.isNaN(s.cpuVsFloor) ? '—' : fmt(s.cpuVsFloor)} | ${fmt(s.rpsVsNginx)} | ${fmt(s.ttfbP50)} | ${fmt(s.ttfbP99)} | ${fmt(s.lowP50, 3)}${s.rps < 2 * opt.lowRate ? ' †' : ''} | ${fmt(s.lowP99, 3)} | ${n === 'direct' ? '—' : fmt(s.lowAddedP50, 3)} |`,
     );
   }
-  for (const [n, why] of Object.entries(unavailable)) md.push(`| ${n} | not measured: ${why.replaceAll('|', '/').slice(0, 160)} | | | | | | | | | | |`);
+  for (const [n, why] of Object.entries(unavailable)) md.push(`| ${n} | not measured: ${why.replaceAll('|', '/').slice(0, 160)} | | | | | | | | | | | |`);
   md.push('');
   for (const [name, c] of Object.entries(checks)) md.push(`- ${Number.isNaN(c.value) ? 'not measured' : c.holds ? 'holds' : 'FAILS'}: ${name} (median of per-run values: ${fmt(c.value)})`);
+  md.push('- CPU/req ÷ floor: per run, the target\'s CPU µs/req over its runtime\'s floor in the same run (Node targets: node-floor; workerd targets: hono-floor-workerd), median over runs.');
   md.push('- CPU % / µs per request: CPU time of the target\'s own processes during the saturated phase (from /proc; for direct, the upstream\'s). It is less sensitive to other load on a shared machine than req/s.');
   if (final.some((n) => (summary[n]?.rps ?? Infinity) < 2 * opt.lowRate)) md.push(`- †: ${opt.lowRate} req/s is more than half of this target's saturated req/s, so it queues: not a below-saturation figure.`);
   md.push(

@@ -105,13 +105,16 @@ http {
   },
 };
 
+/** Extra node flags for the Node targets (kvroute and node-floor), e.g. `--cpu-prof` (docs/benchmarks.md, Profiling). */
+const nodeFlags = () => process.env.KVB_ROUTER_NODE_FLAGS?.split(' ').filter(Boolean) ?? [];
+
 // ------------------------------------------------------------------------------------------------ node-floor
 const nodeFloor: TargetDef = {
   name: 'node-floor',
   describe: 'reference: minimal node:http + undici.Pool proxy, no auth/config/routing (node-floor.ts)',
   async start(ctx) {
     const port = await freePort();
-    const proc = start('node-floor', process.execPath, ['--import', 'tsx', path.join(ctx.root, 'bench/overhead/node-floor.ts'), '--port', String(port), '--upstream', `http://127.0.0.1:${ctx.upstreamPort}`], {
+    const proc = start('node-floor', process.execPath, [...nodeFlags(), '--import', 'tsx', path.join(ctx.root, 'bench/overhead/node-floor.ts'), '--port', String(port), '--upstream', `http://127.0.0.1:${ctx.upstreamPort}`], {
       cwd: ctx.root,
       cpus: ctx.serverCpus,
       logDir: ctx.tmp,
@@ -201,8 +204,7 @@ function kvrouteNodeTarget(name: string, describe: string, flags: string[]): Tar
       const help = spawnSync(process.execPath, [bin, 'serve', '--help'], { cwd: ctx.kvrouteRoot, encoding: 'utf8', env: env(), timeout: 30_000 }).stdout ?? '';
       for (const fl of flags) if (!help.includes(fl)) throw new Error(`this kvroute has no 'serve ${fl}'`);
       const extra = help.includes('--data-dir') ? ['--data-dir', path.join(ctx.tmp, `${name}-data`)] : [];
-      const nodeFlags = process.env.KVB_ROUTER_NODE_FLAGS?.split(' ').filter(Boolean) ?? [];
-      const proc = start(name, process.execPath, [...nodeFlags, bin, 'serve', '--config', cfg, '--port', String(port), ...extra, ...flags], {
+      const proc = start(name, process.execPath, [...nodeFlags(), bin, 'serve', '--config', cfg, '--port', String(port), ...extra, ...flags], {
         cwd: ctx.kvrouteRoot,
         cpus: ctx.serverCpus,
         logDir: ctx.tmp,
@@ -227,6 +229,59 @@ function wranglerToml(root: string): { date: string; flags: string[] } {
 
 const capnpString = (s: string) => JSON.stringify(s); // capnp text literals use the same escapes as JSON here
 
+/** A worker's modules for the workerd config: every file of a bundle directory, the entry module first. */
+function bundleModules(bundle: string, entry: string): string[] {
+  const files = fs.readdirSync(bundle, { recursive: true, withFileTypes: false }) as string[];
+  const modules: string[] = [];
+  const ordered = files.filter((f) => /\.(m?js|wasm|bin|txt|html)$/.test(f)).sort((a, b) => Number(b === entry) - Number(a === entry));
+  for (const f of ordered) {
+    const rel = `${path.basename(bundle)}/${f}`;
+    if (/\.m?js$/.test(f)) modules.push(`(name = ${capnpString(f)}, esModule = embed ${capnpString(rel)})`);
+    else if (f.endsWith('.wasm')) modules.push(`(name = ${capnpString(f)}, wasm = embed ${capnpString(rel)})`);
+    else if (f.endsWith('.bin')) modules.push(`(name = ${capnpString(f)}, data = embed ${capnpString(rel)})`);
+    else modules.push(`(name = ${capnpString(f)}, text = embed ${capnpString(rel)})`);
+  }
+  if (modules.length === 0) throw new Error(`no modules in the bundle ${bundle}`);
+  return modules;
+}
+
+/**
+ * Serves a bundled worker (`dir`/bundle, entry module first) on standalone workerd, pinned like every target.
+ * `bindings`: capnp binding entries (text files must be in `dir`). Standalone workerd blocks private addresses
+ * unless the worker's globalOutbound allows them (toolchain notes).
+ */
+async function serveOnWorkerd(ctx: Ctx, name: string, dir: string, modules: string[], compat: { date: string; flags: string[] }, bindings: string[]): Promise<Running> {
+  const port = await freePort();
+  const capnp = `using Workerd = import "/workerd/workerd.capnp";
+const config :Workerd.Config = (
+  services = [
+    (name = "main", worker = .w),
+    (name = "internet", network = (allow = ["public", "private"])),
+  ],
+  sockets = [ (name = "http", address = "127.0.0.1:${port}", http = (), service = "main") ],
+);
+const w :Workerd.Worker = (
+  modules = [
+    ${modules.join(',\n    ')}
+  ],
+  compatibilityDate = ${capnpString(compat.date)},
+  compatibilityFlags = [${compat.flags.map(capnpString).join(', ')}],
+  bindings = [
+    ${bindings.join(',\n    ')}
+  ],
+  globalOutbound = "internet",
+);
+`;
+  fs.writeFileSync(path.join(dir, 'config.capnp'), capnp);
+  const bin = path.join(ctx.root, 'node_modules/@cloudflare/workerd-linux-64/bin/workerd');
+  // KVB_WORKERD_FLAGS: extra flags, e.g. `--inspector-addr=127.0.0.1:P` to profile the worker (docs/benchmarks.md).
+  const extra = process.env.KVB_WORKERD_FLAGS?.split(' ').filter(Boolean) ?? [];
+  const proc = start(name, bin, ['serve', path.join(dir, 'config.capnp'), '--experimental', ...extra], { cwd: dir, cpus: ctx.serverCpus, logDir: ctx.tmp });
+  await waitReady(name, proc, () => canConnect(port), 30_000);
+  const v = spawnSync(bin, ['--version'], { encoding: 'utf8' }).stdout.trim();
+  return { origin: `http://127.0.0.1:${port}`, path: '/v1/chat/completions', headers: { ...JSON_CT, authorization: `Bearer ${API_KEY}` }, proc, notes: v };
+}
+
 const kvrouteWorkerd: TargetDef = {
   name: 'kvroute-workerd',
   describe: 'kvroute Worker bundle (wrangler --dry-run) on standalone workerd, KVROUTE_STATIC_CONFIG text binding',
@@ -241,52 +296,30 @@ const kvrouteWorkerd: TargetDef = {
       timeout: 120_000,
     });
     if (wr.status !== 0) throw new Error(`wrangler deploy --dry-run failed:\n${(wr.stdout + wr.stderr).slice(-2000)}`);
-    const files = fs.readdirSync(bundle, { recursive: true, withFileTypes: false }) as string[];
-    const modules: string[] = [];
-    // The entry module must come first.
-    const ordered = files.filter((f) => /\.(m?js|wasm|bin|txt|html)$/.test(f)).sort((a, b) => Number(b === 'worker.js' || b === 'index.js') - Number(a === 'worker.js' || a === 'index.js'));
-    for (const f of ordered) {
-      const rel = `bundle/${f}`;
-      if (/\.m?js$/.test(f)) modules.push(`(name = ${capnpString(f)}, esModule = embed ${capnpString(rel)})`);
-      else if (f.endsWith('.wasm')) modules.push(`(name = ${capnpString(f)}, wasm = embed ${capnpString(rel)})`);
-      else if (f.endsWith('.bin')) modules.push(`(name = ${capnpString(f)}, data = embed ${capnpString(rel)})`);
-      else modules.push(`(name = ${capnpString(f)}, text = embed ${capnpString(rel)})`);
-    }
-    if (modules.length === 0) throw new Error(`no modules in the wrangler bundle ${bundle}`);
+    const entry = fs.existsSync(path.join(bundle, 'worker.js')) ? 'worker.js' : 'index.js';
     fs.writeFileSync(path.join(dir, 'kvroute-config.json'), kvrouteConfig(ctx));
-    const { date, flags } = wranglerToml(ctx.kvrouteRoot);
-    const port = await freePort();
-    // Standalone workerd blocks private addresses unless the worker's globalOutbound allows them (toolchain notes).
-    const capnp = `using Workerd = import "/workerd/workerd.capnp";
-const config :Workerd.Config = (
-  services = [
-    (name = "main", worker = .kvroute),
-    (name = "internet", network = (allow = ["public", "private"])),
-  ],
-  sockets = [ (name = "http", address = "127.0.0.1:${port}", http = (), service = "main") ],
-);
-const kvroute :Workerd.Worker = (
-  modules = [
-    ${modules.join(',\n    ')}
-  ],
-  compatibilityDate = ${capnpString(date)},
-  compatibilityFlags = [${flags.map(capnpString).join(', ')}],
-  bindings = [
-    (name = "KVROUTE_STATIC_CONFIG", text = embed "kvroute-config.json"),
-    (name = "KVROUTE_LOCAL_DEV", text = "1"),
-  ],
-  globalOutbound = "internet",
-);
-`;
-    fs.writeFileSync(path.join(dir, 'config.capnp'), capnp);
-    const bin = path.join(ctx.root, 'node_modules/@cloudflare/workerd-linux-64/bin/workerd');
-    const proc = start('kvroute-workerd', bin, ['serve', path.join(dir, 'config.capnp'), '--experimental'], { cwd: dir, cpus: ctx.serverCpus, logDir: ctx.tmp });
-    await waitReady('kvroute-workerd', proc, () => canConnect(port), 30_000);
-    const v = spawnSync(bin, ['--version'], { encoding: 'utf8' }).stdout.trim();
-    return { origin: `http://127.0.0.1:${port}`, path: '/v1/chat/completions', headers: { ...JSON_CT, authorization: `Bearer ${API_KEY}` }, proc, notes: v };
+    return serveOnWorkerd(ctx, 'kvroute-workerd', dir, bundleModules(bundle, entry), wranglerToml(ctx.kvrouteRoot), [
+      '(name = "KVROUTE_STATIC_CONFIG", text = embed "kvroute-config.json")',
+      '(name = "KVROUTE_LOCAL_DEV", text = "1")',
+    ]);
   },
 };
 
-export const TARGETS: TargetDef[] = [direct, nginx, nodeFloor, portkey, kvrouteNode, kvrouteNodeNoAnalytics, kvrouteWorkerd];
+// ---------------------------------------------------------------------------------------- hono-floor-workerd
+const honoFloorWorkerd: TargetDef = {
+  name: 'hono-floor-workerd',
+  describe: 'reference: minimal Hono worker on standalone workerd forwarding with fetch, no auth/config/routing (hono-floor-worker.ts)',
+  async start(ctx) {
+    const dir = path.join(ctx.tmp, 'hono-floor-workerd');
+    const bundle = path.join(dir, 'bundle');
+    fs.mkdirSync(dir, { recursive: true });
+    // esbuild (what wrangler bundles with) is enough for a worker without Durable Objects or other bindings.
+    const { build } = await import('esbuild');
+    await build({ entryPoints: [path.join(ctx.root, 'bench/overhead/hono-floor-worker.ts')], bundle: true, format: 'esm', platform: 'neutral', target: 'es2022', outfile: path.join(bundle, 'worker.js'), logLevel: 'error' });
+    return serveOnWorkerd(ctx, 'hono-floor-workerd', dir, bundleModules(bundle, 'worker.js'), wranglerToml(ctx.root), [`(name = "UPSTREAM", text = ${capnpString(`http://127.0.0.1:${ctx.upstreamPort}`)})`]);
+  },
+};
+
+export const TARGETS: TargetDef[] = [direct, nginx, nodeFloor, honoFloorWorkerd, portkey, kvrouteNode, kvrouteNodeNoAnalytics, kvrouteWorkerd];
 /** Measured unless --targets says otherwise (node-floor is an optional reference). */
 export const DEFAULT_TARGETS = ['direct', 'nginx', 'portkey', 'kvroute-node', 'kvroute-workerd'];

@@ -1,5 +1,5 @@
 // OpenAI-style error bodies. Every client-facing error goes through here so shapes and statuses stay uniform.
-import { StoredDataError } from './util/parse-stored.ts';
+import { StoredDataError } from '../util/parse-stored.ts';
 
 export type ErrorType =
   | 'invalid_request_error'

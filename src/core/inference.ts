@@ -4,6 +4,7 @@
 import type { AnalyticsEvent } from '../analytics/event.ts';
 import type { DriftConfig } from '../config/drift.ts';
 import { firstProblem, inferenceEndpoints, type InferenceBody, type InferenceKind } from '../api/openai-api.ts';
+import { fastParse } from '../api/openai-fast-parse.ts';
 import { errors, HttpError, toErrorResponse } from '../api/errors.ts';
 import { decisionHeader, type Decision } from '../routing/decide.ts';
 import type { RoutingInput, RoutingPolicy } from '../routing/policies/policy.ts';
@@ -13,6 +14,7 @@ import { legFromSummary, skippedLeg, type LegOutcome } from '../experiments/shad
 import type { ShadowLimiter } from '../experiments/shadow/limiter.ts';
 import { KeepaliveSource } from '../stream/keepalive.ts';
 import { SseRelay, sseErrorEvent, type ChunkSource, type StreamOutcome } from '../stream/relay.ts';
+import type { AbortLike } from '../util/abort.ts';
 import { CompletionStreamObserver, summariseCompletionBody } from '../stream/sse.ts';
 import type { TenantDirectory } from '../tenants/directory.ts';
 import type { BackendStates } from '../upstream/backend-state.ts';
@@ -27,10 +29,13 @@ export interface InferenceRequest {
   kind: InferenceKind;
   path: string;
   header(name: string): string | null;
-  /** Reads the body, rejecting with 413 past `limit` bytes and with 408 when it takes longer than `timeoutMs`. */
-  readBody(limit: number, timeoutMs: number): Promise<string>;
+  /**
+   * Reads the body, rejecting with 413 past `limit` bytes and with 408 when it takes longer than `timeoutMs`. A body
+   * that has already arrived may come back as it is, without a promise.
+   */
+  readBody(limit: number, timeoutMs: number): string | Promise<string>;
   /** Aborts when the client goes away. */
-  signal: AbortSignal;
+  signal: AbortLike;
 }
 
 export type InferenceResult =
@@ -110,6 +115,9 @@ function parseBody(kind: InferenceKind, text: string): { body: InferenceBody; ra
     throw errors.badJson((e as Error).message);
   }
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw errors.badJson('the body must be a JSON object');
+  // The common shapes are checked without zod (the same verdict and value: openai-fast-parse.ts); zod decides the rest.
+  const fast = fastParse(kind, raw as Record<string, unknown>);
+  if (fast) return { body: fast, raw: raw as Record<string, unknown> };
   const parsed = inferenceEndpoints[kind].schema.safeParse(raw);
   if (!parsed.success) {
     const p = firstProblem(parsed.error);
@@ -139,7 +147,7 @@ interface RequestContext {
   kind: InferenceKind;
   requestId: string;
   samplingId: string;
-  signal: AbortSignal;
+  signal: AbortLike;
   startedAt: number;
   tenantId: string;
   keyId: string;
@@ -156,12 +164,18 @@ interface RequestContext {
   placement?: RequestRecord['placement'];
 }
 
-function emitRecord(ctx: RequestContext, rec: Omit<RequestRecord, 'requestId' | 'samplingId' | 'tenantId' | 'keyId' | 'kind' | 'model' | 'body' | 'stream' | 'startedAt' | 'experiment' | 'arm' | 'shadowed' | 'drift' | 'placement'>) {
+/** What the end of a request adds to its record (the rest comes from its context). */
+type RecordEnd = Pick<RequestRecord, 'status' | 'decision' | 'attempts' | 'ttftMs' | 'latencyMs' | 'overheadMs' | 'outcome' | 'responseText' | 'error'>;
+
+function emitRecord(ctx: RequestContext, end: RecordEnd) {
   const { deps } = ctx;
   if (!deps.onRecord) return;
+  // Every field named (no spreads): one record per request, built once, always of the same shape.
   const full: RequestRecord = {
     requestId: ctx.requestId, samplingId: ctx.samplingId, tenantId: ctx.tenantId, keyId: ctx.keyId, kind: ctx.kind, model: ctx.body.model, body: ctx.body,
-    stream: ctx.stream, startedAt: ctx.startedAt, experiment: ctx.experiment, arm: ctx.arm, shadowed: ctx.reportPrimary !== null, drift: ctx.drift, placement: ctx.placement, ...rec,
+    stream: ctx.stream, status: end.status, decision: end.decision, placement: ctx.placement, attempts: end.attempts, experiment: ctx.experiment, arm: ctx.arm,
+    shadowed: ctx.reportPrimary !== null, drift: ctx.drift, startedAt: ctx.startedAt, ttftMs: end.ttftMs, latencyMs: end.latencyMs, overheadMs: end.overheadMs,
+    outcome: end.outcome, responseText: end.responseText, error: end.error,
   };
   const pending = deps.onRecord(full);
   if (!pending) return;
@@ -173,6 +187,11 @@ function emitRecord(ctx: RequestContext, rec: Omit<RequestRecord, 'requestId' | 
   }
 }
 
+
+/** The primary's facts for its shadow's paired record. */
+function legFacts(fwd: Forwarded, ctx: RequestContext) {
+  return { pool: fwd.decision.pool, backend: fwd.decision.backend.id, upstreamModel: ctx.upstreamModel, status: fwd.response.status, startedAt: fwd.dispatchedAt, stream: ctx.stream };
+}
 
 /** Turns a forwarded upstream response into the client's response: buffered JSON, or a relayed SSE stream. */
 async function finish(fwd: Forwarded, ctx: RequestContext): Promise<InferenceResult> {
@@ -187,8 +206,7 @@ async function finish(fwd: Forwarded, ctx: RequestContext): Promise<InferenceRes
     'x-kvroute-decision': decisionHeader(fwd.decision),
   };
   if (ctx.experiment) headers['x-kvroute-arm'] = `${ctx.experiment}:${ctx.arm}`;
-  const base = { status: res.status, decision: fwd.decision, attempts: fwd.attempts, ttftMs: firstByteAt - startedAt };
-  const legFacts = { pool: fwd.decision.pool, backend: fwd.decision.backend.id, upstreamModel: ctx.upstreamModel, status: res.status, startedAt: fwd.dispatchedAt, stream: ctx.stream };
+  const ttftMs = firstByteAt - startedAt;
 
   if (res.status >= 400 || !contentType.includes('text/event-stream')) {
     let out: string;
@@ -212,8 +230,8 @@ async function finish(fwd: Forwarded, ctx: RequestContext): Promise<InferenceRes
     const overhead = end - startedAt - upstream;
     headers['x-kvroute-overhead-ms'] = fmt(overhead);
     headers['server-timing'] = `router;dur=${fmt(overhead)}${lookupTiming(fwd)}, upstream;dur=${fmt(upstream)}`;
-    emitRecord(ctx, { ...base, latencyMs: end - startedAt, overheadMs: overhead, outcome: 'completed', responseText: out });
-    ctx.reportPrimary?.(legFromSummary({ ...legFacts, endedAt: end, summary: { ...summariseCompletionBody(out), firstByteMs: firstByteAt - fwd.dispatchedAt } }));
+    emitRecord(ctx, { status: res.status, decision: fwd.decision, attempts: fwd.attempts, ttftMs, latencyMs: end - startedAt, overheadMs: overhead, outcome: 'completed', responseText: out, error: undefined });
+    ctx.reportPrimary?.(legFromSummary({ ...legFacts(fwd, ctx), endedAt: end, summary: { ...summariseCompletionBody(out), firstByteMs: firstByteAt - fwd.dispatchedAt } }));
     return { status: res.status, headers, body: out };
   }
 
@@ -230,7 +248,8 @@ async function finish(fwd: Forwarded, ctx: RequestContext): Promise<InferenceRes
     idleMs: ctx.idleMs,
     clientMs: ctx.clientReadMs,
     endLines: inferenceEndpoints[ctx.kind].endLines,
-    observe: (chunk) => {
+    // Methods, not arrow properties: a named arrow costs a rename per request under the bundlers' keepNames.
+    observe(chunk) {
       fwd.renew();
       observer?.push(chunk, deps.now());
       if (!deps.onRecord) return;
@@ -238,29 +257,20 @@ async function finish(fwd: Forwarded, ctx: RequestContext): Promise<InferenceRes
       if (tail.length > 2 * STREAM_TAIL_CHARS) tail = tail.slice(-STREAM_TAIL_CHARS);
     },
     now: deps.now,
-    onEnd: (outcome, detail) => {
+    onEnd(outcome, detail) {
       // A stream that broke, stalled or ended early after its first byte is an inference failure of the backend.
       fwd.settle(outcome === 'completed' ? outcomeOfStatus(res.status) : outcome === 'client_abort' ? 'neutral' : 'failure');
-      if (outcome === 'client_abort') abortQuietly(fwd.controller);
+      if (outcome === 'client_abort') fwd.controller.abort();
       const end = deps.now();
-      emitRecord(ctx, { ...base, latencyMs: end - startedAt, overheadMs: overhead, outcome, responseText: tail });
+      emitRecord(ctx, { status: res.status, decision: fwd.decision, attempts: fwd.attempts, ttftMs, latencyMs: end - startedAt, overheadMs: overhead, outcome, responseText: tail, error: undefined });
       if (observer) {
         const cls = outcomeErrorClass(outcome);
-        ctx.reportPrimary!(legFromSummary({ ...legFacts, endedAt: end, summary: observer.end(end), ...(cls ? { errorClass: cls, errorMessage: detail ?? outcome } : {}) }));
+        ctx.reportPrimary!(legFromSummary({ ...legFacts(fwd, ctx), endedAt: end, summary: observer.end(end), ...(cls ? { errorClass: cls, errorMessage: detail ?? outcome } : {}) }));
       }
     },
   });
   fwd.onAbandon(() => relay.cancel());
   return { status: res.status, headers, stream: relay };
-}
-
-/** Aborts an upstream request; from another request's context (an expired lease) the runtime may refuse. */
-function abortQuietly(controller: AbortController): void {
-  try {
-    controller.abort();
-  } catch {
-    // The runtime cleans up the dropped request's I/O itself.
-  }
 }
 
 const KEEPALIVE_DUE = Symbol('keepalive-due');
@@ -277,7 +287,7 @@ function settleWithin(forwarded: Promise<Forwarded>, ms: number): Promise<Forwar
  * (workerd may drop it without calling cancel): the request's signal cancels the source, which releases the
  * backend and records the request.
  */
-function cancelOnAbort(r: InferenceResult, signal: AbortSignal): InferenceResult {
+function cancelOnAbort(r: InferenceResult, signal: AbortLike): InferenceResult {
   if ('stream' in r) {
     const src = r.stream;
     if (signal.aborted) src.cancel();
@@ -296,7 +306,7 @@ function recordFailure(ctx: RequestContext, err: unknown): void {
   const { status, body } = toErrorResponse(err);
   const now = ctx.deps.now();
   emitRecord(ctx, {
-    status, attempts: [], ttftMs: now - ctx.startedAt, latencyMs: now - ctx.startedAt, overheadMs: 0, outcome: 'failed', responseText: '',
+    status, decision: undefined, attempts: [], ttftMs: now - ctx.startedAt, latencyMs: now - ctx.startedAt, overheadMs: 0, outcome: 'failed', responseText: '',
     error: { status, code: body.error.code ?? '', message: body.error.message },
   });
   ctx.reportPrimary?.(skippedLeg('', ctx.upstreamModel, routerErrorClass(status, body.error.code), body.error.message));
@@ -308,17 +318,27 @@ export async function handleInference(req: InferenceRequest, deps: InferenceDeps
   const requestId = requestIdOf(req, samplingId);
   let ctx: RequestContext | null = null;
   try {
-    const principal = await deps.directory.authenticate(req.header('authorization'));
+    const authorization = req.header('authorization');
+    const principal = deps.directory.cached(authorization) ?? (await deps.directory.authenticate(authorization));
     const tenant = principal.tenant;
     // From here on the request belongs to a tenant: whatever happens to it is recorded (filled in as it is known).
     ctx = {
       deps, kind: req.kind, requestId, samplingId, signal: req.signal, startedAt, tenantId: tenant.tenantId, keyId: principal.keyId, body: NO_BODY,
       stream: false, idleMs: tenant.config.timeouts.idleMs, clientReadMs: tenant.config.timeouts.clientReadMs, experiment: '', arm: '', upstreamModel: '', drift: tenant.config.drift, reportPrimary: null,
+      placement: undefined,
     };
-    const text = await req.readBody(tenant.config.limits.maxBodyBytes, tenant.config.timeouts.requestBodyMs);
+    const read = req.readBody(tenant.config.limits.maxBodyBytes, tenant.config.timeouts.requestBodyMs);
+    const text = typeof read === 'string' ? read : await read;
     const { body, raw } = parseBody(req.kind, text);
     ctx.body = body;
-    const choice = chooseRoute(tenant, body.model, { header: req.header, bodyUser: body.user, apiKeyId: principal.keyId, requestId: samplingId });
+    const choice = chooseRoute(tenant, body.model, {
+      header(name) {
+        return req.header(name); // `req` may be a class instance: called on it, so its `this` holds
+      },
+      bodyUser: body.user,
+      apiKeyId: principal.keyId,
+      requestId: samplingId,
+    });
     if (!choice) throw errors.unknownModel(body.model);
     const { route } = choice;
     const stream = body.stream === true;
@@ -340,7 +360,12 @@ export async function handleInference(req: InferenceRequest, deps: InferenceDeps
         );
       }
     }
-    Object.assign(ctx, { stream, experiment: choice.experimentName, arm: choice.arm, upstreamModel: route.upstreamModel, reportPrimary, placement: { input: routing, policy: route.pool.policy } });
+    ctx.stream = stream;
+    ctx.experiment = choice.experimentName;
+    ctx.arm = choice.arm;
+    ctx.upstreamModel = route.upstreamModel;
+    ctx.reportPrimary = reportPrimary;
+    ctx.placement = { input: routing, policy: route.pool.policy };
     const forwarded = forward(
       {
         route,

@@ -33,18 +33,19 @@ export interface ResponseFacts {
  * usage, finish_reason and (given the engine's adapter) the cache receipt from a JSON response body or an SSE
  * tail (last values win, as in the stream), sanitised by completionFacts (the backend's values are untrusted).
  */
+function take(out: ResponseFacts, obj: unknown, receipts: ReceiptReader | undefined): void {
+  const facts = completionFacts(obj, receipts);
+  if (facts.usage) out.usage = facts.usage;
+  if (facts.finishReason) out.finishReason = facts.finishReason;
+  if (facts.receipt) out.receipt = facts.receipt;
+}
+
 export function usageAndFinish(text: string, receipts?: ReceiptReader): ResponseFacts {
   const out: ResponseFacts = {};
-  const take = (obj: unknown) => {
-    const facts = completionFacts(obj, receipts);
-    if (facts.usage) out.usage = facts.usage;
-    if (facts.finishReason) out.finishReason = facts.finishReason;
-    if (facts.receipt) out.receipt = facts.receipt;
-  };
   const trimmed = text.trimStart();
   if (trimmed.startsWith('{')) {
     try {
-      take(JSON.parse(trimmed));
+      take(out, JSON.parse(trimmed), receipts);
     } catch {
       // Not JSON after all: nothing to read.
     }
@@ -55,7 +56,7 @@ export function usageAndFinish(text: string, receipts?: ReceiptReader): Response
     const data = line.slice(5).trim();
     if (data === '[DONE]' || !data.startsWith('{')) continue;
     try {
-      take(JSON.parse(data));
+      take(out, JSON.parse(data), receipts);
     } catch {
       // The tail may start mid-event: skip the partial line.
     }

@@ -1,7 +1,7 @@
 // Hashed character 3-gram histogram of the prompt: a cheap, model-free text-drift signal ("hashing trick").
 // The first `maxChars` characters are lower-cased and every 3-gram is hashed into one of `buckets` bins. It catches
 // a new language or script, code vs prose, and template changes; it does not capture meaning.
-import { hashString } from '../util/hash.ts';
+import { fmix32, FNV_OFFSET, FNV_PRIME } from '../util/hash.ts';
 import { ByteReader, ByteWriter } from './varint.ts';
 
 export const DEFAULT_NGRAM_BUCKETS = 256;
@@ -26,7 +26,19 @@ export class NgramHist {
   addText(text: string, maxChars = DEFAULT_NGRAM_MAX_CHARS): void {
     this.prompts += 1;
     const s = (text.length > maxChars ? text.slice(0, maxChars) : text).toLowerCase();
-    for (let i = 0; i + GRAM <= s.length; i++) this.counts[hashString(s, 0, i, i + GRAM) & this.mask]! += 1; // mask < length
+    // Each gram's bucket is hashString(gram) & mask (the stored format), with the three steps of its FNV-1a loop
+    // written out: this runs for every character of every request's prompt.
+    const counts = this.counts;
+    const mask = this.mask;
+    let a = s.charCodeAt(0);
+    let b = s.charCodeAt(1);
+    for (let i = GRAM - 1; i < s.length; i++) {
+      const c = s.charCodeAt(i);
+      const h = Math.imul(Math.imul(Math.imul(FNV_OFFSET ^ a, FNV_PRIME) ^ b, FNV_PRIME) ^ c, FNV_PRIME);
+      counts[fmix32(h) & mask]! += 1; // mask < length
+      a = b;
+      b = c;
+    }
   }
 
   /** Total grams. */

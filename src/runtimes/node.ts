@@ -6,8 +6,9 @@ import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import { getRequestListener, RequestError } from '@hono/node-server';
-import { handleInference, type InferenceDeps, type InferenceResult } from '../core/inference.ts';
-import { inferenceEndpoints, inferenceKindOf } from '../api/openai-api.ts';
+import { handleInference, type InferenceDeps, type InferenceRequest, type InferenceResult } from '../core/inference.ts';
+import type { ChunkSource } from '../stream/relay.ts';
+import { inferenceEndpoints, inferenceKindOf, type InferenceKind } from '../api/openai-api.ts';
 import { corsHeadersFor } from '../core/cors.ts';
 import type { PolicyFactory } from '../runtime-model/compile.ts';
 import { isLocalDev } from '../config/deployment.ts';
@@ -30,6 +31,7 @@ import { driftStatusEventOf } from '../analytics/drift-event.ts';
 import { MemoryDriftStore, type DriftStore } from '../drift/store.ts';
 import { ShadowLimiter } from '../experiments/shadow/limiter.ts';
 import { nodeProcessMetrics } from './node-process-metrics.ts';
+import { LightAbort } from '../util/abort.ts';
 
 export interface NodeRouterOptions {
   store: TenantStore;
@@ -84,11 +86,11 @@ export interface NodeRouter {
  * at once and the rest of the upload is dropped as it arrives; an upload that is still running when the
  * deadline passes (too slow, or endless) loses its connection.
  */
-function readNodeBody(req: http.IncomingMessage, limit: number, timeoutMs: number): Promise<string> {
+function readNodeBody(req: http.IncomingMessage, limit: number, timeoutMs: number): string | Promise<string> {
   const declared = Number(req.headers['content-length'] ?? NaN);
   if (declared > limit) return Promise.reject(errors.tooLarge(limit));
   // Usually the whole (small) body came with the headers and is parsed by now: take it as it is, without a
-  // deadline timer or listeners (nothing can still arrive late or break off).
+  // deadline timer, listeners or a promise (nothing can still arrive late or break off).
   if (req.complete && !req.readableFlowing) return readComplete(req, limit);
   return new Promise((resolve, reject) => {
     const parts: Buffer[] = [];
@@ -124,24 +126,48 @@ function readNodeBody(req: http.IncomingMessage, limit: number, timeoutMs: numbe
   });
 }
 
+/** An inference request on Node: methods rather than per-request closures. */
+class NodeInferenceRequest implements InferenceRequest {
+  readonly path: string;
+  /** Aborted when the client goes away before its response has been written. */
+  readonly signal = new LightAbort();
+
+  constructor(
+    readonly kind: InferenceKind,
+    private readonly req: http.IncomingMessage,
+  ) {
+    this.path = inferenceEndpoints[kind].path;
+  }
+
+  header(name: string): string | null {
+    const v = this.req.headers[name];
+    return v === undefined ? null : Array.isArray(v) ? v.join(', ') : v;
+  }
+
+  readBody(limit: number, timeoutMs: number): string | Promise<string> {
+    return readNodeBody(this.req, limit, timeoutMs);
+  }
+}
+
 /** A body that has fully arrived: the buffered bytes, all of them in one read. */
-function readComplete(req: http.IncomingMessage, limit: number): Promise<string> {
+function readComplete(req: http.IncomingMessage, limit: number): string | Promise<string> {
   if (req.readableLength > limit) {
     req.resume(); // dropped, so the connection stays usable
     return Promise.reject(errors.tooLarge(limit));
   }
   const body = req.read() as Buffer | null;
-  return Promise.resolve(body ? body.toString('utf8') : '');
+  return body ? body.toString('utf8') : '';
 }
 
-async function writeResult(res: http.ServerResponse, result: InferenceResult): Promise<void> {
-  if ('body' in result) {
-    result.headers['content-length'] = String(Buffer.byteLength(result.body));
-    res.writeHead(result.status, result.headers);
-    res.end(result.body);
-    return;
-  }
-  const src = result.stream;
+/** Writes a buffered body at once (no promise); a stream chunk by chunk. */
+function writeResult(res: http.ServerResponse, result: InferenceResult): void | Promise<void> {
+  if ('stream' in result) return writeStream(res, result.status, result.headers, result.stream);
+  result.headers['content-length'] = String(Buffer.byteLength(result.body));
+  res.writeHead(result.status, result.headers);
+  res.end(result.body);
+}
+
+async function writeStream(res: http.ServerResponse, status: number, headers: Record<string, string>, src: ChunkSource): Promise<void> {
   let closed = false;
   res.on('close', () => {
     if (!res.writableFinished) {
@@ -149,7 +175,7 @@ async function writeResult(res: http.ServerResponse, result: InferenceResult): P
       src.cancel();
     }
   });
-  res.writeHead(result.status, result.headers);
+  res.writeHead(status, headers);
   res.flushHeaders();
   for (;;) {
     const chunk = await src.next();
@@ -253,27 +279,14 @@ export async function startNodeServer(opts: NodeRouterOptions, createApp: AppFac
       void honoListener(req, res);
       return;
     }
-    const header = (n: string) => {
-      const v = req.headers[n];
-      return v === undefined ? null : Array.isArray(v) ? v.join(', ') : v;
-    };
+    const inference = new NodeInferenceRequest(kind, req);
     // A browser's request: its CORS headers are worked out alongside (src/core/cors.ts; never rejects).
-    const origin = header('origin');
-    const cors = origin ? corsHeadersFor(directory, origin, header('authorization')) : null;
-    const ac = new AbortController();
+    const origin = inference.header('origin');
+    const cors = origin ? corsHeadersFor(directory, origin, inference.header('authorization')) : null;
     res.on('close', () => {
-      if (!res.writableFinished) ac.abort();
+      if (!res.writableFinished) inference.signal.abort();
     });
-    handleInference(
-      {
-        kind,
-        path: inferenceEndpoints[kind].path,
-        header,
-        readBody: (limit, timeoutMs) => readNodeBody(req, limit, timeoutMs),
-        signal: ac.signal,
-      },
-      deps,
-    )
+    handleInference(inference, deps)
       .then((result) => (cors ? cors.then((h) => (Object.assign(result.headers, h), writeResult(res, result))) : writeResult(res, result)))
       .catch((err: unknown) => (cors ? cors.then((h) => writeError(res, err, h)) : writeError(res, err)));
   });

@@ -20,6 +20,12 @@ export interface Principal {
 /** What a presented key resolved to; `unknown` is cached too, so a repeated bad key costs no store lookup. */
 type KeyLookup = { tenantId: string; keyId: string } | 'unknown';
 
+/** The key of `Authorization: Bearer <key>`, or null when the header is not of that form. */
+function bearerKey(authorization: string): string | null {
+  const m = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
+  return m ? m[1]! : null;
+}
+
 /** Bound on cached key lookups (a flood of random keys must not grow memory without limit). */
 const MAX_CACHED_KEYS = 10_000;
 /** Bound on compiled tenants kept (each holds its pools' policy state). */
@@ -56,14 +62,26 @@ export class TenantDirectory {
   /** Resolves `Authorization: Bearer <key>` to a tenant, or throws 401. */
   async authenticate(authorization: string | null): Promise<Principal> {
     if (!authorization) throw errors.noKey();
-    const m = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
-    if (!m) throw errors.noKey();
-    const key = m[1]!;
+    const key = bearerKey(authorization);
+    if (!key) throw errors.noKey();
     const found = this.byKey.get(key) ?? (await this.lookupKey(key));
     if (found === 'unknown') throw errors.badKey();
     const tenant = await this.runtime(found.tenantId);
     if (!tenant) throw errors.badKey();
     return { tenant, keyId: found.keyId };
+  }
+
+  /**
+   * The principal for `authorization` when its key and its tenant are both cached and fresh, without a promise
+   * (the request path's usual case); undefined sends the caller to authenticate(), which also answers every error.
+   */
+  cached(authorization: string | null): Principal | undefined {
+    const key = authorization ? bearerKey(authorization) : null;
+    if (!key) return undefined;
+    const found = this.byKey.get(key);
+    if (!found || found === 'unknown') return undefined;
+    const tenant = this.runtimes.get(found.tenantId)?.value;
+    return tenant ? { tenant, keyId: found.keyId } : undefined;
   }
 
   async runtime(tenantId: string): Promise<RuntimeTenant | null> {

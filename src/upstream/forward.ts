@@ -3,11 +3,12 @@
 // and a total deadline. Returns the upstream response with its first body chunk already read, so a stream that
 // stalls before its first token can still fail over.
 import type { ModelRoute } from '../runtime-model/compile.ts';
+import { LightAbort, type AbortLike } from '../util/abort.ts';
 import type { TenantConfig } from '../config/schema.ts';
 import { errors, type HttpError } from '../api/errors.ts';
 import { decide, type Decision } from '../routing/decide.ts';
 import { type RoutingInput, uncachedChars } from '../routing/policies/policy.ts';
-import type { BackendState, BackendStates } from './backend-state.ts';
+import type { AttemptLease, BackendState, BackendStates } from './backend-state.ts';
 import type { Outcome } from './breaker.ts';
 import { UpstreamFailure, type UpstreamClient, type UpstreamResponse } from './types.ts';
 
@@ -19,7 +20,7 @@ export interface ForwardInput {
   body: string;
   headers: Record<string, string>;
   /** Aborted when the client goes away. */
-  clientSignal: AbortSignal;
+  clientSignal: AbortLike;
   now: () => number;
 }
 
@@ -34,8 +35,8 @@ export interface Forwarded {
   response: UpstreamResponse;
   /** First body chunk (null if the body was empty). */
   first: Uint8Array | null;
-  /** Per-attempt controller; abort it to cancel the upstream request. */
-  controller: AbortController;
+  /** Per-attempt abort; abort it to cancel the upstream request. */
+  controller: LightAbort;
   state: BackendState;
   attempts: AttemptRecord[];
   /** Time spent waiting on upstreams (for the overhead figure). */
@@ -66,7 +67,7 @@ export interface ForwardDeps {
 }
 
 /** Waits `ms`, or less if the signal aborts first (the caller checks the signal afterwards). */
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
+function sleep(ms: number, signal: AbortLike): Promise<void> {
   return new Promise<void>((resolve) => {
     const done = () => {
       clearTimeout(timer);
@@ -89,6 +90,77 @@ function parseRetryAfterMs(v: string | null): number | null {
   if (Number.isFinite(secs)) return Math.max(0, secs * 1000);
   const at = Date.parse(v);
   return Number.isFinite(at) ? Math.max(0, at - Date.now()) : null;
+}
+
+/**
+ * One attempt on one backend: its in-flight lease, its abort, and, once its response is handed over, what the
+ * caller settles (Forwarded). A class rather than closures per attempt.
+ */
+class Attempt implements Forwarded {
+  readonly controller = new LightAbort();
+  readonly lease: AttemptLease;
+  response!: UpstreamResponse;
+  first: Uint8Array | null = null;
+  upstreamMs = 0;
+  dispatchedAt = 0;
+  /** The first-byte timer fired (the abort is ours, not the client's or the backend's). */
+  timedOut = false;
+  /** Called back (readAllText's progress), so a bound function. */
+  readonly renew: () => void;
+  private readonly trial: boolean;
+  private readonly onClientAbort: () => void;
+  private settled = false;
+  private abandon: (() => void) | undefined;
+
+  constructor(
+    private readonly input: ForwardInput,
+    private readonly health: TenantConfig['health'],
+    readonly decision: Decision,
+    readonly state: BackendState,
+    readonly attempts: AttemptRecord[],
+    now: number,
+    ttlMs: number,
+    prefillChars: number,
+  ) {
+    this.trial = state.breaker.onSend();
+    this.lease = state.begin(
+      now,
+      ttlMs,
+      () => {
+        this.settle('neutral');
+        this.abandon?.();
+      },
+      prefillChars,
+    );
+    this.renew = () => this.lease.renew(input.now());
+    this.onClientAbort = () => this.controller.abort();
+    input.clientSignal.addEventListener('abort', this.onClientAbort, { once: true });
+  }
+
+  settle(outcome: Outcome): void {
+    if (this.settled) return;
+    this.settled = true;
+    const { input, state } = this;
+    state.end(this.lease);
+    let clientGone: boolean;
+    try {
+      clientGone = input.clientSignal.aborted;
+      input.clientSignal.removeEventListener('abort', this.onClientAbort);
+    } catch {
+      clientGone = true; // settled from another request's context (an expired lease): that request is gone
+    }
+    // Whatever the upstream did, a request the client abandoned says nothing about the backend.
+    state.breaker.onOutcome(clientGone && outcome === 'failure' ? 'neutral' : outcome, this.trial, input.now(), this.health);
+  }
+
+  onAbandon(run: () => void): void {
+    this.abandon = run;
+  }
+}
+
+function timeOut(a: Attempt): void {
+  a.timedOut = true;
+  a.controller.abort();
 }
 
 export async function forward(input: ForwardInput, deps: ForwardDeps): Promise<Forwarded> {
@@ -123,48 +195,17 @@ export async function forward(input: ForwardInput, deps: ForwardDeps): Promise<F
     const backend = decision.backend;
     tried.add(backend.id);
     const state = deps.states.get(backend.url);
-    const trial = state.breaker.onSend();
     // The slot is a lease: if this request's context dies before it settles (workerd drops a request whose
-    // client left without a word), the slot comes back by itself and `abandon` ends the work from elsewhere.
-    const abandon: { run?: () => void } = {};
+    // client left without a word), the slot comes back by itself and the attempt's abandon hook ends the work.
     // Its prefill work, for prefill-aware policies: the prompt less what the policy believed is cached there.
     const prefillChars = uncachedChars(input.routing, decision.matchedBlocks ?? 0);
-    const lease = state.begin(
-      now,
-      timeouts.firstByteMs + LEASE_GRACE_MS,
-      () => {
-        settle('neutral');
-        abandon.run?.();
-      },
-      prefillChars,
-    );
-    const controller = new AbortController();
-    const onClientAbort = () => controller.abort();
-    input.clientSignal.addEventListener('abort', onClientAbort, { once: true });
+    const a = new Attempt(input, health, decision, state, attempts, now, timeouts.firstByteMs + LEASE_GRACE_MS, prefillChars);
     const headers = backend.authorization ? { ...input.headers, authorization: backend.authorization } : input.headers;
     const sentAt = input.now();
-    let settled = false;
-    const settle = (outcome: Outcome) => {
-      if (settled) return;
-      settled = true;
-      state.end(lease);
-      let clientGone: boolean;
-      try {
-        clientGone = input.clientSignal.aborted;
-        input.clientSignal.removeEventListener('abort', onClientAbort);
-      } catch {
-        clientGone = true; // settled from another request's context (an expired lease): that request is gone
-      }
-      // Whatever the upstream did, a request the client abandoned says nothing about the backend.
-      state.breaker.onOutcome(clientGone && outcome === 'failure' ? 'neutral' : outcome, trial, input.now(), health);
-    };
+    a.dispatchedAt = sentAt;
     // One timer per attempt bounds connect + headers + first body chunk; it aborts the attempt, which rejects
     // whichever read is pending (no per-phase races or extra promises on the hot path).
-    let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      controller.abort();
-    }, timeouts.firstByteMs);
+    const timer = setTimeout(timeOut, timeouts.firstByteMs, a);
     try {
       const res = await deps.client.send({
         baseUrl: backend.url,
@@ -172,7 +213,7 @@ export async function forward(input: ForwardInput, deps: ForwardDeps): Promise<F
         method: 'POST',
         headers,
         body: input.body,
-        signal: controller.signal,
+        signal: a.controller,
         connectTimeoutMs: timeouts.connectMs,
       });
       // Engines that piggy-back their load on responses (the simulator's x-sim-*) refresh it for free.
@@ -184,7 +225,7 @@ export async function forward(input: ForwardInput, deps: ForwardDeps): Promise<F
         const ms = input.now() - sentAt;
         upstreamMs += ms;
         attempts.push({ backend: backend.id, outcome: `status ${res.status}`, ms });
-        settle(outcomeOfStatus(res.status));
+        a.settle(outcomeOfStatus(res.status));
         if (res.status === 429) {
           // Overload is not a fault: no breaker penalty. Wait out a short Retry-After, else move on at once.
           const retryAfter = res.header('retry-after');
@@ -198,33 +239,33 @@ export async function forward(input: ForwardInput, deps: ForwardDeps): Promise<F
         }
         continue;
       }
-      const first = await res.body.read();
-      state.firstByte(lease, input.now(), leaseTtlAfterFirstByte(timeouts));
+      let first = res.body.readNow?.();
+      if (first === undefined) first = await res.body.read();
+      state.firstByte(a.lease, input.now(), leaseTtlAfterFirstByte(timeouts));
       clearTimeout(timer);
       const ms = input.now() - sentAt;
       upstreamMs += ms;
       attempts.push({ backend: backend.id, outcome: `status ${res.status}`, ms });
       // The caller owns the response now and settles the attempt when it is done with the body.
-      return {
-        decision, response: res, first, controller, state, attempts, upstreamMs, dispatchedAt: sentAt, settle,
-        renew: () => lease.renew(input.now()),
-        onAbandon: (run) => void (abandon.run = run),
-      };
+      a.response = res;
+      a.first = first;
+      a.upstreamMs = upstreamMs;
+      return a;
     } catch (err) {
       clearTimeout(timer);
       const ms = input.now() - sentAt;
       upstreamMs += ms;
       if (input.clientSignal.aborted) {
-        settle('neutral');
+        a.settle('neutral');
         throw errors.clientClosed();
       }
-      const f = timedOut
+      const f = a.timedOut
         ? new UpstreamFailure('timeout', `no first byte within ${timeouts.firstByteMs} ms`)
         : err instanceof UpstreamFailure
           ? err
           : new UpstreamFailure('reset', String(err));
       attempts.push({ backend: backend.id, outcome: f.kind, ms });
-      settle('failure');
+      a.settle('failure');
       lastError = errors.upstreamFailure(backend.id, f);
     }
   }

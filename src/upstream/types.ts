@@ -1,5 +1,6 @@
 // The one place that talks to backends is src/upstream/. This is its runtime-neutral contract: the Node client
 // (undici Pool per backend, keep-alive) and the Workers client (fetch) both implement UpstreamClient.
+import type { AbortLike } from '../util/abort.ts';
 
 export interface UpstreamRequest {
   /** Backend base URL from config (origin + optional path prefix), e.g. http://127.0.0.1:9100 */
@@ -9,7 +10,8 @@ export interface UpstreamRequest {
   method: 'GET' | 'POST';
   headers: Record<string, string>;
   body?: string;
-  signal: AbortSignal;
+  /** An AbortSignal, or the request path's LightAbort (src/util/abort.ts). */
+  signal: AbortLike;
   connectTimeoutMs: number;
 }
 
@@ -17,6 +19,11 @@ export interface UpstreamRequest {
 export interface BodyReader {
   /** Next chunk, or null at the end. Rejects when the upstream breaks or the signal aborts. */
   read(): Promise<Uint8Array | null>;
+  /**
+   * Where the runtime can tell without waiting (Node): a chunk that has arrived, or null when the body has ended;
+   * undefined when read() would wait (or fail).
+   */
+  readNow?(): Uint8Array | null | undefined;
   /** Stops reading and releases the connection (destroys the socket if the body is not finished). */
   cancel(): void;
 }
@@ -37,32 +44,28 @@ const decoder = new TextDecoder();
 /**
  * Reads a whole (small) body as text. With `idleMs`, a body that sends nothing for that long is cancelled and the
  * read rejects with an UpstreamFailure 'timeout' (a backend that stalls after its first byte must not hold the
- * request forever); `onChunk` hears of every chunk (progress).
+ * request forever); `onChunk` hears of every chunk (progress). Chunks that are there already are taken without
+ * a wait; the idle timeout is one timer for the whole read, armed at the first wait, that looks at the time since
+ * the last chunk when it fires (no timer per chunk).
  */
 export async function readAllText(body: BodyReader, maxBytes = 16 * 1024 * 1024, idleMs?: number, onChunk?: () => void): Promise<string> {
   const parts: Uint8Array[] = [];
   let size = 0;
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  let stalled = false;
-  const arm = () => {
-    if (idleMs === undefined) return;
-    clearTimeout(timer);
-    timer = setTimeout(() => {
-      stalled = true;
-      body.cancel();
-    }, idleMs);
-  };
+  const watch = idleMs === undefined ? null : new IdleWatch(body, idleMs);
   try {
     for (;;) {
-      arm();
-      let chunk: Uint8Array | null;
-      try {
-        chunk = await body.read();
-      } catch (err) {
-        if (stalled) throw new UpstreamFailure('timeout', `no data for ${idleMs} ms`);
-        throw err;
+      let chunk = body.readNow?.();
+      if (chunk === undefined) {
+        watch?.waiting();
+        try {
+          chunk = await body.read();
+        } catch (err) {
+          if (watch?.stalled) throw new UpstreamFailure('timeout', `no data for ${idleMs} ms`);
+          throw err;
+        }
       }
       if (!chunk) break;
+      watch?.chunk();
       onChunk?.();
       size += chunk.byteLength;
       if (size > maxBytes) {
@@ -72,7 +75,7 @@ export async function readAllText(body: BodyReader, maxBytes = 16 * 1024 * 1024,
       parts.push(chunk);
     }
   } finally {
-    clearTimeout(timer);
+    watch?.stop();
   }
   if (parts.length === 1) return decoder.decode(parts[0]);
   const all = new Uint8Array(size);
@@ -82,6 +85,44 @@ export async function readAllText(body: BodyReader, maxBytes = 16 * 1024 * 1024,
     off += p.byteLength;
   }
   return decoder.decode(all);
+}
+
+/** readAllText's idle timeout: one timer, armed at the first wait, that looks at the time since the last chunk. */
+class IdleWatch {
+  stalled = false;
+  private lastChunkAt = performance.now();
+  private timer: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(
+    private readonly body: BodyReader,
+    private readonly idleMs: number,
+  ) {}
+
+  /** A read is about to wait. */
+  waiting(): void {
+    if (this.timer === undefined) this.timer = setTimeout(fireIdleWatch, this.idleMs - (performance.now() - this.lastChunkAt), this);
+  }
+
+  chunk(): void {
+    this.lastChunkAt = performance.now();
+  }
+
+  fire(): void {
+    const idle = performance.now() - this.lastChunkAt;
+    if (idle < this.idleMs) this.timer = setTimeout(fireIdleWatch, this.idleMs - idle, this);
+    else {
+      this.stalled = true;
+      this.body.cancel();
+    }
+  }
+
+  stop(): void {
+    clearTimeout(this.timer);
+  }
+}
+
+function fireIdleWatch(w: IdleWatch): void {
+  w.fire();
 }
 
 /** Classifies a thrown upstream error for retry/breaker decisions and the client message. */

@@ -18,16 +18,20 @@ export function combine32(a: number, b: number): number {
   return fmix32((Math.imul(a ^ 0x9e3779b9, 0x01000193) ^ b) >>> 0);
 }
 
+/** FNV-1a's 32-bit offset basis and prime (hashString; written out where a loop over grams inlines it). */
+export const FNV_OFFSET = 0x811c9dc5;
+export const FNV_PRIME = 0x01000193;
+
 /**
  * FNV-1a over the UTF-16 code units of s[start, end), seeded, then finalised with fmix32.
  * Hashing code units (not UTF-8 bytes) is deliberate: it needs no encoder, is identical in every JS runtime,
  * and is a pure function of the string, which is all an affinity key needs.
  */
 export function hashString(s: string, seed = 0, start = 0, end = s.length): number {
-  let h = (0x811c9dc5 ^ seed) >>> 0;
+  let h = (FNV_OFFSET ^ seed) >>> 0;
   for (let i = start; i < end; i++) {
     h ^= s.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
+    h = Math.imul(h, FNV_PRIME);
   }
   return fmix32(h);
 }

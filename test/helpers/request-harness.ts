@@ -3,6 +3,7 @@
 // together). Each backend answers from a script: a status, headers, body chunks with waits between them, a
 // stall, a broken connection, or a refused one.
 import { vi } from 'vitest';
+import type { AbortLike } from '../../src/util/abort.ts';
 import { parseTenantConfig, type TenantConfigInput } from '../../src/config/schema.ts';
 import { handleInference, type InferenceDeps, type InferenceResult, type RequestRecord } from '../../src/core/inference.ts';
 import type { InferenceKind } from '../../src/api/openai-api.ts';
@@ -43,7 +44,7 @@ export const SSE = { 'content-type': 'text/event-stream' };
 export const JSON_HEAD = { 'content-type': 'application/json' };
 export const COMPLETION = JSON.stringify({ choices: [{ index: 0, message: { role: 'assistant', content: 'hi' }, finish_reason: 'stop' }], usage: { prompt_tokens: 5, completion_tokens: 1 } });
 
-function aborted(signal: AbortSignal): Promise<never> {
+function aborted(signal: AbortLike): Promise<never> {
   return new Promise((_, reject) => {
     if (signal.aborted) reject(new UpstreamFailure('aborted', 'aborted'));
     signal.addEventListener('abort', () => reject(new UpstreamFailure('aborted', 'aborted')), { once: true });

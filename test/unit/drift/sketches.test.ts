@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { CatCounts } from '../../../src/drift/categorical.ts';
 import { extractFeatures } from '../../../src/drift/features.ts';
@@ -5,6 +6,7 @@ import { LogHist, ZERO_KEY } from '../../../src/drift/loghist.ts';
 import { NgramHist } from '../../../src/drift/ngram.ts';
 import { FeatureSketches } from '../../../src/drift/sketches.ts';
 import { fromBase64, toBase64 } from '../../../src/drift/varint.ts';
+import { hashString } from '../../../src/util/hash.ts';
 import { mulberry32, normalSampler } from './helpers.ts';
 import { trafficSource } from './traffic.ts';
 
@@ -111,6 +113,22 @@ describe('NgramHist', () => {
     expect(merged.prompts).toBe(2);
     expect(NgramHist.deserialize(merged.serialize()).counts).toEqual(merged.counts);
   });
+
+  it('puts each 3-gram of the first 1024 lower-cased characters in bucket hashString(gram) mod buckets (the stored format)', () => {
+    const text = fc.oneof(fc.string({ maxLength: 40 }), fc.string({ unit: 'binary', maxLength: 40 }), fc.string({ minLength: 1, maxLength: 30 }).map((x) => x.repeat(Math.ceil(1100 / x.length))), fc.constantFrom('İİİ ǅ ΣΑΣ', 'ab', ''));
+    fc.assert(
+      fc.property(text, fc.constantFrom(2, 256, 1024), (t, buckets) => {
+        const h = new NgramHist(buckets);
+        h.addText(t);
+        const expected = new Float64Array(buckets);
+        const s = t.slice(0, 1024).toLowerCase();
+        for (let i = 0; i + 3 <= s.length; i++) expected[hashString(s.slice(i, i + 3)) & (buckets - 1)]! += 1;
+        expect([...h.counts]).toEqual([...expected]);
+        expect(h.prompts).toBe(1);
+      }),
+      { numRuns: 100 },
+    );
+  }, 30_000);
 });
 
 describe('FeatureSketches', () => {
