@@ -18,7 +18,7 @@ npm ci --no-audit --no-fund
 echo "== lint (ESLint, type-aware; fails on any finding)"
 npm run --silent lint
 
-echo "== import boundaries (dependency-cruiser: .dependency-cruiser.cjs; fails on any violation not in the known list)"
+echo "== import boundaries (dependency-cruiser: .dependency-cruiser.cjs; fails on any violation; there is no exceptions list)"
 npm run --silent deps
 
 echo "== python: the official openai client in .venv (client e2e tests)"
