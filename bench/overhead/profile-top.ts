@@ -2,8 +2,11 @@
 // for frames under the given path filter (default: this repository's src/ and routes/).
 //
 //   KVB_ROUTER_NODE_FLAGS="--cpu-prof --cpu-prof-dir=/tmp/kvb-prof" npx tsx bench/overhead/run.ts --targets direct,kvroute-node --runs 1
-//   npx tsx bench/overhead/profile-top.ts /tmp/kvb-prof/CPU.*.cpuprofile [--top 30] [--filter /src/]
+//   npx tsx bench/overhead/profile-top.ts /tmp/kvb-prof/CPU.*.cpuprofile [--top 30] [--filter /src/] [--skip 10]
+// --skip S leaves out the first S seconds of the profile (start-up, the JIT's warm-up).
 import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { num, parseFlags } from '../../src/util/args.ts';
 
 interface Node {
@@ -17,10 +20,12 @@ const { values, positionals } = (() => {
   const argv = process.argv.slice(2);
   const files = argv.filter((a, i) => !a.startsWith('--') && !argv[i - 1]?.startsWith('--'));
   const flags = argv.filter((a) => !files.includes(a));
-  return { values: parseFlags(flags, { top: { type: 'string' }, filter: { type: 'string' } }), positionals: files };
+  return { values: parseFlags(flags, { top: { type: 'string' }, filter: { type: 'string' }, skip: { type: 'string' } }), positionals: files };
 })();
 const top = num('top', values.top, 30);
-const filter = values.filter ?? '/work/main/(src|routes)/';
+const skipUs = num('skip', values.skip, 0) * 1e6;
+// Default: this checkout's src/ and routes/, wherever it is.
+const filter = values.filter ?? `${path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')}/(src|routes)/`;
 
 for (const file of positionals) {
   const prof = JSON.parse(fs.readFileSync(file, 'utf8')) as { nodes: Node[]; samples: number[]; timeDeltas: number[] };
@@ -28,8 +33,14 @@ for (const file of positionals) {
   const parent = new Map<number, number>();
   for (const n of prof.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
   const hits = new Map<number, number>();
-  for (const s of prof.samples) hits.set(s, (hits.get(s) ?? 0) + 1);
-  const total = prof.samples.length;
+  let at = 0;
+  let total = 0;
+  prof.samples.forEach((s, i) => {
+    at += prof.timeDeltas[i] ?? 0;
+    if (at < skipUs) return;
+    hits.set(s, (hits.get(s) ?? 0) + 1);
+    total++;
+  });
   const key = (n: Node) => {
     const url = n.callFrame.url.replace(/^file:\/\//, '').replace(/.*node_modules\//, 'nm/');
     return `${n.callFrame.functionName || '(anonymous)'} ${url}:${n.callFrame.lineNumber + 1}`;

@@ -96,7 +96,10 @@ for (const n of opt.targets) if (n.endsWith(BASE) && !f['base-ref']) throw new E
 for (const n of opt.targets) if (!defOf(n)) throw new Error(`unknown target '${n}' (known: ${TARGETS.map((t) => t.name).join(', ')})`);
 if (!opt.targets.includes('direct')) opt.targets.unshift('direct'); // the baseline for "added latency"
 
-const command = `npx tsx bench/overhead/run.ts ${process.argv.slice(2).join(' ')}`.trim();
+// As it was run: the port range and the niceness it inherited count too (a run under `nice -n 19` on a busy
+// machine gets far less CPU than one without).
+const inherited = [process.env.KVROUTE_PORT_RANGE ? `KVROUTE_PORT_RANGE=${process.env.KVROUTE_PORT_RANGE} ` : '', os.getPriority() > 0 ? `nice -n ${os.getPriority()} ` : ''].join('');
+const command = `${inherited}npx tsx bench/overhead/run.ts ${process.argv.slice(2).join(' ')}`.trim();
 // A shared system prompt of --prompt-chars characters (so prefix hashing and affinity have whole blocks to work
 // on, as with real chat traffic) and a short user turn. Every target gets the same bytes.
 const system = 'You are a concise assistant for the kvroute overhead benchmark. '.repeat(Math.ceil(opt.promptChars / 64)).slice(0, opt.promptChars);

@@ -282,43 +282,52 @@ const w :Workerd.Worker = (
   return { origin: `http://127.0.0.1:${port}`, path: '/v1/chat/completions', headers: { ...JSON_CT, authorization: `Bearer ${API_KEY}` }, proc, notes: v };
 }
 
-const kvrouteWorkerd: TargetDef = {
-  name: 'kvroute-workerd',
-  describe: 'kvroute Worker bundle (wrangler --dry-run) on standalone workerd, KVROUTE_STATIC_CONFIG text binding',
-  async start(ctx) {
-    const dir = path.join(ctx.tmp, 'workerd');
-    const bundle = path.join(dir, 'bundle');
-    fs.mkdirSync(dir, { recursive: true });
-    const wr = spawnSync(process.execPath, [path.join(ctx.root, 'node_modules/wrangler/bin/wrangler.js'), 'deploy', '--dry-run', '--outdir', bundle], {
-      cwd: ctx.kvrouteRoot,
-      env: env(),
-      encoding: 'utf8',
-      timeout: 120_000,
-    });
-    if (wr.status !== 0) throw new Error(`wrangler deploy --dry-run failed:\n${(wr.stdout + wr.stderr).slice(-2000)}`);
-    const entry = fs.existsSync(path.join(bundle, 'worker.js')) ? 'worker.js' : 'index.js';
-    fs.writeFileSync(path.join(dir, 'kvroute-config.json'), kvrouteConfig(ctx));
-    return serveOnWorkerd(ctx, 'kvroute-workerd', dir, bundleModules(bundle, entry), wranglerToml(ctx.kvrouteRoot), [
-      '(name = "KVROUTE_STATIC_CONFIG", text = embed "kvroute-config.json")',
-      '(name = "KVROUTE_LOCAL_DEV", text = "1")',
-    ]);
-  },
-};
+/** A worker bundled into its own scratch dir (`bundle` writes DIR/bundle and says how to serve it), on workerd. */
+function workerdTarget(
+  name: string,
+  describe: string,
+  bundle: (ctx: Ctx, dir: string, out: string) => Promise<{ entry: string; compat: { date: string; flags: string[] }; bindings: string[] }>,
+): TargetDef {
+  return {
+    name,
+    describe,
+    async start(ctx) {
+      const dir = path.join(ctx.tmp, name);
+      const out = path.join(dir, 'bundle');
+      fs.mkdirSync(dir, { recursive: true });
+      const { entry, compat, bindings } = await bundle(ctx, dir, out);
+      return serveOnWorkerd(ctx, name, dir, bundleModules(out, entry), compat, bindings);
+    },
+  };
+}
+
+const kvrouteWorkerd = workerdTarget('kvroute-workerd', 'kvroute Worker bundle (wrangler --dry-run) on standalone workerd, KVROUTE_STATIC_CONFIG text binding', async (ctx, dir, out) => {
+  const wr = spawnSync(process.execPath, [path.join(ctx.root, 'node_modules/wrangler/bin/wrangler.js'), 'deploy', '--dry-run', '--outdir', out], {
+    cwd: ctx.kvrouteRoot,
+    env: env(),
+    encoding: 'utf8',
+    timeout: 120_000,
+  });
+  if (wr.status !== 0) throw new Error(`wrangler deploy --dry-run failed:\n${(wr.stdout + wr.stderr).slice(-2000)}`);
+  fs.writeFileSync(path.join(dir, 'kvroute-config.json'), kvrouteConfig(ctx));
+  return {
+    entry: fs.existsSync(path.join(out, 'worker.js')) ? 'worker.js' : 'index.js',
+    compat: wranglerToml(ctx.kvrouteRoot),
+    bindings: ['(name = "KVROUTE_STATIC_CONFIG", text = embed "kvroute-config.json")', '(name = "KVROUTE_LOCAL_DEV", text = "1")'],
+  };
+});
 
 // ---------------------------------------------------------------------------------------- hono-floor-workerd
-const honoFloorWorkerd: TargetDef = {
-  name: 'hono-floor-workerd',
-  describe: 'reference: minimal Hono worker on standalone workerd forwarding with fetch, no auth/config/routing (hono-floor-worker.ts)',
-  async start(ctx) {
-    const dir = path.join(ctx.tmp, 'hono-floor-workerd');
-    const bundle = path.join(dir, 'bundle');
-    fs.mkdirSync(dir, { recursive: true });
+const honoFloorWorkerd = workerdTarget(
+  'hono-floor-workerd',
+  'reference: minimal Hono worker on standalone workerd forwarding with fetch, no auth/config/routing (hono-floor-worker.ts)',
+  async (ctx, _dir, out) => {
     // esbuild (what wrangler bundles with) is enough for a worker without Durable Objects or other bindings.
     const { build } = await import('esbuild');
-    await build({ entryPoints: [path.join(ctx.root, 'bench/overhead/hono-floor-worker.ts')], bundle: true, format: 'esm', platform: 'neutral', target: 'es2022', outfile: path.join(bundle, 'worker.js'), logLevel: 'error' });
-    return serveOnWorkerd(ctx, 'hono-floor-workerd', dir, bundleModules(bundle, 'worker.js'), wranglerToml(ctx.root), [`(name = "UPSTREAM", text = ${capnpString(`http://127.0.0.1:${ctx.upstreamPort}`)})`]);
+    await build({ entryPoints: [path.join(ctx.root, 'bench/overhead/hono-floor-worker.ts')], bundle: true, format: 'esm', platform: 'neutral', target: 'es2022', outfile: path.join(out, 'worker.js'), logLevel: 'error' });
+    return { entry: 'worker.js', compat: wranglerToml(ctx.root), bindings: [`(name = "UPSTREAM", text = ${capnpString(`http://127.0.0.1:${ctx.upstreamPort}`)})`] };
   },
-};
+);
 
 export const TARGETS: TargetDef[] = [direct, nginx, nodeFloor, honoFloorWorkerd, portkey, kvrouteNode, kvrouteNodeNoAnalytics, kvrouteWorkerd];
 /** Measured unless --targets says otherwise (node-floor is an optional reference). */

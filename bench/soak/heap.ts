@@ -18,7 +18,7 @@ interface Target {
 }
 
 /** One DevTools session with one isolate: send() a method, get its result; events go to `onEvent`. */
-class Session {
+export class Session {
   private next = 1;
   private waiting = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
   onEvent: (method: string, params: Record<string, unknown>) => void = () => {};
@@ -64,11 +64,12 @@ class Session {
   }
 }
 
-async function targets(port: number): Promise<Target[]> {
+export async function targets(port: number): Promise<Target[]> {
   return (await (await fetch(`http://127.0.0.1:${port}/json/list`)).json()) as Target[];
 }
 
-async function withSession<T>(port: number, target: string, f: (s: Session) => Promise<T>): Promise<T> {
+/** Runs `f` with a DevTools session on one inspector target of the workerd process at `port`. */
+export async function withSession<T>(port: number, target: string, f: (s: Session) => Promise<T>): Promise<T> {
   const t = (await targets(port)).find((x) => x.id === target);
   if (!t) throw new Error(`no inspector target '${target}' on port ${port}`);
   const s = await Session.open(t.webSocketDebuggerUrl);

@@ -5,6 +5,7 @@
 // Events are idempotent by `event_id`: every sink ignores or collapses a second write of the same id.
 import { z } from 'zod';
 import { MAX_FINISH_REASON_CHARS } from '../stream/completion-facts.ts';
+import { timeOrderedId } from '../util/ids.ts';
 
 /** 2: adds `drift_status` events and the `drift_*` columns (migrations add them to v1 tables). */
 export const EVENT_SCHEMA_VERSION = 2;
@@ -138,9 +139,9 @@ export type DriftStatusEvent = z.output<typeof driftStatusEventSchema>;
 export type AnalyticsEvent = z.output<typeof analyticsEventSchema>;
 export type AnalyticsEventInput = z.input<typeof analyticsEventSchema>;
 
-/** A fresh event id (crypto.randomUUID exists on Workers and Node 20). */
+/** A fresh event id, time-ordered (src/util/ids.ts): stores keyed by event_id add each event at the end. */
 export function newEventId(): string {
-  return crypto.randomUUID();
+  return timeOrderedId();
 }
 
 // ---- Row mapping (ClickHouse and SQLite share the column list) -----------------------------------------------

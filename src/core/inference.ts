@@ -15,6 +15,7 @@ import type { ShadowLimiter } from '../experiments/shadow/limiter.ts';
 import { KeepaliveSource } from '../stream/keepalive.ts';
 import { SseRelay, sseErrorEvent, type ChunkSource, type StreamOutcome } from '../stream/relay.ts';
 import type { AbortLike } from '../util/abort.ts';
+import { timeOrderedId } from '../util/ids.ts';
 import { CompletionStreamObserver, summariseCompletionBody } from '../stream/sse.ts';
 import type { TenantDirectory } from '../tenants/directory.ts';
 import type { BackendStates } from '../upstream/backend-state.ts';
@@ -314,7 +315,8 @@ function recordFailure(ctx: RequestContext, err: unknown): void {
 
 export async function handleInference(req: InferenceRequest, deps: InferenceDeps): Promise<InferenceResult> {
   const startedAt = deps.now();
-  const samplingId = crypto.randomUUID();
+  // Random, and time-ordered: the analytics stores index events by this id (the request id when the client sent none).
+  const samplingId = timeOrderedId();
   const requestId = requestIdOf(req, samplingId);
   let ctx: RequestContext | null = null;
   try {

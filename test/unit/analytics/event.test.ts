@@ -1,5 +1,5 @@
-import { describe, it, expect } from 'vitest';
-import { analyticsEventSchema, EVENT_COLUMNS, toRow, toWaeDataPoint, WAE_BLOBS, WAE_DOUBLES } from '../../../src/analytics/event.ts';
+import { describe, it, expect, vi } from 'vitest';
+import { analyticsEventSchema, EVENT_COLUMNS, newEventId, toRow, toWaeDataPoint, WAE_BLOBS, WAE_DOUBLES } from '../../../src/analytics/event.ts';
 import { clickhouseMigrations, sqliteMigrations } from '../../../src/analytics/migrations.ts';
 import { pairEvent, requestEvent } from './fixtures.ts';
 
@@ -9,6 +9,23 @@ describe('event schema', () => {
     expect(e).toMatchObject({ experiment: '', arm: '', status: 0, error_class: '', ttft_ms: null, shadowed: false });
     expect(analyticsEventSchema.safeParse({ ...e, event_id: 'nope' }).success).toBe(false);
     expect(analyticsEventSchema.safeParse({ ...e, error_class: 'weird' }).success).toBe(false);
+  });
+
+  it('event ids are UUIDs that sort by the millisecond they were made (version 7): stores keyed by them append', () => {
+    const now = vi.spyOn(Date, 'now');
+    const ids: string[] = [];
+    for (const t of [1_700_000_000_000, 1_700_000_000_001, 1_700_000_001_000, 1_700_003_600_000, 2_000_000_000_000]) {
+      now.mockReturnValue(t);
+      ids.push(newEventId(), newEventId());
+    }
+    now.mockRestore();
+    for (const id of ids) {
+      expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+      expect(analyticsEventSchema.safeParse({ type: 'request', event_id: id, ts: 1, tenant: 't', request_id: 'r', correlation_id: 'r', model: 'm' }).success).toBe(true);
+    }
+    expect(ids[0]!.slice(0, 13)).toBe('018bcfe5-6800'); // 1_700_000_000_000 ms as 48 bits of hex
+    for (let i = 2; i < ids.length; i++) expect(ids[i - 2]! < ids[i]!).toBe(true); // a later millisecond sorts after
+    expect(new Set(Array.from({ length: 10_000 }, newEventId)).size).toBe(10_000);
   });
 
   it('maps request and pair events to the same flat row, with every column present', () => {

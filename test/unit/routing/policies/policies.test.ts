@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { CacheAwarePolicy } from '../../../../src/routing/policies/cache-aware.ts';
 import { ConsistentHashPolicy } from '../../../../src/routing/policies/consistent-hash.ts';
@@ -56,6 +57,18 @@ describe('load', () => {
     sends.record('b0', 1300);
     expect(effectiveLoad(c, 1500, 5000, sends)).toBe(10); // two sends after the report
     expect(effectiveLoad(c, 7000, 5000, sends)).toBe(1); // report too old: own in-flight only
+  });
+
+  it('counts the sends at or after a time, whatever order they were recorded in', () => {
+    fc.assert(
+      fc.property(fc.array(fc.integer({ min: 0, max: 50 }), { maxLength: 300 }), fc.boolean(), fc.integer({ min: -1, max: 52 }), (times, sorted, since) => {
+        const sends = new SendLog(1e9);
+        const recorded = sorted ? [...times].sort((a, b) => a - b) : times;
+        for (const t of recorded) sends.record('b0', t);
+        expect(sends.since('b0', since)).toBe(recorded.filter((t) => t >= since).length);
+        expect(sends.since('b1', since)).toBe(0);
+      }),
+    );
   });
 
   it('the bounded-load cap admits up to ceil(c * (total + 1) / n)', () => {
