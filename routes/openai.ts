@@ -31,11 +31,12 @@ export function streamOf(src: ChunkSource, onEnd: () => void = () => {}): Readab
  * tears down a request's context when the client goes away, and with it the stream's timers and the abort event
  * that release the backend, unless the context is kept alive for work still pending.
  */
-export function toResponse(r: InferenceResult, defer?: (p: Promise<unknown>) => void): Response {
+export function toResponse(r: InferenceResult, defer?: (p: Promise<unknown>) => void, clientBody?: Platform['clientBody']): Response {
   if ('body' in r) return new Response(r.body, { status: r.status, headers: r.headers });
   let ended!: () => void;
   if (defer) defer(new Promise<void>((resolve) => (ended = resolve)));
-  return new Response(streamOf(r.stream, () => ended?.()), { status: r.status, headers: r.headers });
+  const body = streamOf(r.stream, () => ended?.());
+  return new Response(clientBody ? clientBody(body) : body, { status: r.status, headers: r.headers });
 }
 
 function deferOf(c: Context, p: Platform): (x: Promise<unknown>) => void {
@@ -67,7 +68,7 @@ export function openaiRoutes(p: Platform): Hono {
         },
         { directory: p.directory, states: p.states, client: p.client, now: p.now, defer, onRecord: p.hooks?.onRecord, emit: p.hooks?.emit, shadowLimiter: p.hooks?.shadowLimiter },
       );
-      return toResponse(result, defer);
+      return toResponse(result, defer, p.clientBody);
     } catch (err) {
       return errorResponse(err);
     }

@@ -28,6 +28,11 @@ export interface Platform {
   requestTarget?(c: Context): string | undefined;
   /** Monotonic ms. */
   now(): number;
+  /**
+   * Wraps a streamed response body on its way to the client, where the runtime learns of a departed client only
+   * through a body of its own (workerd: src/workers/client-body.ts). Absent: the body is sent as it is.
+   */
+  clientBody?(body: ReadableStream<Uint8Array>): ReadableStream<Uint8Array>;
   /** Fallback for work after the response where no execution context exists (Node). */
   defer(p: Promise<unknown>): void;
   /** Per-request hooks: after-response work (analytics, drift) and shadow legs. */

@@ -31,6 +31,7 @@ import { DurableDriftStore } from '../workers/drift-durable-object.ts';
 import type { Env } from '../workers/env.ts';
 import { KvTenantStore } from '../workers/kv-tenant-store.ts';
 import { durableBoardCall } from '../workers/popularity-board-call.ts';
+import { nativeClientBody } from '../workers/client-body.ts';
 
 export type { Env } from '../workers/env.ts';
 
@@ -99,6 +100,7 @@ async function build(env: Env, createApp: AppFactory): Promise<Isolate> {
     egress: () => egressOf(env),
     now,
     defer: (p) => void p.catch(() => {}),
+    clientBody: nativeClientBody,
     hooks: { onRecord: afterResponse({ emit, drift, now, states }), emit, shadowLimiter: emit ? new ShadowLimiter() : undefined },
     driftStore: driftStore ?? undefined,
     reportQueryable: () => (reports ??= reportQueryable(env)),
