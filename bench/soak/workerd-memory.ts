@@ -143,7 +143,7 @@ async function main(): Promise<void> {
   console.log(md.join('\n'));
 }
 
-main().catch(async (e) => {
+main().catch(async (e: unknown) => {
   console.error(e);
   await killAll();
   process.exit(1);
