@@ -9,7 +9,8 @@ import { completionFacts, receiptOf, usageOf, type ReceiptReader, type Usage } f
 import { responsesUsageInText } from '../stream/responses-usage.ts';
 
 export interface RequestRecordLike {
-  requestId: string;
+  /** The router's own random id for the request (sampling keys on it; the request id may be the client's). */
+  samplingId: string;
   tenantId: string;
   model: string;
   body: object;
@@ -88,5 +89,5 @@ export function observationFromRecord(rec: RequestRecordLike, facts: ResponseFac
 
 /** Everything `DriftRecorder.observe` needs from a record; `arm` is the experiment arm ('' when none). */
 export function driftObservationOf(rec: RequestRecordLike, config: DriftConfig, arm = '', facts?: ResponseFacts): DriftObservation {
-  return { tenantId: rec.tenantId, config, requestId: rec.requestId, model: rec.model, arm, body: rec.body as Record<string, unknown>, response: observationFromRecord(rec, facts) };
+  return { tenantId: rec.tenantId, config, samplingId: rec.samplingId, model: rec.model, arm, body: rec.body as Record<string, unknown>, response: observationFromRecord(rec, facts) };
 }

@@ -26,8 +26,12 @@ export interface DriftRecorderDeps {
 export interface DriftObservation {
   tenantId: string;
   config: DriftConfig;
-  /** Used for deterministic sampling. */
-  requestId: string;
+  /**
+   * The router's own random id for the request, which decides sampling (the same id always gets the same
+   * verdict). Never the request id a client may have chosen (x-request-id): a client must not pick whether it
+   * is sketched.
+   */
+  samplingId: string;
   model: string;
   /** Experiment arm ('' or 'control' when the tenant runs no experiment). */
   arm: string;
@@ -91,7 +95,7 @@ export function createDriftRecorder(deps: DriftRecorderDeps): DriftRecorder {
     observe(o) {
       const cfg = o.config;
       if (!cfg.enabled) return undefined;
-      if (cfg.sampling < 1 && unitFloat(hashString(o.requestId)) >= cfg.sampling) return undefined;
+      if (cfg.sampling < 1 && unitFloat(hashString(o.samplingId)) >= cfg.sampling) return undefined;
       const at = now();
       accumulator.record(o.tenantId, cfg, o.model, o.arm, extractFeatures(o.body, o.response), at);
       if (at - lastFlush < cfg.flushInterval && accumulator.pending < maxPending) return undefined;

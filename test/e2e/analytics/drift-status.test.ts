@@ -97,7 +97,7 @@ describe('drift status -> Node buffer -> ClickHouse', () => {
       for (let i = 0; i < count; i++) {
         clock = start + Math.floor((i * span) / count);
         const r = next();
-        await recorder.observe({ tenantId: 'acme', config, requestId: `r${clock}-${i}`, model: 'llama-3-8b', arm: 'control', body: r.body, response: r.response });
+        await recorder.observe({ tenantId: 'acme', config, samplingId: `r${clock}-${i}`, model: 'llama-3-8b', arm: 'control', body: r.body, response: r.response });
       }
       clock = start + span;
       await recorder.flush();

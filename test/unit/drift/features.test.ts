@@ -61,7 +61,7 @@ describe('reading usage from the router record', () => {
     expect(usageAndFinish(tail)).toEqual({ usage: { promptTokens: 3, completionTokens: 4, cachedTokens: 0 }, finishReason: 'stop' });
   });
   it('maps stream outcomes to failure classes', () => {
-    const rec = { requestId: 'r', tenantId: 't', model: 'm', body: {}, status: 200, ttftMs: 5, latencyMs: 50, outcome: 'idle_timeout', responseText: '' };
+    const rec = { samplingId: 'r', tenantId: 't', model: 'm', body: {}, status: 200, ttftMs: 5, latencyMs: 50, outcome: 'idle_timeout', responseText: '' };
     expect(observationFromRecord(rec)).toMatchObject({ status: 200, failure: 'timeout', ttftMs: 5, latencyMs: 50 });
   });
 });

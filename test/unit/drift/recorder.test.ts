@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { driftConfigSchema } from '../../../src/config/drift.ts';
 import type { DriftDelta } from '../../../src/drift/aggregate.ts';
 import { createDriftRecorder } from '../../../src/drift/recorder.ts';
+import { driftObservationOf } from '../../../src/drift/from-record.ts';
 import { MemoryDriftStore, type DriftStore } from '../../../src/drift/store.ts';
 import { trafficSource } from './traffic.ts';
 
@@ -12,7 +13,7 @@ function observeMany(recorder: ReturnType<typeof createDriftRecorder>, config: R
   const flushes: Array<Promise<void>> = [];
   for (let i = 0; i < count; i++) {
     const r = next();
-    const f = recorder.observe({ tenantId: 'acme', config, requestId: `req-${i}`, model: 'm', arm: '', body: r.body, response: r.response });
+    const f = recorder.observe({ tenantId: 'acme', config, samplingId: `req-${i}`, model: 'm', arm: '', body: r.body, response: r.response });
     if (f) flushes.push(f);
   }
   return flushes;
@@ -44,11 +45,29 @@ describe('createDriftRecorder', () => {
     expect((await inner.report('acme')).groups[0]?.requests).toBe(120);
   });
 
-  it('samples deterministically by request id and skips disabled tenants', async () => {
+  it('samples deterministically by sampling id and skips disabled tenants', async () => {
     const store = new MemoryDriftStore(() => T0);
     const recorder = createDriftRecorder({ store, now: () => T0 });
     await Promise.all(observeMany(recorder, driftConfigSchema.parse({ sampling: 0.25 }), 2000));
     await Promise.all(observeMany(recorder, driftConfigSchema.parse({ enabled: false }), 500));
+    await recorder.flush();
+    const n = (await store.report('acme')).groups[0]!.requests;
+    expect(n).toBeGreaterThan(400);
+    expect(n).toBeLessThan(600);
+  });
+
+  // The request id may be the client's own x-request-id: sampling on it would let a client choose to be sketched
+  // or not. Records that share one request id but not the router's sampling id are sampled each on its own.
+  it("samples on the router's sampling id, not on a request id the client chose", async () => {
+    const store = new MemoryDriftStore(() => T0);
+    const recorder = createDriftRecorder({ store, now: () => T0 });
+    const config = driftConfigSchema.parse({ sampling: 0.5 });
+    const next = trafficSource(3);
+    for (let i = 0; i < 1000; i++) {
+      const r = next();
+      const rec = { requestId: 'chosen-by-the-client', samplingId: `router-${i}`, tenantId: 'acme', model: 'm', body: r.body, status: 200, ttftMs: 5, latencyMs: 50, outcome: 'completed', responseText: '' };
+      void recorder.observe(driftObservationOf(rec, config));
+    }
     await recorder.flush();
     const n = (await store.report('acme')).groups[0]!.requests;
     expect(n).toBeGreaterThan(400);

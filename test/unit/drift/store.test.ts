@@ -77,7 +77,7 @@ function harness(kind: 'memory' | 'durable', configInput: Record<string, unknown
       clock = start + Math.floor((i * span) / count);
       const r = next();
       // The flush it may start also goes to waitUntil, i.e. into `pending`, awaited below.
-      void recorder.observe({ tenantId: 'acme', config, requestId: `r${clock}-${i}`, model, arm, body: r.body, response: r.response });
+      void recorder.observe({ tenantId: 'acme', config, samplingId: `r${clock}-${i}`, model, arm, body: r.body, response: r.response });
     }
     clock = start + span;
     await Promise.all(pending.splice(0));
