@@ -65,7 +65,7 @@ export const driftConfigSchema = z
     features: z.partialRecord(z.enum(featureNames), z.boolean()).default({}).describe(
       'features switched off are neither sketched nor reported (all on by default)',
     ),
-    sampling: z.number().min(0).max(1).default(1).describe('share of requests sketched (deterministic by request id)'),
+    sampling: z.number().min(0).max(1).default(1).describe('share of requests sketched (decided by an id the router draws per request, not by the x-request-id a client sends)'),
     flushInterval: durationSchema.default(10_000).describe('how often an isolate flushes its sketches to the store'),
   })
   .superRefine((cfg, ctx) => {
