@@ -173,6 +173,8 @@ interface RunRow {
   run: number;
   sat?: Sat;
   stream?: StreamResult;
+  /** CPU µs of the target's processes per completed stream during the streaming phase (direct: the upstream's). */
+  streamCpuUs?: number;
   low?: RateResult;
 }
 
@@ -281,7 +283,9 @@ async function main() {
       if (!t) continue;
       await settle();
       await streamLoad(t, streamBody, opt.streamConcurrency, 500); // warm the client's connections
+      const c0 = groupTicks(t.proc?.proc);
       const s = (rowOf(n).stream = await streamLoad(t, streamBody, opt.streamConcurrency, opt.streamDuration * 1000));
+      rowOf(n).streamCpuUs = ((groupTicks(t.proc?.proc) - c0) * 1e4) / Math.max(1, s.streams); // a tick is 10 ms
       log(`run ${run + 1}/${opt.runs} ${n.padEnd(16)} streaming c=${opt.streamConcurrency} TTFB p50 ${fmt(s.ttfbP50)} ms p99 ${fmt(s.ttfbP99)} ms (${fmtInt(s.streamsPerSec)} streams/s${s.errors + s.incomplete ? `, errors ${s.errors} incomplete ${s.incomplete}: ${s.errorSample}` : ''})`);
     }
     for (const n of order) {
@@ -308,7 +312,7 @@ async function main() {
     running.has(a) && running.has(b) ? median(runsOf(a).map((r, i) => fn(r) / fn(runsOf(b)[i]!))) : NaN;
   const cpuUs = (r: RunRow) => (r.sat!.cpu * 1e4) / r.sat!.rps;
   const added = (a: string, fn: (r: RunRow) => number) => (running.has(a) ? median(runsOf(a).map((r, i) => fn(r) - fn(runsOf('direct')[i]!))) : NaN);
-  const summary: Record<string, Record<'rps' | 'cpu' | 'cpuUsPerReq' | 'cpuVsFloor' | 'p50' | 'p99' | 'rpsVsDirect' | 'rpsVsNginx' | 'rpsVsPortkey' | 'errors' | 'ttfbP50' | 'ttfbP99' | 'ttfbAddedP50' | 'lowP50' | 'lowP99' | 'lowAddedP50', number>> = {};
+  const summary: Record<string, Record<'rps' | 'cpu' | 'cpuUsPerReq' | 'cpuVsFloor' | 'p50' | 'p99' | 'rpsVsDirect' | 'rpsVsNginx' | 'rpsVsPortkey' | 'errors' | 'streamCpuUs' | 'streamCpuVsFloor' | 'ttfbP50' | 'ttfbP99' | 'ttfbAddedP50' | 'lowP50' | 'lowP99' | 'lowAddedP50', number>> = {};
   for (const n of final) {
     summary[n] = {
       rps: median(perRun(n, (r) => r.sat!.rps)),
@@ -321,6 +325,8 @@ async function main() {
       rpsVsNginx: ratio(n, 'nginx', (r) => r.sat!.rps),
       rpsVsPortkey: ratio(n, 'portkey', (r) => r.sat!.rps),
       errors: runsOf(n).reduce((s, r) => s + r.sat!.non2xx + r.sat!.errors + r.sat!.timeouts + r.stream!.errors + r.stream!.incomplete + r.low!.errors, 0),
+      streamCpuUs: median(perRun(n, (r) => r.streamCpuUs!)),
+      streamCpuVsFloor: ratio(n, floorOf(n), (r) => r.streamCpuUs!),
       ttfbP50: median(perRun(n, (r) => r.stream!.ttfbP50)),
       ttfbP99: median(perRun(n, (r) => r.stream!.ttfbP99)),
       ttfbAddedP50: added(n, (r) => r.stream!.ttfbP50),
@@ -357,18 +363,19 @@ async function main() {
 
   // -------------------------------------------------------------------------------------------- report
   const md: string[] = [];
-  md.push(`| target | req/s | p50 ms | p99 ms | CPU % | CPU µs/req | CPU/req ÷ floor | req/s ÷ nginx | stream TTFB p50 ms | TTFB p99 ms | @${opt.lowRate} req/s p50 ms | p99 ms | p50 added vs direct ms |`);
-  md.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+  md.push(`| target | req/s | p50 ms | p99 ms | CPU % | CPU µs/req | CPU/req ÷ floor | req/s ÷ nginx | stream CPU µs | ÷ floor | stream TTFB p50 ms | TTFB p99 ms | @${opt.lowRate} req/s p50 ms | p99 ms | p50 added vs direct ms |`);
+  md.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
   for (const n of final) {
     const s = summary[n];
     if (!s) continue;
     md.push(
-      `| ${n}${s.errors ? ` (${s.errors} errors)` : ''} | ${fmtInt(s.rps)} | ${fmt(s.p50, 0)} | ${fmt(s.p99, 0)} | ${fmt(s.cpu, 0)} | ${fmt(s.cpuUsPerReq, 0)} | ${Number.isNaN(s.cpuVsFloor) ? '—' : fmt(s.cpuVsFloor)} | ${fmt(s.rpsVsNginx)} | ${fmt(s.ttfbP50)} | ${fmt(s.ttfbP99)} | ${fmt(s.lowP50, 3)}${s.rps < 2 * opt.lowRate ? ' †' : ''} | ${fmt(s.lowP99, 3)} | ${n === 'direct' ? '—' : fmt(s.lowAddedP50, 3)} |`,
+      `| ${n}${s.errors ? ` (${s.errors} errors)` : ''} | ${fmtInt(s.rps)} | ${fmt(s.p50, 0)} | ${fmt(s.p99, 0)} | ${fmt(s.cpu, 0)} | ${fmt(s.cpuUsPerReq, 0)} | ${Number.isNaN(s.cpuVsFloor) ? '—' : fmt(s.cpuVsFloor)} | ${fmt(s.rpsVsNginx)} | ${fmt(s.streamCpuUs, 0)} | ${Number.isNaN(s.streamCpuVsFloor) ? '—' : fmt(s.streamCpuVsFloor)} | ${fmt(s.ttfbP50)} | ${fmt(s.ttfbP99)} | ${fmt(s.lowP50, 3)}${s.rps < 2 * opt.lowRate ? ' †' : ''} | ${fmt(s.lowP99, 3)} | ${n === 'direct' ? '—' : fmt(s.lowAddedP50, 3)} |`,
     );
   }
-  for (const [n, why] of Object.entries(unavailable)) md.push(`| ${n} | not measured: ${why.replaceAll('|', '/').slice(0, 160)} | | | | | | | | | | | |`);
+  for (const [n, why] of Object.entries(unavailable)) md.push(`| ${n} | not measured: ${why.replaceAll('|', '/').slice(0, 160)} | | | | | | | | | | | | | |`);
   md.push('');
   for (const [name, c] of Object.entries(checks)) md.push(`- ${Number.isNaN(c.value) ? 'not measured' : c.holds ? 'holds' : 'FAILS'}: ${name} (median of per-run values: ${fmt(c.value)})`);
+  md.push('- stream CPU µs: CPU time of the target\'s own processes per completed stream in the streaming phase; ÷ floor as for CPU/req.');
   md.push('- CPU/req ÷ floor: per run, the target\'s CPU µs/req over its runtime\'s floor in the same run (Node targets: node-floor; workerd targets: hono-floor-workerd), median over runs.');
   md.push('- CPU % / µs per request: CPU time of the target\'s own processes during the saturated phase (from /proc; for direct, the upstream\'s). It is less sensitive to other load on a shared machine than req/s.');
   if (final.some((n) => (summary[n]?.rps ?? Infinity) < 2 * opt.lowRate)) md.push(`- †: ${opt.lowRate} req/s is more than half of this target's saturated req/s, so it queues: not a below-saturation figure.`);
