@@ -65,3 +65,9 @@ export interface BackendView {
 export async function backendsOf(res: Response): Promise<Record<string, BackendView>> {
   return ((await res.json<unknown>()) as { backends: Record<string, BackendView> }).backends;
 }
+
+/** A reader of a response's body as the bytes it is (the Workers types declare a body's chunks as `any`). */
+export function bodyReader(res: Response): ReadableStreamDefaultReader<Uint8Array> {
+  if (!res.body) throw new Error(`the response (status ${res.status}) has no body`);
+  return res.body.getReader() as ReadableStreamDefaultReader<Uint8Array>;
+}
