@@ -38,25 +38,10 @@ export default defineConfig(
       '@typescript-eslint/unbound-method': 'off',
       // A leading underscore marks a parameter that its position requires but the body does not use.
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' }],
+      // An interface that only extends another is how a global interface is augmented (declaration merging needs an
+      // interface): the tests' Cloudflare.Env in test/workers/env.d.ts.
+      '@typescript-eslint/no-empty-object-type': ['error', { allowInterfaces: 'with-single-extends' }],
     },
-  },
-  {
-    // Not yet clean in tests and benchmarks: untyped JSON read from responses (no-unsafe-*, any), assertions the
-    // types already give, and a few smaller findings. Warnings, so that they stay visible and CI still passes;
-    // promise misuse is an error here as everywhere. Turn these back to errors as the files are cleaned.
-    files: ['test/**', 'bench/**'],
-    rules: Object.fromEntries(
-      [
-        'no-unsafe-member-access', 'no-unsafe-assignment', 'no-unsafe-argument', 'no-unsafe-call', 'no-unsafe-return',
-        'no-explicit-any', 'no-unnecessary-type-assertion', 'use-unknown-in-catch-callback-variable', 'no-base-to-string',
-        'no-redundant-type-constituents', 'no-unused-vars', 'restrict-template-expressions', 'restrict-plus-operands',
-        'no-empty-object-type',
-      ].map((rule) => [`@typescript-eslint/${rule}`, 'warn']),
-    ),
-  },
-  {
-    files: ['test/**', 'bench/**'],
-    rules: { 'no-useless-assignment': 'warn', 'no-control-regex': 'warn' },
   },
   {
     // Plain JavaScript (two soak scripts, the CLI shim, the import-boundary config): no types, so the

@@ -28,7 +28,7 @@ function rssMb(pid: number): number {
 async function complete(url: string, prompt: string, maxTokens: number): Promise<Timings & { prompt_tokens: number }> {
   const res = await fetch(`${url}/v1/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ prompt, max_tokens: maxTokens }) });
   if (!res.ok) throw new Error(`${res.status} ${await res.text()}`);
-  const body = (await res.json()) as { timings: Timings; usage: { prompt_tokens: number } };
+  const body = (await res.json<unknown>()) as { timings: Timings; usage: { prompt_tokens: number } };
   return { ...body.timings, prompt_tokens: body.usage.prompt_tokens };
 }
 

@@ -27,8 +27,9 @@ type Create = (name: string, o?: object, runtime?: object) => RoutingPolicy;
  * the router's own work is timed).
  */
 const load = async (root: string): Promise<Create> => {
-  const create = (await import(pathToFileURL(resolve(root, 'src/routing/policies/index.ts')).href)).createPolicy as Create;
-  const { PlacementView } = await import(pathToFileURL(resolve(root, 'src/routing/policies/shared-placements.ts')).href);
+  // Modules of another checkout, imported by path: typed here as this checkout declares them.
+  const { createPolicy: create } = (await import(pathToFileURL(resolve(root, 'src/routing/policies/index.ts')).href)) as { createPolicy: Create };
+  const { PlacementView } = (await import(pathToFileURL(resolve(root, 'src/routing/policies/shared-placements.ts')).href)) as { PlacementView: new () => object };
   return (name, o) =>
     name === 'prefix-affinity+board'
       ? create('prefix-affinity', { ...o, alone: 'no' }, { placements: new PlacementView(), lookup: { ageMs: () => Infinity, refresh: () => Promise.resolve() } })

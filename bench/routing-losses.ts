@@ -37,7 +37,7 @@ const kind = records.map((r) => {
 
 function run(spec: string, policyOptions: PolicyOptions = {}): { outcomes: RequestOutcome[]; hitRate: number } {
   const [policy, replicas] = spec.split(':');
-  const outcomes: RequestOutcome[] = new Array(records.length);
+  const outcomes = new Array<RequestOutcome>(records.length);
   const r = simulate(trace, { policy: policy!, replicas: Number(replicas ?? 1), backends: 8, capacityTokens: 500_000, policyOptions, onFirstToken: (o) => (outcomes[o.index] = o) });
   return { outcomes, hitRate: r.hitRate };
 }

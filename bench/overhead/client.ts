@@ -131,7 +131,7 @@ export async function rateLoad(t: Target, body: string, rate: number, durationMs
 }
 
 /** One request, for start-up checks: returns status and body text. */
-export async function once(t: Target, body: string, timeoutMs = 5_000): Promise<{ status: number; text: string; headers: Record<string, unknown> }> {
+export async function once(t: Target, body: string, timeoutMs = 5_000): Promise<{ status: number; text: string; headers: Record<string, string | string[] | undefined> }> {
   const pool = new Pool(t.origin, { connections: 1 });
   try {
     const res = await pool.request({ path: t.path, method: 'POST', headers: t.headers, body, headersTimeout: timeoutMs, bodyTimeout: timeoutMs });

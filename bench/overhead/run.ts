@@ -242,7 +242,7 @@ async function main() {
         // Proof that auth, config and the routing decision ran: the router explains its decision in a header.
         const d = a.headers['x-kvroute-decision'];
         if (!d) throw new Error('no x-kvroute-decision header: is this kvroute with routing on?');
-        decisions[name] = String(d);
+        decisions[name] = Array.isArray(d) ? d.join(', ') : d;
       }
       const s = await once(t, streamBody);
       if (s.status !== 200 || !s.text.includes('[DONE]')) throw new Error(`streaming check: HTTP ${s.status} ${s.text.slice(0, 300)}`);
@@ -399,7 +399,7 @@ async function main() {
 
 main()
   .then(() => shutdown(0))
-  .catch((err) => {
+  .catch((err: unknown) => {
     console.error('[bench] failed:', err instanceof Error ? err.stack ?? err.message : err);
     void shutdown(1);
   });

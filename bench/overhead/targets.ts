@@ -147,7 +147,7 @@ const portkey: TargetDef = {
     const port = await freePort();
     const proc = start('portkey', process.execPath, [entry, `--port=${port}`, '--headless'], { cwd: path.dirname(entry), cpus: ctx.serverCpus, logDir: ctx.tmp, env: env() });
     await waitReady('portkey', proc, httpOk(port), 30_000);
-    const version = JSON.parse(fs.readFileSync(path.join(path.dirname(entry), '../package.json'), 'utf8')).version;
+    const { version } = JSON.parse(fs.readFileSync(path.join(path.dirname(entry), '../package.json'), 'utf8')) as { version: string };
     return {
       origin: `http://127.0.0.1:${port}`,
       path: '/v1/chat/completions',

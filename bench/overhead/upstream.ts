@@ -177,7 +177,7 @@ async function main(argv: string[]) {
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  main(process.argv.slice(2)).catch((err) => {
+  main(process.argv.slice(2)).catch((err: unknown) => {
     console.error(err);
     process.exit(1);
   });

@@ -35,5 +35,5 @@ process.on('SIGTERM', () => {
   void router
     .close()
     .then(() => analytics.close(10_000))
-    .then(() => process.exit(0), (err) => (console.error(err), process.exit(1)));
+    .then(() => process.exit(0), (err: unknown) => (console.error(err), process.exit(1)));
 });

@@ -267,7 +267,7 @@ async function main(): Promise<void> {
   fs.rmSync(tmp, { recursive: true, force: true });
 }
 
-main().catch(async (err) => {
+main().catch(async (err: unknown) => {
   console.error('[bench] failed:', err);
   await killAll();
   process.exit(1);

@@ -65,7 +65,7 @@ export class Session {
 }
 
 export async function targets(port: number): Promise<Target[]> {
-  return (await (await fetch(`http://127.0.0.1:${port}/json/list`)).json()) as Target[];
+  return (await (await fetch(`http://127.0.0.1:${port}/json/list`)).json<unknown>()) as Target[];
 }
 
 /** Runs `f` with a DevTools session on one inspector target of the workerd process at `port`. */

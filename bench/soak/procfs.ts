@@ -110,7 +110,7 @@ function tcpInodes(): Map<string, TcpSocket> {
   const port = (addr: string) => parseInt(addr.slice(addr.lastIndexOf(':') + 1), 16);
   const out = new Map<string, TcpSocket>();
   for (const f of ['/proc/net/tcp', '/proc/net/tcp6']) {
-    let text = '';
+    let text: string;
     try {
       text = readFileSync(f, 'utf8');
     } catch {

@@ -25,7 +25,7 @@ import { faultPlan, type FaultWindow } from './faults.ts';
 import { ABORT_SHARE } from './workload.ts';
 import { descendants, descriptors, findDescendant, type PeerOf } from './procfs.ts';
 import { writeSoakMarkdown } from './report.ts';
-import { sampleProcess, type ProcessSample } from './sampler.ts';
+import { sampleProcess } from './sampler.ts';
 import { checks, resultName, type Sample, type SoakResult } from './summary.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
@@ -50,9 +50,11 @@ const flags = parseFlags(process.argv.slice(2), {
   /** Redraw the charts and soak.md from the result files, without a run. */
   'render-only': { type: 'boolean' },
 });
+const runtimeFlag = flags.runtime ?? 'both';
+if (!['node', 'workerd', 'both'].includes(runtimeFlag)) throw new Error(`--runtime must be node, workerd or both, got '${runtimeFlag}'`);
 const opt = {
   minutes: num('minutes', flags.minutes, 30),
-  runtimes: (flags.runtime ?? 'both') === 'both' ? (['node', 'workerd'] as Runtime[]) : [flags.runtime as Runtime],
+  runtimes: runtimeFlag === 'both' ? (['node', 'workerd'] as Runtime[]) : [runtimeFlag as Runtime],
   concurrency: num('concurrency', flags.concurrency, 50),
   sampleMs: num('sample-ms', flags['sample-ms'], 5_000),
   backends: num('backends', flags.backends, 4),
@@ -60,7 +62,6 @@ const opt = {
   abortShare: num('abort-share', flags['abort-share'], ABORT_SHARE),
   without: (flags.without ?? '').split(',').filter(Boolean),
 };
-for (const r of opt.runtimes) if (r !== 'node' && r !== 'workerd') throw new Error(`--runtime must be node, workerd or both, got '${r}'`);
 const COMMAND = `npx tsx bench/soak/run.ts ${process.argv.slice(2).join(' ')}`.trim();
 /** The RSS growth check starts here: the first minutes fill caches, pools and the JIT. */
 const warmS = (minutes: number) => Math.min(5 * 60, (minutes * 60) / 6);
@@ -164,7 +165,7 @@ async function soak(runtime: Runtime): Promise<SoakResult> {
       plan.steps.map(async (s) => {
         await sleep(s.atMs);
         if (interrupted) return;
-        await Promise.resolve(s.run()).catch((e: Error) => faultStepErrors.push(`at ${s.atMs / 1000} s: ${e.message}`));
+        await Promise.resolve(s.run()).catch((e: unknown) => faultStepErrors.push(`at ${s.atMs / 1000} s: ${(e as Error).message}`));
       }),
     );
     const active = (t: number) => plan.windows.filter((w) => w.fromMs <= t * 1000 && t * 1000 < w.toMs).map(label);
@@ -183,7 +184,7 @@ async function soak(runtime: Runtime): Promise<SoakResult> {
         // workerd collects the isolate's garbage rarely when it is not short of heap (stream chunks' ArrayBuffers
         // pile up between collections): once a minute a sample is taken right after a full GC, to see what is live.
         const gc = inspectorPort !== undefined && (samples.length + 1) % Math.max(1, Math.round(60_000 / opt.sampleMs)) === 0;
-        const p = await sampleProcess(router, pid, backends.urls, Math.round(t), peerOf, inspectorPort, gc).catch((e: Error) => e);
+        const p = await sampleProcess(router, pid, backends.urls, Math.round(t), peerOf, inspectorPort, gc).catch((e: unknown) => e as Error);
         if (p instanceof Error) {
           sampleErrors.push(`at ${t.toFixed(0)} s: ${p.message}`);
           console.error(`[soak ${runtime}] sample failed: ${p.message}`);
@@ -274,7 +275,7 @@ async function storedByClass(database: string, tenant: string): Promise<Record<s
       query: `SELECT error_class AS c, uniqExact(event_id) AS n FROM \`${database}\`.${EVENTS_TABLE} WHERE tenant = '${tenant}' AND type = 'request' GROUP BY error_class`, // our own ids, [\w-]+ (ClickHouse 18 has no query parameters)
       format: 'JSONEachRow',
     });
-    return Object.fromEntries(((await rs.json()) as { c: string; n: string }[]).map((r) => [r.c || 'none', Number(r.n)]));
+    return Object.fromEntries((await rs.json<{ c: string; n: string }>()).map((r) => [r.c || 'none', Number(r.n)]));
   } catch (e) {
     return { query_failed: 1, [String((e as Error).message).slice(0, 80)]: 1 };
   } finally {
@@ -350,7 +351,7 @@ const watchdog = setTimeout(() => {
 watchdog.unref();
 main().then(
   (code) => process.exit(code),
-  (err) => {
+  (err: unknown) => {
     console.error(err);
     process.exit(1);
   },

@@ -72,7 +72,7 @@ type BackendView = { inflight: number; breaker: string; ejections: number; healt
 
 /** The router's view of each backend, in the order of `backendUrls`. */
 async function backendViews(router: Router, backendUrls: string[]): Promise<(BackendView | undefined)[]> {
-  const j = (await (await fetch(`${router.url}/admin/backends`, { headers: auth })).json()) as { backends: Record<string, BackendView> };
+  const j = (await (await fetch(`${router.url}/admin/backends`, { headers: auth })).json<unknown>()) as { backends: Record<string, BackendView> };
   return backendUrls.map((u) => j.backends[u]);
 }
 

@@ -15,7 +15,8 @@ import { MemoryTenantStore } from '../../src/tenants/store.ts';
 import { BackendStates } from '../../src/upstream/backend-state.ts';
 import { UpstreamFailure, type BodyReader, type UpstreamClient, type UpstreamRequest, type UpstreamResponse } from '../../src/upstream/types.ts';
 
-export type Step = string | { waitMs: number } | { fail: string } | 'stall';
+/** A body chunk (the string 'stall': no more bytes until the request is aborted), a wait, or a broken connection. */
+export type Step = string | { waitMs: number } | { fail: string };
 
 export interface Answer {
   /** Refuse the connection (UpstreamFailure 'connect'). */
@@ -195,7 +196,7 @@ export async function settle<T>(p: Promise<T>, maxMs = 600_000, stepMs = 50): Pr
       done = true;
       value = v;
     },
-    (e) => {
+    (e: unknown) => {
       done = true;
       failed = true;
       error = e;

@@ -2,6 +2,7 @@
 // and stops it at the end. Ports: a free consecutive range found by binding.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import type { EngineSnapshot } from '../../gpu-backends/simulator/engine.ts';
 import { freePortRange } from '../../src/util/ports.ts';
 
 const BIN = fileURLToPath(new URL('../../bin/kvroute.mjs', import.meta.url));
@@ -61,6 +62,13 @@ export async function startSimPool(n: number, extraArgs: string[] = []): Promise
       await new Promise((r) => child.once('exit', r));
     },
   };
+}
+
+/** A simulated backend's `GET /admin/state`: its engine's snapshot and the simulated clock. */
+export type SimState = EngineSnapshot & { model: string; simNowMs: number };
+
+export async function simState(url: string): Promise<SimState> {
+  return (await (await fetch(`${url}/admin/state`)).json<unknown>()) as SimState;
 }
 
 /** Reads one sample of a Prometheus counter/gauge from metrics text (sum over label sets that match `labelPart`). */

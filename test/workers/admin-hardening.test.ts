@@ -3,11 +3,11 @@
 import { SELF, createExecutionContext, env, waitOnExecutionContext } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
 import worker from '../../routes/worker.ts';
+import { errorOf } from '../helpers/responses.ts';
 
 const ADMIN = { authorization: 'Bearer dev-admin-token', 'content-type': 'application/json' };
 const STRONG = 'k7Qf2vXp9LmR4tWz8bYc1nHs6dJg3aEu';
 
-type ErrorJson = { error: { message: string; type: string; param: string | null; code: string } };
 
 /** The Worker's fetch handler with the test bindings changed (what a deploy with other vars would get). */
 async function fetchWith(vars: Record<string, string | undefined>, url = 'http://kvroute/health'): Promise<Response> {
@@ -27,7 +27,7 @@ describe('admin writes in workerd', () => {
     for (const url of ['http://169.254.169.254/latest/meta-data/', 'http://[fd00:ec2::254]/', 'http://metadata.google.internal/', 'http://0xa9fea9fe/', 'http://u:p@10.0.0.5:8000']) {
       const r = await put('egress', pool({ url }));
       expect(r.status, url).toBe(400);
-      expect(((await r.json()) as ErrorJson).error.param).toBe('pools.p.backends[0].url');
+      expect((await errorOf(r)).param).toBe('pools.p.backends[0].url');
     }
   });
 
@@ -35,7 +35,7 @@ describe('admin writes in workerd', () => {
     expect((await put('loopback', pool({ url: 'http://127.0.0.1:9' }))).status).toBe(201);
     const self = await put('self', pool({ url: 'http://kvroute' }));
     expect(self.status).toBe(400);
-    expect(((await self.json()) as ErrorJson).error.message).toContain("router's own address");
+    expect((await errorOf(self)).message).toContain("router's own address");
   });
 
   it('never shows a backend apiKey; a GET-edit-PUT keeps the stored key', async () => {
@@ -59,7 +59,7 @@ describe('admin writes in workerd', () => {
     for (const path of ['/admin/tenants/x%2f..%2fvictim', '/admin/tenants/x%5c..%5cvictim', '/admin/tenants/x%2f%2e%2e%2fvictim']) {
       const r = await SELF.fetch(`http://kvroute${path}`, { method: 'DELETE', headers: ADMIN });
       expect(r.status, path).toBe(400);
-      expect(((await r.json()) as ErrorJson).error.code).toBe('invalid_path');
+      expect((await errorOf(r)).code).toBe('invalid_path');
     }
     expect((await SELF.fetch('http://kvroute/admin/tenants/victim', { headers: ADMIN })).status).toBe(200);
   });
@@ -68,7 +68,7 @@ describe('admin writes in workerd', () => {
     expect((await put('keys-null', pool({ url: 'http://127.0.0.1:9' }))).status).toBe(201);
     const r = await SELF.fetch('http://kvroute/admin/tenants/keys-null/keys', { method: 'POST', headers: ADMIN, body: 'null' });
     expect(r.status).toBe(400);
-    expect(((await r.json()) as ErrorJson).error.type).toBe('invalid_request_error');
+    expect((await errorOf(r)).type).toBe('invalid_request_error');
   });
 });
 
@@ -83,7 +83,7 @@ describe('a deployment without a real admin token', () => {
     for (const url of ['http://kvroute/health', 'http://kvroute/v1/models', 'http://kvroute/admin/tenants']) {
       const r = await fetchWith({ KVROUTE_LOCAL_DEV: undefined, KVROUTE_ADMIN_TOKEN: token }, url);
       expect(r.status).toBe(503);
-      const e = ((await r.json()) as ErrorJson).error;
+      const e = await errorOf(r);
       expect(e.type).toBe('server_error');
       expect(e.message).toContain('KVROUTE_ADMIN_TOKEN');
       expect(e.message).toContain('wrangler secret put');

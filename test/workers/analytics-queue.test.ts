@@ -12,6 +12,7 @@ import type { DeadLetter } from '../../src/analytics/dead-letter.ts';
 import { bucketOf } from '../../src/experiments/assignment.ts';
 import { workerSinkFromEnv } from '../../src/workers/worker-sinks.ts';
 import { workerAnalytics } from '../../src/workers/worker-analytics.ts';
+import { keptEvent } from '../helpers/dead-letters.ts';
 
 const event = (i: number): AnalyticsEvent =>
   analyticsEventSchema.parse({ type: 'request', event_id: crypto.randomUUID(), ts: 1_764_406_800_000 + i, tenant: 't1', request_id: `r${i}`, correlation_id: `r${i}`, model: 'm', experiment: 'e', arm: 'a', status: 200, latency_ms: 12 });
@@ -63,7 +64,7 @@ describe('Queue consumer (handleEventBatch)', () => {
     expect(out).toEqual({ written: 3, acked: 3, retried: 1, invalid: 1, rejected: 0 });
     expect([...sink.stored.keys()].sort()).toEqual(events.map((e) => e.event_id).sort());
     expect(result.explicitAcks.sort()).toEqual(['m0', 'm1', 'm2']);
-    expect(result.retryMessages.map((m: { msgId: string }) => m.msgId)).toEqual(['bad']);
+    expect(result.retryMessages.map((m) => m.msgId)).toEqual(['bad']);
   });
 
   it('splits around an event the store refuses: the others are acked, only the poison is retried, with a dead-letter row', async () => {
@@ -76,10 +77,10 @@ describe('Queue consumer (handleEventBatch)', () => {
     const result = await getQueueResult(batch, ctx);
     expect(out).toEqual({ written: 9, acked: 9, retried: 1, invalid: 0, rejected: 1 });
     expect(result.explicitAcks.sort()).toEqual(['m0', 'm1', 'm2', 'm3', 'm4', 'm5', 'm7', 'm8', 'm9']);
-    expect(result.retryMessages.map((m: { msgId: string }) => m.msgId)).toEqual(['m6']);
+    expect(result.retryMessages.map((m) => m.msgId)).toEqual(['m6']);
     expect(sink.deadLetters).toHaveLength(1);
     expect(sink.deadLetters[0]).toMatchObject({ event_id: events[6]!.event_id, reason: 'recording rejected the data: type mismatch' });
-    expect(JSON.parse(sink.deadLetters[0]!.raw).event_id).toBe(events[6]!.event_id);
+    expect(keptEvent(sink.deadLetters[0]!.raw).event_id).toBe(events[6]!.event_id);
   });
 
   it('writes a dead-letter row for a message that is not a valid event too', async () => {
@@ -99,7 +100,7 @@ describe('Queue consumer (handleEventBatch)', () => {
     const result = await getQueueResult(batch, ctx);
     expect(out.written).toBe(0);
     expect(result.explicitAcks).toEqual([]);
-    expect(result.retryMessages.map((m: { msgId: string }) => m.msgId)).toEqual(['m0', 'm1']);
+    expect(result.retryMessages.map((m) => m.msgId)).toEqual(['m0', 'm1']);
   });
 
   it('redelivery of an already-written batch stores nothing twice (idempotent sink contract)', async () => {
@@ -147,7 +148,7 @@ describe('Queue consumer with packed messages', () => {
     expect(sink.stored.size).toBe(19);
     expect(sink.deadLetters.map((d) => d.event_id)).toEqual([events[3]!.event_id]);
     expect(result.explicitAcks).toEqual(['p2']);
-    expect(result.retryMessages.map((m: { msgId: string }) => m.msgId)).toEqual(['p1']);
+    expect(result.retryMessages.map((m) => m.msgId)).toEqual(['p1']);
   });
 
   it('an invalid event inside a pack gets its own dead-letter row; the valid ones are stored', async () => {
@@ -171,7 +172,7 @@ describe('worker sinks', () => {
     const ctx = createExecutionContext();
     const out = await handleEventBatch(batch, sink, { log: () => {} });
     expect(out.written).toBe(0);
-    expect((await getQueueResult(batch, ctx)).retryMessages.map((m: { msgId: string }) => m.msgId)).toEqual(['m0']);
+    expect((await getQueueResult(batch, ctx)).retryMessages.map((m) => m.msgId)).toEqual(['m0']);
   });
 
   it('refuses to run without any sink configured', () => {

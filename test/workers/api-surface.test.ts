@@ -2,6 +2,7 @@
 // the Responses API (whole and streamed), embeddings, models by id, 405s, trailing slashes and CORS.
 import { SELF } from 'cloudflare:test';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
+import { issuedKeyOf } from '../helpers/responses.ts';
 
 const ADMIN = { authorization: 'Bearer dev-admin-token', 'content-type': 'application/json' };
 const MODEL = 'llama-3.1-8b';
@@ -17,7 +18,7 @@ beforeAll(async () => {
   };
   const put = await SELF.fetch('http://kvroute/admin/tenants/webapp', { method: 'PUT', headers: ADMIN, body: JSON.stringify(config) });
   expect(put.status).toBe(201);
-  key = ((await (await SELF.fetch('http://kvroute/admin/tenants/webapp/keys', { method: 'POST', headers: ADMIN })).json()) as { key: string }).key;
+  key = (await issuedKeyOf(await SELF.fetch('http://kvroute/admin/tenants/webapp/keys', { method: 'POST', headers: ADMIN }))).key;
 });
 
 const call = (path: string, init: RequestInit & { headers?: Record<string, string> } = {}) =>
@@ -29,7 +30,7 @@ describe('API surface in workerd', () => {
     const whole = await post('/v1/responses', { model: MODEL, instructions: 'Be brief.', input: 'What is a KV cache?', max_output_tokens: 8 });
     expect(whole.status).toBe(200);
     expect(whole.headers.get('x-kvroute-backend')).toMatch(/^b[01]$/);
-    const body = (await whole.json()) as { object: string; output: { content: { text: string }[] }[]; usage: { input_tokens: number } };
+    const body = (await whole.json<unknown>()) as { object: string; output: { content: { text: string }[] }[]; usage: { input_tokens: number } };
     expect(body.object).toBe('response');
     expect(body.output[0]!.content[0]!.text.length).toBeGreaterThan(0);
     expect(body.usage.input_tokens).toBeGreaterThan(0);
@@ -47,7 +48,7 @@ describe('API surface in workerd', () => {
   it('embeddings are routed and answered', async () => {
     const r = await post('/v1/embeddings', { model: MODEL, input: ['one', 'two'], encoding_format: 'float' });
     expect(r.status).toBe(200);
-    const body = (await r.json()) as { data: { embedding: number[] }[] };
+    const body = (await r.json<unknown>()) as { data: { embedding: number[] }[] };
     expect(body.data.map((d) => d.embedding.length)).toEqual([384, 384]);
   });
 

@@ -2,7 +2,7 @@
 // serves the snapshot that isolates fold into their own backend state.
 import { SELF, env, runDurableObjectAlarm } from 'cloudflare:test';
 import { describe, expect, inject, it } from 'vitest';
-import type { MonitorSnapshot } from '../../src/upstream/monitor-sync.ts';
+import { monitorSnapshotSchema, type MonitorSnapshot } from '../../src/upstream/monitor-sync.ts';
 
 const ADMIN = { authorization: 'Bearer dev-admin-token', 'content-type': 'application/json' };
 
@@ -26,7 +26,7 @@ describe('BackendMonitor Durable Object', () => {
     let snap: MonitorSnapshot = { at: 0, backends: {} };
     for (let i = 0; i < 50; i++) {
       await runDurableObjectAlarm(stub);
-      snap = (await (await stub.fetch('https://monitor/state')).json()) as MonitorSnapshot;
+      snap = monitorSnapshotSchema.parse(await (await stub.fetch('https://monitor/state')).json<unknown>());
       if (urls.every((u) => snap.backends[u]?.engineAgeMs != null)) break;
       await new Promise((r) => setTimeout(r, 100));
     }
@@ -53,7 +53,7 @@ describe('BackendMonitor Durable Object', () => {
       let snap: MonitorSnapshot = { at: 0, backends: {} };
       for (let i = 0; i < 50 && !cond(snap.backends[url]); i++) {
         await runDurableObjectAlarm(stub);
-        snap = (await (await stub.fetch('https://monitor/state')).json()) as MonitorSnapshot;
+        snap = monitorSnapshotSchema.parse(await (await stub.fetch('https://monitor/state')).json<unknown>());
         await new Promise((r) => setTimeout(r, 100));
       }
       return snap.backends[url];

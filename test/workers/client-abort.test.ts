@@ -3,6 +3,7 @@
 // maxConcurrency is not starved by phantom load.
 import { SELF } from 'cloudflare:test';
 import { describe, expect, inject, it } from 'vitest';
+import { backendsOf, issuedKeyOf } from '../helpers/responses.ts';
 
 const ADMIN = { authorization: 'Bearer dev-admin-token', 'content-type': 'application/json' };
 
@@ -15,7 +16,7 @@ describe('client aborts in workerd', () => {
       body: JSON.stringify({ models: { m: { pool: 'p', model: 'llama-3.1-8b' } }, pools: { p: { backends: [{ id: 'b0', url, maxConcurrency: 2 }] } }, health: { probeIntervalMs: 0 } }),
     });
     expect(put.status).toBe(201);
-    const { key } = (await (await SELF.fetch('http://kvroute/admin/tenants/aborts/keys', { method: 'POST', headers: ADMIN })).json()) as { key: string };
+    const { key } = await issuedKeyOf(await SELF.fetch('http://kvroute/admin/tenants/aborts/keys', { method: 'POST', headers: ADMIN }));
     const H = { authorization: `Bearer ${key}`, 'content-type': 'application/json' };
     const body = JSON.stringify({ model: 'm', stream: true, max_tokens: 2000, ignore_eos: true, messages: [{ role: 'user', content: 'long answer please' }] });
     const abortOne = async () => {
@@ -28,8 +29,8 @@ describe('client aborts in workerd', () => {
     // maxConcurrency 2: two at a time, so a leaked slot would turn the next ones into 503s at once.
     for (let i = 0; i < 200; i += 2) await Promise.all([abortOne(), abortOne()]);
     const inflight = async () => {
-      const b = (await (await SELF.fetch('http://kvroute/admin/backends', { headers: ADMIN })).json()) as { backends: Record<string, { inflight: number }> };
-      return b.backends[url]!.inflight;
+      const backends = await backendsOf(await SELF.fetch('http://kvroute/admin/backends', { headers: ADMIN }));
+      return backends[url]!.inflight;
     };
     for (let i = 0; i < 50 && (await inflight()) > 0; i++) await new Promise((r) => setTimeout(r, 100));
     expect(await inflight()).toBe(0);

@@ -4,7 +4,7 @@
 // escaped rejection.)
 import { SELF, env, runDurableObjectAlarm } from 'cloudflare:test';
 import { describe, expect, inject, it } from 'vitest';
-import type { MonitorSnapshot } from '../../src/upstream/monitor-sync.ts';
+import { monitorSnapshotSchema, type MonitorSnapshot } from '../../src/upstream/monitor-sync.ts';
 
 const ADMIN = { authorization: 'Bearer dev-admin-token', 'content-type': 'application/json' };
 
@@ -26,7 +26,7 @@ describe('BackendMonitor and a dead backend', () => {
     let snap: MonitorSnapshot = { at: 0, backends: {} };
     for (let i = 0; i < 50; i++) {
       await runDurableObjectAlarm(stub);
-      snap = (await (await stub.fetch('https://monitor/state')).json()) as MonitorSnapshot;
+      snap = monitorSnapshotSchema.parse(await (await stub.fetch('https://monitor/state')).json<unknown>());
       if (snap.backends[dead]?.healthy === false) break;
       await new Promise((r) => setTimeout(r, 150));
     }

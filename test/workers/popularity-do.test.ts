@@ -7,6 +7,7 @@ import { ASK_ONLY_CURSOR, PopularityExchange } from '../../src/routing/popularit
 import { durableBoardCall } from '../../src/workers/popularity-board-call.ts';
 import { decodeBoardAnswer } from '../../src/workers/popularity-wire.ts';
 import { prefixHashes } from '../../src/routing/prefix-hash.ts';
+import { issuedKeyOf } from '../helpers/responses.ts';
 
 const ADMIN = { authorization: 'Bearer dev-admin-token', 'content-type': 'application/json' };
 const MODEL = 'llama-3.1-8b';
@@ -52,7 +53,7 @@ describe('prefix popularity board (Durable Object)', () => {
       health: { probeIntervalMs: 0 },
     };
     expect((await SELF.fetch('http://kvroute/admin/tenants/popular', { method: 'PUT', headers: ADMIN, body: JSON.stringify(config) })).status).toBe(201);
-    const key = ((await (await SELF.fetch('http://kvroute/admin/tenants/popular/keys', { method: 'POST', headers: ADMIN })).json()) as { key: string }).key;
+    const key = (await issuedKeyOf(await SELF.fetch('http://kvroute/admin/tenants/popular/keys', { method: 'POST', headers: ADMIN }))).key;
     const body = (i: number) => ({ model: MODEL, messages: [{ role: 'system', content: SYSTEM }, { role: 'user', content: `question ${i}` }], max_tokens: 2 });
     for (let i = 0; i < 6; i++) {
       const r = await SELF.fetch('http://kvroute/v1/chat/completions', {
@@ -82,7 +83,7 @@ describe('prefix popularity board (Durable Object)', () => {
       affinity: { policy: 'prefix-affinity', options: { alone: 'no', lookupAfterMs: 0 } },
     };
     expect((await SELF.fetch('http://kvroute/admin/tenants/lookup', { method: 'PUT', headers: ADMIN, body: JSON.stringify(config) })).status).toBe(201);
-    const key = ((await (await SELF.fetch('http://kvroute/admin/tenants/lookup/keys', { method: 'POST', headers: ADMIN })).json()) as { key: string }).key;
+    const key = (await issuedKeyOf(await SELF.fetch('http://kvroute/admin/tenants/lookup/keys', { method: 'POST', headers: ADMIN }))).key;
     const send = async (body: object) => {
       const r = await SELF.fetch('http://kvroute/v1/chat/completions', {
         method: 'POST',

@@ -2,6 +2,7 @@
 // Object bindings from wrangler.toml, talking to real simulator processes over loopback.
 import { SELF, env } from 'cloudflare:test';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
+import { bodyReader, errorOf, issuedKeyOf, modelIdsOf } from '../helpers/responses.ts';
 
 const ADMIN = { authorization: 'Bearer dev-admin-token', 'content-type': 'application/json' };
 const MODEL = 'llama-3.1-8b';
@@ -18,7 +19,7 @@ async function newTenant(id: string): Promise<string> {
   const put = await SELF.fetch(`http://kvroute/admin/tenants/${id}`, { method: 'PUT', headers: ADMIN, body: JSON.stringify(config(inject('simUrls'))) });
   expect(put.status).toBe(201);
   const key = await SELF.fetch(`http://kvroute/admin/tenants/${id}/keys`, { method: 'POST', headers: ADMIN });
-  return ((await key.json()) as { key: string }).key;
+  return (await issuedKeyOf(key)).key;
 }
 
 const chat = (key: string, body: unknown) =>
@@ -57,14 +58,14 @@ describe('kvroute in workerd', () => {
     expect(r.status).toBe(200);
     expect(r.headers.get('x-kvroute-backend')).toMatch(/^b[01]$/);
     expect(r.headers.get('x-kvroute-decision')).toContain('pool=gpu-a');
-    const body = (await r.json()) as { choices: { message: { content: string } }[] };
+    const body = (await r.json<unknown>()) as { choices: { message: { content: string } }[] };
     expect(body.choices[0]!.message.content.length).toBeGreaterThan(0);
   });
 
   it('passes an SSE stream through chunk by chunk', async () => {
     const r = await chat(key, { model: MODEL, messages: [{ role: 'user', content: 'stream' }], stream: true, max_tokens: 16, ignore_eos: true });
     expect(r.headers.get('content-type')).toContain('text/event-stream');
-    const reader = r.body!.getReader();
+    const reader = bodyReader(r);
     const dec = new TextDecoder();
     let reads = 0;
     let text = '';
@@ -85,10 +86,10 @@ describe('kvroute in workerd', () => {
     expect(await bad.json()).toMatchObject({ error: { type: 'invalid_request_error', code: 'invalid_json' } });
     const field = await chat(key, { model: MODEL, messages: 'nope' });
     expect(field.status).toBe(400);
-    expect(((await field.json()) as { error: { param: string } }).error.param).toBe('messages');
+    expect((await errorOf(field)).param).toBe('messages');
     const unknown = await chat(key, { model: 'gpt-9', messages: [{ role: 'user', content: 'x' }] });
     expect(unknown.status).toBe(404);
-    expect(((await unknown.json()) as { error: { code: string } }).error.code).toBe('model_not_found');
+    expect((await errorOf(unknown)).code).toBe('model_not_found');
   });
 
   it('admin writes are versioned and If-Match is a real compare-and-swap (via the writer Durable Object)', async () => {
@@ -104,7 +105,7 @@ describe('kvroute in workerd', () => {
       body: JSON.stringify({ models: {}, pools: { 'gpu-a': { backends: [{ id: 'x', url: 'ftp:/nope' }] } } }),
     });
     expect(invalid.status).toBe(400);
-    expect(((await invalid.json()) as { error: { problems: string[] } }).error.problems).toContain('pools.gpu-a.backends[0].url: Invalid URL');
+    expect((await errorOf(invalid)).problems).toContain('pools.gpu-a.backends[0].url: Invalid URL');
   });
 
   it("a tenant's key never reaches another tenant's models", async () => {
@@ -117,6 +118,6 @@ describe('kvroute in workerd', () => {
     const r = await chat(key, { model: 'globex-only', messages: [{ role: 'user', content: 'x' }] });
     expect(r.status).toBe(404);
     const models = await SELF.fetch('http://kvroute/v1/models', { headers: { authorization: `Bearer ${other}` } });
-    expect(((await models.json()) as { data: { id: string }[] }).data.map((m) => m.id)).not.toContain(MODEL);
+    expect(await modelIdsOf(models)).not.toContain(MODEL);
   });
 });

@@ -3,6 +3,7 @@
 import { env, createExecutionContext, waitOnExecutionContext } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
 import worker from '../../routes/worker.ts';
+import { errorOf } from '../helpers/responses.ts';
 
 async function call(e: typeof env, path: string): Promise<Response> {
   const ctx = createExecutionContext();
@@ -17,9 +18,9 @@ describe('Worker start-up', () => {
     for (let i = 0; i < 2; i++) {
       const r = await call(broken, '/health');
       expect(r.status).toBe(503);
-      const body = (await r.json()) as { error: { code: string; message: string } };
-      expect(body.error.code).toBe('router_starting');
-      expect(body.error.message).toContain('could not start');
+      const error = await errorOf(r);
+      expect(error.code).toBe('router_starting');
+      expect(error.message).toContain('could not start');
     }
     const ok = await call(env, '/health');
     expect(ok.status).toBe(200);

@@ -4,9 +4,9 @@
 import { SELF, env } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
 import { sha256Hex } from '../../src/tenants/keys.ts';
+import { errorOf, modelIdsOf } from '../helpers/responses.ts';
 
 const ADMIN = { authorization: 'Bearer dev-admin-token', 'content-type': 'application/json' };
-type ErrorJson = { error: { message: string; type: string; code: string } };
 const kv = (env as unknown as { CONFIG: KVNamespace }).CONFIG;
 
 async function keyFor(tenantId: string, plain: string): Promise<void> {
@@ -23,12 +23,12 @@ describe('stored data in workerd', () => {
 
     const warped = await SELF.fetch('http://kvroute/v1/models', { headers: { authorization: 'Bearer kvr-warped-key-0123456789' } });
     expect(warped.status).toBe(503);
-    const { error } = (await warped.json()) as ErrorJson;
+    const error = await errorOf(warped);
     expect(error).toMatchObject({ type: 'server_error', code: 'stored_data_invalid' });
     expect(error.message).toContain("The stored config of tenant 'warped' does not have the expected shape at 'config.models'");
 
     const sound = await SELF.fetch('http://kvroute/v1/models', { headers: { authorization: 'Bearer kvr-sound-key-0123456789' } });
     expect(sound.status).toBe(200);
-    expect(((await sound.json()) as { data: { id: string }[] }).data.map((m) => m.id)).toEqual(['m']);
+    expect(await modelIdsOf(sound)).toEqual(['m']);
   });
 });

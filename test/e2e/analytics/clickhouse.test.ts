@@ -102,7 +102,7 @@ describe('experiment report on ClickHouse', () => {
     expect(ch.arms[0]).toMatchObject({ arm: 'control', requests: 100, ttft_p50_ms: 51, ttft_p95_ms: 96 });
     expect(ch.shadow).toMatchObject({ pairs: 11, comparable: 10, candidate_errors: 1, exact_match_rate: 0.3 });
     // Same numbers from both dialects (float means compared to 12 digits).
-    const round = (x: unknown) => JSON.parse(JSON.stringify(x, (_k, v) => (typeof v === 'number' ? Number(v.toPrecision(12)) : v)));
+    const round = (x: unknown): unknown => JSON.parse(JSON.stringify(x, (_k, v: unknown) => (typeof v === 'number' ? Number(v.toPrecision(12)) : v)));
     expect(round(ch)).toEqual(round(lite));
   });
 });

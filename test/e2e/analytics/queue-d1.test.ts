@@ -45,7 +45,7 @@ async function waitFor(sql: string, want: number, timeoutMs = 30_000): Promise<n
   let n = -1;
   while (Date.now() < deadline) {
     try {
-      n = Number(((await db.prepare(sql).first()) as { n: number } | null)?.n ?? 0);
+      n = Number((await db.prepare(sql).first<{ n: number }>())?.n ?? 0);
     } catch {
       n = 0; // table not created yet
     }

@@ -16,12 +16,13 @@ import { ShadowLimiter } from '../../../src/experiments/shadow/limiter.ts';
 import { runShadowFlow } from '../../../src/experiments/shadow/orchestrate.ts';
 import { SHADOW_HEADER, type ShadowSender } from '../../../src/experiments/shadow/run.ts';
 import { dropDatabase, freePort, testDatabase, useClickHouse } from './clickhouse-server.ts';
+import { bodyReader } from '../../helpers/responses.ts';
 
 /** A minimal fetch-based sender with the UpstreamClient shape (the router passes its own client). */
 const fetchSender: ShadowSender = {
   async send(req) {
     const res = await fetch(req.baseUrl + req.path, { method: req.method, headers: req.headers, body: req.body, signal: req.signal });
-    const reader = res.body!.getReader();
+    const reader = bodyReader(res);
     return { status: res.status, header: (n) => res.headers.get(n), body: { read: async () => { const r = await reader.read(); return r.done ? null : r.value; }, cancel: () => void reader.cancel().catch(() => {}) } };
   },
 };

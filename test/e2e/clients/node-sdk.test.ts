@@ -3,6 +3,7 @@
 // other clients rely on (trailing slashes, 405, nulls, CORS, one error shape).
 import OpenAI, { BadRequestError, NotFoundError } from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { stringContaining } from '../../helpers/matchers.ts';
 import { ALLOWED_ORIGIN, KEY, MODEL, OTHER_KEY, simCounts, startClientsRig, type ClientsRig } from './setup.ts';
 
 let rig: ClientsRig;
@@ -74,18 +75,19 @@ describe('Node openai SDK through kvroute', () => {
     expect((await client().models.list()).data.map((m) => m.id)).toEqual(['llama-3.1-8b', 'org/alias-model']);
     expect(await client().models.retrieve(MODEL)).toMatchObject({ id: MODEL, object: 'model', owned_by: 'acme' });
     expect((await client().models.retrieve('org/alias-model')).id).toBe('org/alias-model');
-    const err = await client().models.retrieve('gpt-9').catch((e) => e);
+    const err = await client().models.retrieve('gpt-9').catch((e: unknown) => e);
     expect(err).toBeInstanceOf(NotFoundError);
-    expect(err.code).toBe('model_not_found');
+    expect((err as NotFoundError).code).toBe('model_not_found');
   });
 
   it("a backend's 400 reaches the client in OpenAI's shape (BadRequestError, string code, message kept)", async () => {
-    const err = await client().chat.completions.create({ model: MODEL, messages: [{ role: 'user', content: 'x' }], n: 2 }).catch((e) => e);
+    const err = await client().chat.completions.create({ model: MODEL, messages: [{ role: 'user', content: 'x' }], n: 2 }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(BadRequestError);
-    expect(err.status).toBe(400);
-    expect(err.error).toEqual({ message: 'The simulator supports n=1 only.', type: 'invalid_request_error', param: 'n', code: 'upstream_400' });
+    const { status, error } = err as BadRequestError;
+    expect(status).toBe(400);
+    expect(error).toEqual({ message: 'The simulator supports n=1 only.', type: 'invalid_request_error', param: 'n', code: 'upstream_400' });
     const body = await (await raw('/v1/embeddings', { method: 'POST', body: JSON.stringify({ model: MODEL, input: 'x', dimensions: 99_999 }) })).json();
-    expect(body).toEqual({ error: { message: expect.stringContaining('dimensions'), type: 'invalid_request_error', param: 'dimensions', code: 'upstream_400' } });
+    expect(body).toEqual({ error: { message: stringContaining('dimensions'), type: 'invalid_request_error', param: 'dimensions', code: 'upstream_400' } });
   });
 
   it('null optional fields are accepted and forwarded', async () => {

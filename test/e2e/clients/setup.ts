@@ -8,7 +8,7 @@ import { parseTenantConfig } from '../../../src/config/schema.ts';
 import { startNodeRouter, type NodeRouter } from '../../../routes/node.ts';
 import { sha256Hex } from '../../../src/tenants/keys.ts';
 import { MemoryTenantStore } from '../../../src/tenants/store.ts';
-import { startSimPool, type SimPool } from '../../helpers/sim-pool.ts';
+import { simState, startSimPool, type SimPool } from '../../helpers/sim-pool.ts';
 
 export const MODEL = 'llama-3.1-8b';
 export const KEY = 'sk-clients-acme-0123456789';
@@ -72,7 +72,7 @@ export async function simCounts(pool: SimPool): Promise<{ inFlight: number; abor
   let inFlight = 0;
   let aborted = 0;
   for (const url of pool.urls) {
-    const s = (await (await fetch(`${url}/admin/state`)).json()) as { running: number; waiting: number; finished: { abort: number } };
+    const s = await simState(url);
     inFlight += s.running + s.waiting;
     aborted += s.finished.abort;
   }

@@ -5,6 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { migrateClickHouse } from '../../../src/analytics/migrations.ts';
 import { createClickHouseClient } from '../../../src/analytics/sinks/clickhouse.ts';
+import { backendsOf, type BackendView } from '../../helpers/responses.ts';
 import { startPrivateClickHouse, testDatabase, freePort, type PrivateClickHouse } from '../analytics/clickhouse-server.ts';
 import {
   ADMIN_TOKEN, Backends, clientStats, inflightSettles, load, loadFor, newTenant, shares, sleep, startRouter, storedEvents, tally,
@@ -29,9 +30,8 @@ interface Ctx {
   key: string;
 }
 
-async function backendView(router: Router): Promise<Record<string, { inflight: number; breaker: string; ejections: number }>> {
-  const r = await fetch(`${router.url}/admin/backends`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
-  return ((await r.json()) as { backends: Record<string, { inflight: number; breaker: string; ejections: number }> }).backends;
+async function backendView(router: Router): Promise<Record<string, BackendView>> {
+  return backendsOf(await fetch(`${router.url}/admin/backends`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } }));
 }
 
 /** Every answer the router gave itself is OpenAI-shaped, and none is a 5xx of its own making. */
@@ -292,7 +292,7 @@ describe.each(RUNTIMES)('fault matrix on %s', (runtime) => {
       let pairs: { cand_error_class: string }[] = [];
       while (Date.now() < end) {
         const rs = await client.query({ query: `SELECT event_id, any(cand_error_class) AS cand_error_class FROM \`${database}\`.kvroute_events WHERE tenant = '${tenant}' AND type = 'shadow_pair' GROUP BY event_id`, format: 'JSONEachRow' });
-        pairs = (await rs.json()) as { cand_error_class: string }[];
+        pairs = await rs.json<{ cand_error_class: string }>();
         if (pairs.length >= 40) break;
         await sleep(500);
       }

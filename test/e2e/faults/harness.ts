@@ -11,6 +11,7 @@ import { spawnLocalWorker } from '../../../bin/commands/local-worker.ts';
 import { putTenant, waitForHealth } from '../../../bin/commands/demo.ts';
 import { EVENTS_TABLE } from '../../../src/analytics/migrations.ts';
 import { createClickHouseClient } from '../../../src/analytics/sinks/clickhouse.ts';
+import { backendsOf, bodyReader } from '../../helpers/responses.ts';
 import { freePort } from '../analytics/clickhouse-server.ts';
 
 const BIN = fileURLToPath(new URL('../../../bin/kvroute.mjs', import.meta.url));
@@ -48,7 +49,7 @@ export async function startRouter(runtime: Runtime, clickhouseUrl: string, datab
   let err = '';
   child.stderr.on('data', (d) => (err = (err + d).slice(-4000)));
   const url = `http://127.0.0.1:${port}`;
-  await waitForHealth(url, 30_000, () => child.exitCode === null).catch((e) => {
+  await waitForHealth(url, 30_000, () => child.exitCode === null).catch((e: unknown) => {
     throw new Error(`${(e as Error).message}: ${err}`);
   });
   return { runtime, url, pid: child.pid!, stop: () => stopChild(child) };
@@ -224,8 +225,8 @@ async function sendOnce(router: Router, key: string, o: RequestOpts): Promise<Se
       if (!isOpenAiError(parsed) && process.env.KVR_DEBUG) console.error(`[faults] ${res.status} not OpenAI JSON: ${text.slice(0, 300)}`);
       return done('http_error', isOpenAiError(parsed) ? parsed.error.code : null, isOpenAiError(parsed) && (res.headers.get('content-type') ?? '').includes('application/json'));
     }
-    if (!o.stream) return done(api.complete((await res.json()) as object) ? 'ok' : 'truncated');
-    const reader = res.body!.getReader();
+    if (!o.stream) return done(api.complete((await res.json<unknown>()) as object) ? 'ok' : 'truncated');
+    const reader = bodyReader(res);
     const dec = new TextDecoder();
     let text = '';
     let events = 0;
@@ -296,9 +297,8 @@ export async function loadFor(router: Router, key: string, ms: number, concurren
 }
 
 export async function inflight(router: Router): Promise<number> {
-  const r = await fetch(`${router.url}/admin/backends`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
-  const j = (await r.json()) as { backends: Record<string, { inflight: number }> };
-  return Object.values(j.backends).reduce((s, b) => s + b.inflight, 0);
+  const backends = await backendsOf(await fetch(`${router.url}/admin/backends`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } }));
+  return Object.values(backends).reduce((s, b) => s + b.inflight, 0);
 }
 
 /** Polls until in-flight is 0 (bounded); returns the last value seen. */
@@ -317,12 +317,12 @@ export async function storedEvents(clickhouseUrl: string, database: string, tena
   if (!/^[\w.-]+$/.test(tenant)) throw new Error(`unsafe tenant id ${tenant}`);
   const client = createClickHouseClient({ url: clickhouseUrl, database, requestTimeoutMs: 5_000 });
   const end = Date.now() + timeoutMs;
-  let n = -1;
+  let n: number;
   try {
     for (;;) {
       try {
         const rs = await client.query({ query: `SELECT uniqExact(event_id) AS n FROM \`${database}\`.${EVENTS_TABLE} WHERE tenant = '${tenant}' AND type = 'request'`, format: 'JSONEachRow' });
-        n = Number(((await rs.json()) as { n: string }[])[0]!.n);
+        n = Number((await rs.json<{ n: string }>())[0]!.n);
       } catch {
         n = -1; // the store is down or not migrated yet
       }

@@ -8,6 +8,7 @@
 //   FUZZ_SHRINK=1        shrink a failing batch to a minimal one (slow)  FUZZ_LOG_DIR=d  keep each router's log there
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { stripVTControlCharacters } from 'node:util';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fuzzRequest, type FuzzRequest } from './arbitraries.ts';
@@ -95,7 +96,7 @@ async function fuzz(target: Target): Promise<Figures> {
     writeFileSync(join(env.FUZZ_LOG_DIR, `fuzz-${target.runtime}-violations.txt`), all.join('\n\n'));
   }
   const logged = target.log().split('\n').filter((l) => /kvroute: (unexpected error|deferred task failed)|Uncaught/.test(l));
-  console.log(figures.report([`kvroute's own "unexpected error" / uncaught log lines: ${logged.length}`, ...[...new Set(logged.map((l) => l.replace(/\x1b\[[0-9;]*m/g, '').trim().slice(0, 200)))].slice(0, 10).map((l) => `  ${l}`)]));
+  console.log(figures.report([`kvroute's own "unexpected error" / uncaught log lines: ${logged.length}`, ...[...new Set(logged.map((l) => stripVTControlCharacters(l).trim().slice(0, 200)))].slice(0, 10).map((l) => `  ${l}`)]));
   if (details.failed) {
     throw new Error(
       `fuzz property failed on ${target.runtime}: seed ${details.seed}, path "${details.counterexamplePath}" ` +

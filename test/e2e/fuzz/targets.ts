@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { spawnLocalWorker } from '../../../bin/commands/local-worker.ts';
+import { backendsOf, type BackendView } from '../../helpers/responses.ts';
 import { FUZZ } from './arbitraries.ts';
 import type { Runtime } from './judge.ts';
 
@@ -161,7 +162,7 @@ export async function servesTenant(url: string, tenant: 'a' | 'b'): Promise<stri
     headers: { authorization: `Bearer ${t.key}`, 'content-type': 'application/json' },
     body: JSON.stringify({ model: t.models[0], messages: [{ role: 'user', content: 'Are you still there?' }], max_tokens: 4 }),
     signal: AbortSignal.timeout(15_000),
-  }).catch((e: Error) => e);
+  }).catch((e: unknown) => e as Error); // fetch rejects with an Error (TypeError, or the timeout's DOMException)
   if (res instanceof Error) return `tenant ${t.id}: ${res.message}`;
   const text = await res.text();
   if (res.status !== 200 || !text.includes('"choices"')) return `tenant ${t.id}: ${res.status} ${text.slice(0, 300)}`;
@@ -175,10 +176,9 @@ export async function servesTenant(url: string, tenant: 'a' | 'b'): Promise<stri
 export async function inflightDrained(url: string, waitMs = 5_000): Promise<string | null> {
   const deadline = Date.now() + waitMs;
   for (;;) {
-    let backends: Record<string, { inflight: number }>;
+    let backends: Record<string, BackendView>;
     try {
-      const res = await fetch(`${url}/admin/backends`, { headers: { authorization: `Bearer ${FUZZ.adminToken}` }, signal: AbortSignal.timeout(waitMs) });
-      ({ backends } = (await res.json()) as { backends: Record<string, { inflight: number }> });
+      backends = await backendsOf(await fetch(`${url}/admin/backends`, { headers: { authorization: `Bearer ${FUZZ.adminToken}` }, signal: AbortSignal.timeout(waitMs) }));
     } catch (e) {
       return `GET /admin/backends failed: ${(e as Error).message}`;
     }

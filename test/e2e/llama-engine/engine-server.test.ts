@@ -5,7 +5,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEngineProcesses, type EngineProcesses } from '../../../gpu-backends/llama-engine/processes.ts';
 import { pollUntil } from '../../helpers/poll.ts';
-import { engineMetrics, post, sseData, TEST_MODELS_DIR } from './helpers.ts';
+import { bodyReader, errorOf } from '../../helpers/responses.ts';
+import { stringMatching } from '../../helpers/matchers.ts';
+import { engineMetrics, post, sseData, TEST_MODELS_DIR, type ChatAnswer, type ChatChunk, type CompletionAnswer } from './helpers.ts';
 
 let engines: EngineProcesses;
 let A: string;
@@ -20,6 +22,18 @@ afterAll(() => engines?.close());
 const system = { role: 'system', content: 'You are a terse assistant for a routing test. Answer in one short line. '.repeat(3) };
 const turn1 = [system, { role: 'user', content: 'What is a KV cache?' }];
 const turn2 = [...turn1, { role: 'assistant', content: 'Saved attention keys and values.' }, { role: 'user', content: 'And a prefix?' }];
+
+/** A slot in /slots (llama-server's server_slot::to_json); the task fields are there once it has run a task. */
+interface SlotJson {
+  id: number;
+  is_processing: boolean;
+  id_task?: number;
+  n_prompt_tokens: number;
+  n_prompt_tokens_processed: number;
+  n_prompt_tokens_cache: number;
+  params: { n_predict: number };
+  next_token: { has_next_token: boolean; n_decoded: number; n_remain: number };
+}
 
 /** Sends a request and checks it against the engine's counters: what /metrics says was evaluated is prompt_n. */
 async function measured(url: string, path: string, body: object) {
@@ -36,7 +50,7 @@ describe('kvroute engine (node-llama-cpp, generated model)', () => {
       const health = await fetch(`${url}/health`);
       expect(health.status).toBe(200);
       expect(await health.json()).toEqual({ status: 'ok' });
-      const models = (await (await fetch(`${url}/v1/models`)).json()) as { object: string; data: { id: string; owned_by: string; meta: Record<string, number> }[] };
+      const models = (await (await fetch(`${url}/v1/models`)).json<unknown>()) as { object: string; data: { id: string; owned_by: string; meta: Record<string, number> }[] };
       expect(models.object).toBe('list');
       expect(models.data[0]!.owned_by).toBe('llamacpp');
       expect(models.data[0]!.meta.n_vocab).toBe(260);
@@ -46,10 +60,10 @@ describe('kvroute engine (node-llama-cpp, generated model)', () => {
   it('chat: a repeated prefix is served from the slot cache, and the receipts agree with /metrics', async () => {
     const first = await measured(A, '/v1/chat/completions', { model: 'm', messages: turn1, max_tokens: 4 });
     expect(first.res.status).toBe(200);
-    const one = JSON.parse(first.text);
+    const one = JSON.parse(first.text) as ChatAnswer;
     expect(one).toMatchObject({ object: 'chat.completion', model: 'm', choices: [{ index: 0, finish_reason: 'length', message: { role: 'assistant' } }] });
     expect(one.id).toMatch(/^chatcmpl-/);
-    expect(one.choices[0].message.content.length).toBeGreaterThan(0);
+    expect(one.choices[0]!.message.content.length).toBeGreaterThan(0);
     expect(one.usage).toMatchObject({ completion_tokens: 4, prompt_tokens_details: { cached_tokens: 0 } });
     expect(one.usage.total_tokens).toBe(one.usage.prompt_tokens + 4);
     expect(one.timings).toMatchObject({ cache_n: 0, prompt_n: one.usage.prompt_tokens, predicted_n: 4 });
@@ -58,7 +72,7 @@ describe('kvroute engine (node-llama-cpp, generated model)', () => {
 
     // The next turn extends the first: only the new part is evaluated.
     const second = await measured(A, '/v1/chat/completions', { model: 'm', messages: turn2, max_tokens: 3 });
-    const two = JSON.parse(second.text);
+    const two = JSON.parse(second.text) as ChatAnswer;
     const cached = two.usage.prompt_tokens_details.cached_tokens;
     expect(cached).toBeGreaterThan(one.usage.prompt_tokens / 2);
     expect(two.timings.cache_n).toBe(cached);
@@ -66,7 +80,7 @@ describe('kvroute engine (node-llama-cpp, generated model)', () => {
     expect(second.evaluated).toBe(two.usage.prompt_tokens - cached);
 
     // Caches are per engine process: B has never seen this prefix.
-    const onB = JSON.parse((await measured(B, '/v1/chat/completions', { messages: turn2, max_tokens: 1 })).text);
+    const onB = JSON.parse((await measured(B, '/v1/chat/completions', { messages: turn2, max_tokens: 1 })).text) as ChatAnswer;
     expect(onB.usage.prompt_tokens).toBe(two.usage.prompt_tokens);
     expect(onB.usage.prompt_tokens_details.cached_tokens).toBe(0);
   });
@@ -76,8 +90,8 @@ describe('kvroute engine (node-llama-cpp, generated model)', () => {
     expect(r.res.headers.get('content-type')).toMatch(/^text\/event-stream/);
     const events = sseData(r.text);
     expect(events.at(-1)).toBe('[DONE]');
-    const chunks = events.slice(0, -1) as Record<string, any>[];
-    expect(chunks[0]!.choices[0].delta).toEqual({ role: 'assistant', content: null });
+    const chunks = events.slice(0, -1) as ChatChunk[];
+    expect(chunks[0]!.choices[0]!.delta).toEqual({ role: 'assistant', content: null });
     const content = chunks.filter((c) => c.choices[0]?.delta?.content);
     expect(content.length).toBe(5);
     const finish = chunks.at(-2)!;
@@ -91,50 +105,50 @@ describe('kvroute engine (node-llama-cpp, generated model)', () => {
     for (const c of chunks) expect(c).toMatchObject({ object: 'chat.completion.chunk', id: chunks[0]!.id });
     // Without include_usage the timings still close the stream, so the router can read the receipt either way.
     const plain = sseData(await (await post(A, '/v1/chat/completions', { messages: turn2, max_tokens: 2, stream: true })).text());
-    const closing = plain.at(-2) as Record<string, any>;
-    expect(closing.choices[0].finish_reason).toBe('length');
+    const closing = plain.at(-2) as ChatChunk;
+    expect(closing.choices[0]!.finish_reason).toBe('length');
     expect(closing.usage).toBeUndefined();
     expect(closing.timings.cache_n).toBeGreaterThan(0);
   });
 
   it('completions, whole and streamed, with text and token-id prompts', async () => {
     const prompt = 'Routing puts each conversation where its prefix is already cached. '.repeat(4);
-    const first = JSON.parse((await measured(B, '/v1/completions', { prompt, max_tokens: 6 })).text);
+    const first = JSON.parse((await measured(B, '/v1/completions', { prompt, max_tokens: 6 })).text) as CompletionAnswer;
     expect(first).toMatchObject({ object: 'text_completion', choices: [{ index: 0, logprobs: null, finish_reason: 'length' }], usage: { completion_tokens: 6 } });
-    expect(first.choices[0].text.length).toBeGreaterThan(0);
+    expect(first.choices[0]!.text.length).toBeGreaterThan(0);
 
     const r = await measured(B, '/v1/completions', { prompt: prompt + 'Then it answers.', max_tokens: 3, stream: true });
     const events = sseData(r.text);
     expect(events.at(-1)).toBe('[DONE]');
-    const chunks = events.slice(0, -1) as Record<string, any>[];
-    expect(chunks.slice(0, -1).map((c) => c.choices[0].finish_reason)).toEqual([null, null, null]);
+    const chunks = events.slice(0, -1) as CompletionAnswer[];
+    expect(chunks.slice(0, -1).map((c) => c.choices[0]!.finish_reason)).toEqual([null, null, null]);
     const last = chunks.at(-1)!;
     expect(last.choices[0]).toMatchObject({ text: '', finish_reason: 'length' });
     expect(last.usage.prompt_tokens_details.cached_tokens).toBeGreaterThan(first.usage.prompt_tokens / 2);
     expect(r.evaluated).toBe(last.usage.prompt_tokens - last.usage.prompt_tokens_details.cached_tokens);
 
-    const ids = JSON.parse((await measured(B, '/v1/completions', { prompt: [1, 40, 41, 42, 43], max_tokens: 2 })).text);
+    const ids = JSON.parse((await measured(B, '/v1/completions', { prompt: [1, 40, 41, 42, 43], max_tokens: 2 })).text) as CompletionAnswer;
     expect(ids.usage).toMatchObject({ prompt_tokens: 5, completion_tokens: 2 });
     // Without max_tokens, completions generate OpenAI's default of 16.
-    expect(JSON.parse((await measured(B, '/v1/completions', { prompt: 'x' })).text).usage.completion_tokens).toBe(16);
+    expect((JSON.parse((await measured(B, '/v1/completions', { prompt: 'x' })).text) as CompletionAnswer).usage.completion_tokens).toBe(16);
   });
 
   it('ends at a stop string, which is not part of the text', async () => {
     const body = { prompt: 'Stop strings end generation early. ', max_tokens: 12 };
     await post(A, '/v1/completions', body); // now cached: the runs below compute the same way (one token evaluated)
-    const free = JSON.parse(await (await post(A, '/v1/completions', body)).text());
-    const text: string = free.choices[0].text;
+    const free = JSON.parse(await (await post(A, '/v1/completions', body)).text()) as CompletionAnswer;
+    const text = free.choices[0]!.text;
     expect(text.length).toBe(12);
     const stop = text.slice(3, 5);
-    const cut = JSON.parse(await (await post(A, '/v1/completions', { ...body, stop: [stop] })).text());
+    const cut = JSON.parse(await (await post(A, '/v1/completions', { ...body, stop: [stop] })).text()) as CompletionAnswer;
     expect(cut.choices[0]).toMatchObject({ text: text.slice(0, text.indexOf(stop)), finish_reason: 'stop' });
-    const streamed = sseData(await (await post(A, '/v1/completions', { ...body, stop, stream: true })).text()).slice(0, -1) as Record<string, any>[];
-    expect(streamed.map((c) => c.choices[0].text).join('')).toBe(text.slice(0, text.indexOf(stop)));
-    expect(streamed.at(-1)!.choices[0].finish_reason).toBe('stop');
+    const streamed = sseData(await (await post(A, '/v1/completions', { ...body, stop, stream: true })).text()).slice(0, -1) as CompletionAnswer[];
+    expect(streamed.map((c) => c.choices[0]!.text).join('')).toBe(text.slice(0, text.indexOf(stop)));
+    expect(streamed.at(-1)!.choices[0]!.finish_reason).toBe('stop');
   });
 
   it('/slots shows each slot and its last task; /metrics carries the llama.cpp gauges', async () => {
-    const slots = (await (await fetch(`${A}/slots`)).json()) as Record<string, any>[];
+    const slots = (await (await fetch(`${A}/slots`)).json<unknown>()) as SlotJson[];
     expect(slots.map((s) => s.id)).toEqual([0, 1]);
     for (const s of slots) expect(s).toMatchObject({ n_ctx: 1024, speculative: false, is_processing: false });
     const used = slots.filter((s) => s.id_task !== undefined);
@@ -152,7 +166,7 @@ describe('kvroute engine (node-llama-cpp, generated model)', () => {
     // llama-server's slot erase drops a slot's cached prefix.
     const erase = await post(A, `/slots/${used[0]!.id}?action=erase`, {});
     expect(erase.status).toBe(200);
-    const erased = (await erase.json()) as { id_slot: number; n_erased: number };
+    const erased = (await erase.json<unknown>()) as { id_slot: number; n_erased: number };
     expect(erased.id_slot).toBe(used[0]!.id);
     expect(erased.n_erased).toBeGreaterThan(0);
     expect((await engineMetrics(A)).kv_cache_tokens).toBe(m.kv_cache_tokens! - erased.n_erased);
@@ -164,14 +178,13 @@ describe('kvroute engine (node-llama-cpp, generated model)', () => {
     const running = [long(1), long(2), long(3)];
     const seen = await pollUntil(() => engineMetrics(B), (m) => m.requests_processing === 2 && m.requests_deferred === 1, 30_000);
     expect(seen).toMatchObject({ requests_processing: 2, requests_deferred: 1 });
-    expect(((await (await fetch(`${B}/slots`)).json()) as { is_processing: boolean }[]).every((s) => s.is_processing)).toBe(true);
+    expect(((await (await fetch(`${B}/slots`)).json<unknown>()) as { is_processing: boolean }[]).every((s) => s.is_processing)).toBe(true);
     await Promise.all(running);
 
     const before = (await engineMetrics(B)).tokens_predicted_total!;
     const abort = new AbortController();
     const res = await fetch(`${B}/v1/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ prompt: 'abandon me', max_tokens: 1000, stream: true }), signal: abort.signal });
-    const reader = res.body!.getReader();
-    await reader.read();
+    await bodyReader(res).read();
     abort.abort();
     const idle = await pollUntil(() => engineMetrics(B), (m) => m.requests_processing === 0, 30_000);
     expect(idle?.requests_processing).toBe(0);
@@ -182,15 +195,15 @@ describe('kvroute engine (node-llama-cpp, generated model)', () => {
   it('refuses bad requests with an OpenAI-style error that names the field', async () => {
     const bad = await post(A, '/v1/chat/completions', { messages: [] });
     expect(bad.status).toBe(400);
-    expect(await bad.json()).toEqual({ error: { message: expect.stringMatching(/^messages: /), type: 'invalid_request_error', param: 'messages', code: 'invalid_value' } });
+    expect(await bad.json()).toEqual({ error: { message: stringMatching(/^messages: /), type: 'invalid_request_error', param: 'messages', code: 'invalid_value' } });
     const tooLong = await post(A, '/v1/completions', { prompt: 'x'.repeat(1100), max_tokens: 1 });
     expect(tooLong.status).toBe(400);
-    expect(((await tooLong.json()) as { error: Record<string, string> }).error).toMatchObject({ type: 'exceed_context_size_error', code: 'context_length_exceeded' });
+    expect(await errorOf(tooLong)).toMatchObject({ type: 'exceed_context_size_error', code: 'context_length_exceeded' });
     const notJson = await fetch(`${A}/v1/completions`, { method: 'POST', body: '{' });
     expect(notJson.status).toBe(400);
-    expect(((await notJson.json()) as { error: Record<string, string> }).error.code).toBe('invalid_json');
+    expect((await errorOf(notJson)).code).toBe('invalid_json');
     const badToken = await post(A, '/v1/completions', { prompt: [99999] });
-    expect(((await badToken.json()) as { error: Record<string, string> }).error.param).toBe('prompt');
+    expect((await errorOf(badToken)).param).toBe('prompt');
     expect((await fetch(`${A}/v2/nothing`)).status).toBe(404);
     // The engine is still fine.
     expect((await post(A, '/v1/completions', { prompt: 'ok', max_tokens: 1 })).status).toBe(200);

@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEngineProcesses, type EngineProcesses } from '../../../gpu-backends/llama-engine/processes.ts';
 import { generateAgenticWorkload } from '../../../scripts/gen-agentic-workload.ts';
 import { replayE2e } from '../../../bench/routing-lab/e2e.ts';
+import type { ReplayResult } from '../../../bench/real-engine/summary.ts';
 import { previousTurns } from '../../../bench/routing-lab/previous-turns.ts';
 import { traceToJsonl } from '../../../bench/routing-lab/trace.ts';
 import { TEST_MODELS_DIR } from './helpers.ts';
@@ -54,7 +55,7 @@ describe('kvroute replay --e2e --backend-urls (real engines it did not start)', 
     const args = ['--e2e', '--backend-urls', engines.urls.join(','), '--engine', 'llama-cpp', '--policy', 'round-robin'];
     const res = await replay([...args, '--chars-per-token', String(CHARS_PER_TOKEN), '--max-tokens', '4', '--time-scale', '20', '--json']);
     expect(res.code, res.stderr).toBe(0);
-    const r = JSON.parse(res.stdout.trim().split('\n').at(-1)!);
+    const r = JSON.parse(res.stdout.trim().split('\n').at(-1)!) as ReplayResult;
 
     expect(r).toMatchObject({ mode: 'e2e', engine: 'llama-cpp', policy: 'round-robin', requests: 24, failed: 0, backends: 2, speedup: 1, responsesWithReceipt: 24 });
     // Prompts sized for the byte-level vocabulary: round(input_length x 0.25) characters, + BOS and the leading space.
@@ -74,7 +75,7 @@ describe('kvroute replay --e2e --backend-urls (real engines it did not start)', 
       expect(b.promptTokens - b.cachedTokens).toBe(b.engineProcessedPromptTokens);
       expect(b.engine).toBeCloseTo(b.receipts, 12);
     }
-    expect(r.perBackendHitRate.reduce((a: number, b: { promptTokens: number }) => a + b.promptTokens, 0)).toBe(r.promptTokens);
+    expect(r.perBackendHitRate.reduce((a, b) => a + b.promptTokens, 0)).toBe(r.promptTokens);
     expect(r.ttftP50Ms).toBeGreaterThan(0);
     expect(r.ttftP50Ms).toBeLessThanOrEqual(r.ttftP90Ms);
     expect(r.ttftP90Ms).toBeLessThanOrEqual(r.ttftP99Ms);

@@ -10,7 +10,7 @@ import { parseTenantConfig } from '../../../src/config/schema.ts';
 import { startNodeRouter } from '../../../routes/node.ts';
 import { sha256Hex } from '../../../src/tenants/keys.ts';
 import { MemoryTenantStore } from '../../../src/tenants/store.ts';
-import { engineMetrics, post, TEST_MODELS_DIR } from './helpers.ts';
+import { engineMetrics, post, TEST_MODELS_DIR, type ChatAnswer } from './helpers.ts';
 import { sharedPrefixConversations, type ChatRequest } from './workload.ts';
 
 const ENGINES = 3;
@@ -83,7 +83,7 @@ async function replay(policy: 'prefix-affinity' | 'round-robin', workload: reado
           result.failures.push(`${res.status} ${body.slice(0, 200)}`);
           continue;
         }
-        const usage = JSON.parse(body).usage as { prompt_tokens: number; prompt_tokens_details: { cached_tokens: number } };
+        const { usage } = JSON.parse(body) as ChatAnswer;
         result.promptTokens += usage.prompt_tokens;
         result.cachedTokens += usage.prompt_tokens_details.cached_tokens;
         const backend = res.headers.get('x-kvroute-backend') ?? '?';

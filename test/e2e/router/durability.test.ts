@@ -14,6 +14,8 @@ import { createClickHouseClient } from '../../../src/analytics/sinks/clickhouse.
 import { startSimPool, type SimPool } from '../../helpers/sim-pool.ts';
 import { startServe, type ServeProcess } from '../../helpers/serve-process.ts';
 import { pollUntil } from '../../helpers/poll.ts';
+import { stringMatching } from '../../helpers/matchers.ts';
+import { errorOf } from '../../helpers/responses.ts';
 import { startPrivateClickHouse, type PrivateClickHouse } from '../analytics/clickhouse-server.ts';
 
 const MODEL = 'llama-3.1-8b';
@@ -93,7 +95,7 @@ describe('kvroute serve while ClickHouse is down', () => {
       }
       const report = await fetch(`${router.url}/admin/tenants/down-start/experiments/exp1/report`, { headers: { authorization: `Bearer ${ADMIN}` } });
       expect(report.status).toBe(503);
-      expect(((await report.json()) as { error: Record<string, unknown> }).error).toMatchObject({ type: 'server_error', code: 'analytics_unavailable', message: expect.stringMatching(/not ready/) });
+      expect(await errorOf(report)).toMatchObject({ type: 'server_error', code: 'analytics_unavailable', message: stringMatching(/not ready/) });
       ch.start();
       expect(await pollUntil(() => storedEvents('down-start'), (n) => n >= 20, 30_000, 250)).toBe(20);
       const ready = await fetch(`${router.url}/admin/tenants/down-start/experiments/exp1/report`, { headers: { authorization: `Bearer ${ADMIN}` } });
@@ -185,7 +187,7 @@ describe('SIGTERM drains', () => {
       });
       const raw = connect(port, '127.0.0.1');
       let rawText = '';
-      raw.on('data', (d) => (rawText += d));
+      raw.on('data', (d: Buffer) => (rawText += d.toString()));
       const rawClosed = new Promise<void>((r) => raw.once('close', () => r()));
       raw.write(`POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${KEY}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(streamBody)}\r\n\r\n${streamBody}`);
       const deadline = Date.now() + 10_000;

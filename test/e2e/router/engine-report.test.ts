@@ -7,6 +7,7 @@ import { startNodeRouter, type NodeRouter } from '../../../routes/node.ts';
 import { MemoryTenantStore } from '../../../src/tenants/store.ts';
 import { startKeyedEngine, type KeyedEngine } from '../../helpers/keyed-engine.ts';
 import { startSimPool, type SimPool } from '../../helpers/sim-pool.ts';
+import { backendsOf, type BackendView } from '../../helpers/responses.ts';
 
 const ADMIN = 'engine-report-admin-token';
 let pool: SimPool;
@@ -22,10 +23,8 @@ async function until(cond: () => boolean | Promise<boolean>, ms = 15_000): Promi
   }
 }
 
-type BackendView = { engine: { running?: number; waiting?: number; uncachedPromptTokens?: number; slots?: unknown[] }; engineObservedAt: number | null; engineReport: string | null };
 async function backends(): Promise<Record<string, BackendView>> {
-  const res = await fetch(`${router.url}/admin/backends`, { headers: { authorization: `Bearer ${ADMIN}` } });
-  return ((await res.json()) as { backends: Record<string, BackendView> }).backends;
+  return backendsOf(await fetch(`${router.url}/admin/backends`, { headers: { authorization: `Bearer ${ADMIN}` } }));
 }
 
 beforeAll(async () => {

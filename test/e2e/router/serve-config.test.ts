@@ -4,6 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { modelIdsOf } from '../../helpers/responses.ts';
 import { runServeExpectingExit, startServe } from './serve-process.ts';
 
 const STRONG = 'e2e-serve-config-token-0123456789abcdef';
@@ -35,7 +36,7 @@ describe('kvroute serve --config', () => {
     try {
       const models = await fetch(`${r.url}/v1/models`, { headers: { authorization: `Bearer ${KEY}` } });
       expect(models.status).toBe(200);
-      expect(((await models.json()) as { data: { id: string }[] }).data.map((m) => m.id)).toEqual(['file-model']);
+      expect(await modelIdsOf(models)).toEqual(['file-model']);
       expect((await fetch(`${r.url}/admin/tenants`, { headers: { authorization: `Bearer ${STRONG}` } })).status).toBe(200);
       expect((await fetch(`${r.url}/admin/tenants`, { headers: { authorization: 'Bearer file-admin-token-0123456789abcdefghij' } })).status).toBe(403);
     } finally {

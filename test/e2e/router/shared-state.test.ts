@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sha256Hex } from '../../../src/tenants/keys.ts';
+import { issuedKeyOf, keyListOf, type IssuedKey } from '../../helpers/responses.ts';
 import { startServe, type ServeProcess } from './serve-process.ts';
 
 const TOKEN = 'e2e-shared-state-token-0123456789abcdef';
@@ -32,10 +33,10 @@ afterAll(async () => {
 
 const admin = (r: ServeProcess, path: string, init: RequestInit = {}) => fetch(`${r.url}/admin${path}`, { ...init, headers: { ...ADMIN, ...(init.headers as Record<string, string>) } });
 
-async function issueKey(r: ServeProcess, tenant: string, name: string): Promise<{ key: string; keyId: string }> {
+async function issueKey(r: ServeProcess, tenant: string, name: string): Promise<IssuedKey> {
   const res = await admin(r, `/tenants/${tenant}/keys`, { method: 'POST', body: JSON.stringify({ name }) });
   expect(res.status).toBe(201);
-  return (await res.json()) as { key: string; keyId: string };
+  return issuedKeyOf(res);
 }
 
 /** The key hashes in the state file on disk. */
@@ -59,7 +60,7 @@ describe('two Node replicas on one state file', () => {
     expect((await admin(a, '/tenants/acme', { method: 'PUT', body: JSON.stringify(CONFIG) })).status).toBe(201);
     const old = await issueKey(a, 'acme', 'old');
     // Replica B reads the state (an admin read looks at the file each time) and so holds the key in memory.
-    const seen = (await (await admin(b, '/tenants/acme/keys')).json()) as { keys: { keyId: string }[] };
+    const seen = await keyListOf(await admin(b, '/tenants/acme/keys'));
     expect(seen.keys.map((k) => k.keyId)).toContain(old.keyId);
 
     expect((await admin(a, `/tenants/acme/keys/${old.keyId}`, { method: 'DELETE' })).status).toBe(204);
@@ -70,7 +71,7 @@ describe('two Node replicas on one state file', () => {
     expect(onDisk).not.toContain(await sha256Hex(old.key));
     expect(onDisk).toContain(await sha256Hex(fresh.key));
     for (const r of [a, b]) {
-      const keys = (await (await admin(r, '/tenants/acme/keys')).json()) as { keys: { keyId: string }[] };
+      const keys = await keyListOf(await admin(r, '/tenants/acme/keys'));
       expect(keys.keys.map((k) => k.keyId).sort()).toEqual([fresh.keyId]);
     }
     expect(await eventually(a, old.key, 401)).toBe(401);
@@ -90,7 +91,7 @@ describe('two Node replicas on one state file', () => {
     const issued = await Promise.all(Array.from({ length: 24 }, (_, i) => issueKey(i % 2 ? a : b, 'busy', `k${i}`)));
     const onDisk = new Set(hashesOnDisk());
     for (const k of issued) expect(onDisk.has(await sha256Hex(k.key))).toBe(true);
-    const listed = (await (await admin(b, '/tenants/busy/keys')).json()) as { keys: unknown[] };
+    const listed = await keyListOf(await admin(b, '/tenants/busy/keys'));
     expect(listed.keys).toHaveLength(24);
   });
 

@@ -3,6 +3,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { SimBackend, SimBackendOptions } from '../../../gpu-backends/simulator/server.ts';
 import { client, eventually, postJson, startFast, state } from './helpers.ts';
+import { bodyReader, errorOf } from '../../helpers/responses.ts';
 
 const open: SimBackend[] = [];
 async function backend(opts: SimBackendOptions = {}): Promise<SimBackend> {
@@ -16,7 +17,7 @@ afterEach(async () => {
 
 /** Reads an SSE response body, counting token chunks, until the stream ends or fails. */
 async function readStream(res: Response, onChunk?: (tokens: number) => void): Promise<{ tokens: number; done: boolean; failed: boolean }> {
-  const reader = res.body!.getReader();
+  const reader = bodyReader(res);
   const decoder = new TextDecoder();
   let buffer = '';
   let tokens = 0;
@@ -32,7 +33,7 @@ async function readStream(res: Response, onChunk?: (tokens: number) => void): Pr
         buffer = buffer.slice(i + 2);
         const data = event.replace(/^data: /, '');
         if (data === '[DONE]') done = true;
-        else if (JSON.parse(data).choices?.[0]?.text !== undefined) {
+        else if ((JSON.parse(data) as { choices?: { text?: string }[] }).choices?.[0]?.text !== undefined) {
           tokens++;
           onChunk?.(tokens);
         }
@@ -63,7 +64,7 @@ describe('fault injection', () => {
     const res = await postJson(b, '/v1/chat/completions', { messages: [{ role: 'user', content: 'x' }] });
     expect(res.status).toBe(429);
     expect(res.headers.get('retry-after')).toBe('3');
-    expect(((await res.json()) as any).error.code).toBe('rate_limit_exceeded');
+    expect((await errorOf(res)).code).toBe('rate_limit_exceeded');
   });
 
   it('stallBeforeFirstToken: the first token comes that much later (simulated time)', async () => {
@@ -99,8 +100,8 @@ describe('fault injection', () => {
     const out = await readStream(await postJson(b, '/v1/completions', streamBody(100_000)));
     expect(out).toEqual({ tokens: 3, done: false, failed: true });
     await eventually(async () => (await state(b)).finished.abort === 1);
-    const stream = await client(b).chat.completions.create({ model: 'llama-3.1-8b', messages: [{ role: 'user', content: 'x' }], max_tokens: 50, ignore_eos: true, stream: true } as any);
-    await expect((async () => { for await (const _ of stream as any); })()).rejects.toThrow();
+    const stream = await client(b).chat.completions.create({ model: 'llama-3.1-8b', messages: [{ role: 'user', content: 'x' }], max_tokens: 50, stream: true, ...({ ignore_eos: true } as object) });
+    await expect((async () => { for await (const _ of stream); })()).rejects.toThrow();
     await expect(postJson(b, '/v1/completions', { prompt: 'x', max_tokens: 50, ignore_eos: true })).rejects.toThrow();
     // Short generations may complete inside the engine in the same instant the socket dies; either way
     // nothing is left running.

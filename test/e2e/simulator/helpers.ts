@@ -1,6 +1,7 @@
 // Helpers for the simulator's socket-level tests: free ports, a fast time scale, metric reads.
 import OpenAI from 'openai';
 import { startSimBackend, type SimBackend, type SimBackendOptions } from '../../../gpu-backends/simulator/server.ts';
+import { simState, type SimState } from '../../helpers/sim-pool.ts';
 
 /** A backend on a free port whose simulated clock runs `timeScale` times faster than the wall clock. */
 export function startFast(opts: SimBackendOptions = {}): Promise<SimBackend> {
@@ -26,8 +27,8 @@ export async function metric(b: SimBackend, name: string): Promise<number> {
   return sum;
 }
 
-export async function state(b: SimBackend): Promise<Record<string, any>> {
-  return (await fetch(`${b.url}/admin/state`)).json() as Promise<Record<string, any>>;
+export function state(b: SimBackend): Promise<SimState> {
+  return simState(b.url);
 }
 
 /** Polls `check` until it returns true (bounded), for conditions that become true as simulated time runs. */

@@ -35,7 +35,7 @@ describe('kvroute sim', () => {
         expect(text).toHaveLength(24);
       }
       child.kill('SIGTERM');
-      const [code] = await once(child, 'exit');
+      const [code] = (await once(child, 'exit')) as [number | null, NodeJS.Signals | null];
       expect(code).toBe(0);
     } finally {
       if (child.exitCode === null) child.kill('SIGKILL');

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SimBackend } from '../../../gpu-backends/simulator/server.ts';
 import { EMBEDDING_DIMENSIONS } from '../../../gpu-backends/simulator/embeddings.ts';
 import { client, startFast } from './helpers.ts';
+import { errorOf } from '../../helpers/responses.ts';
 
 let b: SimBackend;
 beforeAll(async () => {
@@ -15,14 +16,23 @@ afterAll(async () => {
 const MODEL = 'llama-3.1-8b';
 const post = (path: string, body: unknown) => fetch(`${b.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
 
+/** The fields of a Responses stream event's data that these tests read. */
+interface ResponsesEventData {
+  type: string;
+  sequence_number: number;
+  delta?: string;
+  text?: string;
+  response?: { status: string; output: { content: { text: string }[] }[]; usage: { output_tokens: number } | null };
+}
+
 /** Parses an SSE text into (event, data) pairs. */
-function events(text: string): { event: string; data: any }[] {
+function events(text: string): { event: string; data: ResponsesEventData }[] {
   return text
     .trim()
     .split('\n\n')
     .map((block) => {
       const lines = block.split('\n');
-      return { event: lines.find((l) => l.startsWith('event: '))!.slice(7), data: JSON.parse(lines.find((l) => l.startsWith('data: '))!.slice(6)) };
+      return { event: lines.find((l) => l.startsWith('event: '))!.slice(7), data: JSON.parse(lines.find((l) => l.startsWith('data: '))!.slice(6)) as ResponsesEventData };
     });
 }
 
@@ -68,10 +78,10 @@ describe('/v1/responses', () => {
     });
     const deltas = evs.filter((e) => e.event === 'response.output_text.delta').map((e) => e.data.delta).join('');
     const last = evs.at(-1)!.data.response;
-    expect(last.status).toBe('completed');
-    expect(last.output[0].content[0].text).toBe(deltas);
+    expect(last?.status).toBe('completed');
+    expect(last?.output[0]?.content[0]?.text).toBe(deltas);
     expect(evs.at(-4)!.data.text).toBe(deltas);
-    expect(last.usage.output_tokens).toBe(Math.ceil(deltas.length / 4));
+    expect(last?.usage?.output_tokens).toBe(Math.ceil(deltas.length / 4));
     expect(evs[0]!.data.response).toMatchObject({ status: 'in_progress', usage: null, output: [] });
   });
 
@@ -120,7 +130,7 @@ describe('/v1/embeddings', () => {
     expect(r.usage.prompt_tokens).toBe(5);
     const bad = await post('/v1/embeddings', { model: MODEL, input: 'x', dimensions: 100_000 });
     expect(bad.status).toBe(400);
-    expect(((await bad.json()) as any).error.param).toBe('dimensions');
+    expect((await errorOf(bad)).param).toBe('dimensions');
     expect((await post('/v1/embeddings', { model: 'other', input: 'x' })).status).toBe(404);
   });
 });

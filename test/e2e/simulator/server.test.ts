@@ -1,5 +1,6 @@
 // The simulated vLLM backend over real sockets, driven by the official openai SDK.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type OpenAI from 'openai';
 import type { SimBackend } from '../../../gpu-backends/simulator/server.ts';
 import { client, metric, postJson, promptOf, startFast } from './helpers.ts';
 
@@ -29,7 +30,7 @@ describe('OpenAI surface through the openai SDK', () => {
     let text = '';
     let roles = 0;
     let finish: string | null = null;
-    let usage: any;
+    let usage: OpenAI.CompletionUsage | undefined;
     let chunks = 0;
     for await (const chunk of stream) {
       chunks++;
@@ -44,7 +45,7 @@ describe('OpenAI surface through the openai SDK', () => {
     expect(finish).toBe(whole.choices[0]!.finish_reason);
     expect(roles).toBe(1);
     expect(usage).toMatchObject({ completion_tokens: whole.usage!.completion_tokens, prompt_tokens: whole.usage!.prompt_tokens });
-    expect(usage.prompt_tokens_details.cached_tokens).toBeGreaterThan(0); // same prompt as the call before
+    expect(usage?.prompt_tokens_details?.cached_tokens).toBeGreaterThan(0); // same prompt as the call before
     expect(chunks).toBe(1 + whole.usage!.completion_tokens + 1); // role, one per token, usage
   });
 
@@ -84,7 +85,7 @@ describe('answers', () => {
     const c = await startFast({ output: { seed: 2, agreement: 0.5 } });
     try {
       const answer = async (x: SimBackend, prompt: string) =>
-        ((await (await postJson(x, '/v1/completions', { prompt, max_tokens: 8 })).json()) as any).choices[0].text as string;
+        ((await (await postJson(x, '/v1/completions', { prompt, max_tokens: 8 })).json<unknown>()) as OpenAI.Completion).choices[0]!.text;
       let agree = 0;
       for (let i = 0; i < 40; i++) {
         const prompt = `question ${i}`;
@@ -113,21 +114,21 @@ describe('prefix caching seen from outside', () => {
     expect(ttft2).toBeLessThanOrEqual(ttft1 / 4);
     expect(hits1 - hits0).toBe(0);
     expect(hits2 - hits1).toBe(8192 - 16);
-    expect(((await second.json()) as any).usage.prompt_tokens_details.cached_tokens).toBe(8192 - 16);
+    expect(((await second.json<unknown>()) as OpenAI.Completion).usage?.prompt_tokens_details?.cached_tokens).toBe(8192 - 16);
   });
 
   it('a second chat turn hits the first turn\'s prompt and answer', async () => {
     const sdk = client(b);
     const q1 = { role: 'user' as const, content: promptOf(600, 'conversation') };
-    const t1 = await sdk.chat.completions.create({ model: 'llama-3.1-8b', messages: [q1], max_tokens: 200, ignore_eos: true } as any);
-    const a1 = (t1 as any).choices[0].message.content as string;
+    const t1 = await sdk.chat.completions.create({ model: 'llama-3.1-8b', messages: [q1], max_tokens: 200, ...({ ignore_eos: true } as object) });
+    const a1 = t1.choices[0]!.message.content;
     const t2 = await sdk.chat.completions.create({
       model: 'llama-3.1-8b',
       messages: [q1, { role: 'assistant', content: a1 }, { role: 'user', content: 'and then?' }],
       max_tokens: 4,
     });
-    const cached = (t2.usage as any).prompt_tokens_details.cached_tokens as number;
-    expect(cached).toBeGreaterThan((t1 as any).usage.prompt_tokens + 150);
+    const cached = t2.usage?.prompt_tokens_details?.cached_tokens;
+    expect(cached).toBeGreaterThan(t1.usage!.prompt_tokens + 150);
   });
 
   it('/metrics has vLLM names and types', async () => {
@@ -164,7 +165,7 @@ describe('bad requests get OpenAI-style errors', () => {
     it(name, async () => {
       const res = await postJson(b, path, body);
       expect(res.status).toBe(status);
-      const json = (await res.json()) as { error: { message: string; type: string; param: string | null; code: number } };
+      const json = (await res.json<unknown>()) as { error: { message: string; type: string; param: string | null; code: number } };
       expect(json.error.message.length).toBeGreaterThan(0);
       expect(json.error.type).toBe(status === 404 ? 'NotFoundError' : 'BadRequestError');
       expect(json.error.code).toBe(status);

@@ -70,7 +70,7 @@ describe('tenant config schema', () => {
   });
 
   it("refuses '__proto__' as a model or pool name instead of dropping it silently", () => {
-    const input = JSON.parse('{"models":{"__proto__":{"pool":"gpu-a"},"ok":{"pool":"gpu-a"}},"pools":{"gpu-a":{"backends":[{"id":"a","url":"http://10.0.0.1"}]}}}');
+    const input: unknown = JSON.parse('{"models":{"__proto__":{"pool":"gpu-a"},"ok":{"pool":"gpu-a"}},"pools":{"gpu-a":{"backends":[{"id":"a","url":"http://10.0.0.1"}]}}}');
     const r = parseTenantConfig(input);
     expect(r.ok).toBe(false);
     if (r.ok) return;

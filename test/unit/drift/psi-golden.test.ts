@@ -8,14 +8,14 @@ import { chi2Quantile } from '../../../src/drift/chi2.ts';
 import { phi, phiInverse } from './helpers.ts';
 
 const goldenPath = fileURLToPath(new URL('./psi-golden.json', import.meta.url));
-const golden: Record<string, number | number[]> = JSON.parse(readFileSync(goldenPath, 'utf8'));
+const golden = JSON.parse(readFileSync(goldenPath, 'utf8')) as Record<string, number | number[]>;
 const TOL = 1e-9;
 
 /** Shares of N(mu, 1) in the B baseline-quantile bins of N(0, 1) (open-ended end bins). */
 function normalShiftShares(mu: number, bins: number): { e: number[]; a: number[] } {
   const edges = Array.from({ length: bins - 1 }, (_, j) => phiInverse((j + 1) / bins));
   const cdf = [0, ...edges.map((x) => phi(x - mu)), 1];
-  return { e: Array(bins).fill(1 / bins), a: cdf.slice(1).map((c, i) => c - cdf[i]!) };
+  return { e: Array<number>(bins).fill(1 / bins), a: cdf.slice(1).map((c, i) => c - cdf[i]!) };
 }
 
 const computed: Record<string, () => number | number[]> = {

@@ -1,10 +1,10 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { CatCounts } from '../../../src/drift/categorical.ts';
+import { CatCounts, type CatCountsJSON } from '../../../src/drift/categorical.ts';
 import { extractFeatures } from '../../../src/drift/features.ts';
 import { LogHist, ZERO_KEY } from '../../../src/drift/loghist.ts';
 import { NgramHist } from '../../../src/drift/ngram.ts';
-import { FeatureSketches } from '../../../src/drift/sketches.ts';
+import { FeatureSketches, type FeatureSketchesJSON } from '../../../src/drift/sketches.ts';
 import { fromBase64, toBase64 } from '../../../src/drift/varint.ts';
 import { hashString } from '../../../src/util/hash.ts';
 import { mulberry32, normalSampler } from './helpers.ts';
@@ -96,7 +96,7 @@ describe('CatCounts', () => {
   it('round-trips through JSON', () => {
     const c = new CatCounts(16);
     for (const x of stream) c.add(x);
-    expect(CatCounts.fromJSON(JSON.parse(JSON.stringify(c.toJSON()))).toJSON()).toEqual(c.toJSON());
+    expect(CatCounts.fromJSON(JSON.parse(JSON.stringify(c.toJSON())) as CatCountsJSON).toJSON()).toEqual(c.toJSON());
   });
 });
 
@@ -139,7 +139,7 @@ describe('FeatureSketches', () => {
     requests.forEach((v) => whole.record(v));
     const parts = [new FeatureSketches(), new FeatureSketches()];
     requests.forEach((v, i) => parts[i % 2]!.record(v));
-    const merged = FeatureSketches.fromJSON(JSON.parse(JSON.stringify(parts[1]!.toJSON()))).merge(parts[0]!);
+    const merged = FeatureSketches.fromJSON(JSON.parse(JSON.stringify(parts[1]!.toJSON())) as FeatureSketchesJSON).merge(parts[0]!);
     const canonical = (s: FeatureSketches) => {
       const j = s.toJSON();
       return { ...j, numeric: Object.fromEntries(Object.entries(j.numeric).map(([k]) => [k, bucketsOf(s.numeric.get(k as never)!)])) };

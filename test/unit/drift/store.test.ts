@@ -62,7 +62,8 @@ function harness(kind: 'memory' | 'durable', configInput: Record<string, unknown
     now,
     waitUntil: (p) => pending.push(p),
     fetch: async (_url, init) => {
-      alerts.push(JSON.parse(String(init.body)).alert);
+      if (typeof init.body !== 'string') throw new Error('the alert webhook sends JSON text');
+      alerts.push((JSON.parse(init.body) as { alert: DriftAlert }).alert);
       return new Response('ok');
     },
     onStatus: (rows) => void statuses.push(...rows),
@@ -185,7 +186,7 @@ describe('drift data crossing the Durable Object boundary', () => {
       new Request('https://drift.internal/ingest', { method: 'POST', headers: { 'x-kvroute-tenant': 't' }, body: JSON.stringify({ config: {}, entries: [{ model: 'm' }] }) }),
     );
     expect(res.status).toBe(400);
-    expect(((await res.json()) as { error: string }).error).toMatch(/^invalid ingest request at 'entries\.0\.arm'/);
+    expect(((await res.json<unknown>()) as { error: string }).error).toMatch(/^invalid ingest request at 'entries\.0\.arm'/);
   });
 
   it('stored data of another shape is an error that names the tenant and the key', async () => {
@@ -194,6 +195,6 @@ describe('drift data crossing the Durable Object boundary', () => {
     const object = new DriftDurableObject({ storage }, {}, () => 0);
     const res = await object.fetch(new Request('https://drift.internal/report', { method: 'POST', headers: { 'x-kvroute-tenant': 't' }, body: '{}' }));
     expect(res.status).toBe(503);
-    expect(((await res.json()) as { error: string }).error).toContain("The drift store's 'index' of tenant 't' does not have the expected shape at '0.start'");
+    expect(((await res.json<unknown>()) as { error: string }).error).toContain("The drift store's 'index' of tenant 't' does not have the expected shape at '0.start'");
   });
 });

@@ -1,6 +1,7 @@
 // Admin request bodies are read like inference bodies: bounded in size and time, and anything but a JSON object
 // is a 400 that says so (found by the HTTP fuzz suite, test/e2e/fuzz).
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { errorOf } from '../../helpers/responses.ts';
 import { poolConfig, testApp } from '../../helpers/platform.ts';
 
 /** A request body that starts and then never ends (a client that stalls, or lied in Content-Length). */
@@ -28,14 +29,14 @@ describe('admin request bodies', () => {
     expect(res).not.toBe(PENDING);
     const r = res as unknown as Response;
     expect(r.status).toBe(408);
-    expect(((await r.json()) as { error: { code: string } }).error.code).toBe('request_body_timeout');
+    expect((await errorOf(r)).code).toBe('request_body_timeout');
   });
 
   it('a tenant config over the admin body limit gets 413', async () => {
     const { admin } = await testApp();
     const r = await admin('/tenants/fz-1', { method: 'PUT', body: JSON.stringify({ ...poolConfig(['http://127.0.0.1:9']), pad: 'x'.repeat(5 * 1024 * 1024) }) });
     expect(r.status).toBe(413);
-    expect(((await r.json()) as { error: { code: string } }).error.code).toBe('request_too_large');
+    expect((await errorOf(r)).code).toBe('request_too_large');
   });
 
   it.each(['null', '[]', '"key"', '123', 'true'])('POST keys with the JSON %s: a 400 invalid_request_error, not a 500', async (body) => {
@@ -43,7 +44,7 @@ describe('admin request bodies', () => {
     await admin('/tenants/acme', { method: 'PUT', body: JSON.stringify(poolConfig(['http://127.0.0.1:9'])) });
     const r = await admin('/tenants/acme/keys', { method: 'POST', body });
     expect(r.status).toBe(400);
-    const { error } = (await r.json()) as { error: { type: string; code: unknown } };
+    const error = await errorOf(r);
     expect(error.type).toBe('invalid_request_error');
     expect(typeof error.code).toBe('string');
   });

@@ -7,12 +7,9 @@ import { driftRoutes } from '../../../routes/drift.ts';
 import { experimentRoutes } from '../../../routes/experiments.ts';
 import type { Queryable } from '../../../src/analytics/queryable.ts';
 import { MemoryDriftStore } from '../../../src/drift/store.ts';
+import { errorOf } from '../../helpers/responses.ts';
 import { poolConfig, testApp } from '../../helpers/platform.ts';
 
-interface ErrorBody {
-  error: { message: string; type: string; param: string | null; code: string };
-}
-const errorOf = async (r: Response) => ((await r.json()) as ErrorBody).error;
 const emptyStore = (): Queryable => ({ dialect: 'sqlite', table: 'kvroute_events', rows: async () => [] });
 
 describe('admin input', () => {

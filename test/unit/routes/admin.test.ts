@@ -5,6 +5,7 @@ import { driftRoutes } from '../../../routes/drift.ts';
 import { MemoryDriftStore } from '../../../src/drift/store.ts';
 import { startNodeRouter, type NodeRouter } from '../../../routes/node.ts';
 import { MemoryTenantStore } from '../../../src/tenants/store.ts';
+import { errorIn, errorOf, issuedKeyOf, keyListOf, modelIdsOf } from '../../helpers/responses.ts';
 import { ADMIN_TOKEN, poolConfig, testApp } from '../../helpers/platform.ts';
 
 const cfg = poolConfig(['http://127.0.0.1:9']);
@@ -15,10 +16,10 @@ describe('admin API', () => {
     expect((await app.request('/admin/tenants')).status).toBe(401);
     expect((await app.request('/admin/tenants', { headers: { authorization: 'Bearer wrong-token' } })).status).toBe(403);
     await admin('/tenants/acme', { method: 'PUT', body: JSON.stringify(cfg) });
-    const { key } = (await (await admin('/tenants/acme/keys', { method: 'POST' })).json()) as { key: string };
+    const { key } = await issuedKeyOf(await admin('/tenants/acme/keys', { method: 'POST' }));
     const r = await app.request('/admin/tenants/acme', { headers: { authorization: `Bearer ${key}` } });
     expect(r.status).toBe(403);
-    expect(((await r.json()) as { error: { type: string } }).error.type).toBe('permission_error');
+    expect((await errorOf(r)).type).toBe('permission_error');
   });
 
   it('creates, reads, replaces with If-Match and deletes a tenant config', async () => {
@@ -27,7 +28,7 @@ describe('admin API', () => {
     expect(created.status).toBe(201);
     expect(created.headers.get('etag')).toBe('"1"');
     const read = await admin('/tenants/acme');
-    expect(((await read.json()) as { version: number }).version).toBe(1);
+    expect(((await read.json<unknown>()) as { version: number }).version).toBe(1);
 
     const stale = await admin('/tenants/acme', { method: 'PUT', body: JSON.stringify(cfg), headers: { 'if-match': '"0"' } });
     expect(stale.status).toBe(412);
@@ -47,8 +48,7 @@ describe('admin API', () => {
     const bad = poolConfig(['http://127.0.0.1:1', 'http://127.0.0.1:2', 'nope']);
     const r = await admin('/tenants/acme', { method: 'PUT', body: JSON.stringify(bad) });
     expect(r.status).toBe(400);
-    const body = (await r.json()) as { error: { message: string; problems: string[] } };
-    expect(body.error.problems).toContain('pools.gpu-a.backends[2].url: Invalid URL');
+    expect((await errorOf(r)).problems).toContain('pools.gpu-a.backends[2].url: Invalid URL');
     expect((await admin('/tenants/acme', { method: 'PUT', body: '{not json' })).status).toBe(400);
   });
 
@@ -57,7 +57,7 @@ describe('admin API', () => {
     await admin('/tenants/acme', { method: 'PUT', body: JSON.stringify(cfg) });
     const r = await admin('/tenants/acme/keys', { method: 'POST', body: JSON.stringify({ key: ADMIN_TOKEN }) });
     expect(r.status).toBe(400);
-    expect(((await r.json()) as { error: { param: string } }).error.param).toBe('key');
+    expect((await errorOf(r)).param).toBe('key');
     expect((await app.request('/v1/models', { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })).status).toBe(401);
   });
 
@@ -66,12 +66,12 @@ describe('admin API', () => {
     await admin('/tenants/acme', { method: 'PUT', body: JSON.stringify(cfg) });
     const issued = await admin('/tenants/acme/keys', { method: 'POST', body: JSON.stringify({ name: 'ci' }) });
     expect(issued.status).toBe(201);
-    const { key, keyId } = (await issued.json()) as { key: string; keyId: string };
+    const { key, keyId } = await issuedKeyOf(issued);
     const stored = await store.listKeys('acme');
     expect(stored).toHaveLength(1);
     expect(JSON.stringify(stored)).not.toContain(key);
     expect(stored[0]!.hash).toMatch(/^[0-9a-f]{64}$/);
-    const list = (await (await admin('/tenants/acme/keys')).json()) as { keys: { keyId: string }[] };
+    const list = await keyListOf(await admin('/tenants/acme/keys'));
     expect(list.keys.map((k) => k.keyId)).toEqual([keyId]);
     expect(JSON.stringify(list)).not.toContain(key);
 
@@ -88,21 +88,18 @@ describe('admin API', () => {
       method: 'PUT',
       body: JSON.stringify({ models: { 'secret-model': { pool: 'p' } }, pools: { p: { backends: [{ id: 'x', url: 'http://127.0.0.1:8' }] } } }),
     });
-    const { key } = (await (await admin('/tenants/acme/keys', { method: 'POST' })).json()) as { key: string };
-    const models = (await (await app.request('/v1/models', { headers: { authorization: `Bearer ${key}` } })).json()) as { data: { id: string }[] };
-    expect(models.data.map((m) => m.id)).toEqual(['llama-3.1-8b']);
+    const { key } = await issuedKeyOf(await admin('/tenants/acme/keys', { method: 'POST' }));
+    expect(await modelIdsOf(await app.request('/v1/models', { headers: { authorization: `Bearer ${key}` } }))).toEqual(['llama-3.1-8b']);
     const r = await app.request('/v1/chat/completions', {
       method: 'POST',
       headers: { authorization: `Bearer ${key}` },
       body: JSON.stringify({ model: 'secret-model', messages: [{ role: 'user', content: 'hi' }] }),
     });
     expect(r.status).toBe(404);
-    expect(((await r.json()) as { error: { code: string } }).error.code).toBe('model_not_found');
+    expect((await errorOf(r)).code).toBe('model_not_found');
     expect(ADMIN_TOKEN).not.toBe(key);
   });
 });
-
-type ErrorJson = { error: { message: string; type: string; param: string | null; code: string | null } };
 
 describe('admin request bodies', () => {
   it.each(['null', '[]', '"a string"', '42', 'true', '{"name": 7}', '{"key": "short"}', '{"surprise": 1}'])(
@@ -112,7 +109,7 @@ describe('admin request bodies', () => {
       await admin('/tenants/acme', { method: 'PUT', body: JSON.stringify(cfg) });
       const r = await admin('/tenants/acme/keys', { method: 'POST', body });
       expect(r.status).toBe(400);
-      const e = ((await r.json()) as ErrorJson).error;
+      const e = await errorOf(r);
       expect(e.type).toBe('invalid_request_error');
       expect(typeof e.code).toBe('string');
       expect(e.message.length).toBeGreaterThan(10);
@@ -134,14 +131,14 @@ describe('admin request bodies', () => {
     const { admin } = await testApp();
     const r = await admin('/tenants/acme', { method: 'PUT', body });
     expect(r.status).toBe(400);
-    expect(((await r.json()) as ErrorJson).error.type).toBe('invalid_request_error');
+    expect((await errorOf(r)).type).toBe('invalid_request_error');
   });
 
   it('an invalid config names the first bad field in param', async () => {
     const { admin } = await testApp();
     const r = await admin('/tenants/acme', { method: 'PUT', body: JSON.stringify(poolConfig(['nope'])) });
     expect(r.status).toBe(400);
-    expect(((await r.json()) as ErrorJson).error.param).toBe('pools.gpu-a.backends[0].url');
+    expect((await errorOf(r)).param).toBe('pools.gpu-a.backends[0].url');
   });
 
   it.each([
@@ -156,7 +153,7 @@ describe('admin request bodies', () => {
     const app = new Hono().route('/admin/tenants/:id/drift', driftRoutes({ store: new MemoryDriftStore() }));
     const r = await app.request('/admin/tenants/acme/drift/baseline', { method: 'PUT', body, headers: { 'content-type': 'application/json' } });
     expect(r.status).toBe(400);
-    const e = ((await r.json()) as ErrorJson).error;
+    const e = await errorOf(r);
     expect(e.type).toBe('invalid_request_error');
     expect(e.param).toBe(param);
     expect(e.message).toContain('{"trailingDays": N}');
@@ -170,7 +167,7 @@ describe('config names that are Object.prototype members', () => {
       const body = { models: { m: { pool } }, pools: { p: { backends: [{ id: 'a', url: 'http://127.0.0.1:9' }] } } };
       const r = await admin('/tenants/acme', { method: 'PUT', body: JSON.stringify(body) });
       expect(r.status, pool).toBe(400);
-      expect(((await r.json()) as ErrorJson).error.param).toBe('models.m.pool');
+      expect((await errorOf(r)).param).toBe('models.m.pool');
     }
   });
 
@@ -178,9 +175,8 @@ describe('config names that are Object.prototype members', () => {
     const { app, admin } = await testApp();
     const body = { models: { toString: { pool: 'constructor' } }, pools: { constructor: { backends: [{ id: 'a', url: 'http://127.0.0.1:9' }] } } };
     expect((await admin('/tenants/acme', { method: 'PUT', body: JSON.stringify(body) })).status).toBe(201);
-    const { key } = (await (await admin('/tenants/acme/keys', { method: 'POST' })).json()) as { key: string };
-    const models = (await (await app.request('/v1/models', { headers: { authorization: `Bearer ${key}` } })).json()) as { data: { id: string }[] };
-    expect(models.data.map((m) => m.id)).toEqual(['toString']);
+    const { key } = await issuedKeyOf(await admin('/tenants/acme/keys', { method: 'POST' }));
+    expect(await modelIdsOf(await app.request('/v1/models', { headers: { authorization: `Bearer ${key}` } }))).toEqual(['toString']);
   });
 });
 
@@ -189,10 +185,10 @@ describe('egress rules through the admin API', () => {
     const { admin } = await testApp();
     const r = await admin('/tenants/acme', { method: 'PUT', body: JSON.stringify(poolConfig(['http://169.254.169.254/latest'])) });
     expect(r.status).toBe(400);
-    expect(((await r.json()) as ErrorJson).error.param).toBe('pools.gpu-a.backends[0].url');
+    expect((await errorOf(r)).param).toBe('pools.gpu-a.backends[0].url');
     const hook = await admin('/tenants/acme', { method: 'PUT', body: JSON.stringify({ ...cfg, drift: { alertWebhook: 'https://u:p@hooks.example.com/x' } }) });
     expect(hook.status).toBe(400);
-    expect(((await hook.json()) as ErrorJson).error.param).toBe('drift.alertWebhook');
+    expect((await errorOf(hook)).param).toBe('drift.alertWebhook');
   });
 
   it('refuses loopback backends when the platform is not local dev', async () => {
@@ -200,7 +196,7 @@ describe('egress rules through the admin API', () => {
     platform.egress = () => ({ localDev: false, self: [] });
     const r = await admin('/tenants/acme', { method: 'PUT', body: JSON.stringify(poolConfig(['http://127.0.0.1:9000'])) });
     expect(r.status).toBe(400);
-    expect(((await r.json()) as ErrorJson).error.message).toMatch(/loopback/);
+    expect((await errorOf(r)).message).toMatch(/loopback/);
     const allowed = await admin('/tenants/acme', { method: 'PUT', body: JSON.stringify(poolConfig(['http://127.0.0.1:9000'], { network: { allowHosts: ['127.0.0.1:9000'] } })) });
     expect(allowed.status).toBe(201);
   });
@@ -249,11 +245,11 @@ describe('backend secrets are write-only', () => {
   it('refuses the placeholder for a backend that has no stored key, naming the field', async () => {
     const { admin } = await testApp();
     await admin('/tenants/acme', { method: 'PUT', body: JSON.stringify(withKey()) });
-    const view = (await (await admin('/tenants/acme')).json()) as { config: { pools: { p: { backends: { id: string; apiKey?: string }[] } } } };
+    const view = (await (await admin('/tenants/acme')).json<unknown>()) as { config: { pools: { p: { backends: { id: string; apiKey?: string }[] } } } };
     view.config.pools.p.backends[1]!.apiKey = view.config.pools.p.backends[0]!.apiKey;
     const r = await admin('/tenants/acme', { method: 'PUT', body: JSON.stringify(view.config) });
     expect(r.status).toBe(400);
-    expect(((await r.json()) as ErrorJson).error.param).toBe('pools.p.backends[1].apiKey');
+    expect((await errorOf(r)).param).toBe('pools.p.backends[1].apiKey');
   });
 });
 
@@ -302,7 +298,7 @@ describe('dot-segments in the raw request path (Node, real socket)', () => {
     await store.putTenant('victim', (await store.getTenant('victim'))?.config ?? (await seed()));
     const r = await raw('DELETE', target);
     expect(r.status).toBe(400);
-    expect((JSON.parse(r.body) as ErrorJson).error.type).toBe('invalid_request_error');
+    expect(errorIn(JSON.parse(r.body)).type).toBe('invalid_request_error');
     expect(await store.getTenant('victim')).not.toBeNull();
   });
 

@@ -5,6 +5,9 @@ import { defaultDriftConfig } from '../../../src/config/drift.ts';
 import { DriftAccumulator } from '../../../src/drift/aggregate.ts';
 import { extractFeatures } from '../../../src/drift/features.ts';
 import { MemoryDriftStore } from '../../../src/drift/store.ts';
+import { baselineListingSchema, driftReportSchema } from '../../../src/drift/wire.ts';
+import { errorOf } from '../../helpers/responses.ts';
+import { stringContaining } from '../../helpers/matchers.ts';
 import { trafficSource } from '../drift/traffic.ts';
 
 const T0 = Date.UTC(2026, 0, 5);
@@ -30,29 +33,29 @@ describe('drift routes', () => {
     const app = await setup();
     const res = await app.request('/admin/tenants/acme/drift?window=5m');
     expect(res.status).toBe(200);
-    const body = (await res.json()) as any;
+    const body = driftReportSchema.parse(await res.json<unknown>());
     expect(body.tenantId).toBe('acme');
-    expect(body.groups[0].features.map((f: { feature: string }) => f.feature)).toContain('prompt_chars');
-    expect(body.groups[0].features[0]).toHaveProperty('status');
-    expect(((await (await app.request('/admin/tenants/other/drift')).json()) as any).groups).toEqual([]);
+    expect(body.groups[0]!.features.map((f) => f.feature)).toContain('prompt_chars');
+    expect(body.groups[0]!.features[0]).toHaveProperty('status');
+    expect(driftReportSchema.parse(await (await app.request('/admin/tenants/other/drift')).json<unknown>()).groups).toEqual([]);
   });
 
   it('validation errors are OpenAI-style and say what to fix', async () => {
     const app = await setup();
     let res = await app.request('/admin/tenants/acme/drift?window=7m');
     expect(res.status).toBe(400);
-    expect(((await res.json()) as any).error).toMatchObject({ type: 'invalid_request_error', message: expect.stringContaining("unknown window '7m'") });
+    expect(await errorOf(res)).toMatchObject({ type: 'invalid_request_error', message: stringContaining("unknown window '7m'") });
     res = await app.request('/admin/tenants/acme/drift?at=yesterday');
     expect(res.status).toBe(400);
-    expect(((await res.json()) as any).error).toMatchObject({ param: 'at', message: expect.stringContaining('ISO time or epoch ms') });
+    expect(await errorOf(res)).toMatchObject({ param: 'at', message: stringContaining('ISO time or epoch ms') });
     res = await app.request('/admin/tenants/acme/drift/baseline', put({ from: 'x' }));
     expect(res.status).toBe(400);
-    expect(((await res.json()) as any).error.message).toContain('{"trailingDays": N}');
+    expect((await errorOf(res)).message).toContain('{"trailingDays": N}');
     res = await app.request('/admin/tenants/acme/drift/baseline', put('{nope'));
-    expect(((await res.json()) as any).error.code).toBe('invalid_json');
+    expect((await errorOf(res)).code).toBe('invalid_json');
     res = await app.request('/admin/tenants/acme/drift/baseline', put({ from: T0 + 3_600_000, to: T0 + 7_200_000 }));
     expect(res.status).toBe(400);
-    expect(((await res.json()) as any).error.message).toContain('no retained traffic');
+    expect((await errorOf(res)).message).toContain('no retained traffic');
   });
 
   it('PUT /baseline creates a version; GET /baseline lists versions', async () => {
@@ -65,11 +68,11 @@ describe('drift routes', () => {
     res = await app.request('/admin/tenants/acme/drift/baseline', put({ restore: 1 }));
     expect(await res.json()).toMatchObject({ version: 3, spec: { kind: 'frozen', from: T0, to: T0 + 300_000 } });
     res = await app.request('/admin/tenants/acme/drift/baseline', put({ restore: 9 }));
-    expect(((await res.json()) as any).error.message).toContain('no baseline version 9; versions: 1, 2, 3');
-    const listing = (await (await app.request('/admin/tenants/acme/drift/baseline')).json()) as any;
-    expect(listing.active.version).toBe(3);
-    expect(listing.versions.map((v: { version: number }) => v.version)).toEqual([1, 2, 3]);
-    const report = (await (await app.request('/admin/tenants/acme/drift')).json()) as any;
-    expect(report.groups[0].baseline).toMatchObject({ version: 3, requests: 50 });
+    expect((await errorOf(res)).message).toContain('no baseline version 9; versions: 1, 2, 3');
+    const listing = baselineListingSchema.parse(await (await app.request('/admin/tenants/acme/drift/baseline')).json<unknown>());
+    expect(listing.active?.version).toBe(3);
+    expect(listing.versions.map((v) => v.version)).toEqual([1, 2, 3]);
+    const report = driftReportSchema.parse(await (await app.request('/admin/tenants/acme/drift')).json<unknown>());
+    expect(report.groups[0]?.baseline).toMatchObject({ version: 3, requests: 50 });
   });
 });

@@ -6,6 +6,7 @@ import { Hono } from 'hono';
 import { experimentRoutes } from '../../../routes/experiments.ts';
 import { openSqlite, SqliteSink } from '../../../src/analytics/sinks/sqlite.ts';
 import { sqliteQueryable, type Queryable } from '../../../src/analytics/queryable.ts';
+import type { ExperimentReport } from '../../../src/experiments/report.ts';
 import { armEvents } from '../analytics/fixtures.ts';
 
 async function appWith(queryable: () => Queryable) {
@@ -24,7 +25,7 @@ describe('GET /admin/tenants/:id/experiments/:name/report', () => {
     expect(res.status).toBe(200);
     const body = await res.json();
     expect(body).toMatchObject({ tenant: 'acme', experiment: 'exp1', arms: [{ arm: 'control', requests: 3, ttft_p50_ms: 20 }, { arm: 'treat', requests: 1, errors: 1, error_rate: 1 }], shadow: null });
-    const later = (await (await app.request('/admin/tenants/acme/experiments/exp1/report?since=2030-01-01T00:00:00Z')).json()) as { arms: unknown[] };
+    const later = (await (await app.request('/admin/tenants/acme/experiments/exp1/report?since=2030-01-01T00:00:00Z')).json<unknown>()) as ExperimentReport;
     expect(later.arms).toEqual([]);
     rmSync(dir, { recursive: true, force: true });
   });

@@ -9,6 +9,7 @@ import { experimentReport } from '../../../src/experiments/report.ts';
 import { experimentRoutes } from '../../../routes/experiments.ts';
 import { armEvents, requestEvent } from '../analytics/fixtures.ts';
 import { pollUntil } from '../../helpers/poll.ts';
+import { errorOf } from '../../helpers/responses.ts';
 
 /** A port nothing listens on (bound, then released). */
 function closedPort(): Promise<number> {
@@ -54,9 +55,9 @@ describe('createNodeAnalytics with ClickHouse unreachable', () => {
       app.route('/admin/tenants/:id/experiments', experimentRoutes({ queryable: () => a.queryable }));
       const res = await app.request('/admin/tenants/acme/experiments/exp1/report');
       expect(res.status).toBe(503);
-      const body = (await res.json()) as { error: Record<string, unknown> };
-      expect(body.error).toMatchObject({ type: 'server_error', code: 'analytics_unavailable', param: null });
-      expect(body.error.message).toMatch(/not ready: ClickHouse could not be migrated yet/);
+      const error = await errorOf(res);
+      expect(error).toMatchObject({ type: 'server_error', code: 'analytics_unavailable', param: null });
+      expect(error.message).toMatch(/not ready: ClickHouse could not be migrated yet/);
     } finally {
       await a.close(10);
       rmSync(dir, { recursive: true, force: true });

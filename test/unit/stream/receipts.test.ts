@@ -2,6 +2,7 @@
 // JSON body or an SSE stream (chat, completions, Responses API), sanitised as usage is, and carried by the request
 // event's prompt_tokens / cached_tokens columns.
 import { readFileSync } from 'node:fs';
+import { inspect } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { adapterFor, type EngineKind } from '../../../gpu-backends/adapters/index.ts';
 import { analyticsEventSchema } from '../../../src/analytics/event.ts';
@@ -89,8 +90,8 @@ describe('receipts are sanitised as usage is', () => {
 
   it('a value that is not a count makes no receipt (never a false "nothing was cached")', () => {
     for (const bad of [-5, { a: 1 }, [3], NaN, Infinity, '12abc', null, true, undefined]) {
-      expect(receiptOf({ promptTokens: 100, cachedTokens: bad }), String(bad)).toBeNull();
-      expect(receiptOf({ promptTokens: bad, cachedTokens: 10 }), String(bad)).toBeNull();
+      expect(receiptOf({ promptTokens: 100, cachedTokens: bad }), inspect(bad)).toBeNull();
+      expect(receiptOf({ promptTokens: bad, cachedTokens: 10 }), inspect(bad)).toBeNull();
     }
     expect(receiptOf({ promptTokens: 0, cachedTokens: 0 })).toBeNull();
   });

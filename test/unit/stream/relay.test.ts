@@ -1,12 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { SseRelay, type StreamOutcome } from '../../../src/stream/relay.ts';
 import type { BodyReader } from '../../../src/upstream/types.ts';
+import { errorIn } from '../../helpers/responses.ts';
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
 
-/** A body that yields the given steps: a string chunk, an Error to throw, or 'stall' to never resolve. */
-function body(steps: (string | Error | 'stall')[]): BodyReader & { cancelled: boolean } {
+/** A body that yields the given steps: a string chunk, an Error to throw, or the string 'stall' to never resolve. */
+function body(steps: (string | Error)[]): BodyReader & { cancelled: boolean } {
   let i = 0;
   const b = {
     cancelled: false,
@@ -33,7 +34,7 @@ async function drain(r: SseRelay): Promise<string> {
   }
 }
 
-function relay(first: string, steps: (string | Error | 'stall')[], idleMs = 50) {
+function relay(first: string, steps: (string | Error)[], idleMs = 50) {
   const outcomes: StreamOutcome[] = [];
   const upstream = body(steps);
   const r = new SseRelay(enc.encode(first), upstream, { idleMs, onEnd: (o) => outcomes.push(o) });
@@ -50,8 +51,8 @@ describe('SSE relay', () => {
   it('ends a stream that closes without [DONE] with an error event', async () => {
     const { r, outcomes } = relay('data: {"a":1}\n\n', []);
     const out = await drain(r);
-    const last = JSON.parse(out.trim().split('\n\n').pop()!.slice('data: '.length));
-    expect(last.error.code).toBe('upstream_stream_truncated');
+    const last = errorIn(JSON.parse(out.trim().split('\n\n').pop()!.slice('data: '.length)));
+    expect(last.code).toBe('upstream_stream_truncated');
     expect(outcomes).toEqual(['truncated']);
   });
 

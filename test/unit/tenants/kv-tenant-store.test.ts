@@ -3,6 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseTenantConfig } from '../../../src/config/schema.ts';
 import { KvTenantStore } from '../../../src/workers/kv-tenant-store.ts';
+import { stringContaining } from '../../helpers/matchers.ts';
 
 /** The part of a KVNamespace the reads use, over a Map of JSON text. */
 function fakeKv(data: Map<string, string>): KVNamespace {
@@ -10,7 +11,7 @@ function fakeKv(data: Map<string, string>): KVNamespace {
     get: async (key: string, type?: string) => {
       const text = data.get(key);
       if (text === undefined) return null;
-      return type === 'json' ? JSON.parse(text) : text;
+      return type === 'json' ? (JSON.parse(text) as unknown) : text;
     },
   } as unknown as KVNamespace;
 }
@@ -47,10 +48,10 @@ describe('KvTenantStore reads', () => {
     await expect(kv.getTenant('acme')).rejects.toMatchObject({
       status: 503,
       code: 'stored_data_invalid',
-      message: expect.stringContaining("The stored config of tenant 'acme' does not have the expected shape at 'config.models'"),
+      message: stringContaining("The stored config of tenant 'acme' does not have the expected shape at 'config.models'"),
     });
     put({ tenantId: 'acme', updatedAt: '2026-01-01T00:00:00Z', config: config() });
-    await expect(kv.getTenant('acme')).rejects.toMatchObject({ message: expect.stringContaining("at 'version'") });
+    await expect(kv.getTenant('acme')).rejects.toMatchObject({ message: stringContaining("at 'version'") });
   });
 
   it('a key record of another shape is refused the same way', async () => {

@@ -1,8 +1,9 @@
 // Backend error bodies of every shape become the router's one OpenAI-style shape, status and message kept.
 import { describe, expect, it } from 'vitest';
+import type { ErrorBody } from '../../../src/api/errors.ts';
 import { normaliseUpstreamError } from '../../../src/upstream/error-body.ts';
 
-const norm = (status: number, body: unknown) => JSON.parse(normaliseUpstreamError(status, typeof body === 'string' ? body : JSON.stringify(body)));
+const norm = (status: number, body: unknown) => JSON.parse(normaliseUpstreamError(status, typeof body === 'string' ? body : JSON.stringify(body))) as ErrorBody;
 
 describe('normaliseUpstreamError', () => {
   it("vLLM's older flat shape: message kept, type and code become strings", () => {

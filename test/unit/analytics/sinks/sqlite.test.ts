@@ -2,7 +2,7 @@ import { describe, it, expect } from 'vitest';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { openSqlite, SqliteSink } from '../../../../src/analytics/sinks/sqlite.ts';
+import { openSqlite, SqliteSink, type SqliteDatabase } from '../../../../src/analytics/sinks/sqlite.ts';
 import { D1Sink, type D1Like } from '../../../../src/analytics/sinks/d1.ts';
 import { experimentReport } from '../../../../src/experiments/report.ts';
 import { sqliteQueryable } from '../../../../src/analytics/queryable.ts';
@@ -14,7 +14,7 @@ async function freshDb() {
   return { db, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
-const count = (db: any) => (db.prepare('SELECT COUNT(*) AS n FROM kvroute_events').all()[0] as { n: number }).n;
+const count = (db: SqliteDatabase) => (db.prepare('SELECT COUNT(*) AS n FROM kvroute_events').all()[0] as { n: number }).n;
 
 describe('SQLite sink', () => {
   it('is idempotent by event id: the same event twice is one row', async () => {

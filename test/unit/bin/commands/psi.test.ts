@@ -1,12 +1,19 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { main } from '../../../../bin/commands/psi.ts';
 
+/** The fields of the command's JSON output that these tests read (the rest is checked with toMatchObject). */
+interface PsiOutput {
+  psi: number;
+  crit: number | null;
+  terms: number[];
+}
+
 async function run(argv: string[]) {
   const lines: string[] = [];
   const spy = vi.spyOn(console, 'log').mockImplementation((s: string) => void lines.push(s));
   try {
     const code = await main(argv);
-    return { code, out: JSON.parse(lines.join('\n')) };
+    return { code, out: JSON.parse(lines.join('\n')) as PsiOutput };
   } finally {
     spy.mockRestore();
   }

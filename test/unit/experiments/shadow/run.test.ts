@@ -45,7 +45,7 @@ describe('runShadowLeg', () => {
     const out = await runShadowLeg({ send: r.send, now }, { target, path: '/v1/chat/completions', body, headers: { authorization: 'Bearer static' }, kind: 'shadow', timeoutMs: 1000 });
     expect(r.sent[0]?.headers[SHADOW_HEADER]).toBe('1');
     expect(r.sent[0]?.headers.authorization).toBe('Bearer static');
-    const sentBody = JSON.parse(r.sent[0]!.body);
+    const sentBody: unknown = JSON.parse(r.sent[0]!.body);
     expect(sentBody).toMatchObject({ model: 'cand-model', stream: true, stream_options: { include_usage: true } });
     expect(body.model).toBe('public'); // caller's body untouched
     expect(out.complete).toBe(true);

@@ -83,14 +83,14 @@ describe('consistent hashing with bounded loads', () => {
     const n = 5;
     const c = 1.25;
     const p = new ConsistentHashPolicy({ keyBlocks: 1, loadFactor: c });
-    const loads = new Array(n).fill(0);
+    const loads = new Array<number>(n).fill(0);
     // A skewed key stream: a third of requests carry the same key.
     for (let i = 0; i < 2000; i++) {
       const k = i % 3 === 0 ? key(0) : key(i);
       const cs = candidates(n, (j) => ({ inflight: loads[j] }));
       const total = loads.reduce((a, b) => a + b, 0);
       const sel = p.select(input(k), cs);
-      loads[sel.index]++;
+      loads[sel.index]!++; // select() picks one of the n candidates
       expect(loads[sel.index]).toBeLessThanOrEqual(Math.ceil((c * (total + 1)) / n));
     }
   });
@@ -164,8 +164,8 @@ describe('prefix-affinity (default)', () => {
   it('a prefix shared by all requests does not pin them on one backend', () => {
     const p = new PrefixAffinityPolicy({ indexBlocksPerBackend: 0 });
     const cs = candidates(8);
-    const counts = new Array(8).fill(0);
-    for (let i = 0; i < 2000; i++) counts[p.select(input(chain(system, 6, 4, i), i), cs).index]++;
+    const counts = new Array<number>(8).fill(0);
+    for (let i = 0; i < 2000; i++) counts[p.select(input(chain(system, 6, 4, i), i), cs).index]!++;
     // After a short warm-up the system prompt is hot and each request is keyed on its own continuation.
     expect(Math.max(...counts) / 2000).toBeLessThan(0.2);
     expect(Math.min(...counts) / 2000).toBeGreaterThan(0.07);
@@ -186,11 +186,11 @@ describe('prefix-affinity (default)', () => {
 
   it.each(['no', 'yes'] as const)('identical hot prompts are spread over several backends, least loaded first (alone: %s)', (alone) => {
     const p = new PrefixAffinityPolicy({ alone });
-    const loads = new Array(8).fill(0);
+    const loads = new Array<number>(8).fill(0);
     for (let i = 0; i < 400; i++) {
       const sel = p.select(input(system), candidates(8, (j) => ({ inflight: loads[j] })));
-      loads[sel.index]++;
-      if (i % 4 === 3) loads[loads.indexOf(Math.max(...loads))]--; // requests finish
+      loads[sel.index]!++;
+      if (i % 4 === 3) loads[loads.indexOf(Math.max(...loads))]!--; // requests finish
     }
     expect(loads.filter((l) => l > 0).length).toBeGreaterThan(4);
   });
