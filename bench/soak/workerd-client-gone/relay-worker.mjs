@@ -1,6 +1,7 @@
 // A Worker that relays an upstream's streamed body to its client, and logs how the stream ended for it:
 // `complete` (the upstream finished), `cancel` (the runtime cancelled the body), `signal` (request.signal aborted)
 // or `timer` (a timer in the same context, kept alive by waitUntil, noticed first). With TIMER_MS unset, no timer.
+// With PIPE set, the body reaches the client through an IdentityTransformStream.
 export default {
   async fetch(req, env, ctx) {
     const id = new URL(req.url).searchParams.get('id');
@@ -28,6 +29,10 @@ export default {
       },
       cancel: () => end('cancel'),
     });
-    return new Response(body, { headers: { 'content-type': 'text/event-stream' } });
+    if (!env.PIPE) return new Response(body, { headers: { 'content-type': 'text/event-stream' } });
+    // PIPE: the body piped into a native stream, as kvroute's Worker does (src/workers/client-body.ts).
+    const identity = new IdentityTransformStream();
+    body.pipeTo(identity.writable).catch(() => end('pipe'));
+    return new Response(identity.readable, { headers: { 'content-type': 'text/event-stream' } });
   },
 };
