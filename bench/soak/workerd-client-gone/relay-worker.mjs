@@ -1,3 +1,4 @@
+/* global IdentityTransformStream -- a workerd global */
 // A Worker that relays an upstream's streamed body to its client, and logs how the stream ended for it:
 // `complete` (the upstream finished), `cancel` (the runtime cancelled the body), `signal` (request.signal aborted)
 // or `timer` (a timer in the same context, kept alive by waitUntil, noticed first). With TIMER_MS unset, no timer.
