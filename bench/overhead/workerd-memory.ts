@@ -3,16 +3,16 @@
 // (kvroute-workerd), both in front of the same upstream, each driven by its own closed loop of streaming and
 // non-streaming chat requests, a share of which the client leaves mid-stream. Each workerd's RSS is sampled, and
 // the growth from the warm point (a sixth of the run, at most 5 minutes) to the end is compared between the two.
-//   WRANGLER_SEND_METRICS=false CLOUDFLARE_CF_FETCH_ENABLED=false npx tsx bench/soak/workerd-memory.ts
+//   WRANGLER_SEND_METRICS=false CLOUDFLARE_CF_FETCH_ENABLED=false npx tsx bench/overhead/workerd-memory.ts
 //       [--minutes 15] [--concurrency 20] [--abort-share 0.1] [--sample-ms 5000] [--targets hono-floor-workerd,kvroute-workerd]
 // Loopback only; stops by itself. Writes bench/results/workerd-memory.json and .md.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { num, parseFlags } from '../../src/util/args.ts';
-import { canConnect, freePort, killAll, killAllSync, start, waitReady } from '../overhead/procs.ts';
-import { MODEL, TARGETS, type Ctx, type Running } from '../overhead/targets.ts';
-import { rssParts } from './procfs.ts';
+import { canConnect, freePort, killAll, killAllSync, start, waitReady } from './procs.ts';
+import { MODEL, TARGETS, type Ctx, type Running } from './targets.ts';
+import { rssParts } from '../soak/procfs.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const RESULTS = path.join(ROOT, 'bench/results');
@@ -30,7 +30,7 @@ const opt = {
   sampleMs: num('sample-ms', flags['sample-ms'], 5_000),
   targets: (flags.targets ?? 'hono-floor-workerd,kvroute-workerd').split(','),
 };
-const COMMAND = `npx tsx bench/soak/workerd-memory.ts ${process.argv.slice(2).join(' ')}`.trim();
+const COMMAND = `npx tsx bench/overhead/workerd-memory.ts ${process.argv.slice(2).join(' ')}`.trim();
 const warmS = Math.min(300, (opt.minutes * 60) / 6);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 process.on('exit', killAllSync);
