@@ -238,6 +238,7 @@ async function soak(runtime: Runtime): Promise<SoakResult> {
     const result: Omit<SoakResult, 'checks'> = {
       runtime,
       ...(opt.without.length && { without: opt.without }),
+      ...(opt.abortShare !== ABORT_SHARE && { abortShare: opt.abortShare }),
       command: `${process.env.KVROUTE_PORT_RANGE ? `KVROUTE_PORT_RANGE=${process.env.KVROUTE_PORT_RANGE} ` : ''}WRANGLER_SEND_METRICS=false CLOUDFLARE_CF_FETCH_ENABLED=false ${COMMAND}`,
       startedAt: new Date(Date.now() - tNow() * 1000).toISOString(),
       minutes: opt.minutes,
@@ -312,7 +313,7 @@ async function main(): Promise<number> {
   if (flags['render-only']) {
     // The checks again from the stored samples (a newer summary may compute more figures).
     for (const runtime of opt.runtimes) {
-      const file = join(RESULTS, `${resultName({ runtime, without: opt.without })}.json`);
+      const file = join(RESULTS, `${resultName({ runtime, without: opt.without, abortShare: opt.abortShare !== ABORT_SHARE ? opt.abortShare : undefined })}.json`);
       const r = JSON.parse(readFileSync(file, 'utf8')) as SoakResult;
       r.checks = checks(r, warmS(r.minutes));
       writeFileSync(file, JSON.stringify(r, null, 1));

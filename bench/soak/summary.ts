@@ -38,6 +38,8 @@ export interface SoakResult {
   runtime: string;
   /** Bindings of wrangler.toml the Worker ran without (--without); the result file is then named after them. */
   without?: string[];
+  /** The share of streams the clients left, when not the workload's default (--abort-share); also in the file name. */
+  abortShare?: number;
   command: string;
   startedAt: string;
   minutes: number;
@@ -203,7 +205,10 @@ function rssByBlock(samples: Sample[], endS: number): Check[] {
   return [{ name: 'RSS per 5 minutes of load, median/highest (MiB)', value: parts.join(', ') }];
 }
 
-/** The result's file stem: soak-<runtime>, or soak-<runtime>-without-<bindings> for a run with --without. */
-export function resultName(r: Pick<SoakResult, 'runtime' | 'without'>): string {
-  return `soak-${r.runtime}${r.without?.length ? `-without-${r.without.join('-').toLowerCase()}` : ''}`;
+/**
+ * The result's file stem: soak-<runtime>, then -without-<bindings> for a run with --without and -aborts-<share> for
+ * a run with another --abort-share than the default.
+ */
+export function resultName(r: Pick<SoakResult, 'runtime' | 'without' | 'abortShare'>): string {
+  return `soak-${r.runtime}${r.without?.length ? `-without-${r.without.join('-').toLowerCase()}` : ''}${r.abortShare === undefined ? '' : `-aborts-${r.abortShare}`}`;
 }
