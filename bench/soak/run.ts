@@ -62,6 +62,8 @@ const opt = {
   abortShare: num('abort-share', flags['abort-share'], ABORT_SHARE),
   without: (flags.without ?? '').split(',').filter(Boolean),
 };
+/** The abort share when it is not the workload's default: recorded in the result and in its file name. */
+const abortShareTag = opt.abortShare !== ABORT_SHARE ? opt.abortShare : undefined;
 const COMMAND = `npx tsx bench/soak/run.ts ${process.argv.slice(2).join(' ')}`.trim();
 /** The RSS growth check starts here: the first minutes fill caches, pools and the JIT. */
 const warmS = (minutes: number) => Math.min(5 * 60, (minutes * 60) / 6);
@@ -238,7 +240,7 @@ async function soak(runtime: Runtime): Promise<SoakResult> {
     const result: Omit<SoakResult, 'checks'> = {
       runtime,
       ...(opt.without.length && { without: opt.without }),
-      ...(opt.abortShare !== ABORT_SHARE && { abortShare: opt.abortShare }),
+      ...(abortShareTag !== undefined && { abortShare: abortShareTag }),
       command: `${process.env.KVROUTE_PORT_RANGE ? `KVROUTE_PORT_RANGE=${process.env.KVROUTE_PORT_RANGE} ` : ''}WRANGLER_SEND_METRICS=false CLOUDFLARE_CF_FETCH_ENABLED=false ${COMMAND}`,
       startedAt: new Date(Date.now() - tNow() * 1000).toISOString(),
       minutes: opt.minutes,
@@ -313,7 +315,7 @@ async function main(): Promise<number> {
   if (flags['render-only']) {
     // The checks again from the stored samples (a newer summary may compute more figures).
     for (const runtime of opt.runtimes) {
-      const file = join(RESULTS, `${resultName({ runtime, without: opt.without, abortShare: opt.abortShare !== ABORT_SHARE ? opt.abortShare : undefined })}.json`);
+      const file = join(RESULTS, `${resultName({ runtime, without: opt.without, abortShare: abortShareTag })}.json`);
       const r = JSON.parse(readFileSync(file, 'utf8')) as SoakResult;
       r.checks = checks(r, warmS(r.minutes));
       writeFileSync(file, JSON.stringify(r, null, 1));
