@@ -11,7 +11,7 @@ function section(r: SoakResult): string {
   const faults = new Map<string, number>();
   for (const w of r.faults) faults.set(w.kind, (faults.get(w.kind) ?? 0) + 1);
   return [
-    `## ${r.runtime}${r.without?.length ? `, without ${r.without.join(' and ')}` : ''}${r.abortShare === undefined ? '' : `, ${r.abortShare * 100}% of streams left by the client`}`,
+    `## ${r.runtime}${r.direct ? ' on its own socket (no Miniflare entry worker)' : ''}${r.without?.length ? `, without ${r.without.join(' and ')}` : ''}${r.abortShare === undefined ? '' : `, ${r.abortShare * 100}% of streams left by the client`}`,
     '',
     `\`${r.command}\``,
     '',

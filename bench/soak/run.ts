@@ -3,6 +3,7 @@
 //   WRANGLER_SEND_METRICS=false CLOUDFLARE_CF_FETCH_ENABLED=false npx tsx bench/soak/run.ts [--minutes 30]
 //       [--runtime node|workerd|both] [--concurrency 50] [--sample-ms 5000] [--backends 4] [--time-scale 5] [--abort-share 0.1]
 //       [--without EVENTS,ANALYTICS_DB]   (workerd: a Worker without a Queue or D1, events straight to ClickHouse)
+//       [--direct]                        (workerd: the Worker on its own socket, no Miniflare entry worker in front)
 //   npx tsx bench/soak/run.ts --render-only [--runtime ...]   redraws the charts and soak.md from the JSON files
 // Everything runs here over loopback, started through the fault-matrix harness (test/e2e/faults/harness.ts): a
 // private ClickHouse, one `kvroute sim` process per backend, the router (`kvroute serve`, or the Worker in
@@ -47,6 +48,8 @@ const flags = parseFlags(process.argv.slice(2), {
    * measured workerd process, hold no state that grows with the run.
    */
   without: { type: 'string' },
+  /** workerd: the Worker on its own socket, without Miniflare's entry worker proxying each request (as on the edge). */
+  direct: { type: 'boolean' },
   /** Redraw the charts and soak.md from the result files, without a run. */
   'render-only': { type: 'boolean' },
 });
@@ -61,6 +64,7 @@ const opt = {
   timeScale: num('time-scale', flags['time-scale'], 5),
   abortShare: num('abort-share', flags['abort-share'], ABORT_SHARE),
   without: (flags.without ?? '').split(',').filter(Boolean),
+  direct: flags.direct === true,
 };
 /** The abort share when it is not the workload's default: recorded in the result and in its file name. */
 const abortShareTag = opt.abortShare !== ABORT_SHARE ? opt.abortShare : undefined;
@@ -140,7 +144,7 @@ async function soak(runtime: Runtime): Promise<SoakResult> {
   // workerd: its inspector, to read the heap of each isolate (the kvroute Worker's apart from Miniflare's services).
   const inspectorPort = runtime === 'workerd' ? await freePort() : undefined;
   if (inspectorPort) process.env.KVROUTE_INSPECTOR_PORT = String(inspectorPort);
-  const router = await startRouter(runtime, ch!.url, database, { without: opt.without });
+  const router = await startRouter(runtime, ch!.url, database, { without: opt.without, direct: opt.direct });
   delete process.env.KVROUTE_INSPECTOR_PORT;
   stoppers.unshift(() => router.stop());
   try {
@@ -241,6 +245,7 @@ async function soak(runtime: Runtime): Promise<SoakResult> {
       runtime,
       ...(opt.without.length && { without: opt.without }),
       ...(abortShareTag !== undefined && { abortShare: abortShareTag }),
+      ...(opt.direct && { direct: true }),
       command: `${process.env.KVROUTE_PORT_RANGE ? `KVROUTE_PORT_RANGE=${process.env.KVROUTE_PORT_RANGE} ` : ''}WRANGLER_SEND_METRICS=false CLOUDFLARE_CF_FETCH_ENABLED=false ${COMMAND}`,
       startedAt: new Date(Date.now() - tNow() * 1000).toISOString(),
       minutes: opt.minutes,
@@ -315,7 +320,7 @@ async function main(): Promise<number> {
   if (flags['render-only']) {
     // The checks again from the stored samples (a newer summary may compute more figures).
     for (const runtime of opt.runtimes) {
-      const file = join(RESULTS, `${resultName({ runtime, without: opt.without, abortShare: abortShareTag })}.json`);
+      const file = join(RESULTS, `${resultName({ runtime, without: opt.without, abortShare: abortShareTag, direct: opt.direct || undefined })}.json`);
       const r = JSON.parse(readFileSync(file, 'utf8')) as SoakResult;
       r.checks = checks(r, warmS(r.minutes));
       writeFileSync(file, JSON.stringify(r, null, 1));

@@ -40,6 +40,8 @@ export interface SoakResult {
   without?: string[];
   /** The share of streams the clients left, when not the workload's default (--abort-share); also in the file name. */
   abortShare?: number;
+  /** workerd: the Worker served on its own socket, without Miniflare's entry worker in front. */
+  direct?: boolean;
   command: string;
   startedAt: string;
   minutes: number;
@@ -206,9 +208,9 @@ function rssByBlock(samples: Sample[], endS: number): Check[] {
 }
 
 /**
- * The result's file stem: soak-<runtime>, then -without-<bindings> for a run with --without and -aborts-<share> for
+ * The result's file stem: soak-<runtime>, then -direct for a Worker on its own socket, -without-<bindings> for a run with --without and -aborts-<share> for
  * a run with another --abort-share than the default.
  */
-export function resultName(r: Pick<SoakResult, 'runtime' | 'without' | 'abortShare'>): string {
-  return `soak-${r.runtime}${r.without?.length ? `-without-${r.without.join('-').toLowerCase()}` : ''}${r.abortShare === undefined ? '' : `-aborts-${r.abortShare}`}`;
+export function resultName(r: Pick<SoakResult, 'runtime' | 'without' | 'abortShare' | 'direct'>): string {
+  return `soak-${r.runtime}${r.direct ? '-direct' : ''}${r.without?.length ? `-without-${r.without.join('-').toLowerCase()}` : ''}${r.abortShare === undefined ? '' : `-aborts-${r.abortShare}`}`;
 }

@@ -59,7 +59,8 @@ function withoutBinding(options: Record<string, unknown>, name: string): void {
 }
 
 export async function main(argv: string[]): Promise<number> {
-  const f = parseFlags(argv, { port: { type: 'string' }, 'persist-to': { type: 'string' }, vars: { type: 'string' }, without: { type: 'string' } });
+  const f = parseFlags(argv, { port: { type: 'string' }, 'persist-to': { type: 'string' }, vars: { type: 'string' }, without: { type: 'string' }, direct: { type: 'boolean' } });
+  const port = num('port', f.port, 8787);
   const vars = JSON.parse(f.vars ?? '{}') as Record<string, string>;
   const built = bundle();
   const { workerOptions } = unstable_getMiniflareWorkerOptions(join(ROOT, 'wrangler.toml'));
@@ -72,7 +73,10 @@ export async function main(argv: string[]): Promise<number> {
     scriptPath: built.entry,
     bindings: { ...(workerOptions.bindings as Record<string, Json> | undefined), ...vars }, // wrangler types it loosely
     host: '127.0.0.1',
-    port: num('port', f.port, 8787),
+    // --direct: the Worker listens on `port` itself, as on Cloudflare's edge, with no Miniflare entry worker
+    // (which proxies every request and adds request.cf) in front; that entry worker then gets a port of its own.
+    port: f.direct ? 0 : port,
+    ...(f.direct && { unsafeDirectSockets: [{ host: '127.0.0.1', port }] }),
     defaultPersistRoot: f['persist-to'] ?? join(ROOT, '.wrangler/state'),
     log: new Log(LogLevel.WARN),
     // Opt-in, for memory investigations (bench/soak/heap.ts): workerd's own DevTools inspector on this port, one

@@ -24,6 +24,8 @@ export interface LocalWorkerOptions {
   vars?: Record<string, string>;
   /** Bindings of wrangler.toml to leave out (e.g. EVENTS, ANALYTICS_DB: a Worker without a Queue or D1). */
   without?: string[];
+  /** The Worker on its own socket, without Miniflare's entry worker proxying each request (see local-worker-main.ts). */
+  direct?: boolean;
 }
 
 export interface LocalWorker {
@@ -41,6 +43,7 @@ export function spawnLocalWorker(o: LocalWorkerOptions): LocalWorker {
   const args = [BIN, 'local-worker', '--port', String(o.port), '--vars', JSON.stringify(vars)];
   if (o.persistTo) args.push('--persist-to', o.persistTo);
   if (o.without?.length) args.push('--without', o.without.join(','));
+  if (o.direct) args.push('--direct');
   const out = o.output ?? 'inherit';
   const child = spawn(process.execPath, args, {
     cwd: ROOT,

@@ -31,13 +31,14 @@ export interface Router {
 
 /**
  * Starts a router with analytics going to ClickHouse `database` at `clickhouseUrl`. workerd: `without` leaves
- * bindings of wrangler.toml out (e.g. EVENTS and ANALYTICS_DB: events straight to ClickHouse, no local Queue or D1).
+ * bindings of wrangler.toml out (e.g. EVENTS and ANALYTICS_DB: events straight to ClickHouse, no local Queue or D1);
+ * `direct` serves the Worker on its own socket, without Miniflare's entry worker in front.
  */
-export async function startRouter(runtime: Runtime, clickhouseUrl: string, database: string, opts: { without?: string[] } = {}): Promise<Router> {
+export async function startRouter(runtime: Runtime, clickhouseUrl: string, database: string, opts: { without?: string[]; direct?: boolean } = {}): Promise<Router> {
   const port = await freePort();
   const data = mkdtempSync(join(tmpdir(), `kvr-faults-${runtime}-`));
   if (runtime === 'workerd') {
-    const w = spawnLocalWorker({ port, adminToken: ADMIN_TOKEN, persistTo: data, output: process.env.KVR_DEBUG ? 'inherit' : 'ignore', vars: { CLICKHOUSE_URL: clickhouseUrl, CLICKHOUSE_DATABASE: database }, without: opts.without });
+    const w = spawnLocalWorker({ port, adminToken: ADMIN_TOKEN, persistTo: data, output: process.env.KVR_DEBUG ? 'inherit' : 'ignore', vars: { CLICKHOUSE_URL: clickhouseUrl, CLICKHOUSE_DATABASE: database }, without: opts.without, direct: opts.direct });
     await waitForHealth(w.url, 90_000, w.alive);
     return { runtime, url: w.url, pid: w.process.pid!, stop: () => w.stop() };
   }
