@@ -64,7 +64,11 @@ export async function readAllText(body: BodyReader, maxBytes = 16 * 1024 * 1024,
           throw err;
         }
       }
-      if (!chunk) break;
+      if (!chunk) {
+        // A fetch body's reader ends a pending read as done when the idle watch cancels it: a stall, not an end.
+        if (watch?.stalled) throw new UpstreamFailure('timeout', `no data for ${idleMs} ms`);
+        break;
+      }
       watch?.chunk();
       onChunk?.();
       size += chunk.byteLength;

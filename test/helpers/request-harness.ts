@@ -76,10 +76,15 @@ export class FakeUpstream implements UpstreamClient {
     const steps = [...(a.body ?? [])];
     let done = false;
     this.open++;
+    // cancel() ends a read that waits, as done: what a fetch body's reader does (web streams resolve a pending
+    // read with done when the stream is cancelled).
+    let wake: () => void = () => {};
+    const cancelled = new Promise<void>((r) => (wake = r));
     const finish = () => {
       if (!done) {
         done = true;
         this.open--;
+        wake();
       }
     };
     const body: BodyReader = {
@@ -91,7 +96,10 @@ export class FakeUpstream implements UpstreamClient {
             finish();
             return null;
           }
-          if (s === 'stall') await gone;
+          if (s === 'stall') {
+            await Promise.race([gone, cancelled]);
+            if (done) return null;
+          }
           else if (typeof s === 'string') return enc.encode(s);
           else if ('waitMs' in s) await Promise.race([wait(s.waitMs), gone]);
           else {

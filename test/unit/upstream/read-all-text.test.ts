@@ -1,6 +1,7 @@
 // readAllText: a whole (small) upstream body as text, with an idle timeout measured from the last chunk.
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { readAllText, UpstreamFailure, type BodyReader } from '../../../src/upstream/types.ts';
+import { FetchUpstreamClient } from '../../../src/upstream/fetch-client.ts';
 
 const enc = new TextEncoder();
 
@@ -73,5 +74,17 @@ describe('readAllText', () => {
     const armed = vi.spyOn(globalThis, 'setTimeout');
     await expect(readAllText(body, undefined, 1_000)).resolves.toBe('{"a":1}');
     expect(armed).not.toHaveBeenCalled();
+  });
+
+  it('a fetch body that stalls is a timeout, though cancelling a web stream ends its pending read as done', async () => {
+    // The Workers client's reader over a real web ReadableStream: one chunk, then nothing (and no end).
+    const stalled = new ReadableStream<Uint8Array>({ start: (c) => c.enqueue(enc.encode('{"choices":')) });
+    const client = new FetchUpstreamClient(() => Promise.resolve(new Response(stalled, { headers: { 'content-type': 'application/json' } })));
+    const res = await client.send({ baseUrl: 'http://b0', path: '/v1/chat/completions', method: 'POST', headers: {}, body: '{}', signal: new AbortController().signal, connectTimeoutMs: 1_000 });
+    const text = readAllText(res.body, undefined, 1_000);
+    let outcome: unknown = 'pending';
+    text.then((t) => (outcome = t), (e: unknown) => (outcome = e));
+    await vi.advanceTimersByTimeAsync(1_001);
+    expect(outcome).toMatchObject({ kind: 'timeout', message: 'no data for 1000 ms' });
   });
 });
