@@ -213,7 +213,10 @@ async function finish(fwd: Forwarded, ctx: RequestContext): Promise<InferenceRes
     let out: string;
     try {
       fwd.onAbandon(() => res.body.cancel());
-      const rest = await readAllText(res.body, undefined, ctx.idleMs, fwd.renew);
+      // A body whose declared length came whole with the first chunk ends at the next read, without a wait: no
+      // idle timer for it (a timer is a real cost per request on Workers, whose reader cannot say so up front).
+      const whole = fwd.first !== null && Number(res.header('content-length')) === fwd.first.byteLength;
+      const rest = await readAllText(res.body, undefined, whole ? undefined : ctx.idleMs, fwd.renew);
       out = fwd.first ? utf8.decode(fwd.first) + rest : rest;
     } catch (e) {
       fwd.settle('failure');

@@ -154,6 +154,28 @@ describe('relay idle timeout', () => {
   });
 });
 
+describe('buffered answers', () => {
+  const half = COMPLETION.slice(0, 20);
+  it('a JSON body that declares more than its first chunk and then stalls ends with a timeout, not a hang', async () => {
+    const h = await harness(1, () => ({ status: 200, headers: { ...JSON_HEAD, 'content-length': String(COMPLETION.length) }, body: [half, 'stall'] }), {
+      timeouts: { idleMs: 1_000 },
+      retry: { maxAttempts: 1 },
+    });
+    const err = await settle(h.request(CHAT).then(() => null, (e: unknown) => e as { status: number; message: string }));
+    expect(err?.status).toBe(502);
+    expect(err?.message).toContain('no data for 1000 ms');
+    expect(h.inflight()).toBe(0);
+  });
+
+  it('a JSON body that came whole with its declared length is answered as sent', async () => {
+    const h = await harness(1, () => ({ status: 200, headers: { ...JSON_HEAD, 'content-length': String(COMPLETION.length) }, body: [COMPLETION] }), { timeouts: { idleMs: 1_000 } });
+    const r = await settle(h.request(CHAT));
+    expect('body' in r && JSON.parse(r.body)).toEqual(JSON.parse(COMPLETION));
+    expect(h.records[0]!.outcome).toBe('completed');
+    expect(h.inflight()).toBe(0);
+  });
+});
+
 describe('a client whose departure is never reported', () => {
   it('a stream nobody takes data from ends as a client abort after clientReadMs, releasing the backend', async () => {
     const h = await harness(1, () => ({ status: 200, headers: SSE, body: sseBody(200, 10) }), { timeouts: { clientReadMs: 5_000 } });
