@@ -48,24 +48,25 @@ export class SseRelay implements ChunkSource {
   private finished = false;
   /** Watches for the stream's end line (split across chunks or not). */
   private readonly ending: EndLineDetector;
-  // Timeouts without a timer per chunk: one timer per stream re-arms itself. It rejects `idle` (raced with each
-  // read) once an upstream read has been pending for idleMs: only time spent waiting on the upstream counts, as a
-  // slow client (backpressure) delays the next read and that is not the backend stalling. And it cancels the
-  // stream once a chunk has waited clientMs for the client to ask for the next one.
+  // Timeouts without a timer per chunk: one timer per stream re-arms itself. Once an upstream read has been
+  // pending for idleMs it cancels the upstream, which ends that read (rejected on Node, done for a web stream), and
+  // marks the stream stalled: only time spent waiting on the upstream counts, as a slow client (backpressure)
+  // delays the next read and that is not the backend stalling. And it cancels the stream once a chunk has waited
+  // clientMs for the client to ask for the next one.
+  // No Promise.race of each read against one promise that lives as long as the stream: every race would leave a
+  // reaction on it that holds that read's chunk, so a stream would keep all its chunks until it ended.
   private readStartedAt = -1;
   /** When the last chunk went to the client, while it has not asked for the next one; -1 otherwise. */
   private handedAt = -1;
   private timer: ReturnType<typeof setTimeout> | undefined;
-  private readonly idle: Promise<never>;
-  private failIdle!: (err: UpstreamFailure) => void;
+  /** The idle timeout fired and cancelled the upstream: whatever the pending read returns, the stream stalled. */
+  private stalled = false;
   private readonly now: () => number;
 
   constructor(first: Uint8Array | null, private upstream: BodyReader, private opts: RelayOptions) {
     this.pending = first;
     this.now = opts.now ?? (() => performance.now());
     this.ending = new EndLineDetector(opts.endLines ?? [DONE]);
-    this.idle = new Promise<never>((_, reject) => (this.failIdle = reject));
-    this.idle.catch(() => {});
     this.timer = setTimeout(this.checkIdle, this.checkEvery());
   }
 
@@ -78,7 +79,10 @@ export class SseRelay implements ChunkSource {
     const client = this.opts.clientMs;
     if (this.readStartedAt >= 0) {
       const waited = now - this.readStartedAt;
-      if (waited >= this.opts.idleMs) return this.failIdle(new UpstreamFailure('timeout', `no data for ${this.opts.idleMs} ms`));
+      if (waited >= this.opts.idleMs) {
+        this.stalled = true;
+        return this.cancelUpstream();
+      }
       this.timer = setTimeout(this.checkIdle, this.opts.idleMs - waited);
     } else if (client !== undefined && this.handedAt >= 0) {
       const waited = now - this.handedAt;
@@ -111,12 +115,10 @@ export class SseRelay implements ChunkSource {
     }
     try {
       this.readStartedAt = this.now();
-      const read = this.upstream.read();
-      // When the idle timeout wins, the pending read rejects once the upstream is cancelled: expected, not unhandled.
-      read.catch(() => {});
-      const chunk = await Promise.race([read, this.idle]);
+      const chunk = await this.upstream.read();
       this.readStartedAt = -1;
       if (this.finished) return null; // cancelled while the read was pending
+      if (this.stalled) throw new UpstreamFailure('timeout', `no data for ${this.opts.idleMs} ms`);
       if (chunk) return this.track(chunk);
       if (this.ending.seen) {
         this.end('completed');
@@ -128,7 +130,11 @@ export class SseRelay implements ChunkSource {
       this.readStartedAt = -1;
       if (this.finished) return null; // cancelled while the read was pending: the rejection is ours
       this.upstream.cancel();
-      const f = err instanceof UpstreamFailure ? err : new UpstreamFailure('reset', String(err));
+      const f = this.stalled
+        ? new UpstreamFailure('timeout', `no data for ${this.opts.idleMs} ms`)
+        : err instanceof UpstreamFailure
+          ? err
+          : new UpstreamFailure('reset', String(err));
       if (f.kind === 'timeout') {
         this.end('idle_timeout', f.message);
         return sseErrorEvent(`The upstream backend stalled mid-stream (${f.message}). The response is incomplete.`, 'upstream_stream_timeout', 'timeout_error');
@@ -145,6 +151,10 @@ export class SseRelay implements ChunkSource {
   private abandon(detail?: string): void {
     if (this.finished) return;
     this.end('client_abort', detail);
+    this.cancelUpstream();
+  }
+
+  private cancelUpstream(): void {
     try {
       this.upstream.cancel();
     } catch {
