@@ -84,9 +84,13 @@ export async function runShadowLeg(deps: ShadowRunDeps, input: ShadowLegInput): 
   let gotResponse = false;
   const observer = new CompletionStreamObserver({ startedAt, collectText: true });
   let reader: { read(): Promise<Uint8Array | null>; cancel(): void } | null = null;
-  // A stalled connect or body may never settle; racing every wait against the abort ends the leg on time anyway.
+  // A stalled connect may never settle: the wait for the response is raced once against the abort. A stalled body
+  // read ends when the abort cancels the body (rejected on Node, done for a web stream); racing every read
+  // against one promise instead would leave a reaction per chunk on it, holding every chunk until the leg ended.
   const aborted = abortPromise(ac.signal);
   aborted.catch(() => {});
+  const cancelBody = () => reader?.cancel();
+  ac.signal.addEventListener('abort', cancelBody, { once: true });
   try {
     const sending = deps.send({
       baseUrl: t.baseUrl,
@@ -109,7 +113,8 @@ export async function runShadowLeg(deps: ShadowRunDeps, input: ShadowLegInput): 
     const parts: Uint8Array[] = [];
     let bytes = 0;
     for (;;) {
-      const chunk = await Promise.race([reader.read(), aborted]);
+      const chunk = await reader.read();
+      if (ac.signal.aborted) throw ac.signal.reason;
       if (!chunk) break;
       bytes += chunk.byteLength;
       if (bytes > maxBytes) {
@@ -128,14 +133,17 @@ export async function runShadowLeg(deps: ShadowRunDeps, input: ShadowLegInput): 
     const summary = { ...summariseCompletionBody(text), ttftMs: null, firstByteMs: observer.summary.firstByteMs };
     if (status >= 400) return legFromSummary({ ...facts, status, endedAt, summary, errorMessage: summary.error ?? text.slice(0, 300) });
     return legFromSummary({ ...facts, status, endedAt, summary });
-  } catch (err) {
+  } catch (thrown) {
     reader?.cancel();
+    // A read that the abort ended may fail with the body's own error: the abort's reason says why.
+    const err: unknown = ac.signal.aborted && !timedOut ? (ac.signal.reason ?? thrown) : thrown;
     const message = timedOut ? `shadow leg timed out after ${input.timeoutMs} ms` : err instanceof Error ? err.message : String(err);
     const summary = gotResponse ? observer.end(deps.now()) : null;
     return legFromSummary({ ...facts, status, endedAt: deps.now(), summary, errorClass: failureClass(err, timedOut, gotResponse), errorMessage: message });
   } finally {
     clearTimeout(timer);
     input.signal?.removeEventListener('abort', onOuterAbort);
+    ac.signal.removeEventListener('abort', cancelBody);
   }
 }
 

@@ -1,3 +1,5 @@
+import v8 from 'node:v8';
+import vm from 'node:vm';
 import { describe, it, expect } from 'vitest';
 import type { AnalyticsEvent, ShadowPairEvent } from '../../../../src/analytics/event.ts';
 import { analyticsEventSchema } from '../../../../src/analytics/event.ts';
@@ -14,15 +16,23 @@ const sse = (...texts: string[]) => [
   'data: [DONE]\n\n',
 ];
 
+/** A response whose body stalls after `stallAfter` chunks; cancelling it ends a stalled read as a web stream does (done). */
 function reply(status: number, chunks: string[], stallAfter = Infinity) {
   let i = 0;
   let cancelled = false;
+  let wake: (() => void) | null = null;
   return {
     status,
     header: () => null,
     body: {
-      read: () => (i >= stallAfter ? new Promise<Uint8Array | null>(() => {}) : Promise.resolve(i < chunks.length ? enc.encode(chunks[i++]) : null)),
-      cancel: () => { cancelled = true; },
+      read: () =>
+        i >= stallAfter
+          ? new Promise<Uint8Array | null>((r) => (cancelled ? r(null) : (wake = () => r(null))))
+          : Promise.resolve(i < chunks.length ? enc.encode(chunks[i++]) : null),
+      cancel: () => {
+        cancelled = true;
+        wake?.();
+      },
       get cancelled() { return cancelled; },
     },
   };
@@ -66,6 +76,45 @@ describe('runShadowLeg', () => {
     expect(out.leg.error_class).toBe('timeout');
     expect(out.leg.status).toBe(200);
     expect(rep.body.cancelled).toBe(true);
+  });
+
+  it('an abort from outside ends a stalled body read as aborted', async () => {
+    const rep = reply(200, sse('a', 'b'), 1);
+    const outer = new AbortController();
+    const leg = runShadowLeg({ send: async () => rep, now }, { target, path: '/p', body, headers: {}, kind: 'shadow', timeoutMs: 60_000, signal: outer.signal });
+    await new Promise((r) => setTimeout(r, 10));
+    outer.abort();
+    const out = await leg;
+    expect(out.leg.error_class).toBe('aborted');
+    expect(rep.body.cancelled).toBe(true);
+  });
+
+  it('keeps no chunk it has read while the leg goes on', async () => {
+    v8.setFlagsFromString('--expose-gc');
+    const gc = vm.runInNewContext('gc') as () => void;
+    const read: WeakRef<Uint8Array>[] = [];
+    let n = 0;
+    let release: (() => void) | null = null;
+    const stream = {
+      status: 200,
+      header: () => null,
+      body: {
+        read: () => {
+          if (n++ >= 300) return new Promise<Uint8Array | null>((r) => (release = () => r(null)));
+          const chunk = enc.encode(`data: {"choices":[{"index":0,"delta":{"content":"x"}}]}\n\n`);
+          read.push(new WeakRef(chunk));
+          return Promise.resolve(chunk);
+        },
+        cancel: () => release?.(),
+      },
+    };
+    const leg = runShadowLeg({ send: async () => stream, now }, { target, path: '/p', body, headers: {}, kind: 'shadow', timeoutMs: 60_000 });
+    while (n <= 300) await new Promise((r) => setTimeout(r, 1));
+    await new Promise((r) => setTimeout(r, 0)); // WeakRef targets are kept until the current job ends
+    gc();
+    expect(read.filter((w) => w.deref() !== undefined).length).toBeLessThan(5);
+    release!();
+    await leg;
   });
 
   it('a stalled connect times out', async () => {
