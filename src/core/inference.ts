@@ -12,6 +12,7 @@ import { shouldShadow } from '../experiments/assignment.ts';
 import { canonicalLength, prefixHashes } from '../routing/prefix-hash.ts';
 import { legFromSummary, skippedLeg, type LegOutcome } from '../experiments/shadow/leg.ts';
 import type { ShadowLimiter } from '../experiments/shadow/limiter.ts';
+import { ClientLinkedSource } from '../stream/client-linked.ts';
 import { KeepaliveSource } from '../stream/keepalive.ts';
 import { SseRelay, sseErrorEvent, type ChunkSource, type StreamOutcome } from '../stream/relay.ts';
 import type { AbortLike } from '../util/abort.ts';
@@ -292,12 +293,12 @@ function settleWithin(forwarded: Promise<Forwarded>, ms: number): Promise<Forwar
  * backend and records the request.
  */
 function cancelOnAbort(r: InferenceResult, signal: AbortLike): InferenceResult {
-  if ('stream' in r) {
-    const src = r.stream;
-    if (signal.aborted) src.cancel();
-    else signal.addEventListener('abort', () => src.cancel(), { once: true });
+  if (!('stream' in r)) return r;
+  if (signal.aborted) {
+    r.stream.cancel();
+    return r;
   }
-  return r;
+  return { status: r.status, headers: r.headers, stream: new ClientLinkedSource(r.stream, signal) };
 }
 
 function errorEventOf(err: unknown): Uint8Array {

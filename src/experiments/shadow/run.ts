@@ -87,7 +87,7 @@ export async function runShadowLeg(deps: ShadowRunDeps, input: ShadowLegInput): 
   // A stalled connect may never settle: the wait for the response is raced once against the abort. A stalled body
   // read ends when the abort cancels the body (rejected on Node, done for a web stream); racing every read
   // against one promise instead would leave a reaction per chunk on it, holding every chunk until the leg ended.
-  const aborted = abortPromise(ac.signal);
+  const { aborted, dispose } = abortPromise(ac.signal);
   aborted.catch(() => {});
   const cancelBody = () => reader?.cancel();
   ac.signal.addEventListener('abort', cancelBody, { once: true });
@@ -144,14 +144,20 @@ export async function runShadowLeg(deps: ShadowRunDeps, input: ShadowLegInput): 
     clearTimeout(timer);
     input.signal?.removeEventListener('abort', onOuterAbort);
     ac.signal.removeEventListener('abort', cancelBody);
+    // workerd keeps a signal it was given (fetch) alive natively: no listener of the leg stays on it.
+    dispose();
   }
 }
 
-function abortPromise(signal: AbortSignal): Promise<never> {
-  return new Promise((_, reject) => {
-    if (signal.aborted) reject(signal.reason);
-    else signal.addEventListener('abort', () => reject(signal.reason), { once: true });
+/** A promise that rejects when `signal` aborts, and a dispose() that removes its listener. */
+function abortPromise(signal: AbortSignal): { aborted: Promise<never>; dispose(): void } {
+  let onAbort = () => {};
+  const aborted = new Promise<never>((_, reject) => {
+    onAbort = () => reject(signal.reason);
+    if (signal.aborted) onAbort();
+    else signal.addEventListener('abort', onAbort, { once: true });
   });
+  return { aborted, dispose: () => signal.removeEventListener('abort', onAbort) };
 }
 
 function concat(parts: Uint8Array[], size: number): Uint8Array {

@@ -1,5 +1,6 @@
 // The request path end to end in one process: handleInference -> forward -> breaker -> relay, against a scripted
 // upstream, with time driven by fake timers (see test/helpers/request-harness.ts).
+import { getEventListeners } from 'node:events';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { COMPLETION, JSON_HEAD, SSE, drain, harness, settle, sseBody, type Answer } from '../../helpers/request-harness.ts';
 import { requestEventOf } from '../../../src/core/request-event.ts';
@@ -151,6 +152,16 @@ describe('relay idle timeout', () => {
     expect(h.records[0]!.outcome).toBe('idle_timeout');
     expect(h.states.get('http://b0').breaker.failures).toBe(1);
     expect(h.inflight()).toBe(0);
+  });
+});
+
+describe('the client signal', () => {
+  it('holds no listener of a stream once the stream has ended (workerd keeps a request signal alive natively)', async () => {
+    const h = await harness(1, () => okStream);
+    const ac = new AbortController();
+    const r = await settle(h.request(STREAM, { signal: ac.signal }));
+    await settle(drain(r));
+    expect(getEventListeners(ac.signal, 'abort')).toHaveLength(0);
   });
 });
 
