@@ -9,7 +9,7 @@ const enc = new TextEncoder();
 function source(chunks: string[]): ChunkSource & { cancelled: boolean } {
   const s = {
     cancelled: false,
-    next: () => Promise.resolve(s.cancelled ? null : (chunks.length ? enc.encode(chunks.shift()!) : null)),
+    next: () => Promise.resolve(s.cancelled ? null : (chunks.length ? enc.encode(chunks.shift()) : null)),
     cancel: () => {
       s.cancelled = true;
     },
