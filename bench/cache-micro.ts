@@ -44,7 +44,9 @@ async function load(root: string): Promise<Checkout> {
   const directory = new TenantDirectory(store, defaultPolicyFactory, 60_000);
   const recordText = JSON.stringify(await store.getTenant('t0'));
   const kv = { get: async () => JSON.parse(recordText) as unknown } as unknown as KVNamespace;
-  const kvStore = new KvTenantStore({ kv, writer: () => ({ fetch: () => Promise.reject(new Error('unused')) }) });
+  const kvStore = new KvTenantStore({ kv, writer: () => {
+    throw new Error('unused');
+  } });
   return { authenticate: (a) => directory.authenticate(a), idHash: idHasher(7), kvRead: () => kvStore.getTenant('t0') };
 }
 

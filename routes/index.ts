@@ -21,4 +21,5 @@ export { FileTenantStore } from '../src/tenants/file-store.ts';
 export { analyticsEventSchema, type AnalyticsEvent } from '../src/analytics/event.ts';
 
 export * from '../src/drift/index.ts';
-export { DriftDurableObject, DurableDriftStore, type DurableObjectNamespaceLike, type DurableObjectStateLike } from '../src/workers/drift-durable-object.ts';
+export { DurableDriftStore, type DriftRpc } from '../src/workers/durable-drift-store.ts';
+export { DriftObjectCore, type DurableObjectStorageLike } from '../src/workers/drift-object-core.ts';

@@ -1,5 +1,5 @@
-// Public API of the drift subsystem (re-exported from routes/index.ts, the library entry; the drift Durable Object and its client are in
-// src/workers/drift-durable-object.ts).
+// Public API of the drift subsystem (re-exported from routes/index.ts, the library entry; the drift Durable Object and
+// its client are in src/workers/: drift-durable-object.ts, drift-object-core.ts, durable-drift-store.ts).
 export { LogHist, DEFAULT_ALPHA, ZERO_KEY } from './loghist.ts';
 export { CatCounts, DEFAULT_CATEGORY_CAPACITY, type CatCountsJSON } from './categorical.ts';
 export { NgramHist, DEFAULT_NGRAM_BUCKETS, DEFAULT_NGRAM_MAX_CHARS } from './ngram.ts';

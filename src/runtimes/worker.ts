@@ -27,8 +27,8 @@ import { afterResponse } from '../core/after-response.ts';
 import { createDriftRecorder } from '../drift/recorder.ts';
 import { driftStatusEventOf } from '../analytics/drift-event.ts';
 import { ShadowLimiter } from '../experiments/shadow/limiter.ts';
-import { DurableDriftStore } from '../workers/drift-durable-object.ts';
-import type { Env } from '../workers/env.ts';
+import { DurableDriftStore } from '../workers/durable-drift-store.ts';
+import { stubByName, type Env } from '../workers/env.ts';
 import { KvTenantStore } from '../workers/kv-tenant-store.ts';
 import { durableBoardCall } from '../workers/popularity-board-call.ts';
 import { nativeClientBody } from '../workers/client-body.ts';
@@ -63,7 +63,7 @@ function deploymentProblem(env: Env): string | null {
 
 function storeOf(env: Env): Promise<TenantStore> | TenantStore {
   if (env.KVROUTE_STATIC_CONFIG) return staticStore(env.KVROUTE_STATIC_CONFIG, egressOf(env));
-  return new KvTenantStore({ kv: env.CONFIG, writer: (id) => env.TENANT_WRITER.get(env.TENANT_WRITER.idFromName(id)) });
+  return new KvTenantStore({ kv: env.CONFIG, writer: stubByName(env.TENANT_WRITER) });
 }
 
 /** The experiment report reads ClickHouse when configured, else the D1 database the Queue consumer fills. */
@@ -80,7 +80,7 @@ async function reportQueryable(env: Env): Promise<Queryable> {
 async function build(env: Env, createApp: AppFactory): Promise<Isolate> {
   const store = await storeOf(env);
   const states = new BackendStates();
-  const popularity = env.POPULARITY ? new PopularityExchange(durableBoardCall(env.POPULARITY)) : null;
+  const popularity = env.POPULARITY ? new PopularityExchange(durableBoardCall(stubByName(env.POPULARITY))) : null;
   // Isolates are many and share nothing: each routes a share of a pool's traffic (a pool's `alone` overrides it).
   const directory = new TenantDirectory(store, popularity ? sharedPopularityPolicyFactory(popularity, 'many') : policyFactoryFor('many'), 5_000);
   const now = () => performance.now();
@@ -88,7 +88,7 @@ async function build(env: Env, createApp: AppFactory): Promise<Isolate> {
   const analytics = env.EVENTS || env.CLICKHOUSE_URL || env.ANALYTICS_DB ? workerAnalytics(env) : null;
   const emit = analytics ? (events: Parameters<typeof analytics.emit>[0]) => analytics.emit(events) : undefined;
   // Per isolate: sketches accumulate here and are merged into the tenant's Durable Object on flush.
-  const driftStore = env.DRIFT ? new DurableDriftStore(env.DRIFT) : null;
+  const driftStore = env.DRIFT ? new DurableDriftStore(stubByName(env.DRIFT)) : null;
   const drift = driftStore ? createDriftRecorder({ store: driftStore, onStatus: (rows) => emit?.(rows.map(driftStatusEventOf)) }) : undefined;
   let reports: Promise<Queryable> | undefined;
   const platform: Platform = {
@@ -110,11 +110,9 @@ async function build(env: Env, createApp: AppFactory): Promise<Isolate> {
 
 async function syncFromMonitor(env: Env, iso: Isolate): Promise<void> {
   if (!env.BACKEND_MONITOR || env.KVROUTE_STATIC_CONFIG) return;
-  const stub = env.BACKEND_MONITOR.get(env.BACKEND_MONITOR.idFromName('global'));
-  const res = await stub.fetch('https://monitor/state');
-  if (!res.ok) return;
-  // A snapshot of another shape (a monitor of another version mid-deploy) is skipped: the isolate keeps its own view.
-  const snap = monitorSnapshotSchema.safeParse(await res.json<unknown>());
+  // A monitor that throws leaves the isolate's view as it is (the caller drops the error); a snapshot of another
+  // shape (a monitor of another version mid-deploy) is skipped the same way.
+  const snap = monitorSnapshotSchema.safeParse(await stubByName(env.BACKEND_MONITOR)('global').snapshot());
   if (!snap.success) {
     console.error(`kvroute: skipped a BackendMonitor snapshot of an unexpected shape: ${snap.error.issues[0]?.message} at '${snap.error.issues[0]?.path.join('.')}'`);
     return;

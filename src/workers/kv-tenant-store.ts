@@ -12,14 +12,25 @@ const tenantKey = (id: string) => `tenant:${id}`;
 const keyKey = (hash: string) => `key:${hash}`;
 const indexKey = (tenantId: string, keyId: string) => `tkey:${tenantId}:${keyId}`;
 
-interface WriterStub {
-  fetch(input: string, init?: RequestInit): Promise<Response>;
+/** What a TenantWriter write answers: its result, or the version the writer holds when If-Match did not match. */
+export type WriterOutcome<T> = { done: T } | { conflict: number | null };
+
+/**
+ * The TenantWriter's RPC methods (Durable Object in tenant-writer.ts, logic in TenantWriterCore below). Configs
+ * and records cross as JSON text, the form KV holds them in: a parsed config's records have no prototype
+ * (src/config/schema.ts), and Workers RPC refuses to serialise such objects.
+ */
+export interface TenantWriterRpc {
+  /** The authoritative record, or null when the tenant does not exist. */
+  record(): Promise<string | null>;
+  put(tenantId: string, configJson: string, ifMatch?: number): Promise<WriterOutcome<string>>;
+  remove(tenantId: string, ifMatch?: number): Promise<WriterOutcome<boolean>>;
 }
 
 export interface KvStoreEnv {
   kv: KVNamespace;
   /** Returns the TenantWriter DO stub for a tenant. */
-  writer(tenantId: string): WriterStub;
+  writer(tenantId: string): TenantWriterRpc;
 }
 
 async function listAll(kv: KVNamespace, prefix: string): Promise<string[]> {
@@ -33,11 +44,27 @@ async function listAll(kv: KVNamespace, prefix: string): Promise<string[]> {
   return names;
 }
 
+/** JSON text that holds a value of `schema`. */
+const jsonOf = <T>(schema: z.ZodType<T>) =>
+  z
+    .string()
+    .transform((text, ctx): unknown => {
+      try {
+        return JSON.parse(text);
+      } catch {
+        ctx.addIssue({ code: 'custom', message: 'not JSON text' });
+        return z.NEVER;
+      }
+    })
+    .pipe(schema);
+
 /** What KvTenantStore sends the TenantWriter. */
-const writerRequestSchema = z.strictObject({ tenantId: z.string().min(1), config: tenantConfigSchema.optional(), ifMatch: z.number().int().nonnegative().optional() });
-/** The TenantWriter's answers besides a record. */
-const conflictSchema = z.object({ current: z.number().int().nullable() });
-const deletedSchema = z.object({ deleted: z.boolean() });
+const writerRequestSchema = z.strictObject({ tenantId: z.string().min(1), config: jsonOf(tenantConfigSchema).optional(), ifMatch: z.number().int().nonnegative().optional() });
+/** The TenantWriter's answers, checked like stored data (the writer may run another version mid-deploy). */
+const recordAnswerSchema = jsonOf(tenantRecordSchema).nullable();
+const outcomeSchema = <T>(done: z.ZodType<T>): z.ZodType<WriterOutcome<T>> => z.union([z.object({ done }), z.object({ conflict: z.number().int().nullable() })]);
+const putOutcomeSchema = outcomeSchema(jsonOf(tenantRecordSchema));
+const removeOutcomeSchema = outcomeSchema(z.boolean());
 
 /** Tenants whose parsed record is kept (by version) so that a config is parsed once per version, not per read. */
 const MAX_PARSED_TENANTS = 10_000;
@@ -65,28 +92,15 @@ export class KvTenantStore implements TenantStore {
 
   /** Strongly consistent read (the writer's own copy), for ETags in the admin API. */
   async getTenantLatest(id: string): Promise<TenantRecord | null> {
-    const res = await this.env.writer(id).fetch('https://writer/get');
-    return res.status === 404 ? null : parseStored(tenantRecordSchema, await res.json<unknown>(), `The TenantWriter's record of tenant '${id}'`);
-  }
-
-  private async write(id: string, op: 'put' | 'delete', config?: TenantConfig, ifMatch?: number) {
-    const res = await this.env.writer(id).fetch(`https://writer/${op}`, {
-      method: 'POST',
-      body: JSON.stringify({ tenantId: id, config, ifMatch }),
-    });
-    if (res.status === 412) throw new VersionConflict(parseStored(conflictSchema, await res.json<unknown>(), `The TenantWriter's conflict answer for tenant '${id}'`).current);
-    if (!res.ok) throw new Error(`the TenantWriter of tenant '${id}' answered ${res.status}: ${await res.text()}`);
-    return res;
+    return parseStored(recordAnswerSchema, await this.env.writer(id).record(), `The TenantWriter's record of tenant '${id}'`);
   }
 
   async putTenant(id: string, config: TenantConfig, ifMatch?: number): Promise<TenantRecord> {
-    const res = await this.write(id, 'put', config, ifMatch);
-    return parseStored(tenantRecordSchema, await res.json<unknown>(), `The TenantWriter's record of tenant '${id}'`);
+    return doneOrConflict(parseStored(putOutcomeSchema, await this.env.writer(id).put(id, JSON.stringify(config), ifMatch), `The TenantWriter's answer to a put for tenant '${id}'`));
   }
 
   async deleteTenant(id: string, ifMatch?: number): Promise<boolean> {
-    const res = await this.write(id, 'delete', undefined, ifMatch);
-    return parseStored(deletedSchema, await res.json<unknown>(), `The TenantWriter's delete answer for tenant '${id}'`).deleted;
+    return doneOrConflict(parseStored(removeOutcomeSchema, await this.env.writer(id).remove(id, ifMatch), `The TenantWriter's answer to a delete for tenant '${id}'`));
   }
 
   async listTenants(): Promise<string[]> {
@@ -122,48 +136,74 @@ export class KvTenantStore implements TenantStore {
   }
 }
 
+function doneOrConflict<T>(outcome: WriterOutcome<T>): T {
+  if ('conflict' in outcome) throw new VersionConflict(outcome.conflict);
+  return outcome.done;
+}
+
 /**
- * The per-tenant writer: serialises config writes (a Durable Object handles one request at a time for its
- * storage operations), so If-Match is a real compare-and-swap even though KV is eventually consistent.
+ * The per-tenant writer: serialises config writes (a Durable Object handles one call at a time for its storage
+ * operations), so If-Match is a real compare-and-swap even though KV is eventually consistent.
  */
-export class TenantWriterCore {
+export class TenantWriterCore implements TenantWriterRpc {
   constructor(
     private storage: DurableObjectStorage,
     private kv: KVNamespace,
   ) {}
 
-  async handle(req: Request): Promise<Response> {
-    const op = new URL(req.url).pathname.slice(1);
+  private async current(): Promise<TenantRecord | null> {
     const stored = await this.storage.get<unknown>('rec');
-    const current = stored === undefined ? null : parseStored(tenantRecordSchema, stored, "The TenantWriter's stored record");
-    if (op === 'get') return current ? Response.json(current) : new Response('not found', { status: 404 });
-    const body = writerRequestSchema.safeParse(await req.json<unknown>().catch(() => undefined));
-    if (!body.success) return Response.json({ error: `invalid writer request: ${body.error.issues[0]?.message}` }, { status: 400 });
-    const { tenantId, config, ifMatch } = body.data;
-    try {
-      checkVersion(current, ifMatch);
-    } catch (e) {
-      if (e instanceof VersionConflict) return Response.json({ current: e.current }, { status: 412 });
-      throw e;
+    return stored === undefined ? null : parseStored(tenantRecordSchema, stored, "The TenantWriter's stored record");
+  }
+
+  async record(): Promise<string | null> {
+    const current = await this.current();
+    return current && JSON.stringify(current);
+  }
+
+  async put(tenantId: string, configJson: string, ifMatch?: number): Promise<WriterOutcome<string>> {
+    const req = writerRequest({ tenantId, config: configJson, ifMatch });
+    if (!req.config) throw new Error('invalid writer request: put needs a config');
+    const current = await this.current();
+    const conflict = conflictOf(current, req.ifMatch);
+    if (conflict) return conflict;
+    const rec: TenantRecord = { tenantId: req.tenantId, version: (current?.version ?? 0) + 1, config: req.config, updatedAt: new Date().toISOString() };
+    const text = JSON.stringify(rec);
+    await this.storage.put('rec', rec);
+    await this.kv.put(tenantKey(req.tenantId), text);
+    return { done: text };
+  }
+
+  async remove(tenantId: string, ifMatch?: number): Promise<WriterOutcome<boolean>> {
+    const req = writerRequest({ tenantId, ifMatch });
+    const current = await this.current();
+    const conflict = conflictOf(current, req.ifMatch);
+    if (conflict) return conflict;
+    if (!current) return { done: false };
+    await this.storage.delete('rec');
+    await this.kv.delete(tenantKey(req.tenantId));
+    for (const name of await listAll(this.kv, `tkey:${req.tenantId}:`)) {
+      const hash = await this.kv.get(name);
+      if (hash) await this.kv.delete(keyKey(hash));
+      await this.kv.delete(name);
     }
-    if (op === 'put') {
-      if (!config) return Response.json({ error: 'invalid writer request: put needs a config' }, { status: 400 });
-      const rec: TenantRecord = { tenantId, version: (current?.version ?? 0) + 1, config, updatedAt: new Date().toISOString() };
-      await this.storage.put('rec', rec);
-      await this.kv.put(tenantKey(tenantId), JSON.stringify(rec));
-      return Response.json(rec);
-    }
-    if (op === 'delete') {
-      if (!current) return Response.json({ deleted: false });
-      await this.storage.delete('rec');
-      await this.kv.delete(tenantKey(tenantId));
-      for (const name of await listAll(this.kv, `tkey:${tenantId}:`)) {
-        const hash = await this.kv.get(name);
-        if (hash) await this.kv.delete(keyKey(hash));
-        await this.kv.delete(name);
-      }
-      return Response.json({ deleted: true });
-    }
-    return new Response('unknown op', { status: 400 });
+    return { done: true };
+  }
+}
+
+/** The writer's arguments come from another Worker (maybe of another version): checked before anything is written. */
+function writerRequest(input: unknown): z.infer<typeof writerRequestSchema> {
+  const r = writerRequestSchema.safeParse(input);
+  if (!r.success) throw new Error(`invalid writer request: ${r.error.issues[0]?.message}`);
+  return r.data;
+}
+
+function conflictOf(current: TenantRecord | null, ifMatch: number | undefined): { conflict: number | null } | null {
+  try {
+    checkVersion(current, ifMatch);
+    return null;
+  } catch (e) {
+    if (e instanceof VersionConflict) return { conflict: e.current };
+    throw e;
   }
 }

@@ -20,13 +20,13 @@ describe('BackendMonitor Durable Object', () => {
     });
     expect(put.status).toBe(201);
     const stub = env.BACKEND_MONITOR.get(env.BACKEND_MONITOR.idFromName('global'));
-    expect((await stub.fetch('https://monitor/state')).ok).toBe(true);
+    await stub.snapshot(); // the first call starts the probe alarm
     // The alarm may already be running on its own (it was set 100 ms ahead); drive it until a probe round has
     // completed for every backend (bounded).
     let snap: MonitorSnapshot = { at: 0, backends: {} };
     for (let i = 0; i < 50; i++) {
       await runDurableObjectAlarm(stub);
-      snap = monitorSnapshotSchema.parse(await (await stub.fetch('https://monitor/state')).json<unknown>());
+      snap = monitorSnapshotSchema.parse(await stub.snapshot());
       if (urls.every((u) => snap.backends[u]?.engineAgeMs != null)) break;
       await new Promise((r) => setTimeout(r, 100));
     }
@@ -53,7 +53,7 @@ describe('BackendMonitor Durable Object', () => {
       let snap: MonitorSnapshot = { at: 0, backends: {} };
       for (let i = 0; i < 50 && !cond(snap.backends[url]); i++) {
         await runDurableObjectAlarm(stub);
-        snap = monitorSnapshotSchema.parse(await (await stub.fetch('https://monitor/state')).json<unknown>());
+        snap = monitorSnapshotSchema.parse(await stub.snapshot());
         await new Promise((r) => setTimeout(r, 100));
       }
       return snap.backends[url];

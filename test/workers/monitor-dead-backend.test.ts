@@ -26,7 +26,7 @@ describe('BackendMonitor and a dead backend', () => {
     let snap: MonitorSnapshot = { at: 0, backends: {} };
     for (let i = 0; i < 50; i++) {
       await runDurableObjectAlarm(stub);
-      snap = monitorSnapshotSchema.parse(await (await stub.fetch('https://monitor/state')).json<unknown>());
+      snap = monitorSnapshotSchema.parse(await stub.snapshot());
       if (snap.backends[dead]?.healthy === false) break;
       await new Promise((r) => setTimeout(r, 150));
     }

@@ -1,13 +1,15 @@
 // The shared prefix-popularity tier inside workerd: the PopularityBoardDurableObject bound as POPULARITY in
-// wrangler.toml, reached the way isolates reach it (durableBoardCall), and fed by the Worker's own traffic.
+// wrangler.toml, reached the way isolates reach it (durableBoardCall, Workers RPC), and fed by the Worker's own traffic.
 import { SELF, env } from 'cloudflare:test';
 import { describe, expect, inject, it } from 'vitest';
 import { backendHash } from '../../src/routing/policies/shared-placements.ts';
 import { ASK_ONLY_CURSOR, PopularityExchange } from '../../src/routing/popularity-exchange.ts';
+import { NOTHING } from '../../src/routing/popularity-board.ts';
+import { stubByName } from '../../src/workers/env.ts';
 import { durableBoardCall } from '../../src/workers/popularity-board-call.ts';
-import { decodeBoardAnswer } from '../../src/workers/popularity-wire.ts';
 import { prefixHashes } from '../../src/routing/prefix-hash.ts';
 import { issuedKeyOf } from '../helpers/responses.ts';
+import { rejectionOf } from '../helpers/rpc.ts';
 
 const ADMIN = { authorization: 'Bearer dev-admin-token', 'content-type': 'application/json' };
 const MODEL = 'llama-3.1-8b';
@@ -15,7 +17,7 @@ const SYSTEM = 'You are the support agent of a large shop. '.repeat(40); // ~1.7
 
 describe('prefix popularity board (Durable Object)', () => {
   it('two isolates that each saw half the traffic read the same hot list after syncing', async () => {
-    const call = durableBoardCall(env.POPULARITY!);
+    const call = durableBoardCall(stubByName(env.POPULARITY!));
     const a = new PopularityExchange(call, 0);
     const b = new PopularityExchange(call, 0);
     const [sa, sb] = [a.viewsFor('t-board', 'gpu', 1024), b.viewsFor('t-board', 'gpu', 1024)];
@@ -38,12 +40,27 @@ describe('prefix popularity board (Durable Object)', () => {
     expect(Array.from(asked.placements.pairs)).toEqual([777, backendHash('b1')]);
   });
 
-  it('rejects a body that is not an Int32Array, and a bad half-life, with a message', async () => {
-    const stub = env.POPULARITY!.get(env.POPULARITY!.idFromName('t-bad') as never);
-    const odd = await stub.fetch('https://popularity-board/sync', { method: 'POST', body: new Uint8Array(5) });
-    expect(odd.status).toBe(400);
-    expect(await odd.text()).toMatch(/Int32Array/);
-    expect((await stub.fetch('https://popularity-board/sync?halfLife=2')).status).toBe(400);
+  it('rejects arguments of another type or shape, and a bad half-life, with a RangeError that says what is wrong', async () => {
+    const stub = stubByName(env.POPULARITY!)('t-bad');
+    const empty = { batch: NOTHING, placements: NOTHING, cursor: 0, ask: NOTHING };
+    const rejection = (halfLife: number, req: object) => rejectionOf(stub.sync(halfLife, { ...empty, ...req }));
+    const notInt32 = await rejection(1024, { batch: new Uint8Array(5) });
+    expect(notInt32).toBeInstanceOf(RangeError);
+    expect(notInt32?.message).toMatch(/^invalid popularity board sync at 'req\.batch'/);
+    expect((await rejection(1024, { placements: Int32Array.from([1, 2, 3]) }))?.message).toMatch(/pairs/);
+    expect((await rejection(2, {}))?.message).toMatch(/halfLife must be an integer >= 8/);
+    expect((await rejection(1024, { cursor: -1 }))?.message).toMatch(/cursor must be a non-negative integer/);
+  });
+
+  it("an exchange whose board throws loses that batch and goes on: the isolate's caller never sees the error", async () => {
+    const call = durableBoardCall(stubByName(env.POPULARITY!));
+    await expect(call('t-throws/gpu/2', 2, { batch: Int32Array.from([1, 7]), placements: NOTHING, cursor: 0, ask: NOTHING })).rejects.toThrow(RangeError);
+    const ex = new PopularityExchange(call, 0);
+    const views = ex.viewsFor('t-throws', 'gpu', 2); // a half-life the board refuses: every exchange throws
+    views.popularity.record([1, 2, 3]);
+    await expect(ex.sync(1)).resolves.toBeUndefined();
+    views.popularity.record([4]);
+    await expect(ex.sync(2)).resolves.toBeUndefined(); // counting went on
   });
 
   it("the Worker sends its routed prefixes to the tenant pool's board after responding", async () => {
@@ -66,8 +83,7 @@ describe('prefix popularity board (Durable Object)', () => {
       await new Promise((res) => setTimeout(res, 2_100 / 3)); // the exchange runs at most every 2 s
     }
     const first = prefixHashes(body(0), { model: MODEL, blockChars: 512, maxBlocks: 128 }).hashes[0]!;
-    const stub = env.POPULARITY!.get(env.POPULARITY!.idFromName('popular/gpu-a/1024') as never);
-    const answer = decodeBoardAnswer(await (await stub.fetch('https://popularity-board/sync?halfLife=1024')).arrayBuffer());
+    const answer = await stubByName(env.POPULARITY!)('popular/gpu-a/1024').sync(1024, { batch: NOTHING, placements: NOTHING, cursor: 0, ask: NOTHING });
     expect(answer.hot.weight).toBeGreaterThan(0);
     expect(Array.from(answer.hot.hashes)).toContain(first | 0);
     expect(answer.placements.pairs.length).toBeGreaterThan(0); // where the Worker placed its keys
@@ -106,7 +122,7 @@ describe('prefix popularity board (Durable Object)', () => {
       const doc = `Case ${target}. ` + 'The contract between the parties covers delivery, payment and liability. '.repeat(90); // ~6.6k chars
       const turn1 = [{ role: 'system', content: doc }, { role: 'user', content: 'Summarise clause 4.' }];
       const h1 = prefixHashes({ model: MODEL, messages: turn1 }, { model: MODEL, blockChars: 512, maxBlocks: 128 }).hashes;
-      const other = new PopularityExchange(durableBoardCall(env.POPULARITY!), 0).viewsFor('lookup', 'gpu-a', 1024);
+      const other = new PopularityExchange(durableBoardCall(stubByName(env.POPULARITY!)), 0).viewsFor('lookup', 'gpu-a', 1024);
       other.placements.record(h1[h1.length - 1]!, target);
       await other.lookup.refresh(0); // sends it to the board
       const turn2 = [...turn1, { role: 'assistant', content: 'Clause 4 limits liability.' }, { role: 'user', content: 'And clause 5?' }];

@@ -43,7 +43,7 @@ export class PopularityBoard {
   /**
    * The prefixes worth listing: above `minShare`, and carried by more than HOT_PRIOR_THRESHOLDS requests, as no
    * other can be hot. Without that count a young or quiet board, where one request is already 0.1% of all it has
-   * seen, listed every block it had seen (4,096 entries, 133 kB as JSON per exchange; bench/board-wire.ts).
+   * seen, listed every block it had seen (4,096 entries, 133 kB as JSON per exchange).
    */
   hotList(minShare = DEFAULT_MIN_SHARE, limit = 4096): HotList {
     return this.pop.hot(minShare, limit, HOT_PRIOR_THRESHOLDS);

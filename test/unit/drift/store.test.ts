@@ -1,12 +1,14 @@
-// The drift store end to end on a fake clock: recorder -> store (in memory, and the Durable Object through its
-// fetch API on an in-memory storage) -> windows, baselines, report, alert-once semantics, retention.
+// The drift store end to end on a fake clock: recorder -> store (in memory, and the Durable Object's logic through
+// its RPC methods on an in-memory storage) -> windows, baselines, report, alert-once semantics, retention.
 import { describe, expect, it } from 'vitest';
 import { driftConfigSchema, type DriftConfig } from '../../../src/config/drift.ts';
 import type { DriftAlert, DriftStatusRow } from '../../../src/drift/alerts.ts';
-import { DriftDurableObject, DurableDriftStore, type DurableObjectStorageLike } from '../../../src/workers/drift-durable-object.ts';
+import { DriftObjectCore, type DurableObjectStorageLike } from '../../../src/workers/drift-object-core.ts';
+import { DurableDriftStore } from '../../../src/workers/durable-drift-store.ts';
 import { createDriftRecorder } from '../../../src/drift/recorder.ts';
 import { MemoryDriftStore, type DriftStore } from '../../../src/drift/store.ts';
 import { BASE_SHAPE, trafficSource } from './traffic.ts';
+import { stringContaining } from '../../helpers/matchers.ts';
 
 const T0 = Date.UTC(2026, 0, 5, 0, 0, 0);
 const MIN = 60_000;
@@ -28,24 +30,18 @@ class MemoryStorage implements DurableObjectStorageLike {
   }
 }
 
-/** One DriftDurableObject per tenant name, reached through its fetch API like a namespace binding. */
+/** One drift object per tenant name, called through its RPC methods like a namespace binding's stubs. */
 function durableStore(now: () => number): { store: DriftStore; storage: Map<string, MemoryStorage> } {
-  const objects = new Map<string, DriftDurableObject>();
+  const objects = new Map<string, DriftObjectCore>();
   const storage = new Map<string, MemoryStorage>();
-  const namespace = {
-    idFromName: (name: string) => name,
-    get: (id: never) => ({
-      fetch: (input: string, init?: RequestInit) => {
-        const name = id as unknown as string;
-        if (!objects.has(name)) {
-          storage.set(name, new MemoryStorage());
-          objects.set(name, new DriftDurableObject({ storage: storage.get(name)! }, {}, now));
-        }
-        return objects.get(name)!.fetch(new Request(input, init));
-      },
-    }),
+  const objectOf = (name: string) => {
+    if (!objects.has(name)) {
+      storage.set(name, new MemoryStorage());
+      objects.set(name, new DriftObjectCore(storage.get(name)!, now));
+    }
+    return objects.get(name)!;
   };
-  return { store: new DurableDriftStore(namespace), storage };
+  return { store: new DurableDriftStore(objectOf), storage };
 }
 
 function harness(kind: 'memory' | 'durable', configInput: Record<string, unknown> = {}) {
@@ -180,21 +176,26 @@ describe('retention (durable object storage)', () => {
 });
 
 describe('drift data crossing the Durable Object boundary', () => {
-  it('a request body of another shape is a 400 naming the field, not a crash inside the ledger', async () => {
-    const object = new DriftDurableObject({ storage: new MemoryStorage() }, {}, () => 0);
-    const res = await object.fetch(
-      new Request('https://drift.internal/ingest', { method: 'POST', headers: { 'x-kvroute-tenant': 't' }, body: JSON.stringify({ config: {}, entries: [{ model: 'm' }] }) }),
-    );
-    expect(res.status).toBe(400);
-    expect(((await res.json<unknown>()) as { error: string }).error).toMatch(/^invalid ingest request at 'entries\.0\.arm'/);
+  it('an argument of another shape is a RangeError naming the field, not a crash inside the ledger', async () => {
+    const object = new DriftObjectCore(new MemoryStorage(), () => 0);
+    const bad = { config: {}, entries: [{ model: 'm' }] } as never;
+    await expect(object.ingest('t', bad)).rejects.toThrow(RangeError);
+    await expect(object.ingest('t', bad)).rejects.toThrow(/^invalid ingest request at 'entries\.0\.arm'/);
+    await expect(object.report('', {})).rejects.toThrow(new RangeError('missing tenant id'));
   });
 
   it('stored data of another shape is an error that names the tenant and the key', async () => {
     const storage = new MemoryStorage();
     await storage.put('index', [{ window: '5m', start: 'yesterday' }]);
-    const object = new DriftDurableObject({ storage }, {}, () => 0);
-    const res = await object.fetch(new Request('https://drift.internal/report', { method: 'POST', headers: { 'x-kvroute-tenant': 't' }, body: '{}' }));
-    expect(res.status).toBe(503);
-    expect(((await res.json<unknown>()) as { error: string }).error).toContain("The drift store's 'index' of tenant 't' does not have the expected shape at '0.start'");
+    const object = new DriftObjectCore(storage, () => 0);
+    await expect(object.report('t', {})).rejects.toThrow("The drift store's 'index' of tenant 't' does not have the expected shape at '0.start'");
+  });
+
+  it("an object's answer of another shape is refused by the client with the tenant's name", async () => {
+    const otherVersion = { report: async () => ({ groups: 'none' }) } as never;
+    await expect(new DurableDriftStore(() => otherVersion).report('acme')).rejects.toMatchObject({
+      status: 503,
+      message: stringContaining("The drift store's answer to report for tenant 'acme' does not have the expected shape"),
+    });
   });
 });

@@ -2,7 +2,8 @@
 // every JSON read: records are parsed before they are trusted, a tenant's config once per version.
 import { describe, expect, it } from 'vitest';
 import { parseTenantConfig } from '../../../src/config/schema.ts';
-import { KvTenantStore } from '../../../src/workers/kv-tenant-store.ts';
+import { KvTenantStore, type TenantWriterRpc } from '../../../src/workers/kv-tenant-store.ts';
+import { VersionConflict } from '../../../src/tenants/store.ts';
 import { stringContaining } from '../../helpers/matchers.ts';
 
 /** The part of a KVNamespace the reads use, over a Map of JSON text. */
@@ -22,9 +23,13 @@ const config = () => {
   return r.value;
 };
 
-function store() {
+const unusedWriter = (): TenantWriterRpc => {
+  throw new Error('unused');
+};
+
+function store(writer: (tenantId: string) => TenantWriterRpc = unusedWriter) {
   const data = new Map<string, string>();
-  const kv = new KvTenantStore({ kv: fakeKv(data), writer: () => ({ fetch: async () => new Response('unused', { status: 500 }) }) });
+  const kv = new KvTenantStore({ kv: fakeKv(data), writer });
   const put = (rec: unknown) => data.set('tenant:acme', JSON.stringify(rec));
   return { data, kv, put };
 }
@@ -58,5 +63,33 @@ describe('KvTenantStore reads', () => {
     const { kv, data } = store();
     data.set('key:abc', JSON.stringify({ keyId: 'k', tenantId: 'acme' }));
     await expect(kv.keyByHash('abc')).rejects.toMatchObject({ status: 503, code: 'stored_data_invalid' });
+  });
+});
+
+/** A TenantWriter stub that answers every call with `answer` (what another version of the writer might send). */
+const answering = (answer: unknown): TenantWriterRpc => {
+  const call = async () => answer as never;
+  return { record: call, put: call, remove: call };
+};
+
+describe('KvTenantStore writes through the TenantWriter', () => {
+  it("a writer's conflict answer is a VersionConflict with the version it holds", async () => {
+    const { kv } = store(() => answering({ conflict: 4 }));
+    const err: unknown = await kv.putTenant('acme', config(), 3).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(VersionConflict);
+    expect((err as VersionConflict).current).toBe(4);
+    await expect(kv.deleteTenant('acme', 3)).rejects.toBeInstanceOf(VersionConflict);
+  });
+
+  it('a writer answer of another shape is a 503 stored_data_invalid naming the tenant', async () => {
+    const { kv } = store(() => answering({ ok: true }));
+    await expect(kv.putTenant('acme', config())).rejects.toMatchObject({ status: 503, code: 'stored_data_invalid', message: stringContaining("The TenantWriter's answer to a put for tenant 'acme'") });
+    await expect(kv.getTenantLatest('acme')).rejects.toMatchObject({ status: 503, message: stringContaining("The TenantWriter's record of tenant 'acme'") });
+  });
+
+  it("a writer's exception reaches the caller", async () => {
+    const failing: TenantWriterRpc = { record: () => Promise.reject(new Error('writer down')), put: () => Promise.reject(new Error('writer down')), remove: () => Promise.reject(new Error('writer down')) };
+    const { kv } = store(() => failing);
+    await expect(kv.putTenant('acme', config())).rejects.toThrow('writer down');
   });
 });

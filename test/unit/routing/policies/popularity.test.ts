@@ -6,11 +6,17 @@ import { PrefixAffinityPolicy } from '../../../../src/routing/policies/prefix-af
 import { PrefixPopularity } from '../../../../src/routing/policies/prefix-popularity.ts';
 import { MAX_BATCH_REQUESTS, PopularityBoard, SharedPopularity } from '../../../../src/routing/policies/shared-popularity.ts';
 import { PlacementLog, PlacementTable, PlacementView, backendHash } from '../../../../src/routing/policies/shared-placements.ts';
-import { type BoardRequest, PoolBoard } from '../../../../src/routing/popularity-board.ts';
+import { type BoardAnswer, type BoardRequest, PoolBoard } from '../../../../src/routing/popularity-board.ts';
 import { PopularityExchange } from '../../../../src/routing/popularity-exchange.ts';
-import { decodeBoardAnswer, decodeBoardRequest, encodeBoardAnswer, encodeBoardRequest } from '../../../../src/workers/popularity-wire.ts';
+import { boardAnswerSchema, boardSyncSchema } from '../../../../src/workers/popularity-board-rpc.ts';
 import { fmix32 } from '../../../../src/util/hash.ts';
 import { candidates, chain, input } from './helpers.ts';
+
+/** A board reached the way Workers RPC reaches it: arguments and answer copied (structured clone) and checked. */
+const overRpc = (exchange: (req: BoardRequest) => BoardAnswer) => (req: BoardRequest, halfLife = 1024): BoardAnswer => {
+  const args = boardSyncSchema.parse(structuredClone({ halfLife, req }));
+  return boardAnswerSchema.parse(structuredClone(exchange(args.req)));
+};
 
 const agentPrompt = chain([], 0, 60, 4242); // 60 blocks (~7.5k tokens) shared by a third of the traffic
 
@@ -106,19 +112,20 @@ describe('shared popularity (board + per-instance views)', () => {
     expect(board.ingest(Int32Array.from([2, 1, 2, 5, 1]))).toBe(1); // the malformed tail is ignored
   });
 
-  it('the exchange syncs only due views, survives a failing board, and round-trips the wire form', async () => {
+  it('the exchange syncs only due views, survives a failing board, and its arguments and answers cross RPC', async () => {
     const board = new PopularityBoard(1024);
     const log = new PlacementLog();
     let calls = 0;
     let fail = true;
+    const rpc = overRpc((req) => {
+      board.ingest(req.batch);
+      log.append(req.placements);
+      return { hot: board.hotList(), placements: log.since(req.cursor) };
+    });
     const ex = new PopularityExchange(async (_scope, _hl, req) => {
       calls++;
       if (fail) throw new Error('board down');
-      const wire = decodeBoardRequest(encodeBoardRequest(req), req.cursor);
-      if (typeof wire === 'string') throw new Error(wire);
-      board.ingest(wire.batch);
-      log.append(wire.placements);
-      return decodeBoardAnswer(encodeBoardAnswer({ hot: board.hotList(), placements: log.since(wire.cursor) }).slice(0));
+      return rpc(req);
     }, 1000);
     const views = ex.viewsFor('acme', 'gpu', 1024);
     expect(ex.viewsFor('acme', 'gpu', 1024)).toBe(views);
@@ -133,22 +140,22 @@ describe('shared popularity (board + per-instance views)', () => {
     await ex.sync(1000);
     expect(calls).toBe(2);
     expect(view.share(agentPrompt[1]!)).toBeCloseTo(1, 3);
-    const good = encodeBoardAnswer({ hot: { weight: 3, hashes: Int32Array.from([7, -8]), shares: Float32Array.from([0.5, 0.25]) }, placements: { cursor: 9, pairs: Int32Array.from([1, 2, 3, 4]) } });
-    const back = decodeBoardAnswer(good);
+    const good: BoardAnswer = { hot: { weight: 3, hashes: Int32Array.from([7, -8]), shares: Float32Array.from([0.5, 0.25]) }, placements: { cursor: 9, pairs: Int32Array.from([1, 2, 3, 4]) } };
+    const back = boardAnswerSchema.parse(structuredClone(good));
     expect([back.hot.weight, Array.from(back.hot.hashes), Array.from(back.hot.shares), back.placements.cursor, Array.from(back.placements.pairs)])
       .toEqual([3, [7, -8], [0.5, 0.25], 9, [1, 2, 3, 4]]);
-    expect(() => decodeBoardAnswer(good.slice(0, good.byteLength - 4))).toThrow(/malformed.*header does not match/);
-    expect(() => decodeBoardAnswer(new ArrayBuffer(8))).toThrow(/malformed.*shorter/);
-    const otherVersion = good.slice(0);
-    new Float64Array(otherVersion, 0, 1)[0] = 2;
-    expect(() => decodeBoardAnswer(otherVersion)).toThrow(/format version 2/);
-    expect(decodeBoardRequest(Int32Array.from([5, 1]), 0)).toMatch(/malformed/);
-    expect(decodeBoardRequest(Int32Array.from([1, 7, 3, 1, 2, 3]), 0)).toMatch(/placements/);
-    expect(decodeBoardRequest(Int32Array.from([1, 7, 2, 1, 2, 5, 9]), 0)).toMatch(/ask/);
-    const asked = decodeBoardRequest(encodeBoardRequest({ batch: Int32Array.from([1, 7]), placements: Int32Array.from([1, 2]), cursor: 4, ask: Int32Array.from([8, 9]) }), 4);
-    expect(typeof asked !== 'string' && [Array.from(asked.batch), Array.from(asked.placements), Array.from(asked.ask)]).toEqual([[1, 7], [1, 2], [8, 9]]);
-    const noAsk = decodeBoardRequest(Int32Array.from([0, 2, 1, 2]), 0); // the ask section may be left out
-    expect(typeof noAsk !== 'string' && noAsk.ask.length).toBe(0);
+    const answerIssue = (a: unknown) => boardAnswerSchema.safeParse(a).error?.issues[0]?.message;
+    expect(answerIssue({ ...good, hot: { ...good.hot, shares: Float32Array.from([0.5]) } })).toMatch(/one share per hot hash/);
+    expect(answerIssue({ ...good, placements: { cursor: 9, pairs: Int32Array.from([1, 2, 3]) } })).toMatch(/pairs/);
+    expect(answerIssue({ ...good, placements: { cursor: 9, pairs: [1, 2] } })).toBeDefined(); // an array of another type
+    const request: BoardRequest = { batch: Int32Array.from([1, 7]), placements: Int32Array.from([1, 2]), cursor: 4, ask: Int32Array.from([8, 9]) };
+    const syncIssue = (halfLife: number, req: object) => boardSyncSchema.safeParse({ halfLife, req: { ...request, ...req } }).error?.issues[0]?.message;
+    expect(syncIssue(1024, {})).toBeUndefined();
+    expect(syncIssue(2, {})).toBe('halfLife must be an integer >= 8');
+    expect(syncIssue(1024, { cursor: -1 })).toBe('cursor must be a non-negative integer');
+    expect(syncIssue(1024, { placements: Int32Array.from([1, 2, 3]) })).toMatch(/pairs/);
+    expect(syncIssue(1024, { batch: new Int32Array(1024 * 1024) })).toMatch(/at most 1048576 int32s/);
+    expect(syncIssue(1024, { ask: new Uint8Array(4) })).toBeDefined();
   });
 
   it('placements: every instance learns where the others put a key, from its cursor on', () => {
@@ -181,11 +188,8 @@ describe('shared popularity (board + per-instance views)', () => {
   it("a lookup finds a conversation placed before the log's horizon by asking about its prompt's blocks", async () => {
     // A log of 8 placements stands for a busy pool's 65,536 (~30 s at 1,000 requests a second).
     const board = new PoolBoard(1024, { logCapacity: 8, tableSlots: 1024 });
-    const wire = async (_scope: string, _hl: number, req: BoardRequest) => {
-      const r = decodeBoardRequest(encodeBoardRequest(req), req.cursor);
-      if (typeof r === 'string') throw new Error(r);
-      return decodeBoardAnswer(encodeBoardAnswer(board.exchange(r)).slice(0));
-    };
+    const rpc = overRpc((req) => board.exchange(req));
+    const wire = async (_scope: string, _hl: number, req: BoardRequest) => rpc(req);
     const placer = new PopularityExchange(wire, 0).viewsFor('acme', 'gpu', 1024);
     placer.placements.record(4242, 'b6'); // turn 1's last block
     await placer.lookup.refresh(0);
@@ -446,11 +450,10 @@ describe('popularity exchange: lookups and the scheduled flush', () => {
     const held: (() => void)[] = [];
     const sent: BoardRequest[] = [];
     let hold = false;
+    const rpc = overRpc((req) => board.exchange(req));
     const wire = (_scope: string, _hl: number, req: BoardRequest) => {
       sent.push(req);
-      const r = decodeBoardRequest(encodeBoardRequest(req), req.cursor);
-      if (typeof r === 'string') return Promise.reject(new Error(r));
-      const answer = decodeBoardAnswer(encodeBoardAnswer(board.exchange(r)).slice(0));
+      const answer = rpc(req);
       return hold ? new Promise<typeof answer>((res) => held.push(() => res(answer))) : Promise.resolve(answer);
     };
     const placer = new PopularityExchange(wire, 0).viewsFor('acme', 'gpu', 1024);
