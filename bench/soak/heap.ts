@@ -126,7 +126,7 @@ export async function objectsByConstructor(port: number, target = KVROUTE_ISOLAT
   const out: ObjectCounts = {};
   for (let i = 0; i < snap.nodes.length; i += fields.length) {
     const type = types[snap.nodes[i + typeAt!]!]!;
-    const name = type === 'object' || type === 'closure' ? snap.strings[snap.nodes[i + nameAt!]!]! : '';
+    const name = type === 'object' || type === 'closure' || type === 'native' ? snap.strings[snap.nodes[i + nameAt!]!]! : '';
     const key = `${type}${name ? ` ${name.slice(0, 60)}` : ''}`;
     const e = (out[key] ??= { count: 0, selfBytes: 0 });
     e.count++;
