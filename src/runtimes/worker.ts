@@ -28,6 +28,7 @@ import { createDriftRecorder } from '../drift/recorder.ts';
 import { driftStatusEventOf } from '../analytics/drift-event.ts';
 import { ShadowLimiter } from '../experiments/shadow/limiter.ts';
 import { DurableDriftStore } from '../workers/durable-drift-store.ts';
+import { issueSuffix } from '../util/parse-stored.ts';
 import { stubByName, type Env } from '../workers/env.ts';
 import { KvTenantStore } from '../workers/kv-tenant-store.ts';
 import { durableBoardCall } from '../workers/popularity-board-call.ts';
@@ -114,7 +115,7 @@ async function syncFromMonitor(env: Env, iso: Isolate): Promise<void> {
   // shape (a monitor of another version mid-deploy) is skipped the same way.
   const snap = monitorSnapshotSchema.safeParse(await stubByName(env.BACKEND_MONITOR)('global').snapshot());
   if (!snap.success) {
-    console.error(`kvroute: skipped a BackendMonitor snapshot of an unexpected shape: ${snap.error.issues[0]?.message} at '${snap.error.issues[0]?.path.join('.')}'`);
+    console.error(`kvroute: skipped a BackendMonitor snapshot of an unexpected shape${issueSuffix(snap.error)}`);
     return;
   }
   applySnapshot(iso.platform.states, snap.data, iso.platform.now());

@@ -3,7 +3,7 @@
 // event carrying an OpenAI-style error object.
 import type { BodyReader } from '../upstream/types.ts';
 import { EndLineDetector } from './end-lines.ts';
-import { UpstreamFailure } from '../upstream/types.ts';
+import { idleTimeout, UpstreamFailure } from '../upstream/types.ts';
 
 export type StreamOutcome = 'completed' | 'upstream_error' | 'idle_timeout' | 'truncated' | 'client_abort';
 
@@ -118,7 +118,7 @@ export class SseRelay implements ChunkSource {
       const chunk = await this.upstream.read();
       this.readStartedAt = -1;
       if (this.finished) return null; // cancelled while the read was pending
-      if (this.stalled) throw new UpstreamFailure('timeout', `no data for ${this.opts.idleMs} ms`);
+      if (this.stalled) throw idleTimeout(this.opts.idleMs);
       if (chunk) return this.track(chunk);
       if (this.ending.seen) {
         this.end('completed');
@@ -131,7 +131,7 @@ export class SseRelay implements ChunkSource {
       if (this.finished) return null; // cancelled while the read was pending: the rejection is ours
       this.upstream.cancel();
       const f = this.stalled
-        ? new UpstreamFailure('timeout', `no data for ${this.opts.idleMs} ms`)
+        ? idleTimeout(this.opts.idleMs)
         : err instanceof UpstreamFailure
           ? err
           : new UpstreamFailure('reset', String(err));

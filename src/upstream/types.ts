@@ -60,13 +60,13 @@ export async function readAllText(body: BodyReader, maxBytes = 16 * 1024 * 1024,
         try {
           chunk = await body.read();
         } catch (err) {
-          if (watch?.stalled) throw new UpstreamFailure('timeout', `no data for ${idleMs} ms`);
+          if (watch?.stalled) throw watch.timeout();
           throw err;
         }
       }
       if (!chunk) {
         // A fetch body's reader ends a pending read as done when the idle watch cancels it: a stall, not an end.
-        if (watch?.stalled) throw new UpstreamFailure('timeout', `no data for ${idleMs} ms`);
+        if (watch?.stalled) throw watch.timeout();
         break;
       }
       watch?.chunk();
@@ -123,6 +123,11 @@ class IdleWatch {
   stop(): void {
     clearTimeout(this.timer);
   }
+
+  /** What the read fails with once the watch has found the body stalled. */
+  timeout(): UpstreamFailure {
+    return idleTimeout(this.idleMs);
+  }
 }
 
 function fireIdleWatch(w: IdleWatch): void {
@@ -136,4 +141,9 @@ export class UpstreamFailure extends Error {
   constructor(readonly kind: FailureKind, message: string) {
     super(message);
   }
+}
+
+/** A backend that sent nothing for idleMs while the router waited on it. */
+export function idleTimeout(idleMs: number): UpstreamFailure {
+  return new UpstreamFailure('timeout', `no data for ${idleMs} ms`);
 }

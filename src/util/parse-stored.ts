@@ -12,11 +12,25 @@ export class StoredDataError extends Error {
   readonly code = 'stored_data_invalid';
 
   constructor(where: string, error: z.ZodError, hint: string) {
-    const issue = error.issues[0];
-    const path = issue?.path.length ? ` at '${issue.path.join('.')}'` : '';
-    super(`${where} does not have the expected shape${path}: ${issue?.message ?? 'invalid'}. ${hint}`);
+    super(`${where} does not have the expected shape${issueSuffix(error)}. ${hint}`);
     this.name = 'StoredDataError';
   }
+}
+
+/** The first issue of a failed parse, to append to what was parsed: " at 'a.b': what is wrong" (no path at the top). */
+export function issueSuffix(error: z.ZodError): string {
+  const issue = error.issues[0];
+  return `${issue?.path.length ? ` at '${issue.path.join('.')}'` : ''}: ${issue?.message ?? 'invalid'}`;
+}
+
+/**
+ * Parses a Durable Object method's argument (it comes from another isolate, maybe of another version): what does
+ * not fit is the caller's fault, a RangeError "invalid <what> at 'field': ..." that RPC hands back as it is.
+ */
+export function parseArgument<T>(what: string, schema: z.ZodType<T>, value: unknown): T {
+  const r = schema.safeParse(value);
+  if (r.success) return r.data;
+  throw new RangeError(`invalid ${what}${issueSuffix(r.error)}`);
 }
 
 /**

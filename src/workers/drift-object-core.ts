@@ -1,11 +1,11 @@
 // The drift Durable Object's state and methods without the `cloudflare:workers` base class
 // (drift-durable-object.ts wraps it), so the same code is unit-tested on Node with an in-memory storage.
-import type { z } from 'zod';
 import type { DriftDelta } from '../drift/aggregate.ts';
 import type { BaselineMeta } from '../drift/baseline.ts';
 import { TenantLedger, type KeyValueRepository } from '../drift/ledger.ts';
 import type { BaselineListing, BaselineRequest, DriftReport, DriftReportOptions, IngestResult } from '../drift/store.ts';
 import { baselineRequestSchema, driftDeltaSchema, driftReportOptionsSchema } from '../drift/wire.ts';
+import { parseArgument } from '../util/parse-stored.ts';
 import type { DriftRpc } from './durable-drift-store.ts';
 
 /** The part of `DurableObjectStorage` used here (KV API; works on SQLite-backed and KV-backed objects). */
@@ -53,22 +53,15 @@ export class DriftObjectCore implements DriftRpc {
   }
 
   async ingest(tenantId: string, delta: DriftDelta): Promise<IngestResult> {
-    return this.ledgerFor(tenantId).ingest(argument('ingest', driftDeltaSchema, delta));
+    return this.ledgerFor(tenantId).ingest(parseArgument('ingest request', driftDeltaSchema, delta));
   }
   async report(tenantId: string, opts: DriftReportOptions): Promise<DriftReport> {
-    return this.ledgerFor(tenantId).report(argument('report', driftReportOptionsSchema, opts));
+    return this.ledgerFor(tenantId).report(parseArgument('report request', driftReportOptionsSchema, opts));
   }
   async putBaseline(tenantId: string, req: BaselineRequest): Promise<BaselineMeta> {
-    return this.ledgerFor(tenantId).putBaseline(argument('baseline', baselineRequestSchema, req));
+    return this.ledgerFor(tenantId).putBaseline(parseArgument('baseline request', baselineRequestSchema, req));
   }
   async baselines(tenantId: string): Promise<BaselineListing> {
     return this.ledgerFor(tenantId).baselines();
   }
-}
-
-function argument<T>(method: string, schema: z.ZodType<T>, value: unknown): T {
-  const r = schema.safeParse(value);
-  if (r.success) return r.data;
-  const issue = r.error.issues[0];
-  throw new RangeError(`invalid ${method} request${issue?.path.length ? ` at '${issue.path.join('.')}'` : ''}: ${issue?.message}`);
 }

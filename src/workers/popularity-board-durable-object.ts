@@ -6,16 +6,16 @@
 // counts and to rendezvous hashing.
 import { DurableObject } from 'cloudflare:workers';
 import { type BoardAnswer, type BoardRequest, PoolBoard } from '../routing/popularity-board.ts';
-import { boardSyncSchema, issueOf, type BoardRpc } from './popularity-board-rpc.ts';
+import { parseArgument } from '../util/parse-stored.ts';
+import { boardSyncSchema, type BoardRpc } from './popularity-board-rpc.ts';
 
 /** Export this class from the Worker entry and bind it as POPULARITY (wrangler.toml). */
 export class PopularityBoardDurableObject extends DurableObject implements BoardRpc {
   private board: PoolBoard | undefined;
 
   async sync(halfLife: number, req: BoardRequest): Promise<BoardAnswer> {
-    const args = boardSyncSchema.safeParse({ halfLife, req });
-    if (!args.success) throw new RangeError(`invalid popularity board sync ${issueOf(args.error)}`);
+    const args = parseArgument('popularity board sync', boardSyncSchema, { halfLife, req });
     if (!this.board || halfLife !== this.board.halfLife) this.board = new PoolBoard(halfLife);
-    return this.board.exchange(args.data.req);
+    return this.board.exchange(args.req);
   }
 }

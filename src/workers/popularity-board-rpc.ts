@@ -31,9 +31,3 @@ export const boardAnswerSchema: z.ZodType<BoardAnswer> = z.object({
     .refine((h) => h.hashes.length === h.shares.length, 'one share per hot hash'),
   placements: z.object({ cursor: z.number().int(), pairs }),
 });
-
-/** The first issue of a failed parse, where it is and what is wrong. */
-export function issueOf(error: z.ZodError): string {
-  const issue = error.issues[0];
-  return `${issue?.path.length ? `at '${issue.path.join('.')}': ` : ''}${issue?.message}`;
-}

@@ -88,9 +88,7 @@ export async function runShadowLeg(deps: ShadowRunDeps, input: ShadowLegInput): 
   // read ends when the abort cancels the body (rejected on Node, done for a web stream); racing every read
   // against one promise instead would leave a reaction per chunk on it, holding every chunk until the leg ended.
   const { aborted, dispose } = abortPromise(ac.signal);
-  aborted.catch(() => {});
-  const cancelBody = () => reader?.cancel();
-  ac.signal.addEventListener('abort', cancelBody, { once: true });
+  aborted.catch(() => reader?.cancel());
   try {
     const sending = deps.send({
       baseUrl: t.baseUrl,
@@ -143,7 +141,6 @@ export async function runShadowLeg(deps: ShadowRunDeps, input: ShadowLegInput): 
   } finally {
     clearTimeout(timer);
     input.signal?.removeEventListener('abort', onOuterAbort);
-    ac.signal.removeEventListener('abort', cancelBody);
     // workerd keeps a signal it was given (fetch) alive natively: no listener of the leg stays on it.
     dispose();
   }
