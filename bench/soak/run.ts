@@ -4,6 +4,7 @@
 //       [--runtime node|workerd|both] [--concurrency 50] [--sample-ms 5000] [--backends 4] [--time-scale 5] [--abort-share 0.1]
 //       [--without EVENTS,ANALYTICS_DB]   (workerd: a Worker without a Queue or D1, events straight to ClickHouse)
 //       [--direct]                        (workerd: the Worker on its own socket, no Miniflare entry worker in front)
+//       [--no-faults]                     (the load alone: no backend faults, no ClickHouse outages)
 //   npx tsx bench/soak/run.ts --render-only [--runtime ...]   redraws the charts and soak.md from the JSON files
 // Everything runs here over loopback, started through the fault-matrix harness (test/e2e/faults/harness.ts): a
 // private ClickHouse, one `kvroute sim` process per backend, the router (`kvroute serve`, or the Worker in
@@ -20,11 +21,12 @@ import { createClickHouseClient } from '../../src/analytics/sinks/clickhouse.ts'
 import { num, parseFlags } from '../../src/util/args.ts';
 import { dropDatabase, freePort, startPrivateClickHouse, testDatabase, type PrivateClickHouse } from '../../test/e2e/analytics/clickhouse-server.ts';
 import { Backends, inflightSettles, newTenant, sleep, startRouter, storedEvents, type Router, type Runtime } from '../../test/e2e/faults/harness.ts';
+import { allocatorStats, releaseFreeMemory } from './allocator.ts';
 import { soakChart } from './chart.ts';
 import { Driver } from './driver.ts';
 import { faultPlan, type FaultWindow } from './faults.ts';
 import { ABORT_SHARE } from './workload.ts';
-import { descendants, descriptors, findDescendant, type PeerOf } from './procfs.ts';
+import { descendants, descriptors, findDescendant, rssBytes, type PeerOf } from './procfs.ts';
 import { writeSoakMarkdown } from './report.ts';
 import { sampleProcess } from './sampler.ts';
 import { checks, resultName, type Sample, type SoakResult } from './summary.ts';
@@ -50,6 +52,8 @@ const flags = parseFlags(process.argv.slice(2), {
   without: { type: 'string' },
   /** workerd: the Worker on its own socket, without Miniflare's entry worker proxying each request (as on the edge). */
   direct: { type: 'boolean' },
+  /** The load without the fault schedule: tells what the faults add to memory from what the load alone does. */
+  'no-faults': { type: 'boolean' },
   /** Redraw the charts and soak.md from the result files, without a run. */
   'render-only': { type: 'boolean' },
 });
@@ -65,6 +69,7 @@ const opt = {
   abortShare: num('abort-share', flags['abort-share'], ABORT_SHARE),
   without: (flags.without ?? '').split(',').filter(Boolean),
   direct: flags.direct === true,
+  faults: flags['no-faults'] !== true,
 };
 /** The abort share when it is not the workload's default: recorded in the result and in its file name. */
 const abortShareTag = opt.abortShare !== ABORT_SHARE ? opt.abortShare : undefined;
@@ -165,7 +170,7 @@ async function soak(runtime: Runtime): Promise<SoakResult> {
     console.log(`[soak ${runtime}] router pid ${pid} (${measured}); baseline rss ${fmt(baseline.rssBytes)} fds ${baseline.fds} tcp ${baseline.tcp}; ${opt.minutes} min, ${opt.concurrency} clients`);
 
     // Faults on their schedule; a step that fails is reported, not fatal.
-    const plan = faultPlan(durationMs, { backends, timeScale: opt.timeScale, stopClickHouse: clickhouse('stop'), startClickHouse: clickhouse('start') });
+    const plan = opt.faults ? faultPlan(durationMs, { backends, timeScale: opt.timeScale, stopClickHouse: clickhouse('stop'), startClickHouse: clickhouse('start') }) : { windows: [], steps: [] };
     const faultStepErrors: string[] = [];
     const stepsDone = Promise.all(
       plan.steps.map(async (s) => {
@@ -196,11 +201,14 @@ async function soak(runtime: Runtime): Promise<SoakResult> {
           console.error(`[soak ${runtime}] sample failed: ${p.message}`);
           continue;
         }
-        const s: Sample = { ...p, rps: c.total / (t - last), outcomes: c.by, ...(failures.total > 0 && { failures: failures.by }) };
+        // workerd: tcmalloc's own figures at the warm point and every as long again (5 minutes in a 30-minute run;
+        // reading them pauses workerd for about two seconds).
+        const allocator = runtime === 'workerd' && (samples.length + 1) % Math.max(1, Math.round((warmS(opt.minutes) * 1000) / opt.sampleMs)) === 0 ? await allocatorStats(pid) : undefined;
+        const s: Sample = { ...p, ...(allocator && { allocator }), rps: c.total / (t - last), outcomes: c.by, ...(failures.total > 0 && { failures: failures.by }) };
         last = t;
         samples.push(s);
         console.log(
-          `[soak ${runtime} ${String(s.t).padStart(5)}s] rss ${fmt(s.rssBytes)} (brk ${fmt(s.resident?.brk)} v8pages ${fmt(s.resident?.v8Pages)} anon ${fmt(s.resident?.otherAnon)}) heap ${fmt(s.heapUsedBytes)}/${fmt(s.heapTotalBytes)}${s.afterGc ? ' (after GC)' : ''} ext ${fmt(s.externalBytes)} ab ${fmt(s.arrayBuffersBytes)} fds ${s.fds} tcp ${s.tcp} ` +
+          `[soak ${runtime} ${String(s.t).padStart(5)}s] rss ${fmt(s.rssBytes)} (brk ${fmt(s.resident?.brk)} v8pages ${fmt(s.resident?.v8Pages)} anon ${fmt(s.resident?.otherAnon)}) heap ${fmt(s.heapUsedBytes)}/${fmt(s.heapTotalBytes)}${s.afterGc ? ' (after GC)' : ''} ext ${fmt(s.externalBytes)} ab ${fmt(s.arrayBuffersBytes)} fds ${s.fds} tcp ${s.tcp} ${s.allocator ? `tcmalloc allocated ${fmt(s.allocator.allocatedBytes)} free ${fmt(s.allocator.heapBytes - s.allocator.unmappedBytes - s.allocator.allocatedBytes)} ` : ''}` +
             `inflight ${s.inflight.join('/')} breakers ${(s.breakers ?? []).map((b) => `${b.state}${b.healthy === false ? '(unhealthy)' : ''}:${b.ejections}`).join('/')} ${s.rps.toFixed(0)}/s ${JSON.stringify({ ...c.by, ...failures.by })} load ${s.load1.toFixed(2)} ${active(t).join(', ')}`,
         );
       }
@@ -237,7 +245,10 @@ async function soak(runtime: Runtime): Promise<SoakResult> {
     // After the load and the settling: what the kvroute isolate still holds once its garbage is collected.
     if (inspectorPort !== undefined) {
       const p = await sampleProcess(router, pid, backends.urls, Math.round(tNow()), peerOf, inspectorPort, true).catch(() => undefined);
-      if (p) samples.push({ ...p, rps: 0, outcomes: {} });
+      // And what RSS comes down to once tcmalloc gives its free pages back: memory it kept, not memory in use.
+      const allocator = p && (await allocatorStats(pid));
+      const released = allocator && (await releaseFreeMemory(pid)) ? rssBytes(pid) : undefined;
+      if (p) samples.push({ ...p, ...(allocator && { allocator }), ...(released !== undefined && { rssAfterReleaseBytes: released }), rps: 0, outcomes: {} });
     }
 
     const loads = samples.map((s) => s.load1);
@@ -246,6 +257,7 @@ async function soak(runtime: Runtime): Promise<SoakResult> {
       ...(opt.without.length && { without: opt.without }),
       ...(abortShareTag !== undefined && { abortShare: abortShareTag }),
       ...(opt.direct && { direct: true }),
+      ...(!opt.faults && { noFaults: true }),
       command: `${process.env.KVROUTE_PORT_RANGE ? `KVROUTE_PORT_RANGE=${process.env.KVROUTE_PORT_RANGE} ` : ''}WRANGLER_SEND_METRICS=false CLOUDFLARE_CF_FETCH_ENABLED=false ${COMMAND}`,
       startedAt: new Date(Date.now() - tNow() * 1000).toISOString(),
       minutes: opt.minutes,
@@ -320,7 +332,7 @@ async function main(): Promise<number> {
   if (flags['render-only']) {
     // The checks again from the stored samples (a newer summary may compute more figures).
     for (const runtime of opt.runtimes) {
-      const file = join(RESULTS, `${resultName({ runtime, without: opt.without, abortShare: abortShareTag, direct: opt.direct || undefined })}.json`);
+      const file = join(RESULTS, `${resultName({ runtime, without: opt.without, abortShare: abortShareTag, direct: opt.direct || undefined, noFaults: !opt.faults || undefined })}.json`);
       const r = JSON.parse(readFileSync(file, 'utf8')) as SoakResult;
       r.checks = checks(r, warmS(r.minutes));
       writeFileSync(file, JSON.stringify(r, null, 1));

@@ -2,6 +2,7 @@
 // V8 heap and active handles (admin /metrics), and in-flight requests per backend (admin /backends).
 import os from 'node:os';
 import { ADMIN_TOKEN, type Router } from '../../test/e2e/faults/harness.ts';
+import type { AllocatorStats } from './allocator.ts';
 import { heapsByIsolate, KVROUTE_ISOLATE } from './heap.ts';
 import { descriptors, residentByMapping, rssBytes, rssParts, type PeerOf } from './procfs.ts';
 
@@ -21,6 +22,10 @@ export interface ProcessSample {
   isolates?: { usedBytes: number; totalBytes: number; arrayBuffersBytes: number; byId?: Record<string, { totalBytes: number; arrayBuffersBytes: number }> };
   /** workerd: taken right after a full GC of the kvroute isolate, so heapUsedBytes and arrayBuffersBytes are live. */
   afterGc?: boolean;
+  /** workerd: tcmalloc's account of the native heap (every few minutes: reading it pauses the process, see allocator.ts). */
+  allocator?: AllocatorStats;
+  /** After the load only: RSS once tcmalloc returned its free pages to the kernel. */
+  rssAfterReleaseBytes?: number;
   externalBytes?: number;
   arrayBuffersBytes?: number;
   /** Node: V8 heap spaces (new, old, code, large_object ...), size reserved and used, in bytes. */
