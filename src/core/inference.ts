@@ -214,11 +214,16 @@ async function finish(fwd: Forwarded, ctx: RequestContext): Promise<InferenceRes
     let out: string;
     try {
       fwd.onAbandon(() => res.body.cancel());
-      // A body whose declared length came whole with the first chunk ends at the next read, without a wait: no
-      // idle timer for it (a timer is a real cost per request on Workers, whose reader cannot say so up front).
-      const whole = fwd.first !== null && Number(res.header('content-length')) === fwd.first.byteLength;
-      const rest = await readAllText(res.body, undefined, whole ? undefined : ctx.idleMs, fwd.renew);
-      out = fwd.first ? utf8.decode(fwd.first) + rest : rest;
+      // A body whose declared length came whole with the first chunk is complete: no further read (on Workers one
+      // more read of the reader, only to hear `done`, cost as much as the rest of the body's handling) and no idle
+      // timer. The runtime's HTTP client has the whole fixed-length body, so the connection is reusable as it is.
+      const first = fwd.first;
+      const whole = first !== null && Number(res.header('content-length')) === first.byteLength;
+      if (whole) out = utf8.decode(first);
+      else {
+        const rest = await readAllText(res.body, undefined, ctx.idleMs, fwd.renew);
+        out = first ? utf8.decode(first) + rest : rest;
+      }
     } catch (e) {
       fwd.settle('failure');
       ctx.reportPrimary?.(skippedLeg(fwd.decision.pool, ctx.upstreamModel, 'reset', (e as Error).message));

@@ -185,6 +185,19 @@ describe('buffered answers', () => {
     expect(h.records[0]!.outcome).toBe('completed');
     expect(h.inflight()).toBe(0);
   });
+
+  it('a JSON body complete at its declared length is answered without waiting to hear the body end', async () => {
+    // The upstream has sent every declared byte but its reader never says `done` (no idle timer would end it).
+    const h = await harness(1, () => ({ status: 200, headers: { ...JSON_HEAD, 'content-length': String(COMPLETION.length) }, body: [COMPLETION, 'stall'] }), {
+      timeouts: { idleMs: 60_000 },
+    });
+    const answer = h.request(CHAT).then((r) => ('body' in r ? r.body : null));
+    await vi.advanceTimersByTimeAsync(10);
+    const body = await Promise.race([answer, Promise.resolve('still waiting')]);
+    expect(body === 'still waiting' ? body : JSON.parse(body ?? 'null')).toEqual(JSON.parse(COMPLETION));
+    expect(h.records[0]!.outcome).toBe('completed');
+    expect(h.inflight()).toBe(0);
+  });
 });
 
 describe('a client whose departure is never reported', () => {
