@@ -186,7 +186,9 @@ function allocatorFigures(samples: Sample[], warmS: number, endS: number): Check
   const nearest = (t: number, xs: Sample[]) => xs.reduce<Sample | undefined>((best, s) => (!best || Math.abs(s.t - t) < Math.abs(best.t - t) ? s : best), undefined);
   const warm = nearest(warmS, read.filter((s) => s.t >= warmS - 60));
   const end = nearest(endS, read.filter((s) => s.t <= endS + 30));
-  const after = read.filter((s) => s.t > endS + 30).at(-1);
+  // The reading taken once the load stopped and settled (the run's last sample).
+  const last = read.at(-1);
+  const after = last && last !== end && last.t > endS ? last : undefined;
   if (!warm || !end || warm === end) return [];
   // Everything tcmalloc has from the kernel and not given back, less what the program holds: free pages and the
   // per-thread, per-CPU, transfer and central caches of freed objects.
