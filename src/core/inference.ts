@@ -217,8 +217,9 @@ async function finish(fwd: Forwarded, ctx: RequestContext): Promise<InferenceRes
       // A body whose declared length came whole with the first chunk is complete: no further read (on Workers one
       // more read of the reader, only to hear `done`, cost as much as the rest of the body's handling) and no idle
       // timer. The runtime's HTTP client has the whole fixed-length body, so the connection is reusable as it is.
+      // Not for an encoded body: fetch decompresses it, and the declared length is the compressed one.
       const first = fwd.first;
-      const whole = first !== null && Number(res.header('content-length')) === first.byteLength;
+      const whole = first !== null && Number(res.header('content-length')) === first.byteLength && !res.header('content-encoding');
       if (whole) out = utf8.decode(first);
       else {
         const rest = await readAllText(res.body, undefined, ctx.idleMs, fwd.renew);

@@ -200,6 +200,16 @@ describe('buffered answers', () => {
   });
 });
 
+describe('an encoded buffered answer', () => {
+  it('is read to its end even when its first decoded chunk has the declared (compressed) length', async () => {
+    // fetch decompresses a gzip body; Content-Length counts the compressed bytes, which can equal a decoded chunk.
+    const [head, tail] = [COMPLETION.slice(0, 40), COMPLETION.slice(40)];
+    const h = await harness(1, () => ({ status: 200, headers: { ...JSON_HEAD, 'content-length': '40', 'content-encoding': 'gzip' }, body: [head, tail] }));
+    const r = await settle(h.request(CHAT));
+    expect('body' in r && JSON.parse(r.body)).toEqual(JSON.parse(COMPLETION));
+  });
+});
+
 describe('a client whose departure is never reported', () => {
   it('a stream nobody takes data from ends as a client abort after clientReadMs, releasing the backend', async () => {
     const h = await harness(1, () => ({ status: 200, headers: SSE, body: sseBody(200, 10) }), { timeouts: { clientReadMs: 5_000 } });
