@@ -74,8 +74,23 @@ export class Backends {
     const ports: number[] = [];
     for (let i = 0; i < n; i++) ports.push(await freePort());
     const b = new Backends(ports, args);
-    await Promise.all(ports.map((_, i) => b.launch(i)));
+    await Promise.all(ports.map((_, i) => b.firstLaunch(i)));
     return b;
+  }
+
+  /**
+   * The first start of backend i. A port found free can be taken before the backend binds it (another process's
+   * listener, or an outgoing connection's local port from the same ephemeral range): then it starts on another.
+   */
+  private async firstLaunch(i: number): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.launch(i);
+      } catch (err) {
+        if (attempt === 3 || !/exited/.test((err as Error).message)) throw err;
+        this.ports[i] = await freePort();
+      }
+    }
   }
 
   get urls(): string[] {
