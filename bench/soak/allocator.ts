@@ -14,20 +14,22 @@ export interface AllocatorStats {
   allocatedBytes: number;
   /** Bytes tcmalloc has from the kernel, in use or not (generic.heap_size). */
   heapBytes: number;
-  /** Free pages tcmalloc keeps mapped (tcmalloc.pageheap_free_bytes): resident, but in use by nothing. */
-  pageheapFreeBytes: number;
   /** Pages tcmalloc has returned to the kernel (tcmalloc.pageheap_unmapped_bytes). */
   unmappedBytes: number;
-  /** Freed objects in tcmalloc's per-CPU, transfer and central caches (tcmalloc.local_bytes). */
-  cachedBytes: number;
+}
+
+/**
+ * What tcmalloc has from the kernel and has not given back, less what the program holds: its free pages and the
+ * per-thread, per-CPU, transfer and central caches of freed objects.
+ */
+export function freeBytes(s: AllocatorStats): number {
+  return s.heapBytes - s.unmappedBytes - s.allocatedBytes;
 }
 
 const PROPERTIES: [keyof AllocatorStats, string][] = [
   ['allocatedBytes', 'generic.current_allocated_bytes'],
   ['heapBytes', 'generic.heap_size'],
-  ['pageheapFreeBytes', 'tcmalloc.pageheap_free_bytes'],
   ['unmappedBytes', 'tcmalloc.pageheap_unmapped_bytes'],
-  ['cachedBytes', 'tcmalloc.local_bytes'],
 ];
 
 /** Runs gdb's `commands` inside `pid` and returns what they printed; undefined when gdb is missing or fails. */

@@ -21,7 +21,7 @@ import { createClickHouseClient } from '../../src/analytics/sinks/clickhouse.ts'
 import { num, parseFlags } from '../../src/util/args.ts';
 import { dropDatabase, freePort, startPrivateClickHouse, testDatabase, type PrivateClickHouse } from '../../test/e2e/analytics/clickhouse-server.ts';
 import { Backends, inflightSettles, newTenant, sleep, startRouter, storedEvents, type Router, type Runtime } from '../../test/e2e/faults/harness.ts';
-import { allocatorStats, releaseFreeMemory } from './allocator.ts';
+import { allocatorStats, freeBytes, releaseFreeMemory } from './allocator.ts';
 import { soakChart } from './chart.ts';
 import { Driver } from './driver.ts';
 import { faultPlan, type FaultWindow } from './faults.ts';
@@ -208,7 +208,7 @@ async function soak(runtime: Runtime): Promise<SoakResult> {
         last = t;
         samples.push(s);
         console.log(
-          `[soak ${runtime} ${String(s.t).padStart(5)}s] rss ${fmt(s.rssBytes)} (brk ${fmt(s.resident?.brk)} v8pages ${fmt(s.resident?.v8Pages)} anon ${fmt(s.resident?.otherAnon)}) heap ${fmt(s.heapUsedBytes)}/${fmt(s.heapTotalBytes)}${s.afterGc ? ' (after GC)' : ''} ext ${fmt(s.externalBytes)} ab ${fmt(s.arrayBuffersBytes)} fds ${s.fds} tcp ${s.tcp} ${s.allocator ? `tcmalloc allocated ${fmt(s.allocator.allocatedBytes)} free ${fmt(s.allocator.heapBytes - s.allocator.unmappedBytes - s.allocator.allocatedBytes)} ` : ''}` +
+          `[soak ${runtime} ${String(s.t).padStart(5)}s] rss ${fmt(s.rssBytes)} (brk ${fmt(s.resident?.brk)} v8pages ${fmt(s.resident?.v8Pages)} anon ${fmt(s.resident?.otherAnon)}) heap ${fmt(s.heapUsedBytes)}/${fmt(s.heapTotalBytes)}${s.afterGc ? ' (after GC)' : ''} ext ${fmt(s.externalBytes)} ab ${fmt(s.arrayBuffersBytes)} fds ${s.fds} tcp ${s.tcp} ${s.allocator ? `tcmalloc allocated ${fmt(s.allocator.allocatedBytes)} free ${fmt(freeBytes(s.allocator))} ` : ''}` +
             `inflight ${s.inflight.join('/')} breakers ${(s.breakers ?? []).map((b) => `${b.state}${b.healthy === false ? '(unhealthy)' : ''}:${b.ejections}`).join('/')} ${s.rps.toFixed(0)}/s ${JSON.stringify({ ...c.by, ...failures.by })} load ${s.load1.toFixed(2)} ${active(t).join(', ')}`,
         );
       }

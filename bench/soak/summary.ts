@@ -1,4 +1,5 @@
 // The soak's figures and its pass/fail checks, computed from the samples and the end-of-run measurements.
+import { freeBytes } from './allocator.ts';
 import type { FaultWindow } from './faults.ts';
 import type { ProcessSample } from './sampler.ts';
 
@@ -190,9 +191,7 @@ function allocatorFigures(samples: Sample[], warmS: number, endS: number): Check
   const last = read.at(-1);
   const after = last && last !== end && last.t > endS ? last : undefined;
   if (!warm || !end || warm === end) return [];
-  // Everything tcmalloc has from the kernel and not given back, less what the program holds: free pages and the
-  // per-thread, per-CPU, transfer and central caches of freed objects.
-  const free = (s: Sample) => s.allocator!.heapBytes - s.allocator!.unmappedBytes - s.allocator!.allocatedBytes;
+  const free = (s: Sample) => freeBytes(s.allocator!);
   const inUse = (s: Sample) => s.rssBytes - free(s);
   const pct = (a: number, b: number) => `${b >= a ? '+' : ''}${((b / a - 1) * 100).toFixed(1)}%`;
   const at = `at ${warm.t} s -> ${end.t} s`;
