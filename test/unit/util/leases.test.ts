@@ -39,3 +39,31 @@ describe('leases', () => {
     expect(told).toBe(1);
   });
 });
+
+describe('leases held in any order', () => {
+  it('releases and expiries in any order leave exactly the leases still held', () => {
+    const set = new Leases();
+    const leases = Array.from({ length: 9 }, (_, i) => set.add(new Lease(0, i % 3 === 0 ? 10 : 10_000)));
+    // Release from the middle, the end and the start: the others stay held, each exactly once.
+    for (const i of [4, 8, 0]) expect(set.release(leases[i]!)).toBe(true);
+    expect(new Set(set.values())).toEqual(new Set([1, 2, 3, 5, 6, 7].map((i) => leases[i]!)));
+    set.expire(5_000); // takes back 3 and 6 (ttl 10), which were neither first nor last
+    const held = [...set.values()];
+    expect(new Set(held)).toEqual(new Set([1, 2, 5, 7].map((i) => leases[i]!)));
+    expect(held.length).toBe(set.size);
+    for (const l of held) expect(set.release(l)).toBe(true);
+    expect(set.size).toBe(0);
+  });
+
+  it('a lease is not released through a Leases that does not hold it', () => {
+    const a = new Leases();
+    const b = new Leases();
+    b.add(new Lease(0, 100));
+    const mine = a.add(new Lease(0, 100));
+    expect(b.release(mine)).toBe(false);
+    expect(b.size).toBe(1);
+    expect(a.size).toBe(1);
+    expect(a.release(mine)).toBe(true);
+    expect(a.size).toBe(0);
+  });
+});
