@@ -32,6 +32,7 @@ import { MemoryDriftStore, type DriftStore } from '../drift/store.ts';
 import { ShadowLimiter } from '../experiments/shadow/limiter.ts';
 import { nodeProcessMetrics } from './node-process-metrics.ts';
 import { LightAbort } from '../util/abort.ts';
+import { tuneHeapForRequests } from './node-heap.ts';
 
 export interface NodeRouterOptions {
   store: TenantStore;
@@ -220,6 +221,7 @@ function selfAddresses(host: string, port: number): HostPort[] {
 
 /** Serves the app `createApp` builds (routes/node.ts passes routes/app.ts's) on a Node server with this runtime. */
 export async function startNodeServer(opts: NodeRouterOptions, createApp: AppFactory): Promise<NodeRouter> {
+  tuneHeapForRequests();
   const states = new BackendStates();
   const client = new NodeUpstreamClient();
   const pending = new Set<Promise<unknown>>();
