@@ -8,6 +8,8 @@ declare module 'autocannon' {
     body?: string | Buffer;
     connections?: number;
     duration?: number;
+    /** Requests to send in all (instead of a duration). */
+    amount?: number;
     pipelining?: number;
     timeout?: number;
     overallRate?: number;

@@ -20,6 +20,7 @@
 // every proxy pays for the same upstream work on its core. --pin none lets the OS schedule everything.
 // Writes bench/results/overhead.json and bench/results/overhead.md; all child processes are killed on exit.
 import autocannon from 'autocannon';
+import { benchBody } from './body.ts';
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -29,7 +30,7 @@ import { num, parseFlags } from '../../src/util/args.ts';
 import { once, rateLoad, streamLoad, type RateResult, type StreamResult } from './client.ts';
 import { canConnect, freePort, killAll, killAllSync, groupTicks, exitOf, live, setNice, settle, start, stop, waitReady, which } from './procs.ts';
 import { fmt, fmtInt, median } from './stats.ts';
-import { DEFAULT_TARGETS, MODEL, TARGETS, type Ctx, type Running } from './targets.ts';
+import { DEFAULT_TARGETS, TARGETS, type Ctx, type Running } from './targets.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 process.env.WRANGLER_SEND_METRICS = 'false';
@@ -100,15 +101,9 @@ if (!opt.targets.includes('direct')) opt.targets.unshift('direct'); // the basel
 // machine gets far less CPU than one without).
 const inherited = [process.env.KVROUTE_PORT_RANGE ? `KVROUTE_PORT_RANGE=${process.env.KVROUTE_PORT_RANGE} ` : '', os.getPriority() > 0 ? `nice -n ${os.getPriority()} ` : ''].join('');
 const command = `${inherited}npx tsx bench/overhead/run.ts ${process.argv.slice(2).join(' ')}`.trim();
-// A shared system prompt of --prompt-chars characters (so prefix hashing and affinity have whole blocks to work
-// on, as with real chat traffic) and a short user turn. Every target gets the same bytes.
-const system = 'You are a concise assistant for the kvroute overhead benchmark. '.repeat(Math.ceil(opt.promptChars / 64)).slice(0, opt.promptChars);
-const messages = [
-  ...(opt.promptChars > 0 ? [{ role: 'system', content: system }] : []),
-  { role: 'user', content: 'Say something short.' },
-];
-const body = JSON.stringify({ model: MODEL, messages, max_tokens: 16 });
-const streamBody = JSON.stringify({ model: MODEL, messages, max_tokens: 16, stream: true });
+// Every target gets the same bytes (body.ts).
+const body = benchBody(opt.promptChars);
+const streamBody = benchBody(opt.promptChars, true);
 
 // ------------------------------------------------------------------------------------------- clean shutdown
 let stopping = false;
