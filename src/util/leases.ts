@@ -28,8 +28,9 @@ export class Lease {
  * The held leases, in an array: each lease knows its slot, so a release swaps the last one into it. Not a Set: a
  * Set that takes and gives back a lease per request rebuilds its hash table every few requests, and V8 keeps each
  * old table linked to its successor. An old table the GC has promoted then keeps the requests of every later table
- * reachable until the next full collection, so each request's objects were promoted too (on Node a sixth of all
- * allocation, the dominant GC cost; bench/overhead).
+ * reachable until the next full collection, so each request's objects were promoted too. Together with V8's
+ * pretenuring (src/runtimes/node-heap.ts) that had the Node router promote 15% of all it allocated
+ * (docs/benchmarks.md, "Garbage collection on Node").
  */
 export class Leases<L extends Lease = Lease> {
   private live: L[] = [];
