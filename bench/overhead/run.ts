@@ -20,13 +20,13 @@
 // every proxy pays for the same upstream work on its core. --pin none lets the OS schedule everything.
 // Writes bench/results/overhead.json and bench/results/overhead.md; all child processes are killed on exit.
 import autocannon from 'autocannon';
-import { benchBody } from './body.ts';
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { num, parseFlags } from '../../src/util/args.ts';
+import { benchBody } from './body.ts';
 import { once, rateLoad, streamLoad, type RateResult, type StreamResult } from './client.ts';
 import { canConnect, freePort, killAll, killAllSync, groupTicks, exitOf, live, setNice, settle, start, stop, waitReady, which } from './procs.ts';
 import { fmt, fmtInt, median } from './stats.ts';

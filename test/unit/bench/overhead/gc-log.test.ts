@@ -2,7 +2,10 @@ import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { promotedShare } from '../../../../bench/overhead/gc-log.ts';
 
-/** A real V8 trace: a Node process that allocates 200,000 objects of 40 fields, keeping every `keepEvery`-th. */
+/**
+ * A real V8 trace: a Node process that allocates 100,000 objects of 40 fields, keeping every `keepEvery`-th.
+ * Pretenuring off, or V8 would soon allocate the kept objects in the old generation directly (never promoted).
+ */
 function traceOf(keepEvery: number): string {
   const script = `const keys = Array.from({ length: 40 }, (_, k) => 'f' + k); const kept = []; for (let i = 0; i < 100000; i++) { const o = {}; for (const k of keys) o[k] = i; if (i % ${keepEvery} === 0) kept.push(o); } console.log(kept.length);`;
   const r = spawnSync(process.execPath, ['--trace-gc-nvp', '--max-semi-space-size=1', '--no-allocation-site-pretenuring', '-e', script], { encoding: 'utf8', timeout: 60_000, maxBuffer: 64 << 20 });
