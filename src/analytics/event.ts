@@ -160,6 +160,24 @@ export const EVENT_COLUMNS = [
   'drift_crit', 'drift_n', 'drift_m', 'drift_baseline',
 ] as const;
 export type EventColumn = (typeof EVENT_COLUMNS)[number];
+
+/** The columns only a shadow pair fills: its candidate leg and the comparison. */
+const PAIR_ONLY = (c: EventColumn) => c.startsWith('cand_') || ['pair_kind', 'exact_match', 'similarity', 'length_ratio', 'finish_agree', 'comparable'].includes(c);
+/** The columns only a request event fills. */
+const REQUEST_ONLY = (c: EventColumn) => c === 'decision' || c === 'router_overhead_ms' || c === 'shadowed';
+/** The primary leg's columns: request and pair events fill them, drift events do not. */
+const LEG = (c: EventColumn) => c in legSchema.shape;
+const DRIFT_ONLY = (c: EventColumn) => c.startsWith('drift_');
+
+/**
+ * The columns each type of event fills; toRow writes the rest as the column's default (''/0/null). A store that
+ * takes defaults for missing columns (SQLite) is given only these: a request event binds 26 values, not 54.
+ */
+export const COLUMNS_BY_TYPE: Record<AnalyticsEvent['type'], readonly EventColumn[]> = {
+  request: EVENT_COLUMNS.filter((c) => !PAIR_ONLY(c) && !DRIFT_ONLY(c)),
+  shadow_pair: EVENT_COLUMNS.filter((c) => !REQUEST_ONLY(c) && !DRIFT_ONLY(c)),
+  drift_status: EVENT_COLUMNS.filter((c) => !PAIR_ONLY(c) && !REQUEST_ONLY(c) && !LEG(c)),
+};
 export type EventRow = Record<EventColumn, string | number | null>;
 
 const b = (x: boolean) => (x ? 1 : 0);

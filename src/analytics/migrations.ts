@@ -96,8 +96,13 @@ export function sqliteMigrations(): string[] {
   ];
 }
 
-/** Parameterised insert for SQLite and D1, columns in EVENT_COLUMNS order. */
-export const SQLITE_INSERT_SQL = `INSERT OR IGNORE INTO ${EVENTS_TABLE} (${EVENT_COLUMNS.join(', ')}) VALUES (${EVENT_COLUMNS.map(() => '?').join(', ')})`;
+/** Parameterised insert for SQLite and D1 of the given columns (the others take their defaults). */
+export function sqliteInsertSql(columns: readonly EventColumn[]): string {
+  return `INSERT OR IGNORE INTO ${EVENTS_TABLE} (${columns.join(', ')}) VALUES (${columns.map(() => '?').join(', ')})`;
+}
+
+/** The insert of every column, in EVENT_COLUMNS order. */
+export const SQLITE_INSERT_SQL = sqliteInsertSql(EVENT_COLUMNS);
 
 /** The same for dead letters, columns in DEAD_LETTER_COLUMNS order. */
 export const SQLITE_DEAD_LETTER_SQL = `INSERT OR IGNORE INTO ${DEAD_LETTERS_TABLE} (${DEAD_LETTER_COLUMNS.join(', ')}) VALUES (${DEAD_LETTER_COLUMNS.map(() => '?').join(', ')})`;

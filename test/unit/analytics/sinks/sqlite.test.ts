@@ -7,6 +7,9 @@ import { D1Sink, type D1Like } from '../../../../src/analytics/sinks/d1.ts';
 import { experimentReport } from '../../../../src/experiments/report.ts';
 import { sqliteQueryable } from '../../../../src/analytics/queryable.ts';
 import { armEvents, expectFiltersBound, pairEvent, requestEvent, trickyEvents } from '../fixtures.ts';
+import { driftStatusEventOf } from '../../../../src/analytics/drift-event.ts';
+import { COLUMNS_BY_TYPE, EVENT_COLUMNS, toRow, type AnalyticsEvent } from '../../../../src/analytics/event.ts';
+import { isDataRejected } from '../../../../src/analytics/sink.ts';
 
 async function freshDb() {
   const dir = mkdtempSync(join(tmpdir(), 'kvroute-sqlite-'));
@@ -93,6 +96,40 @@ describe('experiment report on SQLite', () => {
     const r = await experimentReport(sqliteQueryable(db), "t'1", "x'); DROP TABLE kvroute_events; --");
     expect(r).toMatchObject({ arms: [], shadow: null, noise: null, noise_floor: null });
     expect(count(db)).toBe(0);
+    cleanup();
+  });
+});
+
+describe('SQLite sink: one statement per event type', () => {
+  it('every type reads back as toRow wrote it, including the columns its statement leaves to their defaults', async () => {
+    const { db, cleanup } = await freshDb();
+    const drift = driftStatusEventOf({
+      tenantId: 't1', model: 'm', arm: 'control', feature: 'prompt_chars', window: '5m', windowStart: 1_700_000_000_000,
+      status: 'major', previous: 'none', psi: 0.4, js: 0.1, crit: 0.07, n: 300, m: 3600, baselineVersion: 2, at: 1_700_000_300_000,
+    });
+    const events = [requestEvent({ shadowed: true, router_overhead_ms: 0.25 }), pairEvent(), pairEvent({ pair_kind: 'noise' }), drift, ...trickyEvents()];
+    await new SqliteSink(db).write(events);
+    for (const e of events) {
+      const row = db.prepare('SELECT * FROM kvroute_events WHERE event_id = ?').all(e.event_id)[0];
+      expect(row).toEqual(toRow(e));
+    }
+    cleanup();
+  });
+
+  it('the columns a type leaves out are the ones toRow writes as defaults for it', () => {
+    const defaults = new Set(['', 0, null]);
+    for (const e of [requestEvent(), pairEvent(), driftStatusEventOf({ tenantId: 't', model: 'm', arm: '', feature: 'script', window: '1h', windowStart: 0, status: 'none', previous: null, psi: 0, js: 0, crit: null, n: 1, m: 1, baselineVersion: 'trailing', at: 1 })]) {
+      const row = toRow(e);
+      const left = EVENT_COLUMNS.filter((c) => !COLUMNS_BY_TYPE[e.type].includes(c));
+      expect(left.length).toBeGreaterThan(0);
+      for (const c of left) expect(defaults.has(row[c]), `${e.type}.${c} = ${String(row[c])}`).toBe(true);
+    }
+  });
+
+  it('an event of an unknown type is refused as bad data, not as a store failure', async () => {
+    const { db, cleanup } = await freshDb();
+    const bad = { ...requestEvent(), type: 'bogus' } as unknown as AnalyticsEvent;
+    await expect(new SqliteSink(db).write([bad])).rejects.toSatisfy((err: unknown) => isDataRejected(err));
     cleanup();
   });
 });
