@@ -318,17 +318,28 @@ const kvrouteWorkerd = workerdTarget('kvroute-workerd', 'kvroute Worker bundle (
 });
 
 // ---------------------------------------------------------------------------------------- hono-floor-workerd
-const honoFloorWorkerd = workerdTarget(
-  'hono-floor-workerd',
-  'reference: minimal Hono worker on standalone workerd forwarding with fetch, no auth/config/routing (hono-floor-worker.ts)',
-  async (ctx, _dir, out) => {
+function honoFloorTarget(name: string, describe: string, buffer: boolean): TargetDef {
+  return workerdTarget(name, describe, async (ctx, _dir, out) => {
     // esbuild (what wrangler bundles with) is enough for a worker without Durable Objects or other bindings.
     const { build } = await import('esbuild');
     await build({ entryPoints: [path.join(ctx.root, 'bench/overhead/hono-floor-worker.ts')], bundle: true, format: 'esm', platform: 'neutral', target: 'es2022', outfile: path.join(out, 'worker.js'), logLevel: 'error' });
-    return { entry: 'worker.js', compat: wranglerToml(ctx.root), bindings: [`(name = "UPSTREAM", text = ${capnpString(`http://127.0.0.1:${ctx.upstreamPort}`)})`] };
-  },
+    const bindings = [`(name = "UPSTREAM", text = ${capnpString(`http://127.0.0.1:${ctx.upstreamPort}`)})`];
+    if (buffer) bindings.push('(name = "BUFFER", text = "1")');
+    return { entry: 'worker.js', compat: wranglerToml(ctx.root), bindings };
+  });
+}
+
+const honoFloorWorkerd = honoFloorTarget(
+  'hono-floor-workerd',
+  'reference: minimal Hono worker on standalone workerd forwarding with fetch, no auth/config/routing (hono-floor-worker.ts)',
+  false,
+);
+const honoFloorWorkerdBuffered = honoFloorTarget(
+  'hono-floor-workerd-buffered',
+  'reference: the same, reading a JSON answer whole before answering, as node-floor does (hono-floor-worker.ts, BUFFER)',
+  true,
 );
 
-export const TARGETS: TargetDef[] = [direct, nginx, nodeFloor, honoFloorWorkerd, portkey, kvrouteNode, kvrouteNodeNoAnalytics, kvrouteWorkerd];
+export const TARGETS: TargetDef[] = [direct, nginx, nodeFloor, honoFloorWorkerd, honoFloorWorkerdBuffered, portkey, kvrouteNode, kvrouteNodeNoAnalytics, kvrouteWorkerd];
 /** Measured unless --targets says otherwise (node-floor is an optional reference). */
 export const DEFAULT_TARGETS = ['direct', 'nginx', 'portkey', 'kvroute-node', 'kvroute-workerd'];
