@@ -1,7 +1,7 @@
 // Minimal reproduction: does a Worker hear that its client left in the middle of a relayed stream?
 // Plain workerd (no Miniflare, no kvroute): an upstream SSE server on Node, relay-worker.mjs in workerd, and
 // clients that read a few events and then abort. Prints how many streams ended which way.
-//   node bench/soak/workerd-client-gone/run.mjs [clients 50] [rounds 4] [--timer-ms 5000] [--pipe]
+//   node bench/soak/workerd-client-gone/run.mjs [clients 50] [rounds 4] [--timer-ms 5000] [--pipe | --write]
 // Ports 18271 (upstream) and 18272 (workerd). Stops by itself.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -15,6 +15,8 @@ const timerAt = args.indexOf('--timer-ms');
 const timerMs = timerAt >= 0 ? args.splice(timerAt, 2)[1] : '';
 const pipeAt = args.indexOf('--pipe');
 const pipe = pipeAt >= 0 ? (args.splice(pipeAt, 1), '1') : '';
+const writeAt = args.indexOf('--write');
+const write = writeAt >= 0 ? (args.splice(writeAt, 1), '1') : '';
 const [clients = 50, rounds = 4] = args.map(Number);
 const WORKERD = join(here, '../../../node_modules/@cloudflare/workerd-linux-64/bin/workerd');
 
@@ -40,7 +42,7 @@ const w :Workerd.Worker = (
   modules = [ (name = "worker", esModule = embed "worker.mjs") ],
   compatibilityDate = "2026-04-01",
   compatibilityFlags = ["enable_request_signal"],
-  bindings = [ (name = "UPSTREAM", text = "http://127.0.0.1:18271"), (name = "TIMER_MS", text = "${timerMs}"), (name = "PIPE", text = "${pipe}") ],
+  bindings = [ (name = "UPSTREAM", text = "http://127.0.0.1:18271"), (name = "TIMER_MS", text = "${timerMs}"), (name = "PIPE", text = "${pipe}"), (name = "WRITE", text = "${write}") ],
   globalOutbound = "net",
 );
 `,
