@@ -31,33 +31,44 @@ export interface ResponseFacts {
 }
 
 /**
- * usage, finish_reason and (given the engine's adapter) the cache receipt from a JSON response body or an SSE
- * tail (last values win, as in the stream), sanitised by completionFacts (the backend's values are untrusted).
+ * Adds what one message states to `out`, keeping what `out` already holds: the stream is read from its end, so
+ * the first value found for each fact is its last in the stream (the one that counts). Sanitised by
+ * completionFacts (the backend's values are untrusted).
  */
-function take(out: ResponseFacts, obj: unknown, receipts: ReceiptReader | undefined): void {
+function takeMissing(out: ResponseFacts, obj: unknown, receipts: ReceiptReader | undefined): void {
   const facts = completionFacts(obj, receipts);
-  if (facts.usage) out.usage = facts.usage;
-  if (facts.finishReason) out.finishReason = facts.finishReason;
-  if (facts.receipt) out.receipt = facts.receipt;
+  if (facts.usage && !out.usage) out.usage = facts.usage;
+  if (facts.finishReason && !out.finishReason) out.finishReason = facts.finishReason;
+  if (facts.receipt && !out.receipt) out.receipt = facts.receipt;
 }
 
+/** Every fact the reader can find has been found (a receipt only with the engine's adapter). */
+const complete = (out: ResponseFacts, receipts: ReceiptReader | undefined) => out.usage !== undefined && out.finishReason !== undefined && (!receipts || out.receipt !== undefined);
+
+/**
+ * usage, finish_reason and (given the engine's adapter) the cache receipt from a JSON response body or an SSE
+ * tail, last values winning as in the stream. The tail is read backwards and only until every fact has been
+ * found: they arrive in the last events, so a stream of hundreds of chunks costs two or three JSON.parse calls.
+ */
 export function usageAndFinish(text: string, receipts?: ReceiptReader): ResponseFacts {
   const out: ResponseFacts = {};
   const trimmed = text.trimStart();
   if (trimmed.startsWith('{')) {
     try {
-      take(out, JSON.parse(trimmed), receipts);
+      takeMissing(out, JSON.parse(trimmed), receipts);
+      return out;
     } catch {
-      // Not JSON after all: nothing to read.
+      // Not one JSON body: an SSE tail cut just after a `data:` (it starts with the event's JSON), read below.
     }
-    return out;
   }
-  for (const line of text.split('\n')) {
+  const lines = text.split('\n');
+  for (let i = lines.length - 1; i >= 0 && !complete(out, receipts); i--) {
+    const line = lines[i]!; // i < lines.length
     if (!line.startsWith('data:')) continue;
     const data = line.slice(5).trim();
     if (data === '[DONE]' || !data.startsWith('{')) continue;
     try {
-      take(out, JSON.parse(data), receipts);
+      takeMissing(out, JSON.parse(data), receipts);
     } catch {
       // The tail may start mid-event: skip the partial line.
     }

@@ -3,6 +3,7 @@
 // event's prompt_tokens / cached_tokens columns.
 import { readFileSync } from 'node:fs';
 import { inspect } from 'node:util';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { adapterFor, type EngineKind } from '../../../gpu-backends/adapters/index.ts';
 import { analyticsEventSchema } from '../../../src/analytics/event.ts';
@@ -123,4 +124,49 @@ describe('the request event carries the receipt', () => {
     const plain = JSON.stringify({ choices: [], usage: { prompt_tokens: 10, completion_tokens: 1 } });
     expect(requestEventOf(record(plain, 'tgi'), 1_000, 0)).toMatchObject({ prompt_tokens: 10, cached_tokens: 0 });
   });
+});
+
+describe('usageAndFinish reads an SSE tail from its end', () => {
+  // The reading the stream defines: every event in order, the last value of each fact winning.
+  function lastValuesWin(text: string, receipts?: ReturnType<typeof adapterFor>) {
+    const out: { usage?: unknown; finishReason?: string; receipt?: unknown } = {};
+    for (const line of text.split('\n')) {
+      if (!line.startsWith('data: {')) continue;
+      let msg: unknown;
+      try {
+        msg = JSON.parse(line.slice(6));
+      } catch {
+        continue;
+      }
+      const f = completionFacts(msg, receipts);
+      if (f.usage) out.usage = f.usage;
+      if (f.finishReason) out.finishReason = f.finishReason;
+      if (f.receipt) out.receipt = f.receipt;
+    }
+    return out;
+  }
+  const usage = fc.option(fc.record({ prompt_tokens: fc.nat(5000), completion_tokens: fc.nat(500), prompt_tokens_details: fc.option(fc.record({ cached_tokens: fc.nat(5000) })) }));
+  const chunk = fc.record({
+    choices: fc.array(fc.record({ index: fc.constant(0), delta: fc.record({ content: fc.string() }), finish_reason: fc.option(fc.constantFrom('stop', 'length', 'tool_calls')) }), { maxLength: 1 }),
+    usage,
+  });
+
+  it('gives what reading every event in order gives, with and without an engine adapter', () => {
+    fc.assert(
+      fc.property(fc.array(chunk, { maxLength: 40 }), fc.nat(200), fc.constantFrom(undefined, 'vllm', 'llama-cpp', 'tgi'), (chunks, cut, kind) => {
+        // A kept tail may start in the middle of an event.
+        const text = sse(...chunks).slice(cut);
+        const reader = kind ? adapterFor(kind) : undefined;
+        expect(usageAndFinish(text, reader)).toEqual(JSON.parse(JSON.stringify(lastValuesWin(text, reader))));
+      }),
+      { numRuns: 500 },
+    );
+  });
+});
+
+it('a stream tail cut right after `data:` still gives its usage (it starts like a JSON body but is not one)', () => {
+  const text = sse({ choices: [{ index: 0, delta: { content: 'x' }, finish_reason: null }] }, { choices: [{ index: 0, delta: {}, finish_reason: 'stop' }], usage: { prompt_tokens: 7, completion_tokens: 2 } });
+  const tail = text.slice(text.indexOf('data:') + 'data:'.length);
+  expect(tail.trimStart().startsWith('{')).toBe(true);
+  expect(usageAndFinish(tail)).toEqual({ usage: { promptTokens: 7, completionTokens: 2, cachedTokens: 0 }, finishReason: 'stop' });
 });
