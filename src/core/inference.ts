@@ -18,6 +18,7 @@ import { SseRelay, sseErrorEvent, type ChunkSource, type StreamOutcome } from '.
 import type { AbortLike } from '../util/abort.ts';
 import { timeOrderedId } from '../util/ids.ts';
 import { CompletionStreamObserver, summariseCompletionBody } from '../stream/sse.ts';
+import { StreamTail } from '../stream/tail.ts';
 import type { TenantDirectory } from '../tenants/directory.ts';
 import type { BackendStates } from '../upstream/backend-state.ts';
 import { normaliseUpstreamError } from '../upstream/error-body.ts';
@@ -99,7 +100,8 @@ const REQUEST_ID = /^[\w.:-]{1,128}$/;
 /** The body of a request that failed before its body was parsed. */
 const NO_BODY = { model: '', messages: [] } as unknown as InferenceBody;
 const EMPTY: ArrayLike<number> = [];
-const STREAM_TAIL_CHARS = 8192;
+/** What a stream's record keeps of its end: usage and finish_reason are in its last events. */
+const STREAM_TAIL_BYTES = 16_384;
 /** Stateless decoding of whole chunks (a stream keeps its own decoder). */
 const utf8 = new TextDecoder();
 
@@ -252,8 +254,7 @@ async function finish(fwd: Forwarded, ctx: RequestContext): Promise<InferenceRes
   headers['cache-control'] = 'no-cache';
   // Keep only the stream's tail for the record (usage and finish_reason arrive last); a shadowed request also
   // collects the full output text for the comparison.
-  let tail = '';
-  const decoder = new TextDecoder();
+  const tail = deps.onRecord ? new StreamTail(STREAM_TAIL_BYTES) : null;
   const observer = ctx.reportPrimary ? new CompletionStreamObserver({ startedAt: fwd.dispatchedAt, collectText: true }) : null;
   const relay = new SseRelay(fwd.first, res.body, {
     idleMs: ctx.idleMs,
@@ -263,9 +264,7 @@ async function finish(fwd: Forwarded, ctx: RequestContext): Promise<InferenceRes
     observe(chunk) {
       fwd.renew();
       observer?.push(chunk, deps.now());
-      if (!deps.onRecord) return;
-      tail += decoder.decode(chunk, { stream: true });
-      if (tail.length > 2 * STREAM_TAIL_CHARS) tail = tail.slice(-STREAM_TAIL_CHARS);
+      tail?.push(chunk);
     },
     now: deps.now,
     onEnd(outcome, detail) {
@@ -273,7 +272,7 @@ async function finish(fwd: Forwarded, ctx: RequestContext): Promise<InferenceRes
       fwd.settle(outcome === 'completed' ? outcomeOfStatus(res.status) : outcome === 'client_abort' ? 'neutral' : 'failure');
       if (outcome === 'client_abort') fwd.controller.abort();
       const end = deps.now();
-      emitRecord(ctx, { status: res.status, decision: fwd.decision, attempts: fwd.attempts, ttftMs, latencyMs: end - startedAt, overheadMs: overhead, outcome, responseText: tail, error: undefined });
+      emitRecord(ctx, { status: res.status, decision: fwd.decision, attempts: fwd.attempts, ttftMs, latencyMs: end - startedAt, overheadMs: overhead, outcome, responseText: tail ? tail.text() : '', error: undefined });
       if (observer) {
         const cls = outcomeErrorClass(outcome);
         ctx.reportPrimary!(legFromSummary({ ...legFacts(fwd, ctx), endedAt: end, summary: observer.end(end), ...(cls ? { errorClass: cls, errorMessage: detail ?? outcome } : {}) }));
