@@ -187,8 +187,11 @@ export async function replayE2e(records: readonly TraceRecord[], o: E2eOptions) 
     const sent: Promise<Served | Failed>[] = [];
     const send = async (r: TraceRecord, index: number): Promise<Served | Failed> => {
       const scheduled = (r.timestamp - t0) / timeScale; // simulated ms
-      const wait = start + scheduled / speedup - performance.now();
-      if (wait > 0) await new Promise((res) => setTimeout(res, wait));
+      // Never before its time: a timer may fire up to a millisecond early (Node's timers count whole ms), and a
+      // request sent early would make its recorded arrival (its scheduled time) later than it was.
+      for (let wait = start + scheduled / speedup - performance.now(); wait > 0; wait = start + scheduled / speedup - performance.now()) {
+        await new Promise((res) => setTimeout(res, wait));
+      }
       const p = previous?.[index] ?? -1;
       if (p >= 0) await sent[p]!.catch(() => undefined);
       const arrival = p >= 0 ? Math.max(scheduled, (performance.now() - start) * speedup) : scheduled;
