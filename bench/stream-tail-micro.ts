@@ -4,9 +4,9 @@
 // Medians of 7 rounds, the two readings alternating; speed is measured here, never asserted in tests.
 import { adapterFor } from '../gpu-backends/adapters/index.ts';
 import { usageAndFinish } from '../src/drift/from-record.ts';
-import { completionFacts, type ReceiptReader } from '../src/stream/completion-facts.ts';
+import { lastValuesWin } from '../test/unit/stream/helpers.ts';
 
-const STREAM_TAIL_CHARS = 16_384; // the most the router keeps of a stream (2 x its tail size)
+const STREAM_TAIL_BYTES = 16_384; // what the router keeps of a stream's end (STREAM_TAIL_BYTES, src/core/inference.ts)
 const event = (m: object) => `data: ${JSON.stringify(m)}\n\n`;
 
 /** An OpenAI-style chat stream of `chunks` content chunks, a finish chunk and a usage chunk, as the router keeps it. */
@@ -16,24 +16,7 @@ function tail(chunks: number): string {
   for (let i = 0; i < chunks; i++) s += chunk([{ index: 0, delta: { content: ` token${i}` }, finish_reason: null }]);
   s += chunk([{ index: 0, delta: {}, finish_reason: 'stop' }]);
   s += chunk([], { usage: { prompt_tokens: 300, completion_tokens: chunks, total_tokens: 300 + chunks, prompt_tokens_details: { cached_tokens: 256 } } });
-  return (s + 'data: [DONE]\n\n').slice(-STREAM_TAIL_CHARS);
-}
-
-/** Every event in order, the last value of each fact winning. */
-function everyEvent(text: string, receipts?: ReceiptReader) {
-  const out: { usage?: unknown; finishReason?: string; receipt?: unknown } = {};
-  for (const line of text.split('\n')) {
-    if (!line.startsWith('data: {')) continue;
-    try {
-      const f = completionFacts(JSON.parse(line.slice(6)), receipts);
-      if (f.usage) out.usage = f.usage;
-      if (f.finishReason) out.finishReason = f.finishReason;
-      if (f.receipt) out.receipt = f.receipt;
-    } catch {
-      // a partial first line
-    }
-  }
-  return out;
+  return (s + 'data: [DONE]\n\n').slice(-STREAM_TAIL_BYTES);
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
@@ -45,7 +28,7 @@ for (const chunks of [10, 60, 500]) {
   const reader = adapterFor('vllm');
   const us: Record<'every' | 'fromEnd', number[]> = { every: [], fromEnd: [] };
   for (let r = 0; r < 7; r++) {
-    for (const [k, read] of [['every', () => everyEvent(text, reader)], ['fromEnd', () => usageAndFinish(text, reader)]] as const) {
+    for (const [k, read] of [['every', () => lastValuesWin(text, reader)], ['fromEnd', () => usageAndFinish(text, reader)]] as const) {
       const n = 2000;
       const t = performance.now();
       for (let i = 0; i < n; i++) read();

@@ -32,7 +32,7 @@ export default {
       cancel: () => end('cancel'),
     });
     if (env.WRITE) {
-      // WRITE: the chunks written into a native stream, as kvroute's Worker does (src/workers/client-body.ts).
+      // WRITE: the chunks written into a native stream's writer (the alternative src/workers/client-body.ts turned down).
       const identity = new IdentityTransformStream();
       const writer = identity.writable.getWriter();
       writer.closed.catch(() => end('write'));
@@ -48,7 +48,7 @@ export default {
       return new Response(identity.readable, { headers: { 'content-type': 'text/event-stream' } });
     }
     if (!env.PIPE) return new Response(body, { headers: { 'content-type': 'text/event-stream' } });
-    // PIPE: the body piped into a native stream (how kvroute's Worker did it before writing chunks directly).
+    // PIPE: the body piped into a native stream, as kvroute's Worker does (src/workers/client-body.ts).
     const identity = new IdentityTransformStream();
     body.pipeTo(identity.writable).catch(() => end('pipe'));
     return new Response(identity.readable, { headers: { 'content-type': 'text/event-stream' } });

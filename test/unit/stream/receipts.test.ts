@@ -13,6 +13,7 @@ import { requestEventOf } from '../../../src/core/request-event.ts';
 import { usageAndFinish } from '../../../src/drift/from-record.ts';
 import { completionFacts, MAX_TOKEN_COUNT, receiptOf } from '../../../src/stream/completion-facts.ts';
 import { CompletionStreamObserver, summariseCompletionBody } from '../../../src/stream/sse.ts';
+import { lastValuesWin } from './helpers.ts';
 
 const fixture = (name: string) => readFileSync(new URL(`../gpu-backends/adapters/fixtures/${name}`, import.meta.url), 'utf8');
 const sse = (...msgs: object[]) => msgs.map((m) => `data: ${JSON.stringify(m)}\n\n`).join('') + 'data: [DONE]\n\n';
@@ -127,24 +128,6 @@ describe('the request event carries the receipt', () => {
 });
 
 describe('usageAndFinish reads an SSE tail from its end', () => {
-  // The reading the stream defines: every event in order, the last value of each fact winning.
-  function lastValuesWin(text: string, receipts?: ReturnType<typeof adapterFor>) {
-    const out: { usage?: unknown; finishReason?: string; receipt?: unknown } = {};
-    for (const line of text.split('\n')) {
-      if (!line.startsWith('data: {')) continue;
-      let msg: unknown;
-      try {
-        msg = JSON.parse(line.slice(6));
-      } catch {
-        continue;
-      }
-      const f = completionFacts(msg, receipts);
-      if (f.usage) out.usage = f.usage;
-      if (f.finishReason) out.finishReason = f.finishReason;
-      if (f.receipt) out.receipt = f.receipt;
-    }
-    return out;
-  }
   const usage = fc.option(fc.record({ prompt_tokens: fc.nat(5000), completion_tokens: fc.nat(500), prompt_tokens_details: fc.option(fc.record({ cached_tokens: fc.nat(5000) })) }));
   const chunk = fc.record({
     choices: fc.array(fc.record({ index: fc.constant(0), delta: fc.record({ content: fc.string() }), finish_reason: fc.option(fc.constantFrom('stop', 'length', 'tool_calls')) }), { maxLength: 1 }),
